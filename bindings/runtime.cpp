@@ -1,0 +1,170 @@
+// pybind11 bindings of the emlearn-gen runtime: the host side of every model
+// runs the very kernels a generated header runs, on the very tables it holds.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "emlearn_gen/common.hpp"
+#include "emlearn_gen/tree_ensemble.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+template <typename T>
+using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+const char* status_text(emlearn_gen::status s) {
+  switch (s) {
+    case emlearn_gen::status::ok: return "ok";
+    case emlearn_gen::status::bad_argument: return "bad argument";
+    case emlearn_gen::status::bad_table: return "inconsistent model table";
+    case emlearn_gen::status::size_mismatch: return "table shorter than its layout";
+  }
+  return "unknown status";
+}
+
+// A packed tree ensemble held by Python. Keeps its numpy tables alive and
+// checks them once, so no input can make the kernel read outside them.
+template <typename Real>
+class HostForest {
+ public:
+  HostForest(carray<uint8_t> nodes, carray<float> thresholds, carray<Real> leaves,
+             carray<uint8_t> roots, uint32_t n_nodes, uint32_t n_trees, uint32_t n_features,
+             uint32_t leaf_width, uint8_t feature_bits, uint8_t ref_bits, uint8_t thr_bits,
+             uint8_t root_bits, unsigned word_bits)
+      : nodes_(std::move(nodes)),
+        thresholds_(std::move(thresholds)),
+        leaves_(std::move(leaves)),
+        roots_(std::move(roots)),
+        wide_(word_bits == 64) {
+    if (word_bits != 32 && word_bits != 64) {
+      throw std::invalid_argument("word_bits must be 32 or 64");
+    }
+    if (leaf_width == 0 || leaf_width > UINT16_MAX) {
+      throw std::invalid_argument("leaf_width must be in 1..65535");
+    }
+    if (leaves_.size() % leaf_width != 0) {
+      throw std::invalid_argument("leaves size is not a multiple of leaf_width");
+    }
+    f_.nodes = nodes_.data();
+    f_.thresholds = thresholds_.data();
+    f_.leaves = leaves_.data();
+    f_.roots = roots_.data();
+    f_.n_nodes = n_nodes;
+    f_.n_thresholds = static_cast<uint32_t>(thresholds_.size());
+    f_.n_leaves = static_cast<uint32_t>(leaves_.size() / leaf_width);
+    f_.n_trees = n_trees;
+    f_.n_features = n_features;
+    f_.leaf_width = static_cast<uint16_t>(leaf_width);
+    f_.feature_bits = feature_bits;
+    f_.ref_bits = ref_bits;
+    f_.thr_bits = thr_bits;
+    f_.root_bits = root_bits;
+    const emlearn_gen::status s =
+        wide_ ? emlearn_gen::forest_validate<uint64_t>(f_, nodes_.size(), roots_.size())
+              : emlearn_gen::forest_validate<uint32_t>(f_, nodes_.size(), roots_.size());
+    if (s != emlearn_gen::status::ok) {
+      throw std::invalid_argument(std::string("invalid packed forest: ") + status_text(s));
+    }
+  }
+
+  // forest_mean for every row of X: shape (n_samples, leaf_width).
+  py::array_t<Real> mean(carray<float> X) const {
+    const py::ssize_t n = check_rows(X);
+    py::array_t<Real> out({n, static_cast<py::ssize_t>(f_.leaf_width)});
+    const float* x = X.data();
+    Real* y = out.mutable_data();
+    {
+      py::gil_scoped_release release;
+      for (py::ssize_t i = 0; i < n; ++i) {
+        const float* row = x + i * f_.n_features;
+        Real* dst = y + i * f_.leaf_width;
+        if (wide_) {
+          emlearn_gen::forest_mean<uint64_t>(f_, row, dst);
+        } else {
+          emlearn_gen::forest_mean<uint32_t>(f_, row, dst);
+        }
+      }
+    }
+    return out;
+  }
+
+  // argmax of forest_mean for every row of X: the class index a generated
+  // classifier's predict() returns.
+  py::array_t<int32_t> argmax(carray<float> X) const {
+    const py::array_t<Real> m = mean(std::move(X));
+    const py::ssize_t n = m.shape(0);
+    py::array_t<int32_t> out(n);
+    const Real* src = m.data();
+    int32_t* dst = out.mutable_data();
+    for (py::ssize_t i = 0; i < n; ++i) {
+      dst[i] = emlearn_gen::argmax(src + i * f_.leaf_width, f_.leaf_width);
+    }
+    return out;
+  }
+
+  // Leaf row reached in every tree: shape (n_samples, n_trees).
+  py::array_t<uint32_t> apply(carray<float> X) const {
+    const py::ssize_t n = check_rows(X);
+    py::array_t<uint32_t> out({n, static_cast<py::ssize_t>(f_.n_trees)});
+    const float* x = X.data();
+    uint32_t* y = out.mutable_data();
+    for (py::ssize_t i = 0; i < n; ++i) {
+      for (uint32_t t = 0; t < f_.n_trees; ++t) {
+        const float* row = x + i * f_.n_features;
+        y[i * f_.n_trees + t] = wide_ ? emlearn_gen::forest_leaf<uint64_t>(f_, t, row)
+                                      : emlearn_gen::forest_leaf<uint32_t>(f_, t, row);
+      }
+    }
+    return out;
+  }
+
+  uint32_t n_features() const { return f_.n_features; }
+
+ private:
+  py::ssize_t check_rows(const carray<float>& X) const {
+    if (X.ndim() != 2 || X.shape(1) != static_cast<py::ssize_t>(f_.n_features)) {
+      throw std::invalid_argument("X must have shape (n_samples, " +
+                                  std::to_string(f_.n_features) + ")");
+    }
+    return X.shape(0);
+  }
+
+  carray<uint8_t> nodes_;
+  carray<float> thresholds_;
+  carray<Real> leaves_;
+  carray<uint8_t> roots_;
+  emlearn_gen::forest<Real> f_{};
+  bool wide_;
+};
+
+template <typename Real>
+void bind_forest(py::module_& m, const char* name) {
+  py::class_<HostForest<Real>>(m, name)
+      .def(py::init<carray<uint8_t>, carray<float>, carray<Real>, carray<uint8_t>, uint32_t,
+                    uint32_t, uint32_t, uint32_t, uint8_t, uint8_t, uint8_t, uint8_t, unsigned>(),
+           py::arg("nodes"), py::arg("thresholds"), py::arg("leaves"), py::arg("roots"),
+           py::arg("n_nodes"), py::arg("n_trees"), py::arg("n_features"), py::arg("leaf_width"),
+           py::arg("feature_bits"), py::arg("ref_bits"), py::arg("thr_bits"), py::arg("root_bits"),
+           py::arg("word_bits"))
+      .def("mean", &HostForest<Real>::mean, py::arg("X"))
+      .def("argmax", &HostForest<Real>::argmax, py::arg("X"))
+      .def("apply", &HostForest<Real>::apply, py::arg("X"))
+      .def_property_readonly("n_features", &HostForest<Real>::n_features);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_runtime, m) {
+  m.doc() = "emlearn-gen runtime kernels, bound for host-side prediction";
+  m.attr("VERSION_MAJOR") = EMLEARN_GEN_VERSION_MAJOR;
+  m.attr("VERSION_MINOR") = EMLEARN_GEN_VERSION_MINOR;
+  m.attr("VERSION_PATCH") = EMLEARN_GEN_VERSION_PATCH;
+  m.attr("VERSION") = static_cast<long>(EMLEARN_GEN_VERSION);
+  bind_forest<float>(m, "ForestFloat32");
+  bind_forest<double>(m, "ForestFloat64");
+}

@@ -1,0 +1,66 @@
+"""convert(): fitted estimator -> CModel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sklearn
+
+from . import _runtime
+from .codegen.identifiers import check_identifier
+from .codegen.trees import tree_context
+from .converters import to_ir
+from .host.trees import HostTrees
+from .model import CModel
+from .packing.trees import REAL_DTYPES, pack_trees
+
+
+def _versions() -> dict:
+    return {
+        "version": f"{_runtime.VERSION_MAJOR}.{_runtime.VERSION_MINOR}.{_runtime.VERSION_PATCH}",
+        "runtime_version": int(_runtime.VERSION),
+        "sklearn_version": sklearn.__version__,
+        "numpy_version": np.__version__,
+    }
+
+
+def convert(estimator: Any, name: str = "model", *, dtype: str = "float32") -> CModel:
+    """Converts a fitted scikit-learn estimator into a CModel.
+
+    Parameters
+    ----------
+    estimator : a fitted scikit-learn estimator (see ``supported_estimators()``).
+    name : the C++ namespace of the generated model; a C++ identifier.
+    dtype : ``"float32"`` (default) stores leaf values and sums them in float;
+        ``"float64"`` uses double, which reproduces scikit-learn's float64
+        arithmetic bit for bit where double is 64 bits (not on AVR).
+
+    Raises
+    ------
+    NotFittedError for an unfitted estimator, TypeError for an unsupported
+    one, ValueError for a bad name or option.
+    """
+    name = check_identifier(name, "name")
+    if dtype not in REAL_DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(REAL_DTYPES)}, got {dtype!r}")
+    family, ir = to_ir(estimator)
+    assert family == "trees"
+    packed = pack_trees(ir, real=dtype)
+    classifier = ir.task == "classifier"
+    return CModel(
+        name=name,
+        estimator_name=type(estimator).__name__,
+        task=ir.task,
+        n_features=ir.n_features,
+        classes=np.asarray(estimator.classes_) if classifier else None,
+        n_outputs=1 if classifier else ir.leaf_width,
+        methods=frozenset({"predict", "predict_proba"} if classifier else {"predict"}),
+        host=HostTrees(packed),
+        template="tree_ensemble.hpp.j2",
+        context=lambda: tree_context(ir, packed),
+        options=(("name", name), ("dtype", dtype)),
+        versions=_versions(),
+        allow_nan=True,
+        packed=packed,
+    )

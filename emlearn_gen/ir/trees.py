@@ -1,0 +1,91 @@
+"""IR of decision trees and tree ensembles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional, Tuple
+
+import numpy as np
+
+LEAF = -1
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One binary tree in scikit-learn's node-array form.
+
+    ``children_left[i] == LEAF`` marks node ``i`` as a leaf. ``value[i]`` is
+    what a leaf contributes to the ensemble sum, exactly as scikit-learn adds
+    it (class fractions for classifiers, outputs for regressors), in float64.
+    Thresholds are scikit-learn's float64 thresholds; ``x <= threshold`` goes
+    left and a missing value goes left where ``missing_left`` is set.
+    """
+
+    children_left: np.ndarray  # int64 (n_nodes,)
+    children_right: np.ndarray  # int64 (n_nodes,)
+    feature: np.ndarray  # int64 (n_nodes,)
+    threshold: np.ndarray  # float64 (n_nodes,)
+    missing_left: np.ndarray  # bool (n_nodes,)
+    value: np.ndarray  # float64 (n_nodes, leaf_width)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.children_left.shape[0])
+
+    @property
+    def is_leaf(self) -> np.ndarray:
+        return self.children_left == LEAF
+
+    def validate(self, n_features: int, leaf_width: int) -> None:
+        n = self.n_nodes
+        if n == 0:
+            raise ValueError("a tree must have at least one node")
+        for name in ("children_right", "feature", "threshold", "missing_left"):
+            if getattr(self, name).shape != (n,):
+                raise ValueError(f"tree.{name} must have shape ({n},)")
+        if self.value.shape != (n, leaf_width):
+            raise ValueError(f"tree.value must have shape ({n}, {leaf_width})")
+        inner = ~self.is_leaf
+        if np.any((self.children_right == LEAF) != self.is_leaf):
+            raise ValueError("a node must have either two children or none")
+        for side in (self.children_left, self.children_right):
+            kids = side[inner]
+            if np.any(kids <= np.flatnonzero(inner)) or np.any(kids >= n):
+                raise ValueError("child indices must point forward inside the tree")
+        if np.any((self.feature[inner] < 0) | (self.feature[inner] >= n_features)):
+            raise ValueError(f"split features must lie in [0, {n_features})")
+        if np.any(np.isnan(self.threshold[inner])):
+            raise ValueError("split thresholds must not be NaN")
+        if not np.all(np.isfinite(self.value[self.is_leaf])):
+            raise ValueError("leaf values must be finite")
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """The mean of the leaf values reached in each tree.
+
+    A single decision tree is an ensemble of one. For classifiers the mean
+    row holds class probabilities and the label is its argmax (ties go to the
+    first class, as numpy.argmax does); for regressors it holds the outputs.
+    """
+
+    task: Literal["classifier", "regressor"]
+    n_features: int
+    leaf_width: int
+    trees: Tuple[Tree, ...]
+    classes: Optional[np.ndarray] = None  # classifiers: labels, as scikit-learn's classes_
+
+    def validate(self) -> None:
+        if self.task not in ("classifier", "regressor"):
+            raise ValueError(f"unknown task {self.task!r}")
+        if self.n_features < 1:
+            raise ValueError("a model needs at least one feature")
+        if self.leaf_width < 1:
+            raise ValueError("leaf_width must be at least 1")
+        if not self.trees:
+            raise ValueError("an ensemble needs at least one tree")
+        if self.task == "classifier":
+            if self.classes is None or len(self.classes) != self.leaf_width:
+                raise ValueError("a classifier needs one label per leaf value")
+        for tree in self.trees:
+            tree.validate(self.n_features, self.leaf_width)

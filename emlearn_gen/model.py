@@ -1,0 +1,98 @@
+"""CModel: a converted model, predicting on the host through the C++ runtime."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple, Union
+
+import numpy as np
+
+from sklearn.utils.metaestimators import available_if
+
+from ._validation import check_X
+from .codegen.render import render
+
+
+def _has(method: str) -> Callable[[Any], bool]:
+    """Condition for available_if: the converted estimator has ``method``."""
+    return lambda model: method in model._methods
+
+
+class CModel:
+    """A scikit-learn model converted to C++.
+
+    Its prediction methods run the runtime's C++ kernels on the same tables
+    that :meth:`to_source` writes into the header, and exist exactly where the
+    estimator has them, with the same shapes and dtypes.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        estimator_name: str,
+        task: str,
+        n_features: int,
+        classes: Optional[np.ndarray],
+        n_outputs: int,
+        methods: FrozenSet[str],
+        host: Any,
+        template: str,
+        context: Callable[[], Dict[str, Any]],
+        options: Tuple[Tuple[str, str], ...],
+        versions: Dict[str, str],
+        allow_nan: bool,
+        packed: Any,
+    ) -> None:
+        self.name = name
+        self.estimator_name = estimator_name
+        self.task = task
+        self.n_features_in_ = n_features
+        self.n_outputs_ = n_outputs
+        if classes is not None:
+            self.classes_ = classes
+        self.packed = packed
+        self._methods = methods
+        self._host = host
+        self._template = template
+        self._context = context
+        self._options = options
+        self._versions = versions
+        self._allow_nan = allow_nan
+
+    def __repr__(self) -> str:
+        return f"CModel(name={self.name!r}, estimator={self.estimator_name})"
+
+    def _check(self, X: Any) -> np.ndarray:
+        return check_X(X, self.n_features_in_, f"CModel {self.name!r}", self._allow_nan)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Labels (classifiers) or outputs (regressors), as the estimator's predict."""
+        X32 = self._check(X)
+        if self.task == "classifier":
+            return self.classes_.take(self._host.predict_index(X32), axis=0)
+        y = self._host.mean(X32).astype(np.float64)
+        return y.ravel() if self.n_outputs_ == 1 else y
+
+    @available_if(_has("predict_proba"))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), float64."""
+        return self._host.mean(self._check(X)).astype(np.float64)
+
+    def to_source(self) -> str:
+        """Text of the generated header. Same model and options, same bytes."""
+        context = dict(self._context())
+        context.update(
+            name=self.name,
+            estimator=self.estimator_name,
+            options=self._options,
+            **self._versions,
+        )
+        return render(self._template, context)
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> Path:
+        """Writes the header to ``path`` and returns the path."""
+        target = Path(path)
+        target.write_text(self.to_source(), encoding="utf-8", newline="\n")
+        return target

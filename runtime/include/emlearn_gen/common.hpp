@@ -1,0 +1,105 @@
+// emlearn-gen runtime: version, status codes, table access.
+//
+// Header-only, heap-free, exception-free C++11. Includes only C headers so it
+// builds with avr-g++, which ships no C++ standard library.
+#ifndef EMLEARN_GEN_COMMON_HPP
+#define EMLEARN_GEN_COMMON_HPP
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+// The single source of the project version: pyproject.toml and CMake read it
+// from these three lines, and every generated header checks it.
+#define EMLEARN_GEN_VERSION_MAJOR 0
+#define EMLEARN_GEN_VERSION_MINOR 1
+#define EMLEARN_GEN_VERSION_PATCH 0
+
+#define EMLEARN_GEN_VERSION                                                    \
+  (EMLEARN_GEN_VERSION_MAJOR * 10000L + EMLEARN_GEN_VERSION_MINOR * 100L +     \
+   EMLEARN_GEN_VERSION_PATCH)
+
+// Tree routing relies on IEEE comparisons with NaN (`x <= t` is false for a
+// missing value); -ffast-math lets the compiler assume NaN never occurs.
+#if defined(__FAST_MATH__)
+#error "emlearn-gen models need IEEE float semantics: build without -ffast-math (or add -fno-finite-math-only)"
+#endif
+
+#if defined(__AVR__)
+#include <avr/pgmspace.h>
+// AVR is a Harvard machine: without PROGMEM every table is copied to its few
+// KiB of RAM at start-up.
+#define EMLEARN_GEN_TABLE_ATTR PROGMEM
+#else
+#define EMLEARN_GEN_TABLE_ATTR
+#endif
+
+namespace emlearn_gen {
+
+/// Result of every runtime function that can fail at run time.
+enum class status : int8_t {
+  ok = 0,
+  bad_argument = -1,   ///< a null pointer or a size of zero where one is needed
+  bad_table = -2,      ///< a model table is inconsistent with its layout
+  size_mismatch = -3,  ///< a buffer is shorter than the layout says
+};
+
+/// Copies `n` bytes out of a model table. Every table read goes through here
+/// (or table_read) so that AVR builds can keep tables in program memory.
+inline void table_copy(void* dst, const void* table, size_t n) {
+#if defined(__AVR__)
+  memcpy_P(dst, table, n);
+#else
+  memcpy(dst, table, n);
+#endif
+}
+
+/// Reads one element of a model table.
+template <typename T>
+inline T table_read(const T* p) {
+#if defined(__AVR__)
+  T value;
+  memcpy_P(&value, p, sizeof(T));
+  return value;
+#else
+  return *p;
+#endif
+}
+
+/// Reads the `width`-bit field that starts at bit `pos` of a little-endian
+/// bit string. `Word` is uint32_t or uint64_t and must hold width + 7 bits;
+/// the string must be followed by sizeof(Word) bytes of padding, which the
+/// generator always emits, so the fixed-size read never leaves the table.
+template <typename Word>
+inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
+  Word word = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(__AVR__)
+  // One unaligned load on little-endian machines with a flat address space.
+  memcpy(&word, bits + (pos >> 3), sizeof(Word));
+#else
+  uint8_t bytes[sizeof(Word)];
+  table_copy(bytes, bits + (pos >> 3), sizeof(Word));
+  for (unsigned i = sizeof(Word); i > 0; --i) {
+    word = static_cast<Word>((word << 8) | bytes[i - 1]);
+  }
+#endif
+  const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
+  return static_cast<Word>((word >> (pos & 7u)) & mask);
+}
+
+/// Index of the first largest of `n` values (ties go to the lowest index, as
+/// numpy.argmax does). `values` is caller memory, not a table.
+template <typename Real>
+inline int32_t argmax(const Real* values, int32_t n) {
+  int32_t best = 0;
+  for (int32_t i = 1; i < n; ++i) {
+    if (values[i] > values[best]) {
+      best = i;
+    }
+  }
+  return best;
+}
+
+}  // namespace emlearn_gen
+
+#endif  // EMLEARN_GEN_COMMON_HPP

@@ -1,0 +1,183 @@
+// emlearn-gen runtime: decision trees and tree ensembles.
+//
+// A model is a set of compact tables walked by one kernel (no generated
+// if/else code). Split nodes are stored in pre-order as fixed-width bit
+// records, so the left child of an inner node is simply the next record:
+//
+//   bit 0 ......... feature index                      (feature_bits)
+//   next 3 bits ... flags: 1 = left child is a leaf,
+//                          2 = right child is a leaf,
+//                          4 = missing values (NaN) go left
+//   next .......... ref                                (ref_bits)
+//   top ........... threshold index                    (thr_bits, may be 0)
+//
+// `ref` says where the child that is not the next record lives:
+//   left inner,  right inner -> right child is node (this + ref)
+//   left inner,  right leaf  -> right child is leaf ref
+//   left leaf,   right inner -> left child is leaf ref, right is the next node
+//   left leaf,   right leaf  -> left is leaf ref, right is leaf ref + 1
+// Leaves are rows of `leaf_width` values, deduplicated across the model.
+// With thr_bits == 0 every node has its own entry in `thresholds`; otherwise
+// the record indexes a table of distinct thresholds.
+//
+// Thresholds are float32 values rounded *down* from scikit-learn's float64
+// thresholds, so `x <= t` in float32 decides exactly as scikit-learn's
+// float64 comparison does for every float32 input.
+#ifndef EMLEARN_GEN_TREE_ENSEMBLE_HPP
+#define EMLEARN_GEN_TREE_ENSEMBLE_HPP
+
+#include "common.hpp"
+
+namespace emlearn_gen {
+
+/// Tables and layout of a tree ensemble. All pointers refer to model tables
+/// (program memory on AVR); sizes are in elements.
+template <typename Real>
+struct forest {
+  const uint8_t* nodes;      ///< n_nodes records of record_bits, + padding
+  const float* thresholds;   ///< n_thresholds values
+  const Real* leaves;        ///< n_leaves rows of leaf_width values
+  const uint8_t* roots;      ///< n_trees fields of root_bits, + padding
+  uint32_t n_nodes;          ///< split nodes in all trees
+  uint32_t n_thresholds;
+  uint32_t n_leaves;         ///< distinct leaf rows
+  uint32_t n_trees;
+  uint32_t n_features;
+  uint16_t leaf_width;       ///< classes (classifiers) or outputs (regressors)
+  uint8_t feature_bits;
+  uint8_t ref_bits;
+  uint8_t thr_bits;
+  uint8_t root_bits;         ///< a root >= n_nodes is leaf (root - n_nodes)
+};
+
+namespace detail {
+constexpr uint32_t flag_left_leaf = 1u;
+constexpr uint32_t flag_right_leaf = 2u;
+constexpr uint32_t flag_missing_left = 4u;
+constexpr uint8_t flag_bits = 3u;
+
+template <typename Real>
+constexpr uint8_t record_bits(const forest<Real>& f) {
+  return static_cast<uint8_t>(f.feature_bits + flag_bits + f.ref_bits + f.thr_bits);
+}
+}  // namespace detail
+
+/// Leaf row reached by `x` in tree `tree`. `x` holds n_features values;
+/// NaN marks a missing value and is routed as scikit-learn routes it.
+/// Stack: a few words; no recursion.
+template <typename Word, typename Real>
+inline uint32_t forest_leaf(const forest<Real>& f, uint32_t tree, const float* x) {
+  const uint8_t rec_bits = detail::record_bits(f);
+  const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
+  const Word ref_mask = static_cast<Word>((static_cast<Word>(1) << f.ref_bits) - 1u);
+  const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + detail::flag_bits);
+  const uint8_t thr_shift = static_cast<uint8_t>(ref_shift + f.ref_bits);
+
+  uint32_t node = static_cast<uint32_t>(
+      read_bits<Word>(f.roots, tree * static_cast<uint32_t>(f.root_bits), f.root_bits));
+  if (node >= f.n_nodes) {
+    return node - f.n_nodes;
+  }
+  for (;;) {
+    const Word record = read_bits<Word>(f.nodes, node * static_cast<uint32_t>(rec_bits), rec_bits);
+    const uint32_t feature = static_cast<uint32_t>(record & feature_mask);
+    const uint32_t flags = static_cast<uint32_t>(record >> f.feature_bits) & 7u;
+    const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
+    const uint32_t thr = f.thr_bits ? static_cast<uint32_t>(record >> thr_shift) : node;
+
+    const float value = x[feature];
+    const float threshold = table_read(f.thresholds + thr);
+    // !(value > threshold) is also true for NaN.
+    const bool left = (flags & detail::flag_missing_left) ? !(value > threshold)
+                                                          : (value <= threshold);
+    const uint32_t leaf_flag = left ? detail::flag_left_leaf : detail::flag_right_leaf;
+    if (flags & leaf_flag) {
+      // Going right from a left leaf means both children are leaves: ref + 1.
+      return ref + ((!left && (flags & detail::flag_left_leaf)) ? 1u : 0u);
+    }
+    node += (left || (flags & detail::flag_left_leaf)) ? 1u : ref;
+  }
+}
+
+/// Mean of the leaf rows that `x` reaches, one per tree, as scikit-learn
+/// computes it: rows summed in tree order from zero, then divided by the
+/// number of trees. Writes leaf_width values to `out`.
+template <typename Word, typename Real>
+inline void forest_mean(const forest<Real>& f, const float* x, Real* out) {
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    out[j] = Real(0);
+  }
+  for (uint32_t t = 0; t < f.n_trees; ++t) {
+    const uint32_t leaf = forest_leaf<Word>(f, t, x);
+    const Real* row = f.leaves + static_cast<uint32_t>(leaf * f.leaf_width);
+    for (uint16_t j = 0; j < f.leaf_width; ++j) {
+      out[j] += table_read(row + j);
+    }
+  }
+  const Real n_trees = static_cast<Real>(f.n_trees);
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    out[j] /= n_trees;
+  }
+}
+
+/// Checks that every record of `f` stays inside its tables, so that walking
+/// the model on any input terminates and reads only table memory. Child nodes
+/// always lie after their parent, which bounds every walk by n_nodes steps.
+/// `nodes_bytes` and `roots_bytes` are the sizes of the bit strings including
+/// padding. Returns status::ok or status::bad_table / status::size_mismatch.
+template <typename Word, typename Real>
+inline status forest_validate(const forest<Real>& f, size_t nodes_bytes, size_t roots_bytes) {
+  const uint8_t rec_bits = detail::record_bits(f);
+  if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0) {
+    return status::bad_argument;
+  }
+  if (rec_bits + 7u > 8u * sizeof(Word) || f.root_bits + 7u > 8u * sizeof(Word) ||
+      f.feature_bits > 31u || f.ref_bits > 31u || f.thr_bits > 31u) {
+    return status::bad_table;
+  }
+  const uint64_t need_nodes = (static_cast<uint64_t>(f.n_nodes) * rec_bits + 7u) / 8u + sizeof(Word);
+  const uint64_t need_roots = (static_cast<uint64_t>(f.n_trees) * f.root_bits + 7u) / 8u + sizeof(Word);
+  if (nodes_bytes < need_nodes || roots_bytes < need_roots) {
+    return status::size_mismatch;
+  }
+  if (f.thr_bits == 0 && f.n_thresholds < f.n_nodes) {
+    return status::size_mismatch;
+  }
+  for (uint32_t t = 0; t < f.n_trees; ++t) {
+    const Word root = read_bits<Word>(f.roots, t * static_cast<uint32_t>(f.root_bits), f.root_bits);
+    if (root >= static_cast<Word>(f.n_nodes) + f.n_leaves) {
+      return status::bad_table;
+    }
+  }
+  const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + detail::flag_bits);
+  for (uint32_t node = 0; node < f.n_nodes; ++node) {
+    const Word record = read_bits<Word>(f.nodes, node * static_cast<uint32_t>(rec_bits), rec_bits);
+    const uint32_t feature = static_cast<uint32_t>(record & ((static_cast<Word>(1) << f.feature_bits) - 1u));
+    const uint32_t flags = static_cast<uint32_t>(record >> f.feature_bits) & 7u;
+    const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ((static_cast<Word>(1) << f.ref_bits) - 1u));
+    const uint32_t thr = f.thr_bits ? static_cast<uint32_t>(record >> (ref_shift + f.ref_bits)) : node;
+    if (feature >= f.n_features || thr >= f.n_thresholds) {
+      return status::bad_table;
+    }
+    const bool left_leaf = (flags & detail::flag_left_leaf) != 0;
+    const bool right_leaf = (flags & detail::flag_right_leaf) != 0;
+    if (left_leaf || right_leaf) {
+      const uint32_t last_leaf = ref + ((left_leaf && right_leaf) ? 1u : 0u);
+      if (last_leaf >= f.n_leaves || last_leaf < ref) {
+        return status::bad_table;
+      }
+    }
+    // The next record is a child unless both children are leaves.
+    if (!(left_leaf && right_leaf) && node + 1u >= f.n_nodes) {
+      return status::bad_table;
+    }
+    if (!left_leaf && !right_leaf && (ref < 2u || ref >= f.n_nodes - node)) {
+      return status::bad_table;
+    }
+  }
+  return status::ok;
+}
+
+}  // namespace emlearn_gen
+
+#endif  // EMLEARN_GEN_TREE_ENSEMBLE_HPP
