@@ -55,8 +55,12 @@ def convert(estimator: Any, name: str = "model", *, dtype: str = "float32") -> C
         n_features=ir.n_features,
         classes=np.asarray(estimator.classes_) if classifier else None,
         n_outputs=1 if classifier else ir.leaf_width,
-        methods=frozenset({"predict", "predict_proba"} if classifier else {"predict"}),
-        host=HostTrees(packed),
+        c_methods=(
+            (("predict", "label", 1), ("predict_proba", "float", ir.leaf_width))
+            if classifier
+            else (("predict", "float", ir.leaf_width),)
+        ),
+        host=HostTrees(packed, classifier),
         template="tree_ensemble.hpp.j2",
         context=lambda: tree_context(ir, packed),
         options=(("name", name), ("dtype", dtype)),

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
-
 from sklearn.utils.metaestimators import available_if
 
 from ._validation import check_X
 from .codegen.render import render
 
+#: One entry point of a generated header: (name, kind, width). kind "label" is
+#: ``int32_t name(const float* x)`` (an index into classes[], or +1/-1 for an
+#: outlier detector); kind "float" is ``void name(const float* x, float* out)``
+#: writing ``width`` values.
+CMethod = Tuple[str, str, int]
+
 
 def _has(method: str) -> Callable[[Any], bool]:
     """Condition for available_if: the converted estimator has ``method``."""
-    return lambda model: method in model._methods
+    return lambda model: any(m[0] == method for m in model.c_methods)
 
 
 class CModel:
@@ -36,12 +41,12 @@ class CModel:
         n_features: int,
         classes: Optional[np.ndarray],
         n_outputs: int,
-        methods: FrozenSet[str],
+        c_methods: Tuple[CMethod, ...],
         host: Any,
         template: str,
         context: Callable[[], Dict[str, Any]],
         options: Tuple[Tuple[str, str], ...],
-        versions: Dict[str, str],
+        versions: Dict[str, Any],
         allow_nan: bool,
         packed: Any,
     ) -> None:
@@ -52,8 +57,8 @@ class CModel:
         self.n_outputs_ = n_outputs
         if classes is not None:
             self.classes_ = classes
+        self.c_methods = c_methods
         self.packed = packed
-        self._methods = methods
         self._host = host
         self._template = template
         self._context = context
@@ -64,21 +69,28 @@ class CModel:
     def __repr__(self) -> str:
         return f"CModel(name={self.name!r}, estimator={self.estimator_name})"
 
-    def _check(self, X: Any) -> np.ndarray:
+    def check_input(self, X: Any) -> np.ndarray:
+        """X as the float32 matrix the C++ code sees, or a ValueError saying what is wrong."""
         return check_X(X, self.n_features_in_, f"CModel {self.name!r}", self._allow_nan)
+
+    def raw_outputs(self, method: str, X: Any) -> np.ndarray:
+        """What the header's ``method`` returns for each row of X, computed by
+        the host runtime: int32 indices for "label" methods, float32 rows
+        otherwise. Device results are compared against this."""
+        return self._host.run(method, self.check_input(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """Labels (classifiers) or outputs (regressors), as the estimator's predict."""
-        X32 = self._check(X)
+        raw = self.raw_outputs("predict", X)
         if self.task == "classifier":
-            return self.classes_.take(self._host.predict_index(X32), axis=0)
-        y = self._host.mean(X32).astype(np.float64)
+            return self.classes_.take(raw, axis=0)
+        y = raw.astype(np.float64)
         return y.ravel() if self.n_outputs_ == 1 else y
 
     @available_if(_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), float64."""
-        return self._host.mean(self._check(X)).astype(np.float64)
+        return self.raw_outputs("predict_proba", X).astype(np.float64)
 
     def to_source(self) -> str:
         """Text of the generated header. Same model and options, same bytes."""

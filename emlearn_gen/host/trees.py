@@ -31,18 +31,20 @@ def host_forest(packed: PackedForest) -> Any:
 
 
 class HostTrees:
-    """predict / predict_proba of a packed tree ensemble, as the header computes them."""
+    """The entry points of a generated tree-ensemble header, run on the host."""
 
-    def __init__(self, packed: PackedForest) -> None:
+    def __init__(self, packed: PackedForest, classifier: bool) -> None:
         self._forest = host_forest(packed)
+        self._classifier = classifier
 
-    def mean(self, X32: np.ndarray) -> np.ndarray:
-        """The header's float outputs (predict_proba or regressor predict)."""
-        return np.asarray(self._forest.mean(X32)).astype(np.float32)
-
-    def predict_index(self, X32: np.ndarray) -> np.ndarray:
-        """What the header's classifier predict() returns: an index into classes."""
-        return np.asarray(self._forest.argmax(X32))
+    def run(self, method: str, X32: np.ndarray) -> np.ndarray:
+        if method == "predict" and self._classifier:
+            return np.asarray(self._forest.argmax(X32), dtype=np.int32)
+        if method == "predict" or (method == "predict_proba" and self._classifier):
+            # The header narrows double sums to float the same way.
+            return np.asarray(self._forest.mean(X32)).astype(np.float32)
+        raise AttributeError(f"tree ensembles have no {method}")
 
     def apply(self, X32: np.ndarray) -> np.ndarray:
+        """Leaf row reached in each tree, shape (n_samples, n_trees)."""
         return np.asarray(self._forest.apply(X32))
