@@ -19,6 +19,8 @@ FLAG_RIGHT_LEAF = 2
 FLAG_MISSING_LEFT = 4
 FLAG_BITS = 3
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 REAL_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -124,13 +126,14 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     # Leaf references are resolved as they are met; right-child offsets once
     # the left subtree has been numbered.
     for tree_index, tree in enumerate(ir.trees):
-        with np.errstate(over="ignore"):
-            values = tree.value.astype(real_dtype)
-        if not np.all(np.isfinite(values[tree.is_leaf])):
+        leaf_values = tree.value[tree.is_leaf]
+        if np.any(np.abs(leaf_values) > FLOAT32_MAX):
             raise ValueError(
-                f"a leaf value of tree {tree_index} overflows {real}; "
-                "convert with dtype='float64' to keep it"
+                f"tree {tree_index} has a leaf value of {np.abs(leaf_values).max():.3g}, beyond "
+                "float32's range (3.4e38), so the header's float outputs cannot hold it: "
+                "rescale the targets before fitting"
             )
+        values = tree.value.astype(real_dtype)
         thr32 = round_down_to_float32(tree.threshold)
         left, right = tree.children_left, tree.children_right
         is_leaf = tree.is_leaf

@@ -5,6 +5,7 @@
 #ifndef EMLEARN_GEN_COMMON_HPP
 #define EMLEARN_GEN_COMMON_HPP
 
+#include <math.h>  // INFINITY: tables may hold infinite thresholds
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

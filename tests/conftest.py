@@ -1,0 +1,20 @@
+"""Session fixtures shared by the test suite."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+import pytest
+from model_data import DATASETS, Data
+
+
+@pytest.fixture(scope="session")
+def load_data() -> Callable[[str], Data]:
+    cache: Dict[str, Data] = {}
+
+    def load(name: str) -> Data:
+        if name not in cache:
+            cache[name] = DATASETS[name]()
+        return cache[name]
+
+    return load

@@ -1,0 +1,103 @@
+"""Data for the test suite: scikit-learn's bundled data sets and
+synthetic sets built to stress exactness (extreme magnitudes, constant
+features, inputs exactly on thresholds, missing values)."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Tuple
+
+import numpy as np
+from sklearn import datasets
+
+Data = Tuple[np.ndarray, np.ndarray]
+
+
+def _with_nan(X: np.ndarray, rate: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = X.astype(np.float64, copy=True)
+    X[rng.random(X.shape) < rate] = np.nan
+    return X
+
+
+def _extreme_classification() -> Data:
+    """Features of huge and tiny magnitude next to ordinary and constant ones."""
+    X, y = datasets.make_classification(
+        n_samples=600, n_features=8, n_informative=5, n_classes=3, random_state=3
+    )
+    X[:, 0] *= 1e30
+    X[:, 1] *= 1e-30
+    X[:, 2] = 7.0  # constant
+    X[:, 3] = np.round(X[:, 3] * 4) / 4  # few distinct values: many exact ties
+    # Large enough to need the float32 exponent range, small enough that
+    # scikit-learn's own float32 sum over X during fit does not overflow.
+    X[:, 4] *= 3e35 / np.abs(X[:, 4]).max()
+    return X, y
+
+
+def _extreme_regression() -> Data:
+    X, y = datasets.make_regression(n_samples=500, n_features=6, n_targets=2, noise=1.0, random_state=4)
+    X[:, 0] *= 1e25
+    X[:, 1] *= 1e-25
+    X[:, 2] = -3.0
+    return X, y * 1e3
+
+
+DATASETS: Dict[str, Callable[[], Data]] = {
+    "iris": lambda: datasets.load_iris(return_X_y=True),
+    "wine": lambda: datasets.load_wine(return_X_y=True),
+    "breast_cancer": lambda: datasets.load_breast_cancer(return_X_y=True),
+    "digits": lambda: datasets.load_digits(return_X_y=True),
+    "diabetes": lambda: datasets.load_diabetes(return_X_y=True),
+    "linnerud": lambda: datasets.load_linnerud(return_X_y=True),
+    "synthetic_classification": lambda: datasets.make_classification(
+        n_samples=800, n_features=20, n_informative=10, n_classes=4, random_state=1
+    ),
+    "synthetic_regression": lambda: datasets.make_regression(
+        n_samples=800, n_features=20, noise=5.0, random_state=2
+    ),
+    "extreme_classification": _extreme_classification,
+    "extreme_regression": _extreme_regression,
+    "nan_classification": lambda: (
+        _with_nan(datasets.load_wine(return_X_y=True)[0], 0.15, 5),
+        datasets.load_wine(return_X_y=True)[1],
+    ),
+    "nan_regression": lambda: (
+        _with_nan(datasets.load_diabetes(return_X_y=True)[0], 0.15, 6),
+        datasets.load_diabetes(return_X_y=True)[1],
+    ),
+}
+
+CLASSIFICATION_SETS = [
+    "iris", "wine", "breast_cancer", "digits", "synthetic_classification",
+    "extreme_classification", "nan_classification",
+]
+REGRESSION_SETS = [
+    "diabetes", "linnerud", "synthetic_regression", "extreme_regression", "nan_regression",
+]
+
+
+def probe_inputs(model: object, X: np.ndarray, n_base: int = 20, seed: int = 0) -> np.ndarray:
+    """Test inputs that sit exactly on, just below and just above every split
+    threshold of a tree model (in float32), plus NaN, on top of rows of X.
+
+    These decide whether thresholds are compared the way scikit-learn does.
+    """
+    rng = np.random.default_rng(seed)
+    members = getattr(model, "estimators_", [model])
+    base = X[rng.integers(0, len(X), size=n_base)].astype(np.float32)
+    rows = [base]
+    for tree in members[:10]:
+        t = tree.tree_
+        inner = np.flatnonzero(t.children_left >= 0)
+        for node in inner[:60]:
+            f, thr = int(t.feature[node]), float(t.threshold[node])
+            nearest = np.float32(thr)
+            below = np.nextafter(nearest, np.float32(-np.inf))
+            above = np.nextafter(nearest, np.float32(np.inf))
+            for value in (nearest, below, above, np.float32(np.nan)):
+                if np.isinf(value):
+                    continue  # scikit-learn rejects infinite inputs
+                row = base[rng.integers(0, n_base)].copy()
+                row[f] = value
+                rows.append(row[None, :])
+    return np.concatenate(rows).astype(np.float64)

@@ -1,0 +1,122 @@
+"""The packing layer: bit strings, threshold rounding, table layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
+from sklearn.tree import DecisionTreeClassifier
+
+import emlearn_gen
+from emlearn_gen.converters import to_ir
+from emlearn_gen.packing.bits import MAX_FIELD_BITS, bits_for, pack_fields, unpack_fields, word_bits_for
+from emlearn_gen.packing.trees import (
+    FLAG_BITS,
+    FLAG_LEFT_LEAF,
+    FLAG_RIGHT_LEAF,
+    pack_trees,
+    round_down_to_float32,
+)
+
+
+@pytest.mark.parametrize("width", [0, 1, 3, 7, 8, 9, 17, 31, 32, 33, 57])
+def test_pack_fields_round_trip(width):
+    rng = np.random.default_rng(width)
+    values = rng.integers(0, 2**width if width else 1, size=1000, dtype=np.uint64)
+    packed = pack_fields(values, width)
+    assert packed.size == (values.size * width + 7) // 8 + 8 if width else packed.size == 8
+    np.testing.assert_array_equal(unpack_fields(packed, width, values.size), values)
+
+
+def test_pack_fields_refuses_values_that_do_not_fit():
+    with pytest.raises(ValueError, match="does not fit"):
+        pack_fields(np.array([8]), 3)
+
+
+def test_field_widths():
+    assert [bits_for(v) for v in (0, 1, 2, 255, 256)] == [0, 1, 2, 8, 9]
+    assert word_bits_for(25) == 32 and word_bits_for(26) == 64 and word_bits_for(57) == 64
+    with pytest.raises(ValueError, match="exceeds"):
+        word_bits_for(MAX_FIELD_BITS + 1)
+
+
+def test_round_down_decides_like_float64_comparison():
+    rng = np.random.default_rng(0)
+    thresholds = np.concatenate(
+        [
+            rng.normal(size=2000) * 10.0 ** rng.integers(-40, 38, size=2000),
+            [0.0, -0.0, 0.5, 1e-45, -1e-45, 3.5e38, -3.5e38, np.inf, -np.inf, 1.1, -1.1],
+        ]
+    )
+    down = round_down_to_float32(thresholds)
+    assert down.dtype == np.float32
+    assert np.all(down.astype(np.float64) <= thresholds)
+    # Every float32 within a few ulps of each threshold is routed identically.
+    with np.errstate(over="ignore"):
+        near = thresholds.astype(np.float32)
+    for step in range(-3, 4):
+        x = near.copy()
+        for _ in range(abs(step)):
+            x = np.nextafter(x, np.float32(np.inf if step > 0 else -np.inf))
+        np.testing.assert_array_equal(x.astype(np.float64) <= thresholds, x <= down)
+
+
+def _ir(est):
+    return to_ir(est)[1]
+
+
+def test_leaves_are_deduplicated_and_pairs_adjacent(load_data):
+    X, y = load_data("digits")
+    est = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)
+    packed = pack_trees(_ir(est))
+    total_leaves = sum(int((m.tree_.children_left < 0).sum()) for m in est.estimators_)
+    # Fully grown trees have pure leaves: a handful of distinct rows.
+    assert packed.n_leaves < 3 * 10 * 10 < total_leaves
+    records = unpack_fields(packed.nodes, packed.record_bits, packed.n_nodes)
+    flags = (records >> np.uint64(packed.feature_bits)) & np.uint64(7)
+    refs = (records >> np.uint64(packed.feature_bits + FLAG_BITS)) & np.uint64((1 << packed.ref_bits) - 1)
+    both = (flags & np.uint64(FLAG_LEFT_LEAF | FLAG_RIGHT_LEAF)) == np.uint64(3)
+    assert both.any()
+    assert np.all(refs[both] + 1 < packed.n_leaves)
+
+
+def test_repeated_thresholds_use_an_index_table(load_data):
+    X, y = load_data("digits")  # integer pixels: thresholds repeat
+    packed = pack_trees(_ir(RandomForestClassifier(n_estimators=30, random_state=0).fit(X, y)))
+    assert packed.thr_bits > 0
+    assert len(packed.thresholds) < packed.n_nodes / 5
+    assert packed.table_bytes / packed.n_nodes <= 4.0
+
+
+def test_unique_thresholds_are_stored_per_node(load_data):
+    X, y = load_data("synthetic_classification")
+    packed = pack_trees(_ir(ExtraTreesClassifier(n_estimators=10, random_state=0).fit(X, y)))
+    assert packed.thr_bits == 0
+    assert len(packed.thresholds) == packed.n_nodes
+
+
+def test_host_leaves_match_sklearn_leaf_values(load_data):
+    """apply() of the runtime reaches leaves holding sklearn's leaf values."""
+    X, y = load_data("diabetes")
+    est = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, y)
+    cm = emlearn_gen.convert(est)
+    rows = cm._host.apply(X.astype(np.float32))
+    for t, member in enumerate(est.estimators_):
+        want = member.tree_.value[member.apply(X.astype(np.float32)), 0, 0]
+        np.testing.assert_array_equal(cm.packed.leaves[rows[:, t], 0], want.astype(np.float32))
+
+
+def test_runtime_rejects_corrupt_tables(load_data):
+    from emlearn_gen.host.trees import host_forest
+
+    X, y = load_data("iris")
+    packed = pack_trees(_ir(DecisionTreeClassifier(random_state=0).fit(X, y)))
+    host_forest(packed)  # the real tables are accepted
+    import dataclasses
+
+    with pytest.raises(ValueError, match="invalid packed forest"):
+        host_forest(dataclasses.replace(packed, n_features=1))
+    with pytest.raises(ValueError, match="invalid packed forest"):
+        host_forest(dataclasses.replace(packed, nodes=packed.nodes[: len(packed.nodes) // 2]))
+    with pytest.raises(ValueError, match="invalid packed forest"):
+        host_forest(dataclasses.replace(packed, leaves=packed.leaves[:1]))
