@@ -78,16 +78,22 @@ class HostForest {
     py::array_t<Real> out({n, static_cast<py::ssize_t>(f_.leaf_width)});
     const float* x = X.data();
     Real* y = out.mutable_data();
+    if (n > static_cast<py::ssize_t>(UINT32_MAX)) {
+      throw std::invalid_argument("at most 2**32 - 1 rows per call");
+    }
     {
       py::gil_scoped_release release;
-      for (py::ssize_t i = 0; i < n; ++i) {
-        const float* row = x + i * f_.n_features;
-        Real* dst = y + i * f_.leaf_width;
+      if (n == 1) {
+        // One row: the header's own entry point.
         if (wide_) {
-          emlearn_gen::forest_mean<uint64_t>(f_, row, dst);
+          emlearn_gen::forest_mean<uint64_t>(f_, x, y);
         } else {
-          emlearn_gen::forest_mean<uint32_t>(f_, row, dst);
+          emlearn_gen::forest_mean<uint32_t>(f_, x, y);
         }
+      } else if (wide_) {
+        emlearn_gen::forest_mean_batch<uint64_t>(f_, x, static_cast<uint32_t>(n), y);
+      } else {
+        emlearn_gen::forest_mean_batch<uint32_t>(f_, x, static_cast<uint32_t>(n), y);
       }
     }
     return out;

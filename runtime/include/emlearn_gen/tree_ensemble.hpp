@@ -120,6 +120,36 @@ inline void forest_mean(const forest<Real>& f, const float* x, Real* out) {
   }
 }
 
+/// forest_mean for `n` rows of `X` (row-major, n_features values each),
+/// writing n * leaf_width values to `out`. Walks the trees in the outer loop
+/// over blocks of rows so each tree's records stay in cache; every row still
+/// sums its leaves in tree order, so results equal forest_mean bit for bit.
+template <typename Word, typename Real>
+inline void forest_mean_batch(const forest<Real>& f, const float* X, uint32_t n, Real* out) {
+  const uint32_t block = 64u;
+  const uint32_t width = f.leaf_width;
+  for (uint32_t start = 0; start < n; start += block) {
+    const uint32_t stop = (n - start < block) ? n : start + block;
+    for (uint32_t i = start * width; i < stop * width; ++i) {
+      out[i] = Real(0);
+    }
+    for (uint32_t t = 0; t < f.n_trees; ++t) {
+      for (uint32_t i = start; i < stop; ++i) {
+        const uint32_t leaf = forest_leaf<Word>(f, t, X + static_cast<size_t>(i) * f.n_features);
+        const Real* row = f.leaves + static_cast<uint32_t>(leaf * width);
+        Real* dst = out + static_cast<size_t>(i) * width;
+        for (uint32_t j = 0; j < width; ++j) {
+          dst[j] += table_read(row + j);
+        }
+      }
+    }
+    const Real n_trees = static_cast<Real>(f.n_trees);
+    for (uint32_t i = start * width; i < stop * width; ++i) {
+      out[i] /= n_trees;
+    }
+  }
+}
+
 /// Checks that every record of `f` stays inside its tables, so that walking
 /// the model on any input terminates and reads only table memory. Child nodes
 /// always lie after their parent, which bounds every walk by n_nodes steps.
