@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import sklearn
@@ -25,16 +25,22 @@ def _versions() -> dict:
     }
 
 
-def convert(estimator: Any, name: str = "model", *, dtype: str = "float32") -> CModel:
+def convert(estimator: Any, name: str = "model", *, dtype: Optional[str] = None) -> CModel:
     """Converts a fitted scikit-learn estimator into a CModel.
 
     Parameters
     ----------
     estimator : a fitted scikit-learn estimator (see ``supported_estimators()``).
     name : the C++ namespace of the generated model; a C++ identifier.
-    dtype : ``"float32"`` (default) stores leaf values and sums them in float;
-        ``"float64"`` uses double, which reproduces scikit-learn's float64
-        arithmetic bit for bit where double is 64 bits (not on AVR).
+    dtype : type of leaf values and of their sums.
+        ``"float64"`` (the default for classifiers) repeats scikit-learn's
+        float64 arithmetic operation for operation, so labels are identical to
+        scikit-learn's even where classes tie and rounding decides; on AVR,
+        where double has 32 bits, it behaves as "float32".
+        ``"float32"`` (the default for regressors) halves the flash of leaf
+        values and uses float arithmetic; outputs stay within float32 rounding
+        of scikit-learn's, but a classifier's label may differ where two
+        classes' probabilities tie exactly in real arithmetic.
 
     Raises
     ------
@@ -42,12 +48,14 @@ def convert(estimator: Any, name: str = "model", *, dtype: str = "float32") -> C
     one, ValueError for a bad name or option.
     """
     name = check_identifier(name, "name")
-    if dtype not in REAL_DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(REAL_DTYPES)}, got {dtype!r}")
+    if dtype is not None and dtype not in REAL_DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(REAL_DTYPES)} or None, got {dtype!r}")
     family, ir = to_ir(estimator)
     assert family == "trees"
-    packed = pack_trees(ir, real=dtype)
     classifier = ir.task == "classifier"
+    if dtype is None:
+        dtype = "float64" if classifier else "float32"
+    packed = pack_trees(ir, real=dtype)
     return CModel(
         name=name,
         estimator_name=type(estimator).__name__,

@@ -114,7 +114,7 @@ def test_generation_is_deterministic(load_data):
     assert source == emlearn_gen.convert(b, name="wine").to_source()
     assert source != emlearn_gen.convert(a, name="wine2").to_source()
     # The banner names versions and options, but nothing that changes per run.
-    assert "scikit-learn" in source and "RandomForestClassifier" in source and "dtype=float32" in source
+    assert "scikit-learn" in source and "RandomForestClassifier" in source and "dtype=float64" in source
     assert not re.search(r"\d{4}-\d{2}-\d{2}", source)
 
 

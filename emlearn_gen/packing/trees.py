@@ -7,7 +7,8 @@ only writer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from collections import defaultdict, deque
+from typing import Deque, Dict, List, Tuple, Union
 
 import numpy as np
 
@@ -71,42 +72,60 @@ class PackedForest:
         return int(self.nodes.nbytes + self.thresholds.nbytes + self.leaves.nbytes + self.roots.nbytes)
 
 
-def _leaf_key(row: np.ndarray) -> bytes:
-    return row.tobytes()
-
-
 class _LeafTable:
-    """Distinct leaf rows, laid out so that sibling leaf pairs are adjacent."""
+    """Distinct leaf rows, laid out so that every sibling pair of leaves
+    (a node whose children are both leaves) is two adjacent rows.
+
+    Requests are collected first; layout() then chains the pairs into walks
+    (a, b), (b, c), ... so that pairs share rows: a forest of pure leaves over
+    k classes needs about k * k rows instead of 2 * k * k.
+    """
 
     def __init__(self) -> None:
-        self.rows: List[np.ndarray] = []
-        self._keys: List[bytes] = []
-        self._first: Dict[bytes, int] = {}
-        self._pairs: Dict[Tuple[bytes, bytes], int] = {}
+        self._rows: Dict[bytes, np.ndarray] = {}
+        self._pairs: Dict[Tuple[bytes, bytes], None] = {}
+        self._singles: Dict[bytes, None] = {}
 
-    def _append(self, row: np.ndarray, key: bytes) -> int:
-        self.rows.append(row)
-        self._keys.append(key)
-        self._first.setdefault(key, len(self.rows) - 1)
-        return len(self.rows) - 1
+    def _key(self, row: np.ndarray) -> bytes:
+        key = row.tobytes()
+        self._rows.setdefault(key, row)
+        return key
 
-    def pair(self, left: np.ndarray, right: np.ndarray) -> int:
-        kl, kr = _leaf_key(left), _leaf_key(right)
-        found = self._pairs.get((kl, kr))
-        if found is not None:
-            return found
-        if self._keys and self._keys[-1] == kl:
-            start = len(self.rows) - 1
-        else:
-            start = self._append(left, kl)
-        self._append(right, kr)
-        self._pairs[(kl, kr)] = start
-        return start
+    def request_pair(self, left: np.ndarray, right: np.ndarray) -> Tuple[bytes, bytes]:
+        pair = (self._key(left), self._key(right))
+        self._pairs.setdefault(pair)
+        return pair
 
-    def single(self, row: np.ndarray) -> int:
-        key = _leaf_key(row)
-        found = self._first.get(key)
-        return found if found is not None else self._append(row, key)
+    def request_single(self, row: np.ndarray) -> bytes:
+        key = self._key(row)
+        self._singles.setdefault(key)
+        return key
+
+    def layout(self) -> Tuple[List[np.ndarray], Dict[Tuple[bytes, bytes], int], Dict[bytes, int]]:
+        """(rows, index of each pair's first row, index of each single row)."""
+        successors: Dict[bytes, Deque[bytes]] = defaultdict(deque)
+        for a, b in self._pairs:
+            successors[a].append(b)
+        sequence: List[bytes] = []
+        pair_at: Dict[Tuple[bytes, bytes], int] = {}
+        for a, b in self._pairs:  # first-seen order keeps the output byte-stable
+            if (a, b) in pair_at:
+                continue
+            current = a
+            sequence.append(current)
+            while successors[current]:
+                following = successors[current].popleft()
+                pair_at[(current, following)] = len(sequence) - 1
+                sequence.append(following)
+                current = following
+        first: Dict[bytes, int] = {}
+        for index, key in enumerate(sequence):
+            first.setdefault(key, index)
+        for key in self._singles:
+            if key not in first:
+                first[key] = len(sequence)
+                sequence.append(key)
+        return [self._rows[key] for key in sequence], pair_at, first
 
 
 def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
@@ -117,14 +136,13 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
 
     features: List[int] = []
     flags: List[int] = []
-    refs: List[int] = []
+    # A node's ref is a right-child offset (int), a leaf pair or a single leaf
+    # (resolved once the leaf table is laid out).
+    refs: List[Union[int, Tuple[bytes, bytes], bytes]] = []
     thresholds: List[np.ndarray] = []
-    roots: List[int] = []
-    root_leaves: List[Tuple[int, int]] = []  # (tree index, leaf row) for trees that are one leaf
+    roots: List[Union[int, bytes]] = []
     leaves = _LeafTable()
 
-    # Leaf references are resolved as they are met; right-child offsets once
-    # the left subtree has been numbered.
     for tree_index, tree in enumerate(ir.trees):
         leaf_values = tree.value[tree.is_leaf]
         if np.any(np.abs(leaf_values) > FLOAT32_MAX):
@@ -138,8 +156,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         left, right = tree.children_left, tree.children_right
         is_leaf = tree.is_leaf
         if is_leaf[0]:
-            roots.append(-1)
-            root_leaves.append((tree_index, leaves.single(values[0])))
+            roots.append(leaves.request_single(values[0]))
             continue
         base = len(features)
         roots.append(base)
@@ -161,25 +178,31 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
             if tree.missing_left[node]:
                 flag |= FLAG_MISSING_LEFT
             if lleaf and rleaf:
-                ref = leaves.pair(values[l], values[r])
+                refs.append(leaves.request_pair(values[l], values[r]))
             elif lleaf:
-                ref = leaves.single(values[l])
+                refs.append(leaves.request_single(values[l]))
             elif rleaf:
-                ref = leaves.single(values[r])
+                refs.append(leaves.request_single(values[r]))
             else:
-                ref = position[r] - position[node]
+                refs.append(position[r] - position[node])
             features.append(int(tree.feature[node]))
             flags.append(flag)
-            refs.append(ref)
         thresholds.append(thr32[order])
 
     n_nodes = len(features)
-    for tree_index, leaf in root_leaves:
-        roots[tree_index] = n_nodes + leaf
+    leaf_rows, pair_at, single_at = leaves.layout()
+
+    def resolve(ref: Union[int, Tuple[bytes, bytes], bytes]) -> int:
+        if isinstance(ref, int):
+            return ref
+        return pair_at[ref] if isinstance(ref, tuple) else single_at[ref]
+
+    ref_values = [resolve(ref) for ref in refs]
+    roots = [root if isinstance(root, int) else n_nodes + single_at[root] for root in roots]
 
     feature_arr = np.asarray(features, dtype=np.uint64)
     flag_arr = np.asarray(flags, dtype=np.uint64)
-    ref_arr = np.asarray(refs, dtype=np.uint64)
+    ref_arr = np.asarray(ref_values, dtype=np.uint64)
     thr_arr = np.concatenate(thresholds) if thresholds else np.zeros(0, dtype=np.float32)
 
     feature_bits = bits_for(ir.n_features - 1)
@@ -215,7 +238,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     if n_nodes * record_bits >= 2**32 or len(roots) * root_bits >= 2**32:
         raise ValueError("model tables exceed 512 MiB, the runtime's addressing limit")
 
-    leaf_rows = np.asarray(leaves.rows, dtype=real_dtype).reshape(-1, ir.leaf_width)
+    leaf_rows = np.asarray(leaf_rows, dtype=real_dtype).reshape(-1, ir.leaf_width)
     return PackedForest(
         nodes=pack_fields(records, record_bits),
         thresholds=np.ascontiguousarray(threshold_table, dtype=np.float32),
