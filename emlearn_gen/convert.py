@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import sklearn
@@ -12,6 +12,7 @@ from .codegen.identifiers import check_identifier
 from .codegen.trees import tree_context
 from .converters import to_ir
 from .host.trees import HostTrees
+from .ir.trees import TreeEnsemble
 from .model import CModel
 from .packing.trees import REAL_DTYPES, pack_trees
 
@@ -51,7 +52,10 @@ def convert(estimator: Any, name: str = "model", *, dtype: Optional[str] = None)
     if dtype is not None and dtype not in REAL_DTYPES:
         raise ValueError(f"dtype must be one of {sorted(REAL_DTYPES)} or None, got {dtype!r}")
     family, ir = to_ir(estimator)
-    assert family == "trees"
+    return _BUILDERS[family](estimator, ir, name, dtype)
+
+
+def _tree_model(estimator: Any, ir: TreeEnsemble, name: str, dtype: Optional[str]) -> CModel:
     classifier = ir.task == "classifier"
     if dtype is None:
         dtype = "float64" if classifier else "float32"
@@ -76,3 +80,9 @@ def convert(estimator: Any, name: str = "model", *, dtype: Optional[str] = None)
         allow_nan=True,
         packed=packed,
     )
+
+
+# One builder per family of converters/: IR -> packed tables, host model and template.
+_BUILDERS: Dict[str, Callable[[Any, Any, str, Optional[str]], CModel]] = {
+    "trees": _tree_model,
+}
