@@ -1,44 +1,92 @@
-"""Run generated headers on real compilers and (emulated) targets, and check
-that they compute what the host runtime computes.
+"""Run generated headers on real compilers and emulated devices, and check
+that they compute what the host runtime computes (DESIGN §6, levels 2 and 3).
 
-    from emlearn_gen.testing import assert_device_matches
-    assert_device_matches(cmodel, X, targets=["host"])
+    from emlearn_gen.testing import assert_device_matches, footprint, run_model
+    assert_device_matches(cmodel, X, targets=["cortex-m0", "cortex-m4f", "avr"])
+    outputs = run_model(cmodel, X, "avr")          # {"predict": ..., "predict_proba": ...}
+    print(footprint(cmodel, "cortex-m0"))          # flash, static RAM and stack the model adds
+
+Targets: "host" (g++), "host-clang++", and the emulated devices
+"cortex-m0" (qemu-system-arm -M microbit), "cortex-m4f" (qemu-system-arm
+-M mps2-an386) and "avr" (simavr -m atmega2560). A missing tool raises
+ToolchainMissing naming the Debian packages to install; a model larger than
+the device raises DoesNotFit ("does not fit ...: N bytes over ...").
+
+In pytest, the ``emlearn_device`` fixture (plugin ``emlearn_gen.testing.pytest_plugin``)
+runs a test once per device and skips, or with EMLEARN_GEN_REQUIRE_DEVICE=1
+fails, when a tool is missing.
 """
 
 from __future__ import annotations
 
-import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Union
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 import numpy as np
 
-from .._paths import get_include
-from .harness import harness_sources, parse_output
-from .targets import STRICT_FLAGS, BuildFailed, HostTarget, ToolchainMissing
+from .build import BuildCache
+from .compare import MatchReport, compare_outputs, device_tolerance
+from .footprint import Footprint, footprint_inputs, measure_footprint
+from .runner import run_host, run_on_target
+from .targets import (
+    AVR,
+    CORTEX_M0,
+    CORTEX_M4F,
+    DEVICE_TARGETS,
+    STRICT_FLAGS,
+    AvrTarget,
+    BuildFailed,
+    CortexMTarget,
+    DeviceTarget,
+    DoesNotFit,
+    HostTarget,
+    ToolchainMissing,
+)
 
 __all__ = [
+    "AVR",
+    "AvrTarget",
+    "BuildCache",
     "BuildFailed",
+    "CORTEX_M0",
+    "CORTEX_M4F",
+    "CortexMTarget",
+    "DEVICE_TARGETS",
+    "DEVICE_TARGET_NAMES",
+    "DeviceTarget",
+    "DoesNotFit",
+    "Footprint",
     "HostTarget",
+    "MatchReport",
     "STRICT_FLAGS",
     "ToolchainMissing",
     "assert_device_matches",
+    "device_tolerance",
+    "footprint",
     "get_target",
     "run_model",
 ]
 
 TargetLike = Union[str, Any]
 
+#: The emulated devices every model is checked on.
+DEVICE_TARGET_NAMES = tuple(DEVICE_TARGETS)
+
 
 def get_target(target: TargetLike) -> Any:
-    """A target object from a name ("host", "host-clang++", ...) or a target."""
+    """A target object from a name ("host", "host-clang++", "cortex-m0",
+    "cortex-m4f", "avr") or a target."""
     if not isinstance(target, str):
         return target
     if target in ("host", "host-g++"):
         return HostTarget("g++")
     if target == "host-clang++":
         return HostTarget("clang++")
-    raise ValueError(f"unknown target {target!r}; known: 'host', 'host-g++', 'host-clang++'")
+    if target in DEVICE_TARGETS:
+        return DEVICE_TARGETS[target]
+    known = ["host", "host-g++", "host-clang++", *DEVICE_TARGETS]
+    raise ValueError(f"unknown target {target!r}; known: {', '.join(map(repr, known))}")
 
 
 def _as_cmodel(model: Any) -> Any:
@@ -57,6 +105,7 @@ def run_model(
     target: TargetLike = "host",
     workdir: Optional[Union[str, Path]] = None,
     timeout: float = 600.0,
+    cache: Optional[BuildCache] = None,
 ) -> Dict[str, np.ndarray]:
     """Builds ``model``'s header with a test harness for ``target``, runs it on
     the rows of X and returns {method: outputs} in the form of
@@ -64,43 +113,90 @@ def run_model(
     float32 rows for the rest.
 
     ``model`` is a CModel or a fitted estimator (converted with name "model").
-    Raises ToolchainMissing when the target's tools are not installed.
+    Any number of rows: Cortex-M images stream them from a host file, AVR
+    images get them in program memory in as many chunks as needed.
+    ``workdir`` keeps the build files there; ``cache`` (a BuildCache) reuses
+    builds across calls. Raises ToolchainMissing when the target's tools are
+    not installed and DoesNotFit when the model is too large for the device.
     """
     cm = _as_cmodel(model)
     tgt = get_target(target)
     X32 = cm.check_input(X)
-    with tempfile.TemporaryDirectory(prefix="emlearn_gen_") as tmp:
-        folder = Path(workdir) if workdir is not None else Path(tmp)
+    if workdir is not None:
+        folder = Path(workdir)
         folder.mkdir(parents=True, exist_ok=True)
-        header = f"{cm.name}.hpp"
-        cm.save(folder / header)
-        sources = harness_sources(cm.name, header, cm.c_methods, X32, tgt.prelude(), tgt.exit_code())
-        for file_name, text in sources.items():
-            (folder / file_name).write_text(text, encoding="utf-8")
-        output = tgt.build_and_run(folder, sorted(sources), [get_include()], timeout)
-    return parse_output(output, cm.c_methods, X32.shape[0])
+        if not isinstance(tgt, DeviceTarget):
+            tgt.check_tools()
+            return run_host(cm, X32, tgt, folder, timeout)
+        cm.save(folder / f"{cm.name}.hpp")
+        return run_on_target(cm, X32, tgt, cache or BuildCache(folder), timeout)
+    if cache is not None:
+        return run_on_target(cm, X32, tgt, cache, timeout)
+    with BuildCache() as own:
+        return run_on_target(cm, X32, tgt, own, timeout)
 
 
 def assert_device_matches(
-    model: Any, X: Any, targets: Iterable[TargetLike] = ("host",), **kwargs: Any
-) -> None:
+    model: Any,
+    X: Any,
+    targets: Iterable[TargetLike] = ("host",),
+    *,
+    cache: Optional[BuildCache] = None,
+    jobs: Optional[int] = None,
+    **kwargs: Any,
+) -> Dict[str, MatchReport]:
     """Asserts that on every target each entry point of the generated header
     returns what the host runtime returns: identical labels and bit-identical
-    floats."""
+    floats (or, for double models where double has 32 bits, floats within
+    :func:`device_tolerance`; see ``emlearn_gen.testing.compare``).
+
+    Targets run in parallel (``jobs`` threads, default one per target).
+    Returns {target name: MatchReport}.
+    """
     cm = _as_cmodel(model)
-    for target in targets:
-        got = run_model(cm, X, target, **kwargs)
-        for method, _, _ in cm.c_methods:
-            want = cm.raw_outputs(method, X)
-            have = got[method]
-            if want.dtype.kind == "f":
-                same = np.array_equal(want.view(np.uint32), have.view(np.uint32))
-            else:
-                same = np.array_equal(want, have)
-            if not same:
-                diff = np.argwhere(want != have)
-                raise AssertionError(
-                    f"{getattr(get_target(target), 'name', target)}: {method} differs from the host "
-                    f"runtime on {len(diff)} values; first at {diff[0].tolist() if len(diff) else '?'}: "
-                    f"host {want.reshape(-1)[:4]} vs target {have.reshape(-1)[:4]}"
-                )
+    X32 = cm.check_input(X)
+    tgts: List[Any] = [get_target(t) for t in targets]
+    own = BuildCache() if cache is None and kwargs.get("workdir") is None else None
+    use = cache if cache is not None else own
+
+    def one(tgt: Any) -> MatchReport:
+        got = run_model(cm, X32, tgt, cache=use, **kwargs)
+        return compare_outputs(cm, tgt, X32, got)
+
+    try:
+        if len(tgts) <= 1 or jobs == 1 or kwargs.get("workdir") is not None:
+            reports = [one(t) for t in tgts]
+        else:
+            with ThreadPoolExecutor(max_workers=jobs or len(tgts)) as pool:
+                reports = list(pool.map(one, tgts))
+    finally:
+        if own is not None:
+            own.close()
+    return {r.target: r for r in reports}
+
+
+def footprint(
+    model: Any,
+    target: TargetLike = "cortex-m0",
+    X: Optional[Any] = None,
+    *,
+    cache: Optional[BuildCache] = None,
+    timeout: float = 600.0,
+) -> Footprint:
+    """Flash (text + rodata + data) and static RAM (data + bss) that ``model``
+    adds to an image on a device target over the empty test harness, read
+    from the linked ELF files, and the stack its entry points need, measured
+    on the emulator (high-water mark) on the first rows of X (default: one
+    row of zeros). Raises DoesNotFit when the model does not fit."""
+    cm = _as_cmodel(model)
+    tgt = get_target(target)
+    if not isinstance(tgt, DeviceTarget):
+        raise ValueError(
+            f"footprint needs a device target ({', '.join(DEVICE_TARGETS)}), not {getattr(tgt, 'name', tgt)!r}"
+        )
+    tgt.check_tools()
+    X32 = footprint_inputs(cm, X)
+    if cache is not None:
+        return measure_footprint(cm, tgt, X32, cache, timeout)
+    with BuildCache() as own:
+        return measure_footprint(cm, tgt, X32, own, timeout)

@@ -1,16 +1,36 @@
-"""Source of the test program that runs a generated header on a target.
+"""Source of the test programs that run a generated header on a target.
 
-The program is target-agnostic: inputs are compiled in as float bit patterns
-(so NaN and every float survive exactly), outputs are printed as text through
-one character sink the target provides (``eg_putc``), floats as the hex of
-their bits so the host can compare them bit for bit. Two translation units
-include the model header; the second computes ``predict``, which proves the
-header links cleanly when included twice.
+The programs are target-agnostic. A target contributes a *prelude* that
+defines ``static void eg_putc(char)`` (the one character sink), and may define
+``static void eg_begin()`` (called first) and, for the input and stack modes
+below, a few more functions. Outputs are printed as text, floats as the hex of
+their bits so the host compares them bit for bit; inputs travel as float bit
+patterns, so NaN and every float survive exactly.
+
+Inputs reach the program in one of three ways:
+
+* ``"table"``: compiled into the program as a table (in program memory on
+  AVR, through EMLEARN_GEN_TABLE_ATTR);
+* ``"extern"``: the same table, but in its own translation unit
+  (:func:`input_source`), so that the model is compiled once and only the
+  small input unit is rebuilt for each chunk of rows;
+* ``"stream"``: read row by row at run time through
+  ``bool eg_input_open()`` and ``bool eg_read_row(float* x, unsigned bytes)``
+  that the prelude defines (semihosting file reads on Cortex-M).
+
+Two translation units include the model header; the second computes the first
+entry point, which proves the header links cleanly when included twice.
+
+The footprint program (:func:`footprint_sources`) calls every entry point once
+through a non-inlined wrapper and measures the stack each call uses: the
+prelude then defines ``eg_stack_pointer()`` and ``eg_stack_bottom()`` (the
+lowest address the stack may reach), the program paints the free stack with
+a pattern before the call and finds the lowest byte the call overwrote.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -19,22 +39,24 @@ from ..codegen.literals import wrap
 CMethod = Tuple[str, str, int]
 
 END_MARK = "END"
+STACK_MARK = "STACK"
+INPUT_MODES = ("table", "extern", "stream")
 
 _PRINT_HELPERS = r"""
-static void eg_puts(const char* s) {
+static inline void eg_puts(const char* s) {
   while (*s) {
     eg_putc(*s++);
   }
 }
 
-static void eg_put_hex32(uint32_t v) {
+static inline void eg_put_hex32(uint32_t v) {
   static const char digits[] = "0123456789abcdef";
   for (int shift = 28; shift >= 0; shift -= 4) {
     eg_putc(digits[(v >> shift) & 0xFu]);
   }
 }
 
-static void eg_put_int(int32_t v) {
+static inline void eg_put_int(int32_t v) {
   char buf[12];
   int n = 0;
   uint32_t u = v < 0 ? 0u - static_cast<uint32_t>(v) : static_cast<uint32_t>(v);
@@ -50,13 +72,36 @@ static void eg_put_int(int32_t v) {
   }
 }
 
-static void eg_put_floats(const float* values, int n) {
+static inline void eg_put_floats(const float* values, int n) {
   for (int i = 0; i < n; ++i) {
     uint32_t bits;
     memcpy(&bits, &values[i], sizeof bits);
     eg_putc(' ');
     eg_put_hex32(bits);
   }
+}
+"""
+
+_STACK_HELPERS = r"""
+static const uint8_t eg_stack_pattern = 0xA5u;
+
+// Fills the free stack, from its lowest address up to just below this
+// function's own frame, with the pattern. Leaf function: its frame is tiny.
+__attribute__((noinline)) static void eg_stack_paint() {
+  volatile uint8_t* p = reinterpret_cast<volatile uint8_t*>(eg_stack_bottom());
+  volatile uint8_t* const top = reinterpret_cast<volatile uint8_t*>(eg_stack_pointer() - 8u);
+  while (p < top) {
+    *p++ = eg_stack_pattern;
+  }
+}
+
+// Lowest stack address written since the last eg_stack_paint().
+__attribute__((noinline)) static uintptr_t eg_stack_low_water() {
+  const volatile uint8_t* p = reinterpret_cast<const volatile uint8_t*>(eg_stack_bottom());
+  while (*p == eg_stack_pattern) {
+    ++p;
+  }
+  return reinterpret_cast<uintptr_t>(p);
 }
 """
 
@@ -68,88 +113,258 @@ def input_table(X32: np.ndarray) -> str:
     return wrap((f"0x{int(b):08x}u" for b in bits.tolist()), 8)
 
 
+def _other_tu(model_name: str, header_name: str, methods: Sequence[CMethod]) -> Tuple[str, str]:
+    """(declaration of eg_other_tu, source of the second translation unit)."""
+    first_name, first_kind, _ = methods[0]
+    if first_kind == "label":
+        decl = "int32_t eg_other_tu(const float* x)"
+        body = f"  return {model_name}::{first_name}(x);"
+    else:
+        decl = "void eg_other_tu(const float* x, float* out)"
+        body = f"  {model_name}::{first_name}(x, out);"
+    source = "\n".join(
+        [
+            "// Second translation unit: the model header included again.",
+            "#include <stdint.h>",
+            f'#include "{header_name}"',
+            f"{decl};",
+            f"{decl} {{",
+            body,
+            "}",
+            "",
+        ]
+    )
+    return decl, source
+
+
+def _method_calls(model_name: str, methods: Sequence[CMethod], second_tu: bool) -> List[str]:
+    calls = []
+    for index, (name, kind, width) in enumerate(methods):
+        fn = "eg_other_tu" if (index == 0 and second_tu) else f"{model_name}::{name}"
+        calls.append(f"    eg_putc('{index}');")
+        if kind == "label":
+            calls.append("    eg_putc(' ');")
+            calls.append(f"    eg_put_int({fn}(x));")
+        else:
+            calls.append(f"    {fn}(x, out);")
+            calls.append(f"    eg_put_floats(out, {width});")
+        calls.append("    eg_putc('\\n');")
+    return calls
+
+
+def _begin_call(prelude: str) -> List[str]:
+    return ["  eg_begin();"] if "eg_begin()" in prelude else []
+
+
 def harness_sources(
+    model_name: str,
+    header_name: str,
+    methods: Sequence[CMethod],
+    X32: Optional[np.ndarray],
+    prelude: str,
+    exit_code: str = "return 0;",
+    *,
+    inputs: str = "table",
+    n_features: Optional[int] = None,
+    second_tu: bool = True,
+) -> Dict[str, str]:
+    """{file name: source} of the test program.
+
+    ``prelude`` defines ``static void eg_putc(char)`` (and whatever else the
+    target and the input mode need); ``exit_code`` ends main(). With
+    ``inputs="table"`` the rows of X32 are compiled into main.cpp; with
+    "extern" and "stream" only their count of features matters (give X32 or
+    ``n_features``), and "extern" programs link with :func:`input_source`.
+    """
+    if inputs not in INPUT_MODES:
+        raise ValueError(f"inputs must be one of {INPUT_MODES}, got {inputs!r}")
+    if n_features is None:
+        if X32 is None:
+            raise ValueError("give X32 or n_features")
+        n_features = int(X32.shape[1])
+    width = max(w for _, _, w in methods)
+    files: Dict[str, str] = {}
+    lines = [
+        "// Runs every entry point of the model on the test inputs.",
+        "#include <stdint.h>",
+        "#include <string.h>",
+        f'#include "{header_name}"',
+        "",
+        prelude.strip(),
+        _PRINT_HELPERS,
+    ]
+    if second_tu:
+        decl, files["other.cpp"] = _other_tu(model_name, header_name, methods)
+        lines += [f"{decl};", ""]
+
+    if inputs == "table":
+        assert X32 is not None
+        n_rows = int(X32.shape[0])
+        lines += [
+            f"static const uint32_t eg_n_rows = {n_rows}u;",
+            f"static const uint32_t eg_inputs[{max(1, n_rows * n_features)}] EMLEARN_GEN_TABLE_ATTR = {{",
+            input_table(X32),
+            "};",
+            "",
+        ]
+    elif inputs == "extern":
+        lines += [
+            "// Defined by the input unit of each chunk of rows.",
+            "extern const uint32_t eg_n_rows;",
+            "extern const uint32_t eg_inputs[] EMLEARN_GEN_TABLE_ATTR;",
+            "",
+        ]
+
+    lines += [
+        "int main() {",
+        *_begin_call(prelude),
+        f'  static_assert({model_name}::n_features == {n_features}, "feature count");',
+        f"  float x[{n_features}];",
+        f"  float out[{width}];",
+        "  (void)out;",
+        "  uint32_t row = 0;",
+    ]
+    if inputs == "stream":
+        lines += [
+            "  if (!eg_input_open()) {",
+            '    eg_puts("ERROR cannot open the input file\\n");',
+            "  }",
+            "  for (; eg_read_row(x, sizeof x); ++row) {",
+        ]
+    else:
+        lines += [
+            "  for (; row < eg_n_rows; ++row) {",
+            f"    emlearn_gen::table_copy(x, eg_inputs + row * {n_features}u, sizeof x);",
+        ]
+    lines += [
+        *_method_calls(model_name, methods, second_tu),
+        "  }",
+        f'  eg_puts("{END_MARK} ");',
+        "  eg_put_int(static_cast<int32_t>(row));",
+        "  eg_putc('\\n');",
+        f"  {exit_code}",
+        "}",
+        "",
+    ]
+    files["main.cpp"] = "\n".join(lines)
+    return files
+
+
+def input_source(X32: np.ndarray) -> str:
+    """The input unit of an ``inputs="extern"`` program: the rows of X32."""
+    n_rows = int(X32.shape[0])
+    return "\n".join(
+        [
+            "// Test inputs: float bit patterns, one row after another.",
+            "#include <stdint.h>",
+            '#include "emlearn_gen/common.hpp"',
+            "extern const uint32_t eg_n_rows;",
+            "extern const uint32_t eg_inputs[] EMLEARN_GEN_TABLE_ATTR;",
+            f"const uint32_t eg_n_rows = {n_rows}u;",
+            f"const uint32_t eg_inputs[{max(1, X32.size)}] EMLEARN_GEN_TABLE_ATTR = {{",
+            input_table(X32),
+            "};",
+            "",
+        ]
+    )
+
+
+def footprint_sources(
     model_name: str,
     header_name: str,
     methods: Sequence[CMethod],
     X32: np.ndarray,
     prelude: str,
-    exit_code: str = "return 0;",
+    exit_code: str,
+    with_model: bool,
 ) -> Dict[str, str]:
-    """{file name: source} of the test program.
+    """{file name: source} of the footprint program.
 
-    ``prelude`` defines ``static void eg_putc(char)`` (and whatever else the
-    target needs); ``exit_code`` ends main().
+    It calls each entry point on the rows of X32 through a wrapper that is
+    never inlined and prints the most stack any call used. Built
+    ``with_model=False`` it is the same program with empty wrappers: the
+    difference between the two images is what the model adds.
     """
-    n_samples, n_features = X32.shape
-    first_name, first_kind, first_width = methods[0]
+    n_features = int(X32.shape[1])
     width = max(w for _, _, w in methods)
-    if first_kind == "label":
-        other_decl = "int32_t eg_other_tu(const float* x)"
-        other_body = f"  return {model_name}::{first_name}(x);"
-    else:
-        other_decl = "void eg_other_tu(const float* x, float* out)"
-        other_body = f"  {model_name}::{first_name}(x, out);"
-    other = "\n".join(
-        [
-            "// Second translation unit: the model header included again.",
-            "#include <stdint.h>",
-            f'#include "{header_name}"',
-            f"{other_decl};",
-            f"{other_decl} {{",
-            other_body,
-            "}",
-            "",
-        ]
-    )
-
-    calls = []
-    for index, (name, kind, w) in enumerate(methods):
-        calls.append(f"    eg_putc('{index}');")
-        call_first = index == 0
+    lines = [
+        "// Measures what the model adds to an image: code, tables, stack.",
+        "#include <stdint.h>",
+        "#include <string.h>",
+        '#include "emlearn_gen/common.hpp"',
+    ]
+    if with_model:
+        lines.append(f'#include "{header_name}"')
+    lines += ["", prelude.strip(), _PRINT_HELPERS, _STACK_HELPERS]
+    n_rows = int(X32.shape[0])
+    lines += [
+        f"static const uint32_t eg_inputs[{max(1, X32.size)}] EMLEARN_GEN_TABLE_ATTR = {{",
+        input_table(X32),
+        "};",
+        "",
+    ]
+    for index, (name, kind, _) in enumerate(methods):
         if kind == "label":
-            fn = "eg_other_tu" if call_first else f"{model_name}::{name}"
-            calls.append("    eg_putc(' ');")
-            calls.append(f"    eg_put_int({fn}(x));")
+            body = f"return {model_name}::{name}(x);" if with_model else "(void)x;\n  return 0;"
+            lines += [
+                f"__attribute__((noinline)) static int32_t eg_call_{index}(const float* x) {{",
+                f"  {body}",
+                "}",
+            ]
         else:
-            fn = "eg_other_tu" if call_first else f"{model_name}::{name}"
-            calls.append(f"    {fn}(x, out);")
-            calls.append(f"    eg_put_floats(out, {w});")
-        calls.append("    eg_putc('\\n');")
-
-    main = "\n".join(
-        [
-            "// Runs every entry point of the model on compiled-in inputs.",
-            "#include <stdint.h>",
-            "#include <string.h>",
-            f'#include "{header_name}"',
-            "",
-            prelude.strip(),
-            _PRINT_HELPERS,
-            f"{other_decl};",
-            "",
-            f"static const uint32_t eg_inputs[{max(1, n_samples * n_features)}] EMLEARN_GEN_TABLE_ATTR = {{",
-            input_table(X32),
-            "};",
-            "",
-            "int main() {",
-            f"  static_assert({model_name}::n_features == {n_features}, \"feature count\");",
-            f"  float x[{n_features}];",
-            f"  float out[{width}];",
-            "  (void)out;",
-            f"  for (uint32_t row = 0; row < {n_samples}u; ++row) {{",
-            f"    emlearn_gen::table_copy(x, eg_inputs + row * {n_features}u, sizeof x);",
-            *calls,
-            "  }",
-            f'  eg_puts("{END_MARK} ");',
-            f"  eg_put_int({n_samples});",
-            "  eg_putc('\\n');",
-            f"  {exit_code}",
-            "}",
-            "",
+            body = f"{model_name}::{name}(x, out);" if with_model else "(void)x;\n  out[0] = 0.0f;"
+            lines += [
+                f"__attribute__((noinline)) static void eg_call_{index}(const float* x, float* out) {{",
+                f"  {body}",
+                "}",
+            ]
+    lines += [
+        "",
+        "int main() {",
+        *_begin_call(prelude),
+        f"  float x[{n_features}];",
+        f"  float out[{width}];",
+        "  memset(out, 0, sizeof out);",
+    ]
+    for index, (_, kind, w) in enumerate(methods):
+        lines += [
+            "  {",
+            "    uintptr_t most = 0;",
+            f"    for (uint32_t row = 0; row < {n_rows}u; ++row) {{",
+            f"      emlearn_gen::table_copy(x, eg_inputs + row * {n_features}u, sizeof x);",
+            "      eg_stack_paint();",
+            "      const uintptr_t base = eg_stack_pointer();",
         ]
-    )
-    return {"main.cpp": main, "other.cpp": other}
+        if kind == "label":
+            lines += [f"      const int32_t label = eg_call_{index}(x);"]
+        else:
+            lines += [f"      eg_call_{index}(x, out);"]
+        lines += [
+            "      const uintptr_t used = base - eg_stack_low_water();",
+            "      most = used > most ? used : most;",
+            f"      eg_putc('{index}');",
+        ]
+        if kind == "label":
+            lines += ["      eg_putc(' ');", "      eg_put_int(label);"]
+        else:
+            lines += [f"      eg_put_floats(out, {w});"]
+        lines += [
+            "      eg_putc('\\n');",
+            "    }",
+            f'    eg_puts("{STACK_MARK} {index} ");',
+            "    eg_put_int(static_cast<int32_t>(most));",
+            "    eg_putc('\\n');",
+            "  }",
+        ]
+    lines += [
+        f'  eg_puts("{END_MARK} ");',
+        f"  eg_put_int({n_rows});",
+        "  eg_putc('\\n');",
+        f"  {exit_code}",
+        "}",
+        "",
+    ]
+    return {"main.cpp": "\n".join(lines)}
 
 
 def parse_output(text: str, methods: Sequence[CMethod], n_samples: int) -> Dict[str, np.ndarray]:
@@ -186,3 +401,16 @@ def parse_output(text: str, methods: Sequence[CMethod], n_samples: int) -> Dict[
             bits = np.asarray(rows[index], dtype=np.uint32).reshape(n_samples, width)
             result[name] = bits.view(np.float32)
     return result
+
+
+def parse_stack(text: str, methods: Sequence[CMethod]) -> Dict[str, int]:
+    """Stack bytes per entry point, from the footprint program's output."""
+    found: Dict[str, int] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0] == STACK_MARK:
+            found[methods[int(fields[1])][0]] = int(fields[2])
+    missing = [name for name, _, _ in methods if name not in found]
+    if missing:
+        raise RuntimeError(f"no stack measurement for {missing}; output ends with:\n{text[-2000:]}")
+    return found

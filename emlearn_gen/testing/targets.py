@@ -1,12 +1,29 @@
-"""Build-and-run targets for generated headers."""
+"""Build-and-run targets for generated headers: the host compilers and three
+emulated microcontrollers (DESIGN §7).
+
+A target turns the sources of a test program (see ``harness``) into an image,
+runs it and returns what the program printed through ``eg_putc``:
+
+* ``HostTarget``: g++ or clang++, run natively;
+* ``CortexMTarget``: arm-none-eabi-g++ with a bare-metal start-up and linker
+  script, run on ``qemu-system-arm`` with semihosting (``cortex-m0`` on the
+  micro:bit machine, ``cortex-m4f`` on MPS2 AN386); inputs are streamed from a
+  host file, so one image serves any number of rows;
+* ``AvrTarget``: avr-g++ for the ATmega2560, run on ``simavr``; inputs are
+  compiled into program memory, in chunks that fit.
+
+Images that do not fit the device's memory raise :class:`DoesNotFit` with the
+number of bytes over, instead of the linker's own report.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 #: The flags generated code must compile cleanly under (DESIGN §5).
 STRICT_FLAGS: Tuple[str, ...] = (
@@ -20,6 +37,14 @@ STRICT_FLAGS: Tuple[str, ...] = (
     "-fno-rtti",
 )
 
+#: Flags of every device build: no FMA contraction (results stay bit-equal to
+#: the host, which never contracts), and sections the linker can drop.
+DEVICE_FLAGS: Tuple[str, ...] = ("-ffp-contract=off", "-ffunction-sections", "-fdata-sections")
+
+SUPPORT_DIR = Path(__file__).resolve().parent / "support"
+
+KIB = 1024
+
 
 class ToolchainMissing(RuntimeError):
     """A compiler or emulator a target needs is not installed."""
@@ -27,6 +52,19 @@ class ToolchainMissing(RuntimeError):
 
 class BuildFailed(RuntimeError):
     """The generated code or the harness did not compile or link."""
+
+
+class DoesNotFit(BuildFailed):
+    """The model (with the smallest test program) is larger than the device.
+
+    ``region`` names the memory ("flash", "RAM", ...) and ``bytes_over`` says
+    by how much it was exceeded.
+    """
+
+    def __init__(self, message: str, region: str, bytes_over: int) -> None:
+        super().__init__(message)
+        self.region = region
+        self.bytes_over = bytes_over
 
 
 def require_tools(tools: Dict[str, str]) -> None:
@@ -43,14 +81,29 @@ def require_tools(tools: Dict[str, str]) -> None:
 
 
 def run_command(cmd: Sequence[str], cwd: Path, timeout: float, what: str) -> str:
-    proc = subprocess.run(
-        list(cmd), cwd=str(cwd), capture_output=True, text=True, timeout=timeout, check=False
-    )
+    try:
+        proc = subprocess.run(
+            list(cmd), cwd=str(cwd), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BuildFailed(f"{what} did not finish within {timeout:g} s: {' '.join(cmd)}") from exc
     if proc.returncode != 0:
         raise BuildFailed(
             f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-4000:]}{proc.stderr[-8000:]}"
         )
     return proc.stdout
+
+
+def _run(cmd: Sequence[str], cwd: Path, timeout: float, what: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            list(cmd), cwd=str(cwd), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        raise BuildFailed(
+            f"{what} did not finish within {timeout:g} s: {' '.join(cmd)}\noutput so far ends with:\n{out[-2000:]}"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -61,6 +114,8 @@ class HostTarget:
     std: str = "c++11"
     opt: str = "-O2"
     extra_flags: Tuple[str, ...] = field(default_factory=tuple)
+
+    input_mode = "table"
 
     @property
     def name(self) -> str:
@@ -84,3 +139,451 @@ class HostTarget:
         cmd += sources + ["-o", str(exe)]
         run_command(cmd, workdir, timeout, f"compiling with {self.compiler} -std={self.std}")
         return run_command([str(exe)], workdir, timeout, "running the test program")
+
+
+# --------------------------------------------------------------------------
+# Devices
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Sizes of a device's memories, in bytes."""
+
+    flash: int
+    ram: int
+    stack_reserve: int  # RAM kept free for the stack when checking a link
+
+
+_OVERFLOW = re.compile(r"region [`']?(\w+)'? overflowed by (\d+) bytes")
+_ARRAY_TOO_LARGE = re.compile(r"size of array [`'‘]?([^'’`]*)['’`]? is too large")
+
+
+class DeviceTarget:
+    """What the emulated targets share: flags, tools, sizes, fit checks."""
+
+    name: str
+    description: str
+    memory: Memory
+    #: executable -> Debian package
+    tools: Dict[str, str]
+    #: width of C++ ``double`` on the device
+    double_bits: int
+    input_mode: str
+    compiler: str
+    size_tool: str
+    std: str = "c++11"
+    opt: str = "-Os"
+
+    def check_tools(self) -> None:
+        require_tools(self.tools)
+
+    def cxx_flags(self) -> List[str]:
+        return [f"-std={self.std}", self.opt, *self.arch_flags(), *STRICT_FLAGS, *DEVICE_FLAGS]
+
+    def arch_flags(self) -> List[str]:
+        raise NotImplementedError
+
+    def exit_code(self) -> str:
+        return "return 0;"
+
+    # -- building ----------------------------------------------------------
+
+    def compile_objects(self, workdir: Path, sources: List[str], include_dirs: List[str], timeout: float) -> List[Path]:
+        """Compiles each source to an object file in workdir."""
+        cmd = [self.compiler, *self.cxx_flags(), *[f"-I{d}" for d in include_dirs], "-c", *sources]
+        proc = _run(cmd, workdir, timeout, f"compiling for {self.name}")
+        if proc.returncode != 0:
+            self._raise_build_error(proc, cmd, "compiling")
+        return [workdir / (Path(s).stem + ".o") for s in sources]
+
+    def link(self, workdir: Path, objects: Sequence[Path], output: str, timeout: float) -> Path:
+        """Links objects into an ELF image; DoesNotFit if it is too large."""
+        elf = workdir / output
+        cmd = [self.compiler, *self.cxx_flags(), *[str(o) for o in objects], *self.link_flags(), "-o", str(elf)]
+        proc = _run(cmd, workdir, timeout, f"linking for {self.name}")
+        if proc.returncode != 0:
+            self._raise_build_error(proc, cmd, "linking")
+        self.check_fit(elf, workdir, timeout)
+        return elf
+
+    def link_flags(self) -> List[str]:
+        raise NotImplementedError
+
+    def check_fit(self, elf: Path, workdir: Path, timeout: float) -> None:
+        """Checks a linked image against limits the linker does not know."""
+
+    def _raise_build_error(self, proc: subprocess.CompletedProcess, cmd: Sequence[str], what: str) -> None:
+        text = proc.stdout + proc.stderr
+        overflows = [(region, int(n)) for region, n in _OVERFLOW.findall(text)]
+        if overflows:
+            region, over = max(overflows, key=lambda item: item[1])
+            raise self.does_not_fit(self._region_name(region), over)
+        too_large = _ARRAY_TOO_LARGE.findall(text)
+        if too_large:
+            raise DoesNotFit(
+                f"does not fit {self.name}: the table {too_large[0]!r} is larger than one object may be "
+                f"on this device ({self.max_object_bytes()} bytes, size_t is 16 bits)",
+                "object",
+                0,
+            )
+        raise BuildFailed(f"{what} for {self.name} failed (exit {proc.returncode}): {' '.join(cmd)}\n{text[-8000:]}")
+
+    def max_object_bytes(self) -> int:
+        return 2**31 - 1
+
+    def _region_name(self, linker_region: str) -> str:
+        return {"FLASH": "flash", "text": "flash", "RAM": "RAM", "data": "RAM"}.get(linker_region, linker_region)
+
+    def does_not_fit(self, region: str, over: int, detail: str = "") -> DoesNotFit:
+        size = self.memory.flash if region == "flash" else self.memory.ram
+        note = ""
+        if region == "RAM":
+            note = f", keeping {self.memory.stack_reserve} bytes for the stack"
+        return DoesNotFit(
+            f"does not fit {self.name} ({self.description}): {over} bytes over its "
+            f"{size // KIB} KiB of {region}{note}{detail}",
+            region,
+            over,
+        )
+
+    # -- sizes -------------------------------------------------------------
+
+    def section_sizes(self, elf: Path, timeout: float = 60.0) -> Dict[str, int]:
+        """{section: bytes} of the allocated sections, from ``size -A``."""
+        out = run_command([self.size_tool, "-A", str(elf)], elf.parent, timeout, f"{self.size_tool} -A")
+        sizes: Dict[str, int] = {}
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) == 3 and fields[0].startswith(".") and fields[1].isdigit():
+                sizes[fields[0]] = int(fields[1])
+        return sizes
+
+    def image_size(self, elf: Path, timeout: float = 60.0) -> Tuple[int, int]:
+        """(flash, static RAM) of an image: flash = text + rodata + data,
+        RAM = data + bss. The stack reservation is not counted."""
+        flash = ram = 0
+        for section, size in self.section_sizes(elf, timeout).items():
+            if section.startswith((".debug", ".comment", ".stab", ".note", ".ARM.attributes")):
+                continue
+            if section in (".eg_stack", ".eeprom", ".fuse", ".lock", ".signature", ".user_signatures"):
+                continue
+            if section in (".bss", ".noinit"):
+                ram += size
+            elif section == ".data":
+                ram += size
+                flash += size
+            else:
+                flash += size
+        return flash, ram
+
+    # -- running -----------------------------------------------------------
+
+    def run_image(self, elf: Path, rundir: Path, timeout: float) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class CortexMTarget(DeviceTarget):
+    """A bare-metal Cortex-M image on qemu-system-arm, talking through
+    semihosting (``--specs=rdimon.specs``): output lines and the input file
+    go through the host, the exit status is main()'s."""
+
+    name: str
+    description: str
+    machine: str
+    cpu_flags: Tuple[str, ...]
+    linker_script: str
+    memory: Memory
+    opt: str = "-Os"
+    std: str = "c++11"
+
+    double_bits = 64
+    input_mode = "stream"
+    compiler = "arm-none-eabi-g++"
+    size_tool = "arm-none-eabi-size"
+
+    @property
+    def tools(self) -> Dict[str, str]:  # type: ignore[override]
+        return {
+            "arm-none-eabi-g++": "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib",
+            "arm-none-eabi-size": "binutils-arm-none-eabi",
+            "qemu-system-arm": "qemu-system-arm",
+        }
+
+    def check_tools(self) -> None:
+        require_tools(self.tools)
+        # The compiler alone is not enough: semihosting needs newlib's librdimon.
+        proc = subprocess.run(
+            ["arm-none-eabi-gcc", *self.cpu_flags, "-print-file-name=librdimon.a"],
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0 or not Path(proc.stdout.strip()).is_file():
+            raise ToolchainMissing(
+                "arm-none-eabi-gcc has no newlib (librdimon.a): install with "
+                "`apt-get install libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib`"
+            )
+
+    def arch_flags(self) -> List[str]:
+        return list(self.cpu_flags)
+
+    def link_flags(self) -> List[str]:
+        return [
+            "--specs=rdimon.specs",
+            "-nostartfiles",
+            f"-L{SUPPORT_DIR}",
+            f"-T{self.linker_script}",
+            "-Wl,--gc-sections",
+        ]
+
+    def startup_source(self) -> Path:
+        return SUPPORT_DIR / "cortex_m_startup.c"
+
+    def compile_startup(self, workdir: Path, timeout: float) -> Path:
+        """The start-up object (C), compiled with the same CPU flags."""
+        obj = workdir / "startup.o"
+        cmd = [
+            "arm-none-eabi-gcc", "-std=c11", self.opt, *self.cpu_flags, "-Wall", "-Wextra", "-Werror",
+            *DEVICE_FLAGS, "-c", str(self.startup_source()), "-o", str(obj),
+        ]
+        run_command(cmd, workdir, timeout, f"compiling the start-up code for {self.name}")
+        return obj
+
+    def prelude(self) -> str:
+        return r"""
+// Semihosting (newlib's librdimon): standard output and files on the host.
+extern "C" int _write(int fd, const char* buf, int len);
+extern "C" int _read(int fd, char* buf, int len);
+extern "C" int _open(const char* path, int flags, ...);
+
+static char eg_line[128];
+static unsigned eg_line_len = 0u;
+
+static inline void eg_flush() {
+  if (eg_line_len != 0u) {
+    _write(1, eg_line, static_cast<int>(eg_line_len));
+    eg_line_len = 0u;
+  }
+}
+
+// One semihosting call per line, not per character.
+static inline void eg_putc(char c) {
+  eg_line[eg_line_len++] = c;
+  if (c == '\n' || eg_line_len == sizeof eg_line) {
+    eg_flush();
+  }
+}
+
+static int eg_input_fd = -1;
+
+static inline bool eg_input_open() {
+  eg_input_fd = _open("inputs.bin", 0);
+  return eg_input_fd >= 0;
+}
+
+static inline bool eg_read_row(float* x, unsigned bytes) {
+  if (eg_input_fd < 0) {
+    return false;
+  }
+  char* dst = reinterpret_cast<char*>(x);
+  unsigned done = 0u;
+  while (done < bytes) {
+    const int n = _read(eg_input_fd, dst + done, static_cast<int>(bytes - done));
+    if (n <= 0) {
+      return false;
+    }
+    done += static_cast<unsigned>(n);
+  }
+  return true;
+}
+
+extern "C" uint32_t __eg_bss_end[];
+
+static inline __attribute__((always_inline)) uintptr_t eg_stack_pointer() {
+  uintptr_t sp;
+  __asm__ volatile("mov %0, sp" : "=r"(sp));
+  return sp;
+}
+
+static inline uintptr_t eg_stack_bottom() { return reinterpret_cast<uintptr_t>(__eg_bss_end); }
+"""
+
+    def exit_code(self) -> str:
+        return "eg_flush();\n  return 0;"
+
+    def run_image(self, elf: Path, rundir: Path, timeout: float) -> str:
+        cmd = [
+            "qemu-system-arm", "-M", self.machine, "-nographic", "-monitor", "none", "-serial", "none",
+            "-semihosting-config", "enable=on,target=native", "-kernel", str(elf),
+        ]
+        proc = _run(cmd, rundir, timeout, f"running on {self.name} (qemu {self.machine})")
+        if proc.returncode != 0:
+            raise BuildFailed(
+                f"the test program failed on {self.name} (exit {proc.returncode}): {' '.join(cmd)}\n"
+                f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            )
+        return proc.stdout
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SIMAVR_LINE = re.compile(r"\x1b\[32m(.*?)\n\x1b\[0m")
+
+#: Program memory that ``memcpy_P``/``pgm_read_*`` reach on AVR: 16-bit
+#: addresses. Every PROGMEM table must end below it.
+AVR_NEAR_PROGMEM = 64 * KIB
+
+
+@dataclass(frozen=True)
+class AvrTarget(DeviceTarget):
+    """An ATmega2560 image on simavr. Output goes through UART0, which simavr
+    echoes line by line; the program ends with ``cli(); sleep_cpu();``.
+    Inputs are compiled into program memory (``inputs="extern"``), in chunks
+    small enough for the 64 KiB that near program-memory reads reach."""
+
+    name: str = "avr"
+    description: str = "ATmega2560 on simavr"
+    mcu: str = "atmega2560"
+    frequency: int = 16_000_000
+    memory: Memory = Memory(flash=256 * KIB, ram=8 * KIB, stack_reserve=1 * KIB)
+    opt: str = "-Os"
+    std: str = "c++11"
+
+    double_bits = 32
+    input_mode = "extern"
+    compiler = "avr-g++"
+    size_tool = "avr-size"
+
+    @property
+    def tools(self) -> Dict[str, str]:  # type: ignore[override]
+        return {
+            "avr-g++": "gcc-avr avr-libc",
+            "avr-size": "binutils-avr",
+            "avr-nm": "binutils-avr",
+            "simavr": "simavr",
+        }
+
+    def check_tools(self) -> None:
+        require_tools(self.tools)
+        proc = subprocess.run(
+            ["avr-g++", f"-mmcu={self.mcu}", "-print-file-name=libc.a"], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0 or not Path(proc.stdout.strip()).is_file():
+            raise ToolchainMissing("avr-g++ has no C library: install with `apt-get install avr-libc`")
+
+    def arch_flags(self) -> List[str]:
+        return [f"-mmcu={self.mcu}"]
+
+    def link_flags(self) -> List[str]:
+        # The stock linker script allows 1 MiB of flash and 64 KiB of RAM;
+        # give it the ATmega2560's sizes so that it checks them.
+        data = self.memory.ram - self.memory.stack_reserve
+        return [
+            f"-Wl,--defsym=__TEXT_REGION_LENGTH__={self.memory.flash}",
+            f"-Wl,--defsym=__DATA_REGION_LENGTH__={data}",
+            "-Wl,--gc-sections",
+        ]
+
+    def max_object_bytes(self) -> int:
+        return 2**15 - 1
+
+    def check_fit(self, elf: Path, workdir: Path, timeout: float) -> None:
+        over = self.progmem_end(elf, timeout) - AVR_NEAR_PROGMEM
+        if over > 0:
+            raise DoesNotFit(
+                f"does not fit {self.name} ({self.description}): {over} bytes over the "
+                f"{AVR_NEAR_PROGMEM // KIB} KiB of program memory that the runtime's table reads "
+                "(memcpy_P, 16-bit addresses) reach; larger tables need far reads (pgm_read_*_far)",
+                "near program memory",
+                over,
+            )
+
+    def progmem_end(self, elf: Path, timeout: float = 60.0) -> int:
+        """First address after the PROGMEM data: the stock linker script puts
+        all of it at the start of flash, right before ``__ctors_start``."""
+        out = run_command(["avr-nm", str(elf)], elf.parent, timeout, "avr-nm")
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) == 3 and fields[2] == "__ctors_start":
+                return int(fields[0], 16)
+        raise BuildFailed(f"{elf}: no __ctors_start symbol; cannot check program memory")
+
+    def prelude(self) -> str:
+        return r"""
+#include <avr/io.h>
+#include <avr/interrupt.h>
+#include <avr/sleep.h>
+
+// UART0 at its fastest rate (U2X, UBRR 0): simavr times the bytes it sends.
+static inline void eg_begin() {
+  UCSR0A = static_cast<uint8_t>(1u << U2X0);
+  UBRR0 = 0u;
+  UCSR0B = static_cast<uint8_t>(1u << TXEN0);
+}
+
+static inline void eg_putc(char c) {
+  while (!(UCSR0A & (1u << UDRE0))) {
+  }
+  UDR0 = static_cast<uint8_t>(c);
+}
+
+// simavr stops when the CPU sleeps with interrupts off.
+static inline void eg_halt() {
+  cli();
+  sleep_enable();
+  sleep_cpu();
+  for (;;) {
+  }
+}
+
+extern "C" char __heap_start;
+
+static inline __attribute__((always_inline)) uintptr_t eg_stack_pointer() { return static_cast<uintptr_t>(SP); }
+
+static inline uintptr_t eg_stack_bottom() { return reinterpret_cast<uintptr_t>(&__heap_start); }
+"""
+
+    def exit_code(self) -> str:
+        return "eg_halt();\n  return 0;"
+
+    def run_image(self, elf: Path, rundir: Path, timeout: float) -> str:
+        cmd = ["simavr", "-m", self.mcu, "-f", str(self.frequency), str(elf)]
+        proc = _run(cmd, rundir, timeout, f"running on {self.name} (simavr)")
+        text = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            raise BuildFailed(f"simavr failed (exit {proc.returncode}): {' '.join(cmd)}\n{_ANSI.sub('', text)[-2000:]}")
+        return uart_text(text)
+
+
+def uart_text(simavr_output: str) -> str:
+    """What the program wrote to UART0, from simavr's echo of it: each piece
+    is wrapped in colour codes and ended by a newline of simavr's own, after
+    a newline of the program (shown as '.') or 256 characters."""
+    pieces = _SIMAVR_LINE.findall(simavr_output)
+    return "".join(pieces).replace(".", "\n")
+
+
+CORTEX_M0 = CortexMTarget(
+    name="cortex-m0",
+    description="nRF51 on qemu-system-arm -M microbit",
+    machine="microbit",
+    cpu_flags=("-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"),
+    linker_script="microbit.ld",
+    memory=Memory(flash=256 * KIB, ram=16 * KIB, stack_reserve=2 * KIB),
+)
+
+CORTEX_M4F = CortexMTarget(
+    name="cortex-m4f",
+    description="MPS2 AN386 on qemu-system-arm -M mps2-an386",
+    machine="mps2-an386",
+    cpu_flags=("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
+    linker_script="mps2_an386.ld",
+    memory=Memory(flash=4096 * KIB, ram=4096 * KIB, stack_reserve=64 * KIB),
+)
+
+AVR = AvrTarget()
+
+#: The emulated devices, by name.
+DEVICE_TARGETS: Dict[str, DeviceTarget] = {t.name: t for t in (CORTEX_M0, CORTEX_M4F, AVR)}
+
+
+def find_device(name: str) -> Optional[DeviceTarget]:
+    return DEVICE_TARGETS.get(name)

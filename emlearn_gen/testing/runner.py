@@ -1,0 +1,145 @@
+"""Builds a model's test program for a target, runs it on the rows of X and
+collects the outputs of every entry point (CModel.c_methods)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import numpy as np
+
+from .._paths import get_include
+from .build import BuildCache
+from .harness import harness_sources, input_source, parse_output
+from .targets import SUPPORT_DIR, CortexMTarget, DeviceTarget, DoesNotFit, HostTarget
+
+CMethod = Tuple[str, str, int]
+
+
+def _support_fingerprint() -> str:
+    """Contents of the device support files: part of every device build key."""
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(SUPPORT_DIR.iterdir()) if p.is_file())
+
+
+def _write(folder: Path, files: Dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def build_device_image(
+    target: DeviceTarget,
+    header_name: str,
+    header_text: str,
+    sources: Dict[str, str],
+    cache: BuildCache,
+    timeout: float,
+) -> Path:
+    """Compiles and links ``sources`` (plus the start-up code on Cortex-M)
+    into one ELF image for ``target``, through the cache."""
+    include = get_include()
+
+    def build(folder: Path) -> Path:
+        (folder / header_name).write_text(header_text, encoding="utf-8")
+        _write(folder, sources)
+        objects = target.compile_objects(folder, sorted(sources), [include, str(folder)], timeout)
+        if isinstance(target, CortexMTarget):
+            objects.append(startup_object(target, cache, timeout))
+        return target.link(folder, objects, "image.elf", timeout)
+
+    parts = ["image", repr(target), include, _support_fingerprint(), header_name, header_text]
+    parts += [f"{name}\n{text}" for name, text in sorted(sources.items())]
+    return cache.get(parts, build)
+
+
+def startup_object(target: CortexMTarget, cache: BuildCache, timeout: float) -> Path:
+    source = target.startup_source().read_text(encoding="utf-8")
+    return cache.get(["startup", repr(target), source], lambda folder: target.compile_startup(folder, timeout))
+
+
+def run_host(cm: Any, X32: np.ndarray, target: HostTarget, folder: Path, timeout: float) -> Dict[str, np.ndarray]:
+    header = f"{cm.name}.hpp"
+    cm.save(folder / header)
+    sources = harness_sources(cm.name, header, cm.c_methods, X32, target.prelude(), target.exit_code())
+    _write(folder, sources)
+    output = target.build_and_run(folder, sorted(sources), [get_include()], timeout)
+    return parse_output(output, cm.c_methods, X32.shape[0])
+
+
+def _run_streamed(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
+    """One image for any number of rows: the program reads them from a file."""
+    header = f"{cm.name}.hpp"
+    sources = harness_sources(
+        cm.name, header, cm.c_methods, None, target.prelude(), target.exit_code(),
+        inputs="stream", n_features=X32.shape[1],
+    )
+    elf = build_device_image(target, header, cm.to_source(), sources, cache, timeout)
+    rundir = cache.scratch(f"{target.name}-run")
+    np.ascontiguousarray(X32, dtype="<f4").tofile(rundir / "inputs.bin")
+    output = target.run_image(elf, rundir, timeout)
+    return parse_output(output, cm.c_methods, X32.shape[0])
+
+
+def _run_chunked(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
+    """Inputs compiled into the image, as many rows per image as fit: the
+    model's objects are compiled once, each chunk adds a small input unit."""
+    header = f"{cm.name}.hpp"
+    header_text = cm.to_source()
+    include = get_include()
+    sources = harness_sources(
+        cm.name, header, cm.c_methods, None, target.prelude(), target.exit_code(),
+        inputs="extern", n_features=X32.shape[1],
+    )
+    object_parts = ["objects", repr(target), include, header_text] + [f"{n}\n{t}" for n, t in sorted(sources.items())]
+
+    def compile_model(folder: Path) -> List[Path]:
+        (folder / header).write_text(header_text, encoding="utf-8")
+        _write(folder, sources)
+        return target.compile_objects(folder, sorted(sources), [include, str(folder)], timeout)
+
+    objects = cache.get(object_parts, compile_model)
+
+    def link_chunk(chunk: np.ndarray) -> Path:
+        text = input_source(chunk)
+
+        def build(folder: Path) -> Path:
+            _write(folder, {"inputs.cpp": text})
+            inputs_obj = target.compile_objects(folder, ["inputs.cpp"], [include], timeout)
+            return target.link(folder, [*objects, *inputs_obj], "image.elf", timeout)
+
+        return cache.get(["chunk", *object_parts, text], build)
+
+    row_bytes = 4 * X32.shape[1]
+    rows = min(X32.shape[0], max(1, target.max_object_bytes() // row_bytes))
+    results: List[Dict[str, np.ndarray]] = []
+    start = 0
+    while start < X32.shape[0]:
+        chunk = X32[start : start + rows]
+        try:
+            elf = link_chunk(chunk)
+        except DoesNotFit as exc:
+            if len(chunk) == 1 or exc.region not in ("flash", "near program memory"):
+                raise
+            # The linker said by how much: drop that many rows, and retry.
+            rows = max(1, len(chunk) - math.ceil(exc.bytes_over / row_bytes))
+            continue
+        output = target.run_image(elf, cache.scratch(f"{target.name}-run"), timeout)
+        results.append(parse_output(output, cm.c_methods, len(chunk)))
+        start += len(chunk)
+    return {name: np.concatenate([r[name] for r in results]) for name, _, _ in cm.c_methods}
+
+
+def run_on_target(cm: Any, X32: np.ndarray, target: Any, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
+    """{method: outputs} of ``cm``'s generated header on ``target``."""
+    target.check_tools()
+    if X32.shape[0] == 0:
+        return {
+            name: np.zeros((0,) if kind == "label" else (0, width), np.int32 if kind == "label" else np.float32)
+            for name, kind, width in cm.c_methods
+        }
+    if isinstance(target, DeviceTarget):
+        if target.input_mode == "stream":
+            return _run_streamed(cm, X32, target, cache, timeout)
+        return _run_chunked(cm, X32, target, cache, timeout)
+    return run_host(cm, X32, target, cache.scratch("host"), timeout)
+
