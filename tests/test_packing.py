@@ -19,18 +19,22 @@ from emlearn_gen.packing.trees import (
 )
 
 
-@pytest.mark.parametrize("width", [0, 1, 3, 7, 8, 9, 17, 31, 32, 33, 57])
-def test_pack_fields_round_trip(width):
+@pytest.mark.parametrize("count", [1, 2, 7, 1000])
+@pytest.mark.parametrize("width", [0, 1, 3, 7, 8, 9, 17, 25, 31, 32, 33, 57])
+def test_pack_fields_round_trip(width, count):
     rng = np.random.default_rng(width)
-    values = rng.integers(0, 2**width if width else 1, size=1000, dtype=np.uint64)
-    packed = pack_fields(values, width)
-    assert packed.size == (values.size * width + 7) // 8 + 8 if width else packed.size == 8
+    values = rng.integers(0, 2**width if width else 1, size=count, dtype=np.uint64)
+    word_bytes = word_bits_for(width) // 8
+    packed = pack_fields(values, width, word_bytes)
     np.testing.assert_array_equal(unpack_fields(packed, width, values.size), values)
+    # Exactly long enough for a word read at the last field, and no longer.
+    last_byte = (count - 1) * width // 8
+    assert packed.size == max(last_byte + word_bytes, (count * width + 7) // 8)
 
 
 def test_pack_fields_refuses_values_that_do_not_fit():
     with pytest.raises(ValueError, match="does not fit"):
-        pack_fields(np.array([8]), 3)
+        pack_fields(np.array([8]), 3, 4)
 
 
 def test_field_widths():

@@ -20,7 +20,8 @@ def label_type(classes: np.ndarray) -> str:
 def tree_summary(packed: PackedForest) -> List[str]:
     per_split = packed.table_bytes / packed.n_nodes if packed.n_nodes else float("nan")
     return [
-        f"{packed.n_trees} trees, {packed.n_nodes} split nodes, {packed.n_leaves} distinct leaves;",
+        f"{packed.n_trees} tree{'s' if packed.n_trees != 1 else ''}, {packed.n_nodes} split nodes, "
+        f"{packed.n_leaves} distinct leaves;",
         f"tables {packed.table_bytes} bytes ({per_split:.2f} per split node, leaves included).",
     ]
 

@@ -240,10 +240,10 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
 
     leaf_rows = np.asarray(leaf_rows, dtype=real_dtype).reshape(-1, ir.leaf_width)
     return PackedForest(
-        nodes=pack_fields(records, record_bits),
+        nodes=pack_fields(records, record_bits, word_bits // 8),
         thresholds=np.ascontiguousarray(threshold_table, dtype=np.float32),
         leaves=np.ascontiguousarray(leaf_rows),
-        roots=pack_fields(root_arr, root_bits),
+        roots=pack_fields(root_arr, root_bits, word_bits // 8),
         n_nodes=n_nodes,
         n_trees=len(ir.trees),
         n_features=ir.n_features,

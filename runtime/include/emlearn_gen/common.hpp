@@ -67,10 +67,21 @@ inline T table_read(const T* p) {
 #endif
 }
 
+/// Bytes a bit string of `count` fields of `width` bits must have for
+/// read_bits<Word>: the data, plus what a sizeof(Word)-byte read starting at
+/// the last field's first byte reaches past it. The generator pads to this.
+template <typename Word>
+constexpr uint64_t packed_bytes(uint64_t count, uint64_t width) {
+  return count == 0 ? 0u
+                    : ((count * width + 7u) / 8u > (count - 1u) * width / 8u + sizeof(Word)
+                           ? (count * width + 7u) / 8u
+                           : (count - 1u) * width / 8u + sizeof(Word));
+}
+
 /// Reads the `width`-bit field that starts at bit `pos` of a little-endian
 /// bit string. `Word` is uint32_t or uint64_t and must hold width + 7 bits;
-/// the string must be followed by sizeof(Word) bytes of padding, which the
-/// generator always emits, so the fixed-size read never leaves the table.
+/// the string must be packed_bytes<Word>() long, so the fixed-size read never
+/// leaves the table.
 template <typename Word>
 inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
   Word word = 0;

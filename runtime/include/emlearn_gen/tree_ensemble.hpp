@@ -165,9 +165,8 @@ inline status forest_validate(const forest<Real>& f, size_t nodes_bytes, size_t 
       f.feature_bits > 31u || f.ref_bits > 31u || f.thr_bits > 31u) {
     return status::bad_table;
   }
-  const uint64_t need_nodes = (static_cast<uint64_t>(f.n_nodes) * rec_bits + 7u) / 8u + sizeof(Word);
-  const uint64_t need_roots = (static_cast<uint64_t>(f.n_trees) * f.root_bits + 7u) / 8u + sizeof(Word);
-  if (nodes_bytes < need_nodes || roots_bytes < need_roots) {
+  if (nodes_bytes < packed_bytes<Word>(f.n_nodes, rec_bits) ||
+      roots_bytes < packed_bytes<Word>(f.n_trees, f.root_bits)) {
     return status::size_mismatch;
   }
   if (f.thr_bits == 0 && f.n_thresholds < f.n_nodes) {
