@@ -92,8 +92,13 @@ class CModel:
         """Class probabilities, shape (n_samples, n_classes), float64."""
         return self.raw_outputs("predict_proba", X).astype(np.float64)
 
-    def to_source(self) -> str:
-        """Text of the generated header. Same model and options, same bytes."""
+    def to_source(self, *, standalone: bool = False) -> str:
+        """Text of the generated header. Same model and options, same bytes.
+
+        With ``standalone=True`` the runtime headers the model needs are
+        inlined, so the header compiles with no include path; its C++ API is
+        the same.
+        """
         context = dict(self._context())
         context.update(
             name=self.name,
@@ -101,10 +106,20 @@ class CModel:
             options=self._options,
             **self._versions,
         )
-        return render(self._template, context)
+        text = render(self._template, context)
+        if standalone:
+            from ._paths import get_include
+            from .codegen.standalone import make_standalone
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> Path:
-        """Writes the header to ``path`` and returns the path."""
+            text = make_standalone(text, get_include())
+        return text
+
+    def save(self, path: Union[str, "os.PathLike[str]"], *, standalone: bool = False) -> Path:
+        """Writes the header to ``path`` and returns the path.
+
+        ``standalone=True`` writes one file that carries the runtime parts the
+        model needs (see :meth:`to_source`).
+        """
         target = Path(path)
-        target.write_text(self.to_source(), encoding="utf-8", newline="\n")
+        target.write_text(self.to_source(standalone=standalone), encoding="utf-8", newline="\n")
         return target

@@ -1,0 +1,165 @@
+"""Helpers of the firmware integration tests: tool checks, and a small C++
+program body that runs generated models on rows compiled into the image and
+prints every result, so a test compares the text with the host runtime."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+import pytest
+
+from emlearn_gen import CModel
+
+REPO = Path(__file__).resolve().parent.parent
+STRICT = [
+    "-Wall", "-Wextra", "-Wpedantic", "-Wdouble-promotion", "-Wshadow", "-Werror",
+    "-fno-exceptions", "-fno-rtti",
+]
+
+
+def missing(message: str) -> None:
+    """Skips the test, or fails it when EMLEARN_GEN_REQUIRE_DEVICE=1 (CI)."""
+    if os.environ.get("EMLEARN_GEN_REQUIRE_DEVICE") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_tool(exe: str, package: str) -> str:
+    """Path of ``exe``, or skip/fail naming the Debian package that has it."""
+    path = shutil.which(exe)
+    if path is None:
+        missing(f"{exe} is not installed: apt-get install {package}")
+    assert path is not None
+    return path
+
+
+def run(cmd: Sequence[str], cwd: Path, timeout: float = 300.0, env: Optional[dict] = None) -> str:
+    """Runs a command; on failure the assertion shows its output."""
+    proc = subprocess.run(
+        [str(c) for c in cmd], cwd=str(cwd), capture_output=True, text=True, timeout=timeout,
+        env=env, check=False,
+    )
+    assert proc.returncode == 0, (
+        f"{' '.join(str(c) for c in cmd)} failed (exit {proc.returncode}):\n"
+        f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+    )
+    return proc.stdout
+
+
+def _input_table(X32: np.ndarray) -> str:
+    bits = np.ascontiguousarray(X32, dtype=np.float32).view(np.uint32).reshape(-1)
+    return ",\n".join(
+        "    " + ", ".join(f"0x{int(b):08x}u" for b in bits[i : i + 6]) for i in range(0, bits.size, 6)
+    )
+
+
+def rows_source(models: Sequence[CModel], X32: np.ndarray) -> str:
+    """C++ defining ``eg_run()``, which runs every entry point of every model
+    on the rows of X32 and prints one line per call through ``eg_putc`` (the
+    including file defines it): ``<model><method> <results>``, labels in
+    decimal and floats as the hex of their bits. Needs a model header
+    included first (for emlearn_gen::table_copy and EMLEARN_GEN_TABLE_ATTR)."""
+    n_rows, n_features = X32.shape
+    width = max(w for cm in models for _, _, w in cm.c_methods)
+    lines = [
+        f"static const uint32_t eg_rows[{n_rows * n_features}] EMLEARN_GEN_TABLE_ATTR = {{",
+        _input_table(X32),
+        "};",
+        "",
+        "static void eg_put_text(const char* s) {",
+        "  while (*s) {",
+        "    eg_putc(*s++);",
+        "  }",
+        "}",
+        "",
+        "static void eg_put_hex(uint32_t v) {",
+        "  for (int shift = 28; shift >= 0; shift -= 4) {",
+        '    eg_putc("0123456789abcdef"[(v >> shift) & 0xFu]);',
+        "  }",
+        "}",
+        "",
+        "static void eg_put_int(int32_t v) {",
+        "  char digits[12];",
+        "  int n = 0;",
+        "  uint32_t u = v < 0 ? 0u - static_cast<uint32_t>(v) : static_cast<uint32_t>(v);",
+        "  do {",
+        "    digits[n++] = static_cast<char>('0' + u % 10u);",
+        "    u /= 10u;",
+        "  } while (u != 0u);",
+        "  if (v < 0) {",
+        "    eg_putc('-');",
+        "  }",
+        "  while (n > 0) {",
+        "    eg_putc(digits[--n]);",
+        "  }",
+        "}",
+        "",
+        "static void eg_put_floats(const float* values, int n) {",
+        "  for (int i = 0; i < n; ++i) {",
+        "    uint32_t bits;",
+        "    memcpy(&bits, &values[i], sizeof bits);",
+        "    eg_putc(' ');",
+        "    eg_put_hex(bits);",
+        "  }",
+        "}",
+        "",
+        "static void eg_run() {",
+        f"  float x[{n_features}];",
+        f"  float out[{width}];",
+        f"  for (uint16_t row = 0; row < {n_rows}u; ++row) {{",
+        f"    emlearn_gen::table_copy(x, eg_rows + row * {n_features}u, sizeof x);",
+    ]
+    for m, cm in enumerate(models):
+        lines.append(f'    static_assert({cm.name}::n_features == {n_features}, "features");')
+        for k, (method, kind, w) in enumerate(cm.c_methods):
+            lines.append(f'    eg_put_text("{m}{k}");')
+            if kind == "label":
+                lines += ["    eg_putc(' ');", f"    eg_put_int({cm.name}::{method}(x));"]
+            else:
+                lines += [f"    {cm.name}::{method}(x, out);", f"    eg_put_floats(out, {w});"]
+            lines.append("    eg_putc('\\n');")
+    lines += ["  }", '  eg_put_text("END\\n");', "}", ""]
+    return "\n".join(lines)
+
+
+def expected_lines(models: Sequence[CModel], X: np.ndarray) -> List[str]:
+    """What ``eg_run()`` prints, computed by the host runtime."""
+    results = [
+        [(kind, cm.raw_outputs(method, X)) for method, kind, _ in cm.c_methods] for cm in models
+    ]
+    lines = []
+    for row in range(len(X)):
+        for m, per_model in enumerate(results):
+            for k, (kind, values) in enumerate(per_model):
+                if kind == "label":
+                    lines.append(f"{m}{k} {int(values[row])}")
+                else:
+                    bits = np.asarray(values[row], dtype=np.float32).reshape(-1).view(np.uint32)
+                    lines.append(f"{m}{k} " + " ".join(f"{int(b):08x}" for b in bits))
+    lines.append("END")
+    return lines
+
+
+def printed_lines(text: str) -> List[str]:
+    """The lines a program printed, up to and including END."""
+    lines = [line.strip() for line in text.replace("\r", "").split("\n") if line.strip()]
+    if "END" in lines:
+        lines = lines[: lines.index("END") + 1]
+    return lines
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SIMAVR_PIECE = re.compile(r"\x1b\[32m(.*?)\n\x1b\[0m", re.S)
+
+
+def simavr_uart(output: str) -> str:
+    """What a program wrote to UART0, from simavr's echo: pieces wrapped in
+    colour codes, each program newline shown as '.'. Programs that print
+    through here must not print '.' themselves."""
+    return "".join(_SIMAVR_PIECE.findall(output)).replace(".", "\n")
