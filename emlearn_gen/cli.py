@@ -1,12 +1,218 @@
-"""The emlearn-gen command line."""
+"""The emlearn-gen command line.
+
+    emlearn-gen convert model.skops --name gesture --standalone
+    emlearn-gen footprint model.skops --target cortex-m0
+    emlearn-gen demo
+
+Exit status: 0 on success, 1 when the work failed (a file that cannot be
+read, an estimator that cannot be converted, a model that does not fit), 2
+for a usage error or a command this installation cannot run.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
-from typing import List, Optional
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import __version__
+
+PROG = "emlearn-gen"
+
+#: Exit statuses.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+PICKLE_WARNING = (
+    "loading {path} runs code stored in the file (it is a pickle): load only files you "
+    "trust; the skops format (.skops) is loaded without running code"
+)
+
+#: skops types trusted by default, with the reason. Everything else that
+#: skops does not trust itself must be named with --trust.
+SKOPS_TRUSTED = {
+    # skops flags it because scikit-learn's own predict indexes its node
+    # arrays without bounds checks. emlearn-gen never calls predict: it
+    # reads the arrays and checks every child and feature index before use.
+    "sklearn.tree._tree.Tree",
+}
+
+_FORMATS = ("auto", "skops", "joblib", "pickle")
+
+
+class CliError(Exception):
+    """A failure to report as ``emlearn-gen: error: ...`` with an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------
+# Loading saved models
+
+
+def _format_of(path: Path, fmt: str) -> str:
+    if fmt != "auto":
+        return fmt
+    suffix = path.suffix.lower()
+    if suffix == ".skops":
+        return "skops"
+    if suffix in (".pkl", ".pickle"):
+        return "pickle"
+    # .joblib and anything else: joblib reads plain pickles too.
+    return "joblib"
+
+
+def load_model(path: Path, fmt: str = "auto", trust: Sequence[str] = ()) -> Any:
+    """The estimator saved in ``path`` (skops, joblib or pickle)."""
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    kind = _format_of(path, fmt)
+    if kind == "skops":
+        try:
+            import skops.io as sio
+        except ImportError as exc:
+            raise CliError(f"{path}: reading .skops files needs skops: pip install skops") from exc
+        try:
+            untrusted = sio.get_untrusted_types(file=str(path))
+        except Exception as exc:  # noqa: BLE001 - report any unreadable file
+            raise CliError(f"{path}: not a readable skops file ({exc})") from exc
+        allowed = SKOPS_TRUSTED | set(trust)
+        refused = sorted(t for t in untrusted if t not in allowed)
+        if refused:
+            raise CliError(
+                f"{path} contains types that skops does not trust: {', '.join(refused)}. "
+                "If you trust them, name each with --trust TYPE"
+            )
+        try:
+            return sio.load(str(path), trusted=sorted(set(untrusted)))
+        except Exception as exc:  # noqa: BLE001
+            raise CliError(f"{path}: cannot load ({type(exc).__name__}: {exc})") from exc
+    _warn(PICKLE_WARNING.format(path=path))
+    try:
+        if kind == "pickle":
+            import pickle
+
+            with path.open("rb") as handle:
+                return pickle.load(handle)  # noqa: S301 - documented, warned above
+        import joblib
+
+        return joblib.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - any failure of a foreign file
+        raise CliError(f"{path}: cannot load as {kind} ({type(exc).__name__}: {exc})") from exc
+
+
+def _default_name(path: Path) -> str:
+    stem = path.name.split(".")[0]
+    name = re.sub(r"\W", "_", stem)
+    if name and name[0].isdigit():
+        name = "model_" + name
+    return name or "model"
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _options(pairs: Sequence[str]) -> Dict[str, Any]:
+    options: Dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise CliError(f"--option {pair!r}: expected KEY=VALUE", EXIT_USAGE)
+        options[key] = _parse_value(value)
+    return options
+
+
+def _convert(args: argparse.Namespace) -> Tuple[Any, Any]:
+    from .convert import convert
+
+    path = Path(args.model)
+    estimator = load_model(path, args.format, args.trust)
+    name = args.name if args.name is not None else _default_name(path)
+    options = _options(args.option)
+    if args.dtype is not None:
+        options["dtype"] = args.dtype
+    try:
+        return estimator, convert(estimator, name=name, **options)
+    except (TypeError, ValueError) as exc:  # NotFittedError is a ValueError
+        raise CliError(f"cannot convert {type(estimator).__name__} from {path}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    _, cm = _convert(args)
+    text = cm.to_source(standalone=args.standalone)
+    if args.output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return EXIT_OK
+    output = Path(args.output) if args.output else Path(f"{cm.name}.hpp")
+    try:
+        output.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    kind = "standalone header" if args.standalone else "header"
+    print(f"wrote {output}: {cm.estimator_name} as namespace {cm.name} ({kind}, {len(text.encode())} bytes)")
+    return EXIT_OK
+
+
+def _footprint_function() -> Any:
+    try:
+        from .testing import footprint
+    except ImportError:
+        return None
+    return footprint
+
+
+def _cmd_footprint(args: argparse.Namespace) -> int:
+    footprint = _footprint_function()
+    if footprint is None:
+        raise CliError(
+            "footprint is not available in this installation: it needs device support "
+            "(emlearn_gen.testing.footprint)",
+            EXIT_USAGE,
+        )
+    from .testing import DEVICE_TARGETS, DoesNotFit, ToolchainMissing
+
+    targets = args.target or list(DEVICE_TARGETS)
+    unknown = [t for t in targets if t not in DEVICE_TARGETS]
+    if unknown:
+        raise CliError(
+            f"unknown target {unknown[0]!r}; choose from {', '.join(DEVICE_TARGETS)}", EXIT_USAGE
+        )
+    _, cm = _convert(args)
+    status = EXIT_OK
+    print(f"{cm.name} ({cm.estimator_name}): bytes the model adds to an image")
+    print(f"{'target':<12} {'flash':>10} {'RAM':>8} {'stack':>8}")
+    for target in targets:
+        try:
+            fp = footprint(cm, target)
+        except ToolchainMissing as exc:
+            print(f"{target:<12} not measured: {exc}")
+            status = EXIT_FAILED
+        except DoesNotFit as exc:
+            print(f"{target:<12} {exc}")
+            status = EXIT_FAILED
+        else:
+            print(f"{target:<12} {fp.flash:>10} {fp.ram:>8} {fp.stack:>8}")
+        sys.stdout.flush()
+    return status
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -15,14 +221,109 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(out_dir=args.out_dir, compile_header=not args.no_compile)
 
 
+# --------------------------------------------------------------------------
+# Parser
+
+_LOADING_HELP = (
+    "Saved models: .skops files (skops.io.dump; needs `pip install skops`) are read without "
+    "running code. .joblib, .pkl and .pickle files are pickles: LOADING ONE RUNS CODE STORED IN "
+    "THE FILE, so load only files you trust."
+)
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="a fitted estimator saved with skops, joblib or pickle")
+    parser.add_argument(
+        "--name",
+        help="C++ namespace of the model, a C++ identifier (default: the file name without its extension)",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        help="type of leaf values and their sums (default: as emlearn_gen.convert(): float64 for "
+        "classifiers, which repeats scikit-learn's arithmetic, float32 for regressors)",
+    )
+    parser.add_argument(
+        "--option",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="another keyword option of emlearn_gen.convert() (VALUE read as JSON, else as text); repeatable",
+    )
+    parser.add_argument(
+        "--format",
+        choices=_FORMATS,
+        default="auto",
+        help="how MODEL is stored (default: from its extension: .skops, .joblib, .pkl/.pickle)",
+    )
+    parser.add_argument(
+        "--trust",
+        metavar="TYPE",
+        action="append",
+        default=[],
+        help="a type in a .skops file that skops does not trust and that you do; repeatable",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .converters import supported_estimators
+
     parser = argparse.ArgumentParser(
-        prog="emlearn-gen",
+        prog=PROG,
         description="Convert fitted scikit-learn models into self-contained C++ headers.",
+        epilog=(
+            "Exit status: 0 on success, 1 when the work failed, 2 for a usage error. "
+            f"Run `{PROG} COMMAND --help` for the options of a command."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+
+    convert = sub.add_parser(
+        "convert",
+        help="write the C++ header of a saved model",
+        description=(
+            "Loads a fitted scikit-learn estimator from MODEL and writes its C++ header. "
+            + _LOADING_HELP
+        ),
+        epilog=(
+            "Supported estimators: " + ", ".join(supported_estimators()) + ". "
+            "Example: emlearn-gen convert gesture.skops --standalone -o firmware/gesture.hpp"
+        ),
+    )
+    _add_model_arguments(convert)
+    convert.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write the header (default: NAME.hpp in the current folder; '-' for standard output)",
+    )
+    convert.add_argument(
+        "--standalone",
+        action="store_true",
+        help="inline the runtime headers the model needs, so the header compiles with no include path",
+    )
+    convert.set_defaults(func=_cmd_convert)
+
+    footprint = sub.add_parser(
+        "footprint",
+        help="flash, static RAM and stack a saved model adds on each emulated device",
+        description=(
+            "Converts MODEL, builds it into a test image for each device target with the "
+            "cross-compilers and runs it on the emulator, and prints the flash, static RAM and "
+            "stack the model adds (bytes). Needs the device toolchains (Debian packages). "
+            + _LOADING_HELP
+        ),
+    )
+    _add_model_arguments(footprint)
+    footprint.add_argument(
+        "--target",
+        action="append",
+        metavar="TARGET",
+        help="a device target: cortex-m0, cortex-m4f or avr; repeatable (default: all)",
+    )
+    footprint.set_defaults(func=_cmd_footprint)
 
     demo = sub.add_parser(
         "demo",
@@ -42,7 +343,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.status
+    except BrokenPipeError:
+        # The reader of standard output went away (`... -o - | head`).
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

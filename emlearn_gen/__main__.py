@@ -1,0 +1,7 @@
+"""``python -m emlearn_gen``: the emlearn-gen command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
