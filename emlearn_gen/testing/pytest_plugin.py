@@ -140,7 +140,27 @@ def emlearn_device(request: pytest.FixtureRequest, emlearn_build_cache: BuildCac
     name = getattr(request, "param", None)
     if name is None:
         raise pytest.UsageError("emlearn_device is parametrized by the emlearn_gen plugin; do not request it indirectly")
-    return Device(require_target(name), emlearn_build_cache)
+    target = get_target(name)
+    try:
+        target.check_tools()
+    except ToolchainMissing as exc:
+        message = f"{target.name}: {exc}"
+        if not device_required():
+            pytest.skip(message)
+        # Fail in the call phase, so that the test is reported as failed
+        # (not as an error of its set-up), without running its body.
+        request.node.stash[_MISSING] = message
+    return Device(target, emlearn_build_cache)
+
+
+_MISSING = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> None:
+    message = pyfuncitem.stash.get(_MISSING, None)
+    if message is not None:
+        missing_toolchain(message)
 
 
 @pytest.hookimpl(hookwrapper=True)

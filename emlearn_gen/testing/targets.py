@@ -168,6 +168,7 @@ class DeviceTarget:
     tools: Dict[str, str]
     #: width of C++ ``double`` on the device
     double_bits: int
+    size_t_bytes: int = 4
     input_mode: str
     compiler: str
     size_tool: str
@@ -218,18 +219,46 @@ class DeviceTarget:
         if overflows:
             region, over = max(overflows, key=lambda item: item[1])
             raise self.does_not_fit(self._region_name(region), over)
-        too_large = _ARRAY_TOO_LARGE.findall(text)
+        too_large = _ARRAY_TOO_LARGE.search(text)
         if too_large:
-            raise DoesNotFit(
-                f"does not fit {self.name}: the table {too_large[0]!r} is larger than one object may be "
-                f"on this device ({self.max_object_bytes()} bytes, size_t is 16 bits)",
-                "object",
-                0,
-            )
+            raise self._object_too_large(too_large.group(1), text[too_large.end() :])
         raise BuildFailed(f"{what} for {self.name} failed (exit {proc.returncode}): {' '.join(cmd)}\n{text[-8000:]}")
 
     def max_object_bytes(self) -> int:
         return 2**31 - 1
+
+    #: bytes of the element types of generated tables
+    _ELEMENT_BYTES = {
+        "int8_t": 1, "uint8_t": 1, "char": 1, "int16_t": 2, "uint16_t": 2,
+        "int32_t": 4, "uint32_t": 4, "float": 4, "int64_t": 8, "uint64_t": 8,
+    }
+
+    def _object_too_large(self, table: str, after: str) -> DoesNotFit:
+        """DoesNotFit for a table larger than one object may be; its size is
+        read from the declaration the compiler quotes after the error."""
+        limit = self.max_object_bytes()
+        decl = re.search(r"\b(\w+)\s+" + re.escape(table) + r"\s*\[(\d+)\]", after)
+        size = None
+        if decl:
+            element = self._ELEMENT_BYTES.get(decl.group(1))
+            if decl.group(1) == "double":
+                element = self.double_bits // 8
+            if element is not None:
+                size = element * int(decl.group(2))
+        if size is None:
+            return DoesNotFit(
+                f"does not fit {self.name} ({self.description}): the table {table!r} is over the "
+                f"{limit} bytes one object may have here (size_t is {8 * self.size_t_bytes} bits)",
+                "object",
+                0,
+            )
+        return DoesNotFit(
+            f"does not fit {self.name} ({self.description}): the table {table!r} has {size} bytes, "
+            f"{size - limit} bytes over the {limit} bytes one object may have here "
+            f"(size_t is {8 * self.size_t_bytes} bits)",
+            "object",
+            size - limit,
+        )
 
     def _region_name(self, linker_region: str) -> str:
         return {"FLASH": "flash", "text": "flash", "RAM": "RAM", "data": "RAM"}.get(linker_region, linker_region)
@@ -448,6 +477,7 @@ class AvrTarget(DeviceTarget):
     std: str = "c++11"
 
     double_bits = 32
+    size_t_bytes = 2
     input_mode = "extern"
     compiler = "avr-g++"
     size_tool = "avr-size"

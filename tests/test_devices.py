@@ -1,0 +1,352 @@
+"""Level 3: every supported estimator's header, cross-compiled under the
+strict flags and run on emulated Cortex-M0 (qemu microbit), Cortex-M4F (qemu
+mps2-an386) and AVR ATmega2560 (simavr), against the host runtime.
+
+Without the toolchains these tests skip, naming the Debian packages; with
+EMLEARN_GEN_REQUIRE_DEVICE=1 (CI) they fail instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy as np
+import pytest
+from model_data import probe_inputs
+from sklearn.datasets import load_iris, make_regression
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.tree import (
+    DecisionTreeClassifier,
+    DecisionTreeRegressor,
+    ExtraTreeClassifier,
+    ExtraTreeRegressor,
+)
+
+import emlearn_gen
+from emlearn_gen.testing import (
+    DEVICE_TARGET_NAMES,
+    BuildCache,
+    DoesNotFit,
+    ToolchainMissing,
+    assert_device_matches,
+    footprint,
+    get_target,
+    run_model,
+)
+from emlearn_gen.testing.pytest_plugin import require_target
+
+DEVICES = list(DEVICE_TARGET_NAMES)
+M0_FLASH = 256 * 1024
+
+#: Every supported estimator, with a data set that exercises it (NaN
+#: inputs for the "nan_" sets; probe rows add NaN and inputs on every
+#: threshold for all of them).
+ESTIMATORS = {
+    "DecisionTreeClassifier": (lambda: DecisionTreeClassifier(random_state=0), "nan_classification"),
+    "DecisionTreeRegressor": (lambda: DecisionTreeRegressor(max_depth=10, random_state=0), "nan_regression"),
+    "ExtraTreeClassifier": (lambda: ExtraTreeClassifier(random_state=0), "breast_cancer"),
+    "ExtraTreeRegressor": (lambda: ExtraTreeRegressor(random_state=0), "linnerud"),
+    "RandomForestClassifier": (
+        lambda: RandomForestClassifier(n_estimators=8, max_depth=8, random_state=0), "nan_classification"
+    ),
+    "RandomForestRegressor": (lambda: RandomForestRegressor(n_estimators=8, max_depth=8, random_state=0), "diabetes"),
+    "ExtraTreesClassifier": (
+        lambda: ExtraTreesClassifier(n_estimators=8, max_depth=8, random_state=0), "synthetic_classification"
+    ),
+    "ExtraTreesRegressor": (
+        lambda: ExtraTreesRegressor(n_estimators=6, max_depth=8, random_state=0), "extreme_regression"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> BuildCache:
+    return BuildCache(tmp_path_factory.mktemp("device_builds"))
+
+
+def devices(names: List[str] = DEVICES) -> List[Any]:
+    """The device targets, or skip (fail under EMLEARN_GEN_REQUIRE_DEVICE=1)."""
+    return [require_target(name) for name in names]
+
+
+def eval_rows(est: Any, X: np.ndarray, n: int = 160) -> np.ndarray:
+    """Rows of X, then rows on, just below and just above thresholds, and NaN."""
+    return np.concatenate([X[:n], probe_inputs(est, X, n_base=10)[:n]])
+
+
+def check_reports(cm: Any, reports: Dict[str, Any], n_rows: int) -> None:
+    for name, report in reports.items():
+        assert report.n_samples == n_rows
+        assert report.label_differences <= report.tie_zone
+        double_on_32bit = cm.packed.real == "float64" and get_target(name).double_bits == 32
+        if not double_on_32bit:
+            # Bit-equal: nothing to tolerate, and nothing differed.
+            assert report.tolerance == 0.0, name
+            assert all(d == 0.0 for d in report.max_abs_diff.values()), (name, report)
+            assert report.label_differences == 0
+
+
+@pytest.mark.parametrize("estimator", sorted(ESTIMATORS))
+def test_every_estimator_matches_host_runtime_on_every_device(estimator, load_data, cache):
+    targets = devices()
+    factory, data = ESTIMATORS[estimator]
+    X, y = load_data(data)
+    est = factory().fit(X, y)
+    cm = emlearn_gen.convert(est, name="device_model")
+    X_eval = eval_rows(est, X)
+    reports = assert_device_matches(cm, X_eval, targets=targets, cache=cache)
+    assert sorted(reports) == sorted(DEVICES)
+    check_reports(cm, reports, len(X_eval))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_float32_models_are_bit_equal_on_every_device(kind, load_data, cache):
+    """float32 models compute in float everywhere, AVR included: bit-equal."""
+    targets = devices()
+    if kind == "classifier":
+        X, y = load_data("nan_classification")
+        est = RandomForestClassifier(n_estimators=12, max_depth=6, random_state=1).fit(X, y)
+    else:
+        X, y = load_data("nan_regression")
+        est = ExtraTreesRegressor(n_estimators=12, max_depth=6, random_state=1).fit(X, y)
+    cm = emlearn_gen.convert(est, name="f32", dtype="float32")
+    reports = assert_device_matches(cm, X, targets=targets, cache=cache)
+    for report in reports.values():
+        assert report.tolerance == 0.0
+        assert set(report.max_abs_diff.values()) == {0.0}
+
+
+def test_float64_models_where_double_has_32_bits(load_data, cache):
+    """dtype="float64": bit-equal on Cortex-M (soft double), within the
+    stated bound on AVR, where double is float."""
+    targets = devices()
+    X, y = load_data("digits")
+    est = RandomForestClassifier(n_estimators=15, max_depth=7, random_state=2).fit(X, y)
+    cm = emlearn_gen.convert(est, name="f64", dtype="float64")
+    X_eval = X[::3]
+    reports = assert_device_matches(cm, X_eval, targets=targets, cache=cache)
+    bound = (15 + 2) * 2.0**-24 * float(np.max(np.abs(cm.packed.leaves)))
+    assert reports["avr"].tolerance == pytest.approx(bound)
+    assert reports["avr"].max_abs_diff["predict_proba"] <= bound
+    # The AVR really computes in float: its probabilities are the float32
+    # model's, bit for bit, which the host computes from the same trees.
+    f32 = emlearn_gen.convert(est, name="f64", dtype="float32")
+    avr = run_model(cm, X_eval, "avr", cache=cache)
+    f32_host = f32.raw_outputs("predict_proba", X_eval)
+    assert np.array_equal(avr["predict_proba"].view(np.uint32), f32_host.view(np.uint32))
+    for name in ("cortex-m0", "cortex-m4f"):
+        assert reports[name].tolerance == 0.0
+        assert reports[name].max_abs_diff["predict_proba"] == 0.0
+
+
+def test_float64_regressor_on_avr_within_bound(load_data, cache):
+    targets = devices(["avr"])
+    X, y = load_data("nan_regression")
+    est = RandomForestRegressor(n_estimators=10, max_depth=6, random_state=3).fit(X, y)
+    cm = emlearn_gen.convert(est, name="reg64", dtype="float64")
+    report = assert_device_matches(cm, X, targets=targets, cache=cache)["avr"]
+    assert 0.0 < report.tolerance < 1e-4 * float(np.max(np.abs(y)))
+    assert report.max_abs_diff["predict"] <= report.tolerance
+
+
+def test_inputs_larger_than_device_memory_are_streamed_or_chunked(load_data, tmp_path):
+    """1797 digits rows twice over (1.8 MB of inputs): more than the flash
+    and RAM of the Cortex-M0 and the AVR."""
+    targets = devices()
+    X, y = load_data("digits")
+    est = DecisionTreeClassifier(max_depth=12, random_state=0).fit(X, y)
+    cm = emlearn_gen.convert(est, name="many_rows")
+    X_nan = X.astype(np.float64)
+    X_nan[:, ::5] = np.nan
+    X_big = np.concatenate([X, X_nan])
+    assert X_big.astype(np.float32).nbytes > M0_FLASH
+    caches = {name: BuildCache(tmp_path / name) for name in DEVICES}
+    for target in targets:
+        got = run_model(cm, X_big, target, cache=caches[target.name])
+        np.testing.assert_array_equal(got["predict"], cm.raw_outputs("predict", X_big))
+        assert np.array_equal(got["predict_proba"].view(np.uint32), cm.raw_outputs("predict_proba", X_big).view(np.uint32))
+    # Cortex-M: one image (plus the start-up object) for all rows;
+    # AVR: the model compiled once, then one small input unit per chunk.
+    assert caches["cortex-m0"].builds == 2
+    assert caches["cortex-m4f"].builds == 2
+    rows_per_chunk = (2**15 - 1) // (4 * X.shape[1])
+    assert caches["avr"].builds >= 1 + int(np.ceil(len(X_big) / rows_per_chunk))
+    # A second run reuses every build.
+    before = caches["avr"].builds
+    run_model(cm, X_big[:500], "avr", cache=caches["avr"])
+    run_model(cm, X_big, "cortex-m0", cache=caches["cortex-m0"])
+    assert caches["avr"].builds == before + 1  # only the new, shorter chunk
+    assert caches["cortex-m0"].builds == 2
+
+
+def test_labels_of_every_type_on_devices(load_data, cache):
+    """String and 64-bit integer classes compile on every device."""
+    targets = devices()
+    X, y = load_data("iris")
+    for labels in (np.array(['set"osa', "versi\\color", "vir??=ginica */"])[y], (y.astype(np.int64) - 1) * 2**40):
+        est = ExtraTreesClassifier(n_estimators=4, max_depth=4, random_state=0).fit(X, labels)
+        cm = emlearn_gen.convert(est, name="labelled")
+        reports = assert_device_matches(cm, X, targets=targets, cache=cache)
+        check_reports(cm, reports, len(X))
+        got = run_model(cm, X, "cortex-m0", cache=cache)
+        np.testing.assert_array_equal(cm.classes_.take(got["predict"]), cm.predict(X))
+
+
+@pytest.fixture(scope="module")
+def big_forest():
+    """46 trees of ~6.2 KB of tables each: 36 of them fill most of the
+    Cortex-M0's flash, all 46 do not fit."""
+    X, y = make_regression(n_samples=3000, n_features=10, noise=10.0, random_state=0)
+    est = RandomForestRegressor(n_estimators=46, max_leaf_nodes=600, random_state=0).fit(X, y)
+
+    def first(k: int) -> Any:
+        sub = copy.copy(est)
+        sub.estimators_ = est.estimators_[:k]
+        sub.n_estimators = k
+        return emlearn_gen.convert(sub, name=f"forest{k}")
+
+    return X, first
+
+
+def test_model_filling_most_of_the_cortex_m0(big_forest, cache):
+    targets = devices()
+    X, first = big_forest
+    cm = first(36)
+    fp = footprint(cm, "cortex-m0", X[:4], cache=cache)
+    assert 0.8 * M0_FLASH < fp.image_flash <= M0_FLASH
+    assert cm.packed.table_bytes <= fp.flash < cm.packed.table_bytes + 8 * 1024
+    reports = assert_device_matches(cm, X[:300], targets=targets[:2], cache=cache)
+    check_reports(cm, reports, 300)
+    # AVR: the tables are larger than avr-g++ allows one object to be.
+    with pytest.raises(DoesNotFit, match=r"does not fit avr .*: the table '\w+' has \d+ bytes, \d+ bytes over"):
+        run_model(cm, X[:5], targets[2], cache=cache)
+
+
+def test_model_too_large_for_the_cortex_m0_says_by_how_much(big_forest, cache):
+    devices(["cortex-m0"])
+    X, first = big_forest
+    fits, too_big = first(36), first(46)
+    fp = footprint(fits, "cortex-m0", X[:4], cache=cache)
+    with pytest.raises(DoesNotFit) as caught:
+        footprint(too_big, "cortex-m0", X[:4], cache=cache)
+    message = str(caught.value)
+    assert message.startswith("does not fit cortex-m0")
+    assert f"{caught.value.bytes_over} bytes over its 256 KiB of flash" in message
+    assert "overflowed" not in message and len(message) < 200  # not the linker's report
+    # The linker's figure agrees with the sizes read from the image that fits:
+    # the same program, with more tables.
+    expected = fp.image_flash - fits.packed.table_bytes + too_big.packed.table_bytes - M0_FLASH
+    assert abs(caught.value.bytes_over - expected) <= 16
+    with pytest.raises(DoesNotFit, match=r"does not fit cortex-m0 .*: \d+ bytes over its 256 KiB of flash"):
+        run_model(too_big, X[:10], "cortex-m0", cache=cache)
+    # The Cortex-M4F has room for it.
+    devices(["cortex-m4f"])
+    got = run_model(too_big, X[:50], "cortex-m4f", cache=cache)
+    assert np.array_equal(got["predict"].view(np.uint32), too_big.raw_outputs("predict", X[:50]).view(np.uint32))
+
+
+def test_cortex_m4f_flags_stop_fma_contraction(tmp_path):
+    """arm-none-eabi-g++ contracts a*b+c into vfma on the M4F unless told
+    not to; the device flags must stop it (the host never contracts)."""
+    (m4f,) = devices(["cortex-m4f"])
+    (tmp_path / "fma.cpp").write_text("float fma_candidate(float a, float b, float c) { return a * b + c; }\n")
+    flags = [f for f in m4f.cxx_flags() if f != "-ffp-contract=off"]
+
+    def instructions(extra: List[str]) -> str:
+        subprocess.run(
+            ["arm-none-eabi-g++", *flags, *extra, "-c", "fma.cpp", "-o", "fma.o"], cwd=tmp_path, check=True
+        )
+        return subprocess.run(
+            ["arm-none-eabi-objdump", "-d", "fma.o"], cwd=tmp_path, check=True, capture_output=True, text=True
+        ).stdout
+
+    assert "vfma" in instructions(["-O2"])  # the hazard is real ...
+    assert "-ffp-contract=off" in m4f.cxx_flags()
+    separate = instructions(["-ffp-contract=off"])
+    assert "vfma" not in separate  # ... and the flag removes it:
+    # what is left rounds the product first (vmla is vmul then vadd).
+    assert "vmla" in separate or ("vmul" in separate and "vadd" in separate)
+
+
+def test_missing_tools_name_the_debian_packages(monkeypatch, tmp_path, load_data):
+    X, y = load_data("iris")
+    cm = emlearn_gen.convert(DecisionTreeClassifier(max_depth=2).fit(X, y), name="no_tools")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    expected = {
+        "cortex-m0": ["gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "qemu-system-arm"],
+        "cortex-m4f": ["gcc-arm-none-eabi", "binutils-arm-none-eabi", "qemu-system-arm"],
+        "avr": ["gcc-avr", "avr-libc", "binutils-avr", "simavr"],
+    }
+    for name, packages in expected.items():
+        with pytest.raises(ToolchainMissing) as caught:
+            run_model(cm, X[:3], name)
+        assert "apt-get install" in str(caught.value)
+        for package in packages:
+            assert package in str(caught.value), (name, package)
+        with pytest.raises(ToolchainMissing):
+            footprint(cm, name)
+
+
+PLUGIN_TEST = textwrap.dedent(
+    """
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+
+    def test_model_on_devices(emlearn_device):
+        X, y = load_iris(return_X_y=True)
+        emlearn_device.assert_matches(RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y), X)
+    """
+)
+
+
+def _run_pytest(folder: Path, env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    (folder / "test_user.py").write_text(PLUGIN_TEST)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    cmd = [sys.executable, "-m", "pytest", "-p", "emlearn_gen.testing.pytest_plugin", "-rsf", *args, "test_user.py"]
+    return subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_plugin_skips_or_fails_without_toolchains(required, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "EMLEARN_GEN_REQUIRE_DEVICE"}
+    env["PATH"] = str(tmp_path)
+    if required:
+        env["EMLEARN_GEN_REQUIRE_DEVICE"] = "1"
+    proc = _run_pytest(tmp_path, env)
+    out = proc.stdout + proc.stderr
+    if required:
+        assert proc.returncode == 1, out
+        assert "3 failed" in out, out
+    else:
+        assert proc.returncode == 0, out
+        assert "3 skipped" in out, out
+    for package in ("gcc-arm-none-eabi", "qemu-system-arm", "gcc-avr", "simavr"):
+        assert package in out, out
+
+
+def test_plugin_runs_the_user_test_on_the_selected_devices(tmp_path):
+    devices(["avr", "cortex-m4f"])
+    proc = _run_pytest(tmp_path, dict(os.environ), "--emlearn-targets=avr,cortex-m4f", "-v")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "test_model_on_devices[avr] PASSED" in out, out
+    assert "test_model_on_devices[cortex-m4f] PASSED" in out, out
+    assert "cortex-m0" not in out
+
+
+def test_device_fixture(emlearn_device):
+    """The README's example: a device test in three lines."""
+    X, y = load_iris(return_X_y=True)
+    report = emlearn_device.assert_matches(RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y), X)
+    assert report.target == emlearn_device.name and report.n_samples == len(X)
