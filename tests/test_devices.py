@@ -38,6 +38,7 @@ from emlearn_gen.testing import (
     DEVICE_TARGET_NAMES,
     BuildCache,
     DoesNotFit,
+    RunFailed,
     ToolchainMissing,
     assert_device_matches,
     footprint,
@@ -45,6 +46,7 @@ from emlearn_gen.testing import (
     run_model,
 )
 from emlearn_gen.testing.pytest_plugin import require_target
+from emlearn_gen.testing.runner import build_device_image
 
 DEVICES = list(DEVICE_TARGET_NAMES)
 M0_FLASH = 256 * 1024
@@ -277,6 +279,25 @@ def test_cortex_m4f_flags_stop_fma_contraction(tmp_path):
     assert "vfma" not in separate  # ... and the flag removes it:
     # what is left rounds the product first (vmla is vmul then vadd).
     assert "vmla" in separate or ("vmul" in separate and "vadd" in separate)
+
+
+@pytest.mark.parametrize("target", ["cortex-m0", "cortex-m4f"])
+def test_a_crash_on_cortex_m_is_reported_not_hung(target, cache):
+    """The start-up code routes every fault to a handler that says so and
+    exits through semihosting."""
+    (tgt,) = devices([target])
+    main = "#include <stdint.h>\n" + tgt.prelude() + "\nint main() {\n  __builtin_trap();\n  return 0;\n}\n"
+    elf = build_device_image(tgt, "unused.hpp", "", {"main.cpp": main}, cache, 120)
+    with pytest.raises(RunFailed, match=r"(?s)exit 99.*FAULT: the CPU took an exception"):
+        tgt.run_image(elf, cache.scratch(), 60)
+
+
+def test_a_program_that_never_ends_times_out_on_avr(cache):
+    (avr,) = devices(["avr"])
+    main = "#include <stdint.h>\n" + avr.prelude() + "\nint main() {\n  for (;;) {\n  }\n}\n"
+    elf = build_device_image(avr, "unused.hpp", "", {"main.cpp": main}, cache, 120)
+    with pytest.raises(RunFailed, match="did not finish within 2 s"):
+        avr.run_image(elf, cache.scratch(), 2)
 
 
 def test_missing_tools_name_the_debian_packages(monkeypatch, tmp_path, load_data):

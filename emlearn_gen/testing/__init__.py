@@ -41,6 +41,7 @@ from .targets import (
     DeviceTarget,
     DoesNotFit,
     HostTarget,
+    RunFailed,
     ToolchainMissing,
 )
 
@@ -59,6 +60,7 @@ __all__ = [
     "Footprint",
     "HostTarget",
     "MatchReport",
+    "RunFailed",
     "STRICT_FLAGS",
     "ToolchainMissing",
     "assert_device_matches",
@@ -172,7 +174,14 @@ def assert_device_matches(
     finally:
         if own is not None:
             own.close()
-    return {r.target: r for r in reports}
+    named: Dict[str, MatchReport] = {}
+    for report in reports:
+        key, n = report.target, 1
+        while key in named:  # two targets of one name (say, two -O levels)
+            n += 1
+            key = f"{report.target}#{n}"
+        named[key] = report
+    return named
 
 
 def footprint(

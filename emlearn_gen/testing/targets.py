@@ -54,6 +54,10 @@ class BuildFailed(RuntimeError):
     """The generated code or the harness did not compile or link."""
 
 
+class RunFailed(BuildFailed):
+    """The test program built but crashed, hung or failed on the target."""
+
+
 class DoesNotFit(BuildFailed):
     """The model (with the smallest test program) is larger than the device.
 
@@ -94,14 +98,16 @@ def run_command(cmd: Sequence[str], cwd: Path, timeout: float, what: str) -> str
     return proc.stdout
 
 
-def _run(cmd: Sequence[str], cwd: Path, timeout: float, what: str) -> subprocess.CompletedProcess:
+def _run(
+    cmd: Sequence[str], cwd: Path, timeout: float, what: str, error: type = BuildFailed
+) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(
             list(cmd), cwd=str(cwd), capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        raise BuildFailed(
+        raise error(
             f"{what} did not finish within {timeout:g} s: {' '.join(cmd)}\noutput so far ends with:\n{out[-2000:]}"
         ) from exc
 
@@ -444,9 +450,9 @@ static inline uintptr_t eg_stack_bottom() { return reinterpret_cast<uintptr_t>(_
             "qemu-system-arm", "-M", self.machine, "-nographic", "-monitor", "none", "-serial", "none",
             "-semihosting-config", "enable=on,target=native", "-kernel", str(elf),
         ]
-        proc = _run(cmd, rundir, timeout, f"running on {self.name} (qemu {self.machine})")
+        proc = _run(cmd, rundir, timeout, f"running on {self.name} (qemu {self.machine})", RunFailed)
         if proc.returncode != 0:
-            raise BuildFailed(
+            raise RunFailed(
                 f"the test program failed on {self.name} (exit {proc.returncode}): {' '.join(cmd)}\n"
                 f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
             )
@@ -576,10 +582,10 @@ static inline uintptr_t eg_stack_bottom() { return reinterpret_cast<uintptr_t>(&
 
     def run_image(self, elf: Path, rundir: Path, timeout: float) -> str:
         cmd = ["simavr", "-m", self.mcu, "-f", str(self.frequency), str(elf)]
-        proc = _run(cmd, rundir, timeout, f"running on {self.name} (simavr)")
+        proc = _run(cmd, rundir, timeout, f"running on {self.name} (simavr)", RunFailed)
         text = proc.stdout + proc.stderr
         if proc.returncode != 0:
-            raise BuildFailed(f"simavr failed (exit {proc.returncode}): {' '.join(cmd)}\n{_ANSI.sub('', text)[-2000:]}")
+            raise RunFailed(f"simavr failed (exit {proc.returncode}): {' '.join(cmd)}\n{_ANSI.sub('', text)[-2000:]}")
         return uart_text(text)
 
 
