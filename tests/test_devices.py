@@ -19,7 +19,7 @@ from typing import Any, Dict, List
 import numpy as np
 import pytest
 from model_data import probe_inputs
-from sklearn.datasets import load_iris, make_regression
+from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
@@ -256,6 +256,23 @@ def test_model_too_large_for_the_cortex_m0_says_by_how_much(big_forest, cache):
     devices(["cortex-m4f"])
     got = run_model(too_big, X[:50], "cortex-m4f", cache=cache)
     assert np.array_equal(got["predict"].view(np.uint32), too_big.raw_outputs("predict", X[:50]).view(np.uint32))
+
+
+def test_input_row_larger_than_device_ram(cache):
+    """3000 features: the input buffer alone (12 KB) leaves the Cortex-M0 less
+    than its stack reserve and is more than the AVR's RAM; the linker's
+    verdict comes back as bytes over, the M4F runs it."""
+    targets = devices()
+    X, y = make_classification(n_samples=300, n_features=3000, n_informative=20, random_state=0)
+    cm = emlearn_gen.convert(DecisionTreeClassifier(max_depth=6, random_state=0).fit(X, y), name="wide")
+    for target, ram_kib in (("cortex-m0", 16), ("avr", 8)):
+        with pytest.raises(DoesNotFit, match=rf"does not fit {target} .*: \d+ bytes over its {ram_kib} KiB of RAM") as caught:
+            run_model(cm, X[:10], target, cache=cache)
+        assert caught.value.region == "RAM"
+        # Over by what the buffer needs beyond the free RAM: within the buffer's size.
+        assert 0 < caught.value.bytes_over < 4 * 3000
+    reports = assert_device_matches(cm, X[:40], targets=[targets[1]], cache=cache)
+    check_reports(cm, reports, 40)
 
 
 def test_cortex_m4f_flags_stop_fma_contraction(tmp_path):

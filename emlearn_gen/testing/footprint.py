@@ -88,8 +88,10 @@ def measure_footprint(
     )
 
 
-def footprint_inputs(cm: Any, X: Optional[Any], max_rows: int = 8) -> np.ndarray:
-    """Rows the footprint program runs: the first rows of X, or zeros."""
+def footprint_inputs(cm: Any, X: Optional[Any], max_rows: int = 8, max_bytes: int = 2**15 - 1) -> np.ndarray:
+    """Rows the footprint program runs: the first rows of X, or zeros; as
+    many as fit one object on every target (one row at least)."""
     if X is None:
         return np.zeros((1, cm.n_features_in_), dtype=np.float32)
-    return cm.check_input(X)[:max_rows]
+    rows = max(1, min(max_rows, max_bytes // (4 * cm.n_features_in_)))
+    return cm.check_input(X)[:rows]

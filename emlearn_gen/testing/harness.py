@@ -219,8 +219,9 @@ def harness_sources(
         "int main() {",
         *_begin_call(prelude),
         f'  static_assert({model_name}::n_features == {n_features}, "feature count");',
-        f"  float x[{n_features}];",
-        f"  float out[{width}];",
+        "  // Static, so that the linker checks they fit the device's RAM.",
+        f"  static float x[{n_features}];",
+        f"  static float out[{width}];",
         "  (void)out;",
         "  uint32_t row = 0;",
     ]
@@ -322,9 +323,8 @@ def footprint_sources(
         "",
         "int main() {",
         *_begin_call(prelude),
-        f"  float x[{n_features}];",
-        f"  float out[{width}];",
-        "  memset(out, 0, sizeof out);",
+        f"  static float x[{n_features}];",
+        f"  static float out[{width}];",
     ]
     for index, (_, kind, w) in enumerate(methods):
         lines += [

@@ -161,6 +161,8 @@ class Memory:
 
 
 _OVERFLOW = re.compile(r"region [`']?(\w+)'? overflowed by (\d+) bytes")
+# Older GNU ld (binutils-avr 2.26) names the address instead of the overshoot.
+_NOT_WITHIN = re.compile(r"address (0x[0-9a-fA-F]+) of \S+ section [`'][^']+' is not within region [`'](\w+)'")
 _ARRAY_TOO_LARGE = re.compile(r"size of array [`'‘]?([^'’`]*)['’`]? is too large")
 
 
@@ -222,6 +224,10 @@ class DeviceTarget:
     def _raise_build_error(self, proc: subprocess.CompletedProcess, cmd: Sequence[str], what: str) -> None:
         text = proc.stdout + proc.stderr
         overflows = [(region, int(n)) for region, n in _OVERFLOW.findall(text)]
+        for address, region in _NOT_WITHIN.findall(text):
+            end = self.region_end(region)
+            if end is not None:
+                overflows.append((region, int(address, 16) - end))
         if overflows:
             region, over = max(overflows, key=lambda item: item[1])
             raise self.does_not_fit(self._region_name(region), over)
@@ -232,6 +238,11 @@ class DeviceTarget:
 
     def max_object_bytes(self) -> int:
         return 2**31 - 1
+
+    def region_end(self, linker_region: str) -> Optional[int]:
+        """First address after a linker memory region, where the linker's
+        message gives an address rather than the bytes over."""
+        return None
 
     #: bytes of the element types of generated tables
     _ELEMENT_BYTES = {
@@ -520,6 +531,15 @@ class AvrTarget(DeviceTarget):
 
     def max_object_bytes(self) -> int:
         return 2**15 - 1
+
+    def region_end(self, linker_region: str) -> Optional[int]:
+        # avr6 linker script: flash from 0, RAM from 0x800200 (0x800000
+        # marks data addresses, 0x200 skips the I/O registers).
+        if linker_region == "text":
+            return self.memory.flash
+        if linker_region == "data":
+            return 0x800200 + self.memory.ram - self.memory.stack_reserve
+        return None
 
     def check_fit(self, elf: Path, workdir: Path, timeout: float) -> None:
         over = self.progmem_end(elf, timeout) - AVR_NEAR_PROGMEM
