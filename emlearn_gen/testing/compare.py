@@ -20,6 +20,8 @@ per output (see :func:`device_tolerance`). Labels can then differ only where
 the host's two best class scores are within twice that bound of each other
 (the tie zone): outside it they must be identical, inside it the target's
 label must be one of the tied classes, and the zone is counted in the report.
+The report also says, per float entry point, whether the outputs were
+bit-equal anyway (as they are where the runtime does binary64 in software).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class MatchReport:
     n_samples: int
     tolerance: float  # absolute bound on continuous outputs; 0.0 means bit-equal
     max_abs_diff: Dict[str, float] = field(default_factory=dict)
+    bit_equal: Dict[str, bool] = field(default_factory=dict)  # per float entry point
     tie_zone: int = 0  # rows whose host scores are tied within the tolerance
     label_differences: int = 0  # rows with another label (all inside the tie zone)
 
@@ -97,6 +100,7 @@ def compare_outputs(cm: Any, target: Any, X32: np.ndarray, got: Dict[str, np.nda
                 f"{name}: {method} returned {have.dtype}{have.shape}, the host runtime {want.dtype}{want.shape}"
             )
         if kind == "float":
+            report.bit_equal[method] = bool(np.array_equal(want.view(np.uint32), have.view(np.uint32)))
             if tol == 0.0:
                 bad = want.view(np.uint32) != have.view(np.uint32)
                 what = "is not bit-equal to"
