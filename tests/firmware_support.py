@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -163,3 +164,48 @@ def simavr_uart(output: str) -> str:
     colour codes, each program newline shown as '.'. Programs that print
     through here must not print '.' themselves."""
     return "".join(_SIMAVR_PIECE.findall(output)).replace(".", "\n")
+
+
+def readme_block(tag: str) -> str:
+    """The fenced block that follows ``<!-- readme-test: tag -->`` in README.md."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    match = re.search(
+        r"<!-- readme-test: " + re.escape(tag) + r" -->\n```[^\n]*\n(.*?)```", text, re.S
+    )
+    assert match, f"README.md has no block tagged {tag!r}"
+    return match.group(1)
+
+
+def shell_env(home: Optional[Path] = None) -> dict:
+    """Environment for README shell steps: this interpreter's folder first on
+    the PATH (its emlearn-gen and python), HOME optionally redirected."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    if home is not None:
+        env["HOME"] = str(home)
+    return env
+
+
+def saved_model(estimator: object, folder: Path, stem: str) -> Path:
+    """``estimator`` saved as <stem>.skops when skops is installed, else as
+    <stem>.joblib (README steps name .skops; the CLI reads both)."""
+    try:
+        import skops.io as sio
+    except ImportError:
+        import joblib
+
+        path = folder / f"{stem}.joblib"
+        joblib.dump(estimator, path)
+        return path
+    path = folder / f"{stem}.skops"
+    sio.dump(estimator, path)
+    return path
+
+
+def run_shell(script: str, cwd: Path, env: dict, model: Optional[Path] = None, timeout: float = 300.0) -> str:
+    """Runs README shell lines with bash (-e: stop at the first failure),
+    reading the model file actually saved where the README says .skops."""
+    if model is not None and model.suffix != ".skops":
+        script = script.replace(f"{model.stem}.skops", model.name)
+    script = script.replace("path/to/emlearn-gen", str(REPO))
+    return run(["bash", "-e", "-o", "pipefail", "-c", script], cwd, timeout=timeout, env=env)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import joblib
 import pytest
-from firmware_support import require_tool
+from firmware_support import readme_block, require_tool, run_shell, saved_model, shell_env
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.tree import DecisionTreeClassifier
@@ -192,3 +192,18 @@ def test_demo_still_runs(tmp_path, capsys):
     assert status == 0
     assert (tmp_path / "demo" / "digits_forest.hpp").is_file()
     assert "OK: the header agrees with scikit-learn" in out
+
+
+def test_readme_command_line_steps(forest, tmp_path):
+    """Every line of the README's command-line block, footprint included."""
+    for exe, package in (("avr-g++", "gcc-avr avr-libc"), ("simavr", "simavr"),
+                         ("arm-none-eabi-g++", "gcc-arm-none-eabi"), ("qemu-system-arm", "qemu-system-arm")):
+        require_tool(exe, package)
+    model = saved_model(forest, tmp_path, "gesture")
+    out = run_shell(readme_block("cli"), tmp_path, shell_env(), model)
+    cm = emlearn_gen.convert(forest, name="gesture")
+    assert (tmp_path / "gesture.hpp").read_text() == cm.to_source()
+    assert (tmp_path / "wrist.hpp").read_text() == emlearn_gen.convert(forest, name="wrist", dtype="float32").to_source()
+    assert (tmp_path / "firmware_gesture.hpp").read_text() == cm.to_source(standalone=True)
+    assert re.search(r"^cortex-m0\s+\d+\s+\d+\s+\d+$", out, re.M), out
+    assert re.search(r"^avr\s+\d+\s+\d+\s+\d+$", out, re.M), out

@@ -9,9 +9,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from firmware_support import STRICT, expected_lines, printed_lines, require_tool, rows_source, run
+from firmware_support import (
+    STRICT,
+    expected_lines,
+    printed_lines,
+    readme_block,
+    require_tool,
+    rows_source,
+    run,
+    run_shell,
+    saved_model,
+    shell_env,
+)
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.tree import DecisionTreeClassifier
 
 import emlearn_gen
 from emlearn_gen.codegen.standalone import StandaloneError, make_standalone
@@ -194,3 +204,28 @@ def test_make_standalone_refuses_what_it_cannot_inline(tmp_path):
     text = make_standalone('#include "emlearn_gen/b.hpp"\n#include "emlearn_gen/b.hpp"\nint y;\n', root)
     assert text.count("#ifndef B_HPP") == 1 and text.endswith("int y;\n")
     assert text.count("begin emlearn_gen/b.hpp") == 1
+
+
+def test_readme_standalone_steps(models, tmp_path):
+    """README: save the model, convert it with --standalone and cross-compile
+    the README's main.cpp with no include path."""
+    require_tool("arm-none-eabi-g++", "gcc-arm-none-eabi")
+    estimator = RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(
+        models[2], models[0].predict(models[2])
+    )
+    save = readme_block("save-model")
+    try:
+        import skops.io  # noqa: F401
+
+        exec(compile(save.replace('"gesture.skops"', repr(str(tmp_path / "gesture.skops"))), "README", "exec"),
+             {"estimator": estimator})
+        model = tmp_path / "gesture.skops"
+    except ImportError:
+        model = saved_model(estimator, tmp_path, "gesture")
+    assert model.is_file()
+    (tmp_path / "main.cpp").write_text(readme_block("standalone-main"))
+    run_shell(readme_block("standalone-shell"), tmp_path, shell_env(), model)
+    assert (tmp_path / "gesture.hpp").read_text() == emlearn_gen.convert(estimator, name="gesture").to_source(
+        standalone=True
+    )
+    assert (tmp_path / "main.o").stat().st_size > 0
