@@ -1,0 +1,113 @@
+"""Data sets and the models every tool is compared on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Tuple
+
+import numpy as np
+from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
+from sklearn.model_selection import train_test_split
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neural_network import MLPClassifier
+from sklearn.tree import DecisionTreeClassifier
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    X_train: np.ndarray  # float32: what every tool sees
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    integer_valued: bool  # every feature takes integer values (thresholds repeat)
+    description: str
+
+
+def _split(name: str, X: np.ndarray, y: np.ndarray, integer_valued: bool, description: str) -> Dataset:
+    X = np.asarray(X, dtype=np.float32)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+    return Dataset(name, X_train, y_train, X_test, y_test, integer_valued, description)
+
+
+def load_dataset(name: str) -> Dataset:
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+        return _split(name, X, y, True, "sklearn digits: 1797 x 64, integer pixels 0..16, 10 classes")
+    if name == "synth60":
+        X, y = make_classification(
+            n_samples=2000, n_features=60, n_informative=30, n_redundant=10,
+            n_classes=5, n_clusters_per_class=2, flip_y=0.02, random_state=0,
+        )
+        return _split(name, X, y, False, "make_classification: 2000 x 60 continuous, 5 classes")
+    if name == "synth60r":
+        X, y = make_regression(n_samples=2000, n_features=60, n_informative=20, noise=10.0, random_state=0)
+        return _split(name, X, y, False, "make_regression: 2000 x 60 continuous, 1 output")
+    raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    dataset: str
+    make: Callable[[], Any]
+    family: str  # "trees", "boosting", "mlp", "naive_bayes"
+    description: str
+    in_quick: bool = False
+    footprint: bool = True  # measure flash/RAM on the microcontroller targets
+    large: bool = False  # part of the conversion/compile-time study
+
+
+def _rf(n: int, depth: Any) -> Callable[[], Any]:
+    return lambda: RandomForestClassifier(n_estimators=n, max_depth=depth, random_state=0, n_jobs=1)
+
+
+def _rfr(n: int, depth: Any) -> Callable[[], Any]:
+    return lambda: RandomForestRegressor(n_estimators=n, max_depth=depth, random_state=0, n_jobs=1)
+
+
+MODELS: Tuple[ModelSpec, ...] = (
+    ModelSpec("dt_digits", "digits", lambda: DecisionTreeClassifier(random_state=0), "trees",
+              "DecisionTreeClassifier, full depth", in_quick=True),
+    ModelSpec("dt_synth60", "synth60", lambda: DecisionTreeClassifier(random_state=0), "trees",
+              "DecisionTreeClassifier, full depth"),
+    ModelSpec("rf10_d10_digits", "digits", _rf(10, 10), "trees",
+              "RandomForestClassifier, 10 trees, max_depth=10", in_quick=True),
+    ModelSpec("rf10_d10_synth60", "synth60", _rf(10, 10), "trees",
+              "RandomForestClassifier, 10 trees, max_depth=10", in_quick=True),
+    ModelSpec("rfr10_d10_synth60r", "synth60r", _rfr(10, 10), "trees",
+              "RandomForestRegressor, 10 trees, max_depth=10", in_quick=True),
+    ModelSpec("rf100_full_digits", "digits", _rf(100, None), "trees",
+              "RandomForestClassifier, 100 trees, unlimited depth", large=True),
+    ModelSpec("rf100_full_synth60", "synth60", _rf(100, None), "trees",
+              "RandomForestClassifier, 100 trees, unlimited depth", large=True),
+    ModelSpec("rf500_full_synth60", "synth60", _rf(500, None), "trees",
+              "RandomForestClassifier, 500 trees, unlimited depth", footprint=False, large=True),
+    ModelSpec("gb100_digits", "digits",
+              lambda: GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=0),
+              "boosting", "GradientBoostingClassifier, 100 stages x 10 classes, depth 3", large=True),
+    ModelSpec("mlp_digits", "digits",
+              lambda: MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0),
+              "mlp", "MLPClassifier, one hidden layer of 32"),
+    ModelSpec("gnb_digits", "digits", lambda: GaussianNB(), "naive_bayes", "GaussianNB"),
+)
+
+def select(quick: bool, only: Tuple[str, ...] = ()) -> Tuple[ModelSpec, ...]:
+    specs = MODELS
+    if only:
+        unknown = set(only) - {m.key for m in MODELS}
+        if unknown:
+            raise SystemExit(f"unknown model(s) {sorted(unknown)}; known: {[m.key for m in MODELS]}")
+        return tuple(m for m in MODELS if m.key in only)
+    if quick:
+        specs = tuple(m for m in specs if m.in_quick)
+    return specs
+
+
+def fit(spec: ModelSpec, data: Dataset) -> Any:
+    est = spec.make()
+    # Fitted on the same float32 matrix the tools are fed, so that any
+    # difference comes from the tools and not from a float64->float32 cast.
+    est.fit(data.X_train, data.y_train)
+    return est

@@ -1,0 +1,389 @@
+"""results.csv, results.md and results.png from the measured rows."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from .native import DEVICES
+
+TARGETS = {
+    "bytes_per_split_continuous": 6.0,
+    "bytes_per_split_integer": 4.0,
+    "instr_per_split_visited": 12.0,
+    "api_single_speedup": 100.0,
+    "api_batch_throughput_ratio": 2.0,
+    "convert_500_trees_s": 10.0,
+}
+
+
+def _num(value: Any) -> Optional[float]:
+    if value is None or value == "":
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _fmt(value: Any, digits: int = 1, unit: str = "") -> str:
+    f = _num(value)
+    if f is None:
+        return "–"
+    if abs(f) >= 1e5:
+        return f"{f:,.0f}{unit}"
+    if abs(f) >= 100 or digits == 0:
+        return f"{f:,.0f}{unit}"
+    return f"{f:.{digits}f}{unit}"
+
+
+def _kib(value: Any) -> str:
+    f = _num(value)
+    if f is None:
+        return "–"
+    if abs(f) < 1024:
+        return f"{f:.0f} B"
+    return f"{f / 1024:.1f} KiB"
+
+
+def _table(header: Sequence[str], body: Iterable[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def _short_na(status: str) -> str:
+    return status[len("n/a: "):] if status.startswith("n/a: ") else status
+
+
+def write_csv(path: Path, rows: List[Dict[str, Any]]) -> None:
+    keys: List[str] = []
+    for row in rows:
+        for key in row:
+            if key not in keys:
+                keys.append(key)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in keys})
+
+
+def _models(rows: List[Dict[str, Any]]) -> List[str]:
+    seen: List[str] = []
+    for row in rows:
+        if row["model"] not in seen:
+            seen.append(row["model"])
+    return seen
+
+
+def _tools(rows: List[Dict[str, Any]]) -> List[str]:
+    seen: List[str] = []
+    for row in rows:
+        if row["tool"] not in seen:
+            seen.append(row["tool"])
+    return seen
+
+
+def _get(rows: List[Dict[str, Any]], model: str, tool: str) -> Optional[Dict[str, Any]]:
+    for row in rows:
+        if row["model"] == model and row["tool"] == tool:
+            return row
+    return None
+
+
+def fidelity_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    tools = _tools(rows)
+    header = ["model"] + [_label(rows, t) for t in tools]
+    body = []
+    for model in _models(rows):
+        line = [model]
+        for tool in tools:
+            row = _get(rows, model, tool)
+            line.append(_fidelity_cell(row, notes))
+        body.append(line)
+    return _table(header, body)
+
+
+def _note(status: str, notes: Dict[str, int]) -> str:
+    text = _short_na(status)
+    if text not in notes:
+        notes[text] = len(notes) + 1
+    return f"n/a [{notes[text]}]"
+
+
+def _fidelity_cell(row: Optional[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    if row is None:
+        return "–"
+    if row["status"] != "ok":
+        return _note(row["status"], notes)
+    eq = _num(row.get("labels_equal_pct"))
+    err = _num(row.get("max_output_err"))
+    parts = []
+    if eq is not None:
+        parts.append(f"{eq:.1f}%" if eq < 99.95 or eq == 100.0 else f"{eq:.2f}%")
+    if err is not None:
+        parts.append(f"{err:.1e}" if err else "0")
+        ulp = _num(row.get("max_output_err_ulp"))
+        if ulp is not None:
+            parts[-1] += f" ({ulp:.3g} ulp)"
+    elif row.get("task") == "classifier":
+        parts.append("no proba")
+    return " / ".join(parts) if parts else "–"
+
+
+def _label(rows: List[Dict[str, Any]], tool: str) -> str:
+    for row in rows:
+        if row["tool"] == tool:
+            return row["tool_label"]
+    return tool
+
+
+def footprint_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    header = ["model", "tool", "split nodes"]
+    for dev in DEVICES:
+        header += [f"{dev.label} flash", f"{dev.label} RAM"]
+    header += ["B/split (M0)", "B/split (M4F)", "fits M0", "fits AVR"]
+    body = []
+    for model in _models(rows):
+        for tool in _tools(rows):
+            row = _get(rows, model, tool)
+            if row is None:
+                continue
+            if row["status"] != "ok":
+                body.append([model, row["tool_label"], _fmt(row.get("n_split_nodes"), 0)] +
+                            [_note(row["status"], notes)] + ["" for _ in range(len(header) - 4)])
+                continue
+            if row.get("footprint_note"):
+                body.append([model, row["tool_label"], _fmt(row.get("n_split_nodes"), 0)] +
+                            [_note(row["footprint_note"], notes)] + ["" for _ in range(len(header) - 4)])
+                continue
+            line = [model, row["tool_label"], _fmt(row.get("n_split_nodes"), 0)]
+            for dev in DEVICES:
+                if row.get(f"{dev.key}_note"):
+                    line += [_note("n/a: " + row[f"{dev.key}_note"], notes), ""]
+                else:
+                    line += [_kib(row.get(f"{dev.key}_flash")), _kib(row.get(f"{dev.key}_ram"))]
+            line += [_fmt(row.get("m0_bytes_per_split"), 1), _fmt(row.get("m4f_bytes_per_split"), 1)]
+            for dev in ("m0", "avr"):
+                fits = row.get(f"{dev}_fits")
+                line.append("–" if fits in (None, "") else ("yes" if fits else "**no**"))
+            body.append(line)
+    return _table(header, body)
+
+
+def speed_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    tools = _tools(rows)
+    header = ["model", "splits visited"] + [_label(rows, t) for t in tools]
+    body = []
+    for model in _models(rows):
+        first = next(r for r in rows if r["model"] == model)
+        line = [model, _fmt(first.get("splits_visited"), 1)]
+        for tool in tools:
+            row = _get(rows, model, tool)
+            if row is None:
+                line.append("–")
+            elif row["status"] != "ok":
+                line.append(_note(row["status"], notes))
+            else:
+                ir = row.get("instr_per_pred")
+                per = row.get("instr_per_split_visited")
+                line.append(f"{_fmt(ir, 0)} ({_fmt(per, 1)}/split)" if _num(per) else _fmt(ir, 0))
+        body.append(line)
+    return _table(header, body)
+
+
+def api_table(rows: List[Dict[str, Any]]) -> str:
+    header = ["model", "sklearn predict, 1 row", "CModel.predict, 1 row", "speed-up",
+              "batch rows", "sklearn rows/s", "CModel rows/s", "throughput ratio"]
+    body = []
+    for row in rows:
+        if not row.get("ours") or row["status"] != "ok" or _num(row.get("api_single_speedup")) is None:
+            continue
+        if row["tool"].endswith("_f64") and row["task"] != "regressor":
+            continue
+        name = row["model"] + (" (float64)" if row["tool"].endswith("_f64") else "")
+        body.append([
+            name, _fmt(row["api_single_us_sklearn"], 1, " µs"), _fmt(row["api_single_us_ours"], 2, " µs"),
+            _fmt(row["api_single_speedup"], 0, "x"), _fmt(row["api_batch_rows"], 0),
+            _fmt(row["api_batch_rows_per_s_sklearn"], 0), _fmt(row["api_batch_rows_per_s_ours"], 0),
+            _fmt(row["api_batch_throughput_ratio"], 1, "x"),
+        ])
+    return _table(header, body)
+
+
+def time_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    header = ["model", "tool", "convert", "source size", "host compile, -O2 (CPU s)", "Cortex-M0 compile, -Os (CPU s)"]
+    body = []
+    for model in _models(rows):
+        for tool in _tools(rows):
+            row = _get(rows, model, tool)
+            if row is None:
+                continue
+            if row["status"] != "ok" and not _num(row.get("convert_s")):
+                body.append([model, row["tool_label"], _note(row["status"], notes), "", "", ""])
+                continue
+            host = _fmt(row.get("host_compile_s"), 2, " s") if row["status"] == "ok" else _note(row["status"], notes)
+            body.append([model, row["tool_label"], _fmt(row.get("convert_s"), 2, " s"),
+                         _kib(row.get("source_bytes")), host, _fmt(row.get("m0_compile_s"), 2, " s")])
+    return _table(header, body)
+
+
+def _ours(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [r for r in rows if r["tool"] == "emlearn_gen"]
+
+
+def target_lines(rows: List[Dict[str, Any]]) -> List[str]:
+    """Each target with the measured value and whether it is met."""
+    out: List[str] = []
+    ours = _ours(rows)
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    trees = [r for r in ours if r["family"] == "trees" and r["task"] == "classifier"]
+    if trees:
+        bad = [r for r in trees if r["status"] != "ok" or _num(r.get("labels_equal_pct")) != 100.0]
+        out.append(f"- Fidelity, 100% of labels equal on every tree classifier: {verdict(not bad)}"
+                   + (f" ({', '.join(r['model'] for r in bad)})" if bad else f" ({len(trees)} models)"))
+    for dev in ("m0", "m4f"):
+        for integer, limit in ((False, TARGETS["bytes_per_split_continuous"]), (True, TARGETS["bytes_per_split_integer"])):
+            cands = [r for r in ours if r["family"] == "trees" and bool(r.get("integer_features")) == integer
+                     and _num(r.get(f"{dev}_bytes_per_split")) is not None and (r.get("n_trees") or 0) > 1]
+            if not cands:
+                continue
+            worst = max(cands, key=lambda r: r[f"{dev}_bytes_per_split"])
+            vals = ", ".join(f"{r['model']} {r[f'{dev}_bytes_per_split']:.2f}" for r in cands)
+            kind = "integer-valued" if integer else "continuous"
+            out.append(f"- Flash per split node, forests on {kind} features, {dev.upper()}, at most {limit:g} B: "
+                       f"{verdict(worst[f'{dev}_bytes_per_split'] <= limit)} ({vals})")
+    speed = [r for r in ours if _num(r.get("api_single_speedup")) is not None]
+    if speed:
+        worst = min(speed, key=lambda r: r["api_single_speedup"])
+        out.append(f"- Single-sample CModel.predict at least {TARGETS['api_single_speedup']:g}x faster than "
+                   f"scikit-learn: {verdict(worst['api_single_speedup'] >= TARGETS['api_single_speedup'])} "
+                   f"(lowest {worst['api_single_speedup']:.0f}x on {worst['model']})")
+        worst = min(speed, key=lambda r: r["api_batch_throughput_ratio"])
+        out.append(f"- Batch throughput at least {TARGETS['api_batch_throughput_ratio']:g}x scikit-learn's "
+                   f"single-threaded predict: "
+                   f"{verdict(worst['api_batch_throughput_ratio'] >= TARGETS['api_batch_throughput_ratio'])} "
+                   f"(lowest {worst['api_batch_throughput_ratio']:.1f}x on {worst['model']})")
+    ipn = [r for r in ours if _num(r.get("instr_per_split_visited")) is not None]
+    if ipn:
+        worst = max(ipn, key=lambda r: r["instr_per_split_visited"])
+        out.append(f"- At most {TARGETS['instr_per_split_visited']:g} instructions per split node visited "
+                   f"(all instructions of a prediction / splits visited): "
+                   f"{verdict(worst['instr_per_split_visited'] <= TARGETS['instr_per_split_visited'])} "
+                   f"(highest {worst['instr_per_split_visited']:.1f} on {worst['model']}; "
+                   + ", ".join(f"{r['model']} {r['instr_per_split_visited']:.1f}" for r in ipn) + ")")
+    big = [r for r in ours if (r.get("n_trees") or 0) >= 500 and _num(r.get("convert_s")) is not None]
+    for r in big:
+        out.append(f"- A {r['n_trees']}-tree forest converts in under {TARGETS['convert_500_trees_s']:g} s: "
+                   f"{verdict(r['convert_s'] < TARGETS['convert_500_trees_s'])} ({r['convert_s']:.2f} s on {r['model']}, "
+                   f"{r.get('n_split_nodes', 0):,} split nodes)")
+    return out
+
+
+def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str, Any]) -> str:
+    notes: Dict[str, int] = {}
+    parts = [f"# Benchmark results ({env['mode']} run, {env['date']})", ""]
+    parts += ["Machine: " + f"{env['cpu']}, {env['nproc']} cores; Python {env['python']}, numpy {env['numpy']}, "
+              f"scikit-learn {env['scikit-learn']}.", ""]
+    parts += ["Tools: " + ", ".join(f"{k} {v}" for k, v in env["tools"].items()) + ".", ""]
+    parts += ["Compilers: " + "; ".join(f"{k}: {v}" for k, v in env["compilers"].items()) + ".", ""]
+    if env.get("skipped_devices"):
+        parts += ["Footprint skipped on: " + ", ".join(f"{k} ({v})" for k, v in env["skipped_devices"].items()), ""]
+    parts += ["Data: " + "; ".join(f"{k}: {d.description}, test set {d.X_test.shape[0]} rows"
+                                   for k, d in datasets.items()) + ".", ""]
+    parts += ["## Targets", ""] + target_lines(rows) + [""]
+    parts += ["## Fidelity", "",
+              "Share of test samples whose predicted label equals scikit-learn's `predict` / largest absolute "
+              "difference of `predict_proba` (classifiers) or of the output (regressors; there the share counts "
+              "outputs equal to scikit-learn's after rounding to float32). Every tool's generated code is compiled "
+              "with the host compiler and run on the float32 test set; scikit-learn runs in the same process.", "",
+              fidelity_table(rows, notes), ""]
+    parts += ["## Footprint", "",
+              "Flash (text+data) and static RAM (data+bss) that the model adds to an empty bare-metal harness "
+              "that calls predict once on a `volatile` input; `-Os -ffunction-sections -fdata-sections "
+              "-Wl,--gc-sections`, newlib-nano + nosys on ARM, avr-libc on AVR. Includes the tool's runtime code "
+              "and any soft-float routines it pulls in; stack is not counted. B/split = added flash / split nodes. "
+              "'fits' = the whole image within the chip's memories: M0 256 KiB flash / 16 KiB RAM (micro:bit v1), "
+              "ATmega2560 256 KiB flash / 8 KiB RAM (AVR images are linked with --noinhibit-exec so that an "
+              "overflowing one is still measured).", "",
+              footprint_table(rows, notes), ""]
+    parts += ["## Speed: instructions per prediction (host)", "",
+              "valgrind --tool=callgrind, counting only inside the prediction entry point, x86-64 g++/gcc -O2, "
+              "mean over the first test rows. Input conversion to the tool's type happens outside. "
+              "'/split' divides by the split nodes scikit-learn's own path visits, so it includes leaf "
+              "accumulation and the final argmax.", "", speed_table(rows, notes), ""]
+    parts += ["## Speed: Python API on the host", "",
+              "`CModel.predict` against the estimator's `predict` (n_jobs=1), same process and run; "
+              "best of several repeats.", "", api_table(rows), ""]
+    parts += ["## Conversion and compile time", "",
+              "Conversion: wall time of the tool's Python call(s) that produce the source (for emlearn-gen "
+              "`convert()` + `to_source()`). Compile: user+system CPU time of compiling the translation unit "
+              "that includes the generated source (g++/gcc -O2 on the host; arm-none-eabi -Os for the M0).", "",
+              time_table(rows, notes), ""]
+    if notes:
+        parts += ["## Notes", ""] + [f"{i}. {text}" for text, i in notes.items()] + [""]
+    parts += [f"Run time: {env.get('elapsed_s', 0):.0f} s."]
+    return "\n".join(parts) + "\n"
+
+
+def plot(path: Path, rows: List[Dict[str, Any]]) -> Optional[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        return f"no plot: {exc}"
+    models = _models(rows)
+    tools = _tools(rows)
+    fig, axes = plt.subplots(2, 2, figsize=(16, 11))
+    panels = [
+        (axes[0][0], "labels_equal_pct", "labels equal to scikit-learn (%)", False),
+        (axes[0][1], "m4f_bytes_per_split", "Cortex-M4F flash per split node (bytes, log)", True),
+        (axes[1][0], "instr_per_pred", "host instructions per prediction (callgrind, log)", True),
+        (axes[1][1], "convert_s", "conversion time (s, log)", True),
+    ]
+    width = 0.8 / max(1, len(tools))
+    for ax, key, title, log in panels:
+        for i, tool in enumerate(tools):
+            xs, ys = [], []
+            for j, model in enumerate(models):
+                row = _get(rows, model, tool)
+                v = _num(row.get(key)) if row and row["status"] == "ok" or (row and key == "convert_s") else None
+                if v is not None and (not log or v > 0):
+                    xs.append(j + (i - (len(tools) - 1) / 2) * width)
+                    ys.append(v)
+            ax.bar(xs, ys, width=width, label=_label(rows, tool))
+        ax.set_title(title)
+        ax.set_xticks(range(len(models)))
+        ax.set_xticklabels(models, rotation=30, ha="right", fontsize=8)
+        if log:
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylim(0, 105)
+    axes[0][1].axhline(TARGETS["bytes_per_split_continuous"], color="k", ls="--", lw=0.8)
+    axes[0][1].axhline(TARGETS["bytes_per_split_integer"], color="k", ls=":", lw=0.8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=min(6, len(tools)), fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return None
+
+
+def write(out: Path, rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "results.csv", rows)
+    if not rows:
+        return
+    (out / "results.md").write_text(markdown(rows, env, datasets), encoding="utf-8")
+    problem = plot(out / "results.png", rows)
+    if problem:
+        print(problem)

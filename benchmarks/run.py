@@ -1,0 +1,316 @@
+"""Side-by-side benchmark of emlearn-gen, its peers and scikit-learn.
+
+    python -m benchmarks.run --full     # every model; writes benchmarks/results/
+    python -m benchmarks.run --quick    # small models, for CI; benchmarks/results/quick/
+
+Exit status: 0 when every tool that could convert a model was measured; 1 when
+emlearn-gen crashed or fell below 100 % label agreement with scikit-learn on a
+tree model (a fidelity regression). Slow numbers never fail the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import sklearn
+
+from . import models as M
+from . import native
+from . import report
+from .pyspeed import api_speed
+from .tools import TOOLS, ModelInfo, NotApplicable, generate, tool_versions
+
+HERE = Path(__file__).resolve().parent
+
+
+def _profile(quick: bool) -> Dict[str, Any]:
+    if quick:
+        return dict(convert_timeout=120.0, compile_timeout=180.0, callgrind_rows=40,
+                    api_batch_rows=2000, api_min_time=0.05, max_source_mb=8.0, large_devices=None)
+    # Peers' code for 100+ full-depth trees takes minutes per compile: for
+    # large models, sources over 1 MiB are built for the Cortex-M0 only (the
+    # "does it fit" question), and sources over max_source_mb not at all.
+    return dict(convert_timeout=600.0, compile_timeout=300.0, callgrind_rows=200,
+                api_batch_rows=20000, api_min_time=0.2, max_source_mb=16.0, large_devices=("m0",))
+
+
+def tree_stats(est: Any, X: np.ndarray) -> Dict[str, float]:
+    """Split nodes of a decision tree or forest and the split nodes a sample
+    visits on average (scikit-learn's own paths)."""
+    members = getattr(est, "estimators_", None)
+    if members is None:
+        if not hasattr(est, "tree_"):
+            return {}
+        members = [est]
+    members = list(np.ravel(np.asarray(members, dtype=object)))  # boosting: stages x classes
+    if not all(hasattr(m, "tree_") for m in members):
+        return {}
+    trees = [m.tree_ for m in members]
+    n_split = int(sum(t.node_count - t.n_leaves for t in trees))
+    stats: Dict[str, float] = {"n_trees": len(trees), "n_split_nodes": n_split}
+    if hasattr(est, "decision_path") and not hasattr(est, "loss"):
+        path = est.decision_path(X)
+        indicator = path[0] if isinstance(path, tuple) else path
+        stats["splits_visited"] = indicator.nnz / X.shape[0] - len(trees)
+    return stats
+
+
+def fidelity(task: str, classes: Optional[np.ndarray], sk_pred: np.ndarray, sk_out: Optional[np.ndarray],
+             labels: Optional[np.ndarray], outputs: Optional[np.ndarray], output_kind: str) -> Dict[str, Any]:
+    row: Dict[str, Any] = {}
+    if task == "classifier":
+        if labels is not None:
+            want = np.searchsorted(classes, sk_pred)
+            row["labels_equal_pct"] = 100.0 * float(np.mean(labels == want))
+        if outputs is not None and sk_out is not None and output_kind in ("proba", "votes"):
+            row["max_output_err"] = float(np.max(np.abs(outputs.astype(np.float64) - sk_out)))
+    else:
+        if outputs is not None:
+            got = outputs.reshape(sk_pred.shape[0], -1).astype(np.float64)
+            want = sk_pred.reshape(got.shape[0], -1).astype(np.float64)
+            err = np.abs(got - want)
+            ulp = np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
+            row["labels_equal_pct"] = 100.0 * float(np.mean(np.all(got.astype(np.float32) == want.astype(np.float32), axis=1)))
+            row["max_output_err"] = float(err.max())
+            row["max_output_err_ulp"] = float((err / ulp).max())
+    return row
+
+
+def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices: List[native.Device],
+                  work: Path, prof: Dict[str, Any], pool: ThreadPoolExecutor, baselines: Any,
+                  log: Any) -> List[Dict[str, Any]]:
+    t0 = time.perf_counter()
+    est = M.fit(spec, data)
+    fit_s = time.perf_counter() - t0
+    X = data.X_test
+    task = "classifier" if hasattr(est, "classes_") else "regressor"
+    classes = np.asarray(est.classes_) if task == "classifier" else None
+    sk_pred = est.predict(X)
+    sk_out = est.predict_proba(X) if task == "classifier" and hasattr(est, "predict_proba") else None
+    info = ModelInfo(task=task, n_features=X.shape[1], n_classes=len(classes) if classes is not None else 0,
+                     family=spec.family)
+    X_speed = X[: prof["callgrind_rows"]]
+    stats = tree_stats(est, X_speed)
+    common = {
+        "model": spec.key, "dataset": spec.dataset, "family": spec.family, "description": spec.description,
+        "estimator": type(est).__name__, "task": task, "n_features": X.shape[1], "n_test": X.shape[0],
+        "integer_features": data.integer_valued, "fit_s": fit_s,
+        "sklearn_test_accuracy": float(est.score(X, data.y_test)), **stats,
+    }
+    log(f"[{spec.key}] fitted in {fit_s:.1f} s; {stats.get('n_split_nodes', '-')} split nodes")
+    rows: List[Dict[str, Any]] = []
+    pending = []
+    for key in tools:
+        tool = TOOLS[key]
+        if tool.only_task and tool.only_task != task:
+            continue
+        row: Dict[str, Any] = {**common, "tool": key, "tool_label": tool.label, "ours": tool.ours, "status": "ok"}
+        rows.append(row)
+        folder = work / spec.key / key
+        try:
+            gen = generate(key, est, info, folder, prof["convert_timeout"])
+        except NotApplicable as exc:
+            row["status"] = f"n/a: {exc}"
+            log(f"[{spec.key}] {key}: n/a ({exc})")
+            continue
+        row.update(convert_s=gen.convert_s, source_bytes=gen.source_bytes, in_type=gen.in_type,
+                   output_kind=gen.outputs or "none", notes="; ".join(gen.notes), **gen.extra)
+        if gen.source_bytes > prof["max_source_mb"] * 2**20:
+            row["status"] = (f"n/a: generated source is {gen.source_bytes / 2**20:.0f} MiB; not compiled "
+                             f"(this run compiles sources up to {prof['max_source_mb']:g} MiB)")
+            log(f"[{spec.key}] {key}: {row['status']}")
+            continue
+        # Fidelity and instruction counts from the compiled code on the host.
+        try:
+            build = native.build_host(folder, gen, X.shape[1], prof["compile_timeout"])
+            row["host_compile_s"] = build.compile_s
+            labels, outputs = native.run_host(folder, build, X, gen, prof["compile_timeout"])
+            row.update(fidelity(task, classes, sk_pred, sk_out, labels, outputs, gen.outputs))
+            if shutil.which("valgrind"):
+                ir = native.callgrind_instructions(folder, build, X_speed, gen, prof["compile_timeout"] * 2)
+                row["instr_per_pred"] = ir
+                if stats.get("splits_visited"):
+                    row["instr_per_split_visited"] = ir / stats["splits_visited"]
+        except native.ToolFailed as exc:
+            row["status"] = f"n/a: {exc}"
+            log(f"[{spec.key}] {key}: {exc}")
+            continue
+        if tool.ours:
+            import emlearn_gen
+
+            cm = emlearn_gen.convert(est, name="model", dtype="float64" if key.endswith("_f64") else "float32")
+            host = cm.predict(X)
+            if task == "classifier":
+                row["api_labels_equal_pct"] = 100.0 * float(np.mean(host == sk_pred))
+            else:
+                row["api_max_output_err"] = float(np.max(np.abs(host - sk_pred)))
+            row.update(api_speed(cm, est, X, prof["api_batch_rows"], prof["api_min_time"]))
+        log(f"[{spec.key}] {key}: equal {row.get('labels_equal_pct', float('nan')):.2f}%  "
+            f"instr/pred {row.get('instr_per_pred', float('nan')):.0f}  convert {gen.convert_s:.2f} s  "
+            f"compile {row.get('host_compile_s', float('nan')):.2f} s")
+        if spec.footprint:
+            for dev in devices:
+                if (spec.large and prof["large_devices"] and dev.key not in prof["large_devices"]
+                        and gen.source_bytes > 2**20):
+                    row[f"{dev.key}_note"] = ("sources over 1 MiB of large models are built for the Cortex-M0 "
+                                              "only (compile time)")
+                    continue
+                pending.append((row, dev, pool.submit(
+                    native.footprint, dev, folder, gen, X.shape[1], baselines, prof["compile_timeout"])))
+    for row, dev, fut in pending:
+        try:
+            fp = fut.result()
+        except native.ToolFailed as exc:
+            row[f"{dev.key}_note"] = str(exc)
+            log(f"[{spec.key}] {row['tool']} {dev.key}: {exc}")
+            continue
+        row[f"{dev.key}_flash"] = fp.flash
+        row[f"{dev.key}_ram"] = fp.ram
+        row[f"{dev.key}_image_flash"] = fp.image_flash
+        row[f"{dev.key}_image_ram"] = fp.image_ram
+        row[f"{dev.key}_compile_s"] = fp.compile_s
+        row[f"{dev.key}_fits"] = (not fp.overflow and fp.image_flash <= dev.flash_limit
+                                  and fp.image_ram <= dev.ram_limit)
+        if fp.overflow:
+            row[f"{dev.key}_overflow"] = fp.overflow
+        if row.get("n_split_nodes"):
+            row[f"{dev.key}_bytes_per_split"] = fp.flash / row["n_split_nodes"]
+    if not spec.footprint:
+        for row in rows:
+            if row["status"] == "ok":
+                row["footprint_note"] = "not built: larger than every target's flash"
+    return rows
+
+
+def environment(quick: bool, devices: List[native.Device]) -> Dict[str, Any]:
+    env = {
+        "mode": "quick" if quick else "full",
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu": native.cpu_model(),
+        "nproc": native.n_cpus(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "tools": tool_versions(),
+        "compilers": {
+            "g++": native.tool_version(["g++", "--version"]),
+            "gcc": native.tool_version(["gcc", "--version"]),
+            "valgrind": native.tool_version(["valgrind", "--version"]),
+            **{d.cxx: native.tool_version([d.cxx, "--version"]) for d in devices},
+        },
+    }
+    return env
+
+
+def regressions(rows: List[Dict[str, Any]]) -> List[str]:
+    """Real breakage of our tool on a tree model: a crash, labels that are not
+    all equal to scikit-learn's, or (float64 option) regression outputs that
+    are not scikit-learn's float64 result rounded to float32."""
+    problems = []
+    for row in rows:
+        if not row.get("ours") or row["family"] != "trees":
+            continue
+        if row["status"] != "ok":
+            problems.append(f"{row['model']}: {row['tool']} failed: {row['status']}")
+            continue
+        equal = row.get("labels_equal_pct")
+        if row["task"] == "classifier":
+            if equal is None or equal < 100.0:
+                problems.append(f"{row['model']}: {row['tool']} labels equal to scikit-learn's on {equal}% "
+                                "of samples, not 100%")
+            if row.get("api_labels_equal_pct", 100.0) < 100.0:
+                problems.append(f"{row['model']}: CModel.predict differs from scikit-learn on "
+                                f"{100 - row['api_labels_equal_pct']:.2f}% of samples")
+        elif row["tool"] == "emlearn_gen_f64" and (equal is None or equal < 100.0):
+            problems.append(f"{row['model']}: dtype=float64 outputs equal scikit-learn's on {equal}% of samples")
+    return problems
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="small models only (CI)")
+    mode.add_argument("--full", action="store_true", help="every model (default)")
+    parser.add_argument("--models", default="", help="comma-separated model keys (default: per mode)")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated tool keys")
+    parser.add_argument("--out", default=None, help="results folder (default benchmarks/results[/quick])")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel cross-compilations")
+    parser.add_argument("--no-footprint", action="store_true", help="skip the microcontroller builds")
+    parser.add_argument("--keep", default=None, help="keep generated sources and builds in this folder")
+    args = parser.parse_args(argv)
+    quick = bool(args.quick)
+    prof = _profile(quick)
+    out = Path(args.out) if args.out else HERE / "results" / ("quick" if quick else "")
+    out.mkdir(parents=True, exist_ok=True)
+    tools = [t for t in args.tools.split(",") if t]
+    unknown = set(tools) - set(TOOLS)
+    if unknown:
+        parser.error(f"unknown tools {sorted(unknown)}; known: {list(TOOLS)}")
+    specs = M.select(quick, tuple(m for m in args.models.split(",") if m))
+
+    devices: List[native.Device] = []
+    skipped_devices: Dict[str, str] = {}
+    if not args.no_footprint:
+        for dev in native.DEVICES:
+            missing = native.device_available(dev)
+            if missing:
+                skipped_devices[dev.key] = missing
+            else:
+                devices.append(dev)
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+
+    for key, why in skipped_devices.items():
+        log(f"footprint on {key} skipped: {why}")
+    env = environment(quick, devices)
+    env["skipped_devices"] = skipped_devices
+    t_start = time.perf_counter()
+    rows: List[Dict[str, Any]] = []
+    crashed: List[str] = []
+    work_ctx = tempfile.TemporaryDirectory(prefix="emlearn_gen_bench_") if args.keep is None else None
+    work = Path(args.keep) if args.keep else Path(work_ctx.name)  # type: ignore[union-attr]
+    baselines = native.make_baselines(work / "_baselines")
+    datasets: Dict[str, M.Dataset] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for spec in specs:
+                if spec.dataset not in datasets:
+                    datasets[spec.dataset] = M.load_dataset(spec.dataset)
+                try:
+                    rows += measure_model(spec, datasets[spec.dataset], tools, devices, work, prof, pool,
+                                          baselines, log)
+                except Exception:  # noqa: BLE001 - report and go on with the other models
+                    crashed.append(f"{spec.key}: benchmark crashed:\n{traceback.format_exc()}")
+                    log(crashed[-1])
+                env["elapsed_s"] = time.perf_counter() - t_start
+                report.write(out, rows, env, datasets)
+    finally:
+        if work_ctx is not None:
+            work_ctx.cleanup()
+    env["elapsed_s"] = time.perf_counter() - t_start
+    report.write(out, rows, env, datasets)
+    (out / "environment.json").write_text(json.dumps(env, indent=2, default=str) + "\n", encoding="utf-8")
+    log(f"wrote {out}/results.csv, results.md, results.png in {env['elapsed_s']:.0f} s")
+    problems = crashed + regressions(rows)
+    for problem in problems:
+        log(f"FAIL {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,384 @@
+"""The tools compared: how each one turns a fitted estimator into C/C++ source,
+and the few lines of glue that expose it to the benchmark drivers.
+
+Every tool is used the way its documentation shows, as an installed package.
+The glue gives all of them the same two entry points (C linkage):
+
+    int32_t bench_predict(const void* x);            // class index (classifiers)
+    void    bench_outputs(const void* x, float* out); // probabilities or regression outputs
+
+``x`` points to the input in the type the tool's generated code takes
+(``in_type``), so that no conversion is measured as part of a tool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+
+class NotApplicable(Exception):
+    """The tool cannot convert this model; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    task: str  # "classifier" or "regressor"
+    n_features: int
+    n_classes: int  # 0 for regressors
+    family: str
+
+
+@dataclass
+class Generated:
+    """What a tool produced for one model, written to a folder."""
+
+    glue: str  # file name of the translation unit that includes the model
+    lang: str  # "c" or "c++"
+    in_type: str  # "float", "double" or "int16_t"
+    has_predict: bool
+    outputs: str  # "proba", "votes", "regression", "" (none)
+    n_out: int
+    include_dirs: List[str] = field(default_factory=list)
+    convert_s: float = 0.0
+    source_bytes: int = 0
+    notes: List[str] = field(default_factory=list)
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tool:
+    key: str
+    label: str
+    generate: Callable[[Any, ModelInfo, Path], Generated]
+    version: Callable[[], str]
+    ours: bool = False
+    only_task: Optional[str] = None  # measured on this task only
+
+
+# --------------------------------------------------------------------- ours
+
+
+def _ours_version() -> str:
+    import emlearn_gen
+
+    return emlearn_gen.__version__
+
+
+def _gen_ours(est: Any, info: ModelInfo, out: Path, dtype: str = "float32") -> Generated:
+    import emlearn_gen
+
+    t0 = time.perf_counter()
+    try:
+        cm = emlearn_gen.convert(est, name="model", dtype=dtype)
+    except TypeError as exc:
+        raise NotApplicable(f"not supported yet ({type(est).__name__})") from exc
+    text = cm.to_source()
+    convert_s = time.perf_counter() - t0
+    (out / "model.hpp").write_text(text, encoding="utf-8")
+
+    methods = {m[0]: m for m in cm.c_methods}
+    has_predict = "predict" in methods and methods["predict"][1] == "label"
+    if "predict_proba" in methods:
+        out_call, outputs, n_out = "model::predict_proba(in, out);", "proba", methods["predict_proba"][2]
+    elif "predict" in methods and methods["predict"][1] == "float":
+        out_call, outputs, n_out = "model::predict(in, out);", "regression", methods["predict"][2]
+    else:
+        out_call, outputs, n_out = "(void)in; (void)out;", "", 1
+    glue = [
+        "#include <stdint.h>",
+        '#include "model.hpp"',
+        'extern "C" int32_t bench_predict(const void* x);',
+        'extern "C" void bench_outputs(const void* x, float* out);',
+        "int32_t bench_predict(const void* x) {",
+        "  return model::predict(static_cast<const float*>(x));" if has_predict else "  (void)x; return 0;",
+        "}",
+        "void bench_outputs(const void* x, float* out) {",
+        "  const float* in = static_cast<const float*>(x);",
+        f"  {out_call}",
+        "}",
+        "",
+    ]
+    (out / "glue.cpp").write_text("\n".join(glue), encoding="utf-8")
+    packed = getattr(cm, "packed", None)
+    extra: Dict[str, Any] = {}
+    if packed is not None and hasattr(packed, "n_nodes"):
+        extra = {"n_nodes": int(packed.n_nodes), "table_bytes": int(packed.table_bytes)}
+    return Generated(
+        glue="glue.cpp", lang="c++", in_type="float", has_predict=has_predict, outputs=outputs,
+        n_out=n_out, include_dirs=[emlearn_gen.get_include()], convert_s=convert_s,
+        source_bytes=len(text.encode()), extra=extra,
+    )
+
+
+# ------------------------------------------------------------------ emlearn
+
+_EMLEARN_TREES = {
+    "RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier",
+    "RandomForestRegressor", "ExtraTreesRegressor", "DecisionTreeRegressor",
+}
+
+
+def _emlearn_version() -> str:
+    from importlib.metadata import version
+
+    return version("emlearn")
+
+
+def _emlearn_include() -> str:
+    import emlearn.common
+
+    return emlearn.common.get_include_dir()
+
+
+def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
+    """variant: "default" (emlearn.convert(est)), "float" (dtype="float"),
+    "loadable" (method="loadable": node tables walked by eml_trees.h)."""
+
+    def generate(est: Any, info: ModelInfo, out: Path) -> Generated:
+        import emlearn
+
+        kind = type(est).__name__
+        is_tree = kind in _EMLEARN_TREES
+        if variant != "default" and not is_tree:
+            raise NotApplicable(f"emlearn has no '{variant}' option for {kind}")
+        kwargs: Dict[str, Any] = {}
+        if variant == "float":
+            kwargs["dtype"] = "float"
+        elif variant == "loadable":
+            kwargs["method"] = "loadable"
+        t0 = time.perf_counter()
+        try:
+            model = emlearn.convert(est, **kwargs)
+            text = model.save(name="m")
+        except (ValueError, AssertionError, NotImplementedError, AttributeError, TypeError) as exc:
+            raise NotApplicable(f"{type(exc).__name__}: {str(exc).strip()[:160]}") from exc
+        convert_s = time.perf_counter() - t0
+        (out / "model.h").write_text(text, encoding="utf-8")
+
+        if is_tree:
+            in_type = getattr(model, "dtype", "float")
+        else:
+            in_type = "float"  # nets and Gaussian NB take float features
+        nf, nc = info.n_features, info.n_classes
+        lines = ["#include <stdint.h>", '#include "model.h"', ""]
+        has_predict, outputs, n_out = False, "", 1
+        if info.task == "classifier":
+            has_predict = True
+            lines += [
+                "int32_t bench_predict(const void* x) {",
+                f"  return m_predict((const {in_type}*)x, {nf});",
+                "}",
+            ]
+            if is_tree:
+                outputs, n_out = ("votes" if getattr(model, "leaf_bits", 0) == 0 else "proba"), nc
+                body = f"  m_predict_proba((const {in_type}*)x, {nf}, out, {nc});"
+            elif kind.startswith("MLP"):
+                outputs, n_out = "proba", nc
+                body = f"  m_regress((const {in_type}*)x, {nf}, out, {nc});"
+            else:
+                body = "  (void)x; (void)out;"
+        else:
+            outputs, n_out = "regression", 1
+            body = f"  out[0] = m_predict((const {in_type}*)x, {nf});"
+            lines += ["int32_t bench_predict(const void* x) { (void)x; return 0; }"]
+        lines += ["void bench_outputs(const void* x, float* out) {", body, "}", ""]
+        (out / "glue.c").write_text("\n".join(lines), encoding="utf-8")
+        notes = []
+        if in_type == "int16_t":
+            notes.append("features cast to int16_t (emlearn's own wrapper does the same)")
+        return Generated(
+            glue="glue.c", lang="c", in_type=in_type, has_predict=has_predict, outputs=outputs,
+            n_out=n_out, include_dirs=[_emlearn_include()], convert_s=convert_s,
+            source_bytes=len(text.encode()), notes=notes,
+        )
+
+    return generate
+
+
+# ------------------------------------------------------------------- m2cgen
+
+
+def _m2cgen_version() -> str:
+    import m2cgen
+
+    return m2cgen.__version__
+
+
+def _gen_m2cgen(est: Any, info: ModelInfo, out: Path) -> Generated:
+    import m2cgen
+
+    t0 = time.perf_counter()
+    try:
+        text = m2cgen.export_to_c(est)
+    except NotImplementedError as exc:
+        raise NotApplicable(f"NotImplementedError: {exc}") from exc
+    except RecursionError as exc:
+        raise NotApplicable("RecursionError while generating code (deep trees)") from exc
+    convert_s = time.perf_counter() - t0
+    (out / "model.c").write_text(text, encoding="utf-8")
+    lines = ["#include <stdint.h>", '#include "model.c"', ""]
+    if info.task == "classifier":
+        nc = info.n_classes
+        lines += [
+            "int32_t bench_predict(const void* x) {",
+            f"  double o[{nc}];",
+            "  score((double*)x, o);",
+            "  int32_t best = 0;",
+            f"  for (int32_t i = 1; i < {nc}; ++i) if (o[i] > o[best]) best = i;",
+            "  return best;",
+            "}",
+            "void bench_outputs(const void* x, float* out) {",
+            f"  double o[{nc}];",
+            "  score((double*)x, o);",
+            f"  for (int i = 0; i < {nc}; ++i) out[i] = (float)o[i];",
+            "}",
+            "",
+        ]
+        has_predict, outputs, n_out = True, "proba", nc
+    else:
+        lines += [
+            "int32_t bench_predict(const void* x) { (void)x; return 0; }",
+            "void bench_outputs(const void* x, float* out) { out[0] = (float)score((double*)x); }",
+            "",
+        ]
+        has_predict, outputs, n_out = False, "regression", 1
+    (out / "glue.c").write_text("\n".join(lines), encoding="utf-8")
+    return Generated(
+        glue="glue.c", lang="c", in_type="double", has_predict=has_predict, outputs=outputs,
+        n_out=n_out, convert_s=convert_s, source_bytes=len(text.encode()),
+        notes=["takes double features; predict is the argmax of its score() output"],
+    )
+
+
+# --------------------------------------------------------------- micromlgen
+
+
+def _micromlgen_version() -> str:
+    from importlib.metadata import version
+
+    return version("micromlgen")
+
+
+def _gen_micromlgen(est: Any, info: ModelInfo, out: Path) -> Generated:
+    from micromlgen import port
+
+    t0 = time.perf_counter()
+    try:
+        text = port(est, classname="BenchModel")
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise NotApplicable(f"{type(exc).__name__}: {str(exc).strip()[:160]}") from exc
+    convert_s = time.perf_counter() - t0
+    (out / "model.h").write_text(text, encoding="utf-8")
+    call = "bench_model.predict(const_cast<float*>(static_cast<const float*>(x)))"
+    lines = [
+        "#include <stdint.h>",
+        '#include "model.h"',
+        'extern "C" int32_t bench_predict(const void* x);',
+        'extern "C" void bench_outputs(const void* x, float* out);',
+        "static Eloquent::ML::Port::BenchModel bench_model;",
+    ]
+    if info.task == "classifier":
+        lines += [
+            f"int32_t bench_predict(const void* x) {{ return {call}; }}",
+            "void bench_outputs(const void* x, float* out) { (void)x; (void)out; }",
+        ]
+        has_predict, outputs, n_out = True, "", 1
+    else:
+        lines += [
+            "int32_t bench_predict(const void* x) { (void)x; return 0; }",
+            f"void bench_outputs(const void* x, float* out) {{ out[0] = {call}; }}",
+        ]
+        has_predict, outputs, n_out = False, "regression", 1
+    (out / "glue.cpp").write_text("\n".join(lines + [""]), encoding="utf-8")
+    notes = ["no predict_proba in the generated class"] if info.task == "classifier" else []
+    return Generated(
+        glue="glue.cpp", lang="c++", in_type="float", has_predict=has_predict, outputs=outputs,
+        n_out=n_out, convert_s=convert_s, source_bytes=len(text.encode()), notes=notes,
+    )
+
+
+TOOLS: Dict[str, Tool] = {
+    t.key: t
+    for t in (
+        Tool("emlearn_gen", "emlearn-gen (ours)", _gen_ours, _ours_version, ours=True),
+        Tool("emlearn_gen_f64", "emlearn-gen (ours, dtype=float64)",
+             lambda est, info, out: _gen_ours(est, info, out, "float64"), _ours_version, ours=True,
+             only_task="regressor"),
+        Tool("emlearn", "emlearn (default: inline, int16)", _gen_emlearn("default"), _emlearn_version),
+        Tool("emlearn_float", "emlearn (dtype=float)", _gen_emlearn("float"), _emlearn_version),
+        Tool("emlearn_loadable", "emlearn (method=loadable, int16)", _gen_emlearn("loadable"), _emlearn_version),
+        Tool("m2cgen", "m2cgen", _gen_m2cgen, _m2cgen_version),
+        Tool("micromlgen", "micromlgen", _gen_micromlgen, _micromlgen_version),
+    )
+}
+
+
+PACKAGES = {"emlearn_gen": "emlearn-gen", "emlearn": "emlearn", "m2cgen": "m2cgen", "micromlgen": "micromlgen"}
+
+
+def tool_versions() -> Dict[str, str]:
+    """Installed version of each compared package."""
+    found = {}
+    for key, package in PACKAGES.items():
+        try:
+            found[package] = TOOLS[key].version()
+        except Exception as exc:  # noqa: BLE001 - a missing peer is reported, not fatal
+            found[package] = f"not installed ({type(exc).__name__})"
+    return found
+
+
+def _child(conn: Any, tool_key: str, est: Any, info: ModelInfo, out: Path) -> None:
+    try:
+        conn.send(("ok", TOOLS[tool_key].generate(est, info, out)))
+    except NotApplicable as exc:
+        conn.send(("na", str(exc)))
+    except ImportError as exc:
+        conn.send(("na", f"not installed: {exc}"))
+    except BaseException as exc:  # noqa: BLE001 - reported as the tool's failure
+        conn.send(("na", f"{type(exc).__name__}: {str(exc).strip()[:200]}"))
+        traceback.print_exc()
+    finally:
+        conn.close()
+
+
+def generate(tool_key: str, est: Any, info: ModelInfo, out: Path, timeout: float) -> Generated:
+    """Runs a tool's conversion in a forked process (so that a hang or a crash
+    of a peer is reported, not fatal) and times it there.
+
+    Raises NotApplicable with the reason when the tool cannot convert.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, tool_key, est, info, out))
+    proc.start()
+    child.close()
+    result: Optional[Any] = None
+    if parent.poll(timeout):
+        try:
+            result = parent.recv()
+        except EOFError:
+            result = None
+    proc.join(5 if result is not None else 0.1)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        if result is None:
+            raise NotApplicable(f"conversion did not finish within {timeout:.0f} s")
+    if result is None:
+        raise NotApplicable(f"conversion crashed (exit code {proc.exitcode})")
+    status, payload = result
+    if status != "ok":
+        raise NotApplicable(payload)
+    return payload
+
+
+def labels_to_index(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return np.searchsorted(classes, labels)
