@@ -188,7 +188,7 @@ def _cmd_footprint(args: argparse.Namespace) -> int:
             "(emlearn_gen.testing.footprint)",
             EXIT_USAGE,
         )
-    from .testing import DEVICE_TARGETS, DoesNotFit, ToolchainMissing
+    from .testing import DEVICE_TARGETS, BuildFailed, DoesNotFit, ToolchainMissing
 
     targets = args.target or list(DEVICE_TARGETS)
     unknown = [t for t in targets if t not in DEVICE_TARGETS]
@@ -208,6 +208,11 @@ def _cmd_footprint(args: argparse.Namespace) -> int:
             status = EXIT_FAILED
         except DoesNotFit as exc:
             print(f"{target:<12} {exc}")
+            status = EXIT_FAILED
+        except BuildFailed as exc:  # also a program that failed on the emulator
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"{target:<12} failed: {first}")
+            print(f"{PROG}: {target}: {exc}", file=sys.stderr)
             status = EXIT_FAILED
         else:
             print(f"{target:<12} {fp.flash:>10} {fp.ram:>8} {fp.stack:>8}")

@@ -207,3 +207,13 @@ def test_readme_command_line_steps(forest, tmp_path):
     assert (tmp_path / "firmware_gesture.hpp").read_text() == cm.to_source(standalone=True)
     assert re.search(r"^cortex-m0\s+\d+\s+\d+\s+\d+$", out, re.M), out
     assert re.search(r"^avr\s+\d+\s+\d+\s+\d+$", out, re.M), out
+
+
+def test_footprint_of_a_model_too_large_for_the_device_exits_1(tmp_path, load_data, capsys):
+    pytest.importorskip("emlearn_gen.testing")
+    require_tool("avr-g++", "gcc-avr avr-libc")
+    X, y = load_data("digits")
+    joblib.dump(RandomForestClassifier(n_estimators=60, random_state=0).fit(X, y), tmp_path / "big.joblib")
+    status, out, _ = _run(capsys, "footprint", tmp_path / "big.joblib", "--target", "avr")
+    assert status == 1
+    assert re.search(r"^avr\s+does not fit avr", out, re.M), out
