@@ -92,6 +92,13 @@ class CModel:
         """Class probabilities, shape (n_samples, n_classes), float64."""
         return self.raw_outputs("predict_proba", X).astype(np.float64)
 
+    def footprint(self, target: str = "cortex-m0", X: Any = None) -> Any:
+        """Flash, static RAM and stack this model adds on a device target,
+        measured from linked images (see emlearn_gen.testing.footprint)."""
+        from .testing import footprint
+
+        return footprint(self, target, X)
+
     def to_source(self, *, standalone: bool = False) -> str:
         """Text of the generated header. Same model and options, same bytes.
 

@@ -159,3 +159,13 @@ def test_footprint_needs_a_device_target(wine_forest):
     with pytest.raises(ValueError, match="unknown target 'pdp-11'"):
         footprint(cm, "pdp-11")
     assert get_target("avr").double_bits == 32
+
+
+def test_cmodel_footprint_method(wine_forest, cache):
+    require_target("cortex-m4f")
+    X, first = wine_forest
+    cm = first(4)
+    via_method = cm.footprint("cortex-m4f", X[:2])
+    via_function = footprint(cm, "cortex-m4f", X[:2], cache=cache)
+    assert via_method.flash == via_function.flash > cm.packed.table_bytes
+    assert via_method.ram == via_function.ram

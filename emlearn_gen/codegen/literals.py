@@ -76,6 +76,15 @@ def byte_array_body(data: np.ndarray) -> str:
     return wrap((f"0x{b:02x}" for b in np.asarray(data, dtype=np.uint8).tolist()), 16)
 
 
+def float64_entry(value: float) -> str:
+    """A real64 table entry: the bit pattern (for software binary64) and the
+    literal (for hardware double), through the runtime's EMLEARN_GEN_F64."""
+    bits = int(np.float64(value).view(np.uint64))
+    return f"EMLEARN_GEN_F64(0x{bits:016x}ull, {float_literal(value, 'float64')})"
+
+
 def real_array_body(data: np.ndarray, real: str) -> str:
     flat = np.asarray(data).reshape(-1)
+    if real == "float64":
+        return wrap((float64_entry(v) for v in flat.tolist()), 2)
     return wrap((float_literal(v, real) for v in flat.tolist()), 6)

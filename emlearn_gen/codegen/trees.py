@@ -9,7 +9,9 @@ import numpy as np
 from ..ir.trees import TreeEnsemble
 from ..packing.trees import PackedForest
 
-REAL_TYPES = {"float32": "float", "float64": "double"}
+# float64 tables use the runtime's real64: double, or IEEE binary64 in
+# software where double has 32 bits (AVR).
+REAL_TYPES = {"float32": "float", "float64": "emlearn_gen::real64"}
 
 
 def label_type(classes: np.ndarray) -> str:

@@ -7,21 +7,15 @@ Cortex-M0 (IEEE soft float), on Cortex-M4F (single-precision FPU, built with
 -ffp-contract=off) and on AVR for float32 models (avr-libc's float
 arithmetic rounds like IEEE binary32).
 
-The one stated exception is a model built with ``dtype="float64"`` on a
-target whose ``double`` has 32 bits (AVR). Its leaf values are then rounded
-to float32 (relative error <= u = 2**-24 each), summed over T trees in
-float32 (T - 1 roundings, each <= u times a partial sum of at most T * L) and
-divided by T; the host's float64 mean is rounded to float32 once. With L the
-largest |leaf value| of the model this bounds the difference by
+float64 models are bit-identical too, AVR included: where ``double`` has 32
+bits the runtime computes binary64 in software (runtime float64.hpp).
 
-    (T + 2) * u * L
-
-per output (see :func:`device_tolerance`). Labels can then differ only where
-the host's two best class scores are within twice that bound of each other
-(the tie zone): outside it they must be identical, inside it the target's
-label must be one of the tied classes, and the zone is counted in the report.
-The report also says, per float entry point, whether the outputs were
-bit-equal anyway (as they are where the runtime does binary64 in software).
+A model family whose code cannot be bit-equal on some target states an
+absolute bound for it with a ``device_tolerance(target)`` method on its
+CModel. Labels can then differ only where the host's two best class scores
+are within twice that bound of each other (the tie zone): outside it they
+must be identical, inside it the target's label must be one of the tied
+classes, and the zone is counted in the report.
 """
 
 from __future__ import annotations
@@ -54,19 +48,7 @@ def device_tolerance(cm: Any, target: Any) -> float:
     hook = getattr(cm, "device_tolerance", None)
     if callable(hook):
         return float(hook(target))
-    if getattr(target, "double_bits", 64) >= 64:
-        return 0.0
-    packed = getattr(cm, "packed", None)
-    if getattr(packed, "real", "float32") != "float64":
-        return 0.0
-    leaves = getattr(packed, "leaves", None)
-    n_trees = getattr(packed, "n_trees", None)
-    if leaves is None or not n_trees:
-        raise NotImplementedError(
-            f"{type(cm).__name__} computes in double, which has 32 bits on {getattr(target, 'name', target)}, "
-            "and states no bound for that: give it a device_tolerance(target) method"
-        )
-    return (int(n_trees) + 2) * U32 * float(np.max(np.abs(leaves)))
+    return 0.0
 
 
 def _scores_for_labels(cm: Any, host: Dict[str, np.ndarray]) -> Optional[np.ndarray]:

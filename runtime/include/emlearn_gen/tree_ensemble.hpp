@@ -27,6 +27,7 @@
 #define EMLEARN_GEN_TREE_ENSEMBLE_HPP
 
 #include "common.hpp"
+#include "float64.hpp"
 
 namespace emlearn_gen {
 
@@ -105,7 +106,7 @@ inline uint32_t forest_leaf(const forest<Real>& f, uint32_t tree, const float* x
 template <typename Word, typename Real>
 inline void forest_mean(const forest<Real>& f, const float* x, Real* out) {
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
-    out[j] = Real(0);
+    out[j] = zero<Real>();
   }
   for (uint32_t t = 0; t < f.n_trees; ++t) {
     const uint32_t leaf = forest_leaf<Word>(f, t, x);
@@ -114,9 +115,8 @@ inline void forest_mean(const forest<Real>& f, const float* x, Real* out) {
       out[j] += table_read(row + j);
     }
   }
-  const Real n_trees = static_cast<Real>(f.n_trees);
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
-    out[j] /= n_trees;
+    out[j] = divide(out[j], f.n_trees);
   }
 }
 
@@ -131,7 +131,7 @@ inline void forest_mean_batch(const forest<Real>& f, const float* X, uint32_t n,
   for (uint32_t start = 0; start < n; start += block) {
     const uint32_t stop = (n - start < block) ? n : start + block;
     for (uint32_t i = start * width; i < stop * width; ++i) {
-      out[i] = Real(0);
+      out[i] = zero<Real>();
     }
     for (uint32_t t = 0; t < f.n_trees; ++t) {
       for (uint32_t i = start; i < stop; ++i) {
@@ -143,9 +143,8 @@ inline void forest_mean_batch(const forest<Real>& f, const float* X, uint32_t n,
         }
       }
     }
-    const Real n_trees = static_cast<Real>(f.n_trees);
     for (uint32_t i = start * width; i < stop * width; ++i) {
-      out[i] /= n_trees;
+      out[i] = divide(out[i], f.n_trees);
     }
   }
 }
