@@ -59,12 +59,8 @@ def test_flash_is_tables_plus_fixed_code(target, wine_forest, cache):
     # 15 more trees add exactly their tables: the code is the same.
     grown = fp_large.flash - fp_small.flash
     assert abs(grown - (large.packed.table_bytes - small.packed.table_bytes)) <= 8
-    # Static RAM: none on Cortex-M (tables and descriptor in flash); on AVR
-    # the model's constexpr descriptor (pointers and sizes) sits in .data.
-    if target == "avr":
-        assert fp_small.ram == fp_large.ram <= 64
-    else:
-        assert fp_small.ram == fp_large.ram == 0
+    # Static RAM: none anywhere; tables and descriptor stay in flash.
+    assert fp_small.ram == fp_large.ram == 0
     # No recursion: the stack does not grow with the model.
     assert fp_small.stack_by_method == fp_large.stack_by_method
     assert set(fp_small.stack_by_method) == {"predict", "predict_proba"}
