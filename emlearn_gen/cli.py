@@ -148,7 +148,10 @@ def _convert(args: argparse.Namespace) -> Tuple[Any, Any]:
     try:
         return estimator, convert(estimator, name=name, **options)
     except (TypeError, ValueError) as exc:  # NotFittedError is a ValueError
-        raise CliError(f"cannot convert {type(estimator).__name__} from {path}: {exc}") from exc
+        hint = ""
+        if args.name is None and f"name {name!r}" in str(exc):
+            hint = " (the name comes from the file name; choose one with --name)"
+        raise CliError(f"cannot convert {type(estimator).__name__} from {path}: {exc}{hint}") from exc
 
 
 # --------------------------------------------------------------------------

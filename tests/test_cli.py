@@ -93,12 +93,14 @@ def test_convert_failures_exit_1_with_one_line_messages(saved, load_data, capsys
     joblib.dump(DecisionTreeClassifier(), saved / "unfitted.joblib")
     joblib.dump(FunctionTransformer(), saved / "unsupported.joblib")
     (saved / "garbage.joblib").write_bytes(b"not a pickle")
+    (saved / "class.joblib").write_bytes((saved / "iris_forest.joblib").read_bytes())
     cases = [
         (["missing.joblib"], "missing.joblib: no such file"),
         (["unfitted.joblib"], "not fitted"),
         (["unsupported.joblib"], "Supported estimators: "),
         (["garbage.joblib"], "cannot load as joblib"),
         (["iris_forest.joblib", "--name", "class"], "C++ keyword"),
+        (["class.joblib"], "the name comes from the file name; choose one with --name"),
         (["iris_forest.joblib", "--name", "2fast"], "not a C++ identifier"),
         (["iris_forest.joblib", "-o", "no/such/folder/x.hpp"], "cannot write no/such/folder/x.hpp"),
         (["iris_forest.joblib", "--option", "colour=1"], "colour"),
