@@ -33,12 +33,14 @@ template <typename Real>
 class HostForest {
  public:
   HostForest(carray<uint8_t> nodes, carray<float> thresholds, carray<Real> leaves,
-             carray<uint8_t> roots, uint32_t n_nodes, uint32_t n_trees, uint32_t n_features,
-             uint32_t leaf_width, uint8_t feature_bits, uint8_t ref_bits, uint8_t thr_bits,
-             uint8_t root_bits, unsigned word_bits)
+             carray<uint8_t> leaf_codes, carray<uint8_t> roots, uint32_t n_nodes,
+             uint32_t n_leaves, uint32_t n_trees, uint32_t n_features, uint32_t leaf_width,
+             uint8_t feature_bits, uint8_t ref_bits, uint8_t thr_bits, uint8_t root_bits,
+             uint8_t value_bits, unsigned word_bits)
       : nodes_(std::move(nodes)),
         thresholds_(std::move(thresholds)),
         leaves_(std::move(leaves)),
+        leaf_codes_(std::move(leaf_codes)),
         roots_(std::move(roots)),
         wide_(word_bits == 64) {
     if (word_bits != 32 && word_bits != 64) {
@@ -47,16 +49,16 @@ class HostForest {
     if (leaf_width == 0 || leaf_width > UINT16_MAX) {
       throw std::invalid_argument("leaf_width must be in 1..65535");
     }
-    if (leaves_.size() % leaf_width != 0) {
-      throw std::invalid_argument("leaves size is not a multiple of leaf_width");
-    }
     f_.nodes = nodes_.data();
     f_.thresholds = thresholds_.data();
     f_.leaves = leaves_.data();
+    f_.leaf_codes = leaf_codes_.data();
     f_.roots = roots_.data();
     f_.n_nodes = n_nodes;
     f_.n_thresholds = static_cast<uint32_t>(thresholds_.size());
-    f_.n_leaves = static_cast<uint32_t>(leaves_.size() / leaf_width);
+    f_.n_leaves = n_leaves;
+    f_.n_values = static_cast<uint32_t>(leaves_.size());
+    f_.value_bits = value_bits;
     f_.n_trees = n_trees;
     f_.n_features = n_features;
     f_.leaf_width = static_cast<uint16_t>(leaf_width);
@@ -65,8 +67,10 @@ class HostForest {
     f_.thr_bits = thr_bits;
     f_.root_bits = root_bits;
     const emlearn_gen::status s =
-        wide_ ? emlearn_gen::forest_validate<uint64_t>(f_, nodes_.size(), roots_.size())
-              : emlearn_gen::forest_validate<uint32_t>(f_, nodes_.size(), roots_.size());
+        wide_ ? emlearn_gen::forest_validate<uint64_t>(f_, nodes_.size(), roots_.size(),
+                                                         leaf_codes_.size())
+              : emlearn_gen::forest_validate<uint32_t>(f_, nodes_.size(), roots_.size(),
+                                                         leaf_codes_.size());
     if (s != emlearn_gen::status::ok) {
       throw std::invalid_argument(std::string("invalid packed forest: ") + status_text(s));
     }
@@ -143,6 +147,7 @@ class HostForest {
   carray<uint8_t> nodes_;
   carray<float> thresholds_;
   carray<Real> leaves_;
+  carray<uint8_t> leaf_codes_;
   carray<uint8_t> roots_;
   emlearn_gen::forest<Real> f_{};
   bool wide_;
@@ -151,11 +156,13 @@ class HostForest {
 template <typename Real>
 void bind_forest(py::module_& m, const char* name) {
   py::class_<HostForest<Real>>(m, name)
-      .def(py::init<carray<uint8_t>, carray<float>, carray<Real>, carray<uint8_t>, uint32_t,
-                    uint32_t, uint32_t, uint32_t, uint8_t, uint8_t, uint8_t, uint8_t, unsigned>(),
-           py::arg("nodes"), py::arg("thresholds"), py::arg("leaves"), py::arg("roots"),
-           py::arg("n_nodes"), py::arg("n_trees"), py::arg("n_features"), py::arg("leaf_width"),
-           py::arg("feature_bits"), py::arg("ref_bits"), py::arg("thr_bits"), py::arg("root_bits"),
+      .def(py::init<carray<uint8_t>, carray<float>, carray<Real>, carray<uint8_t>,
+                    carray<uint8_t>, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint8_t,
+                    uint8_t, uint8_t, uint8_t, uint8_t, unsigned>(),
+           py::arg("nodes"), py::arg("thresholds"), py::arg("leaves"), py::arg("leaf_codes"),
+           py::arg("roots"), py::arg("n_nodes"), py::arg("n_leaves"), py::arg("n_trees"),
+           py::arg("n_features"), py::arg("leaf_width"), py::arg("feature_bits"),
+           py::arg("ref_bits"), py::arg("thr_bits"), py::arg("root_bits"), py::arg("value_bits"),
            py::arg("word_bits"))
       .def("mean", &HostForest<Real>::mean, py::arg("X"))
       .def("argmax", &HostForest<Real>::argmax, py::arg("X"))

@@ -123,4 +123,27 @@ def test_runtime_rejects_corrupt_tables(load_data):
     with pytest.raises(ValueError, match="invalid packed forest"):
         host_forest(dataclasses.replace(packed, nodes=packed.nodes[: len(packed.nodes) // 2]))
     with pytest.raises(ValueError, match="invalid packed forest"):
-        host_forest(dataclasses.replace(packed, leaves=packed.leaves[:1]))
+        host_forest(dataclasses.replace(packed, leaf_values=packed.leaf_values[:1]))
+    with pytest.raises(ValueError, match="invalid packed forest"):
+        host_forest(dataclasses.replace(packed, leaves=packed.leaves[:-1]))
+
+
+def test_repeated_leaf_values_are_coded(load_data):
+    X, y = load_data("digits")
+    est = RandomForestClassifier(n_estimators=10, max_depth=8, random_state=0).fit(X, y)
+    packed = pack_trees(_ir(est), real="float64")
+    assert packed.value_bits > 0
+    assert packed.leaf_values.size < packed.leaves.size / 4
+    codes = unpack_fields(packed.leaf_codes, packed.value_bits, packed.leaves.size)
+    # Decoding gives back every leaf row, bit for bit.
+    decoded = packed.leaf_values[codes.astype(np.int64)].reshape(packed.leaves.shape)
+    np.testing.assert_array_equal(decoded.view(np.uint64), packed.leaves.view(np.uint64))
+
+
+def test_distinct_leaf_values_are_stored_directly(load_data):
+    # Leaves averaging several bootstrap samples hold values that hardly repeat.
+    X, y = load_data("diabetes")
+    est = RandomForestRegressor(n_estimators=5, min_samples_leaf=5, random_state=0).fit(X, y)
+    packed = pack_trees(_ir(est))
+    assert packed.value_bits == 0
+    assert packed.leaf_values.size == packed.leaves.size

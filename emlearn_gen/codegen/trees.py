@@ -45,7 +45,8 @@ def tree_context(ir: TreeEnsemble, packed: PackedForest) -> Dict[str, Any]:
         "roots": packed.roots,
         "thresholds": packed.thresholds if packed.thresholds.size else np.zeros(1, np.float32),
         "thresholds_len": max(1, int(packed.thresholds.size)),
-        "leaves": packed.leaves,
-        "leaves_len": int(packed.leaves.size),
+        "leaves": packed.leaf_values,
+        "leaves_len": int(packed.leaf_values.size),
+        "leaf_codes": packed.leaf_codes,
         "summary": tree_summary(packed),
     }

@@ -16,9 +16,11 @@ def host_forest(packed: PackedForest) -> Any:
     return cls(
         nodes=packed.nodes,
         thresholds=packed.thresholds,
-        leaves=packed.leaves.reshape(-1),
+        leaves=packed.leaf_values,
+        leaf_codes=packed.leaf_codes,
         roots=packed.roots,
         n_nodes=packed.n_nodes,
+        n_leaves=packed.n_leaves,
         n_trees=packed.n_trees,
         n_features=packed.n_features,
         leaf_width=packed.leaf_width,
@@ -26,6 +28,7 @@ def host_forest(packed: PackedForest) -> Any:
         ref_bits=packed.ref_bits,
         thr_bits=packed.thr_bits,
         root_bits=packed.root_bits,
+        value_bits=packed.value_bits,
         word_bits=packed.word_bits,
     )
 

@@ -13,7 +13,7 @@ from typing import Deque, Dict, List, Tuple, Union
 import numpy as np
 
 from ..ir.trees import TreeEnsemble
-from .bits import bits_for, pack_fields, word_bits_for
+from .bits import bits_for, pack_fields, packed_size, word_bits_for
 
 FLAG_LEFT_LEAF = 1
 FLAG_RIGHT_LEAF = 2
@@ -45,7 +45,9 @@ class PackedForest:
 
     nodes: np.ndarray  # uint8 bit string of n_nodes records, padded
     thresholds: np.ndarray  # float32
-    leaves: np.ndarray  # real_dtype, shape (n_leaves, leaf_width)
+    leaves: np.ndarray  # real_dtype, shape (n_leaves, leaf_width): the leaf rows
+    leaf_values: np.ndarray  # real_dtype: the runtime's `leaves` table (rows, or distinct values)
+    leaf_codes: np.ndarray  # uint8 bit string of value_bits indices into leaf_values, padded
     roots: np.ndarray  # uint8 bit string of n_trees fields, padded
     n_nodes: int
     n_trees: int
@@ -55,6 +57,7 @@ class PackedForest:
     ref_bits: int
     thr_bits: int
     root_bits: int
+    value_bits: int  # 0: leaf_values holds the rows themselves
     word_bits: int
     real: str  # "float32" or "float64"
 
@@ -69,7 +72,29 @@ class PackedForest:
     @property
     def table_bytes(self) -> int:
         """Bytes of model tables, padding included."""
-        return int(self.nodes.nbytes + self.thresholds.nbytes + self.leaves.nbytes + self.roots.nbytes)
+        codes = self.leaf_codes.nbytes if self.value_bits else 0
+        return int(
+            self.nodes.nbytes + self.thresholds.nbytes + self.leaf_values.nbytes + codes + self.roots.nbytes
+        )
+
+
+def _leaf_value_table(rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
+    """(values, codes, value_bits): rows as indices into their distinct
+    values, or the rows themselves (value_bits 0) when that is not smaller.
+
+    Values are told apart by their bits, so -0.0 and 0.0 stay distinct."""
+    flat = rows.reshape(-1)
+    direct = (flat, np.zeros(0, dtype=np.uint64), 0)
+    if flat.size < 2:
+        return direct
+    uint = np.uint32 if flat.dtype == np.float32 else np.uint64
+    distinct_bits, codes = np.unique(flat.view(uint), return_inverse=True)
+    value_bits = max(1, bits_for(len(distinct_bits) - 1))
+    word_bytes = word_bits_for(value_bits) // 8
+    coded = distinct_bits.size * flat.itemsize + packed_size(flat.size, value_bits, word_bytes)
+    if coded >= flat.nbytes or flat.size * value_bits >= 2**32:
+        return direct
+    return distinct_bits.view(flat.dtype), codes.astype(np.uint64).reshape(-1), value_bits
 
 
 class _LeafTable:
@@ -234,15 +259,18 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     )
     root_arr = np.asarray(roots, dtype=np.uint64)
     root_bits = bits_for(int(root_arr.max()))
-    word_bits = max(word_bits_for(record_bits), word_bits_for(root_bits))
+    leaf_rows = np.ascontiguousarray(np.asarray(leaf_rows, dtype=real_dtype).reshape(-1, ir.leaf_width))
+    leaf_values, leaf_codes, value_bits = _leaf_value_table(leaf_rows)
+    word_bits = max(word_bits_for(record_bits), word_bits_for(root_bits), word_bits_for(value_bits))
     if n_nodes * record_bits >= 2**32 or len(roots) * root_bits >= 2**32:
         raise ValueError("model tables exceed 512 MiB, the runtime's addressing limit")
 
-    leaf_rows = np.asarray(leaf_rows, dtype=real_dtype).reshape(-1, ir.leaf_width)
     return PackedForest(
         nodes=pack_fields(records, record_bits, word_bits // 8),
         thresholds=np.ascontiguousarray(threshold_table, dtype=np.float32),
-        leaves=np.ascontiguousarray(leaf_rows),
+        leaves=leaf_rows,
+        leaf_values=np.ascontiguousarray(leaf_values),
+        leaf_codes=pack_fields(leaf_codes, value_bits, word_bits // 8),
         roots=pack_fields(root_arr, root_bits, word_bits // 8),
         n_nodes=n_nodes,
         n_trees=len(ir.trees),
@@ -252,6 +280,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         ref_bits=ref_bits,
         thr_bits=thr_bits,
         root_bits=root_bits,
+        value_bits=value_bits,
         word_bits=word_bits,
         real=real,
     )

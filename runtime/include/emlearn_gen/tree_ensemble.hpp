@@ -17,6 +17,9 @@
 //   left leaf,   right inner -> left child is leaf ref, right is the next node
 //   left leaf,   right leaf  -> left is leaf ref, right is leaf ref + 1
 // Leaves are rows of `leaf_width` values, deduplicated across the model.
+// With value_bits == 0 `leaves` holds the rows themselves; otherwise it holds
+// the model's distinct leaf values and `leaf_codes` gives, for each value of
+// each row, a value_bits-wide index into them (class fractions repeat a lot).
 // With thr_bits == 0 every node has its own entry in `thresholds`; otherwise
 // the record indexes a table of distinct thresholds.
 //
@@ -37,11 +40,13 @@ template <typename Real>
 struct forest {
   const uint8_t* nodes;      ///< n_nodes records of record_bits, + padding
   const float* thresholds;   ///< n_thresholds values
-  const Real* leaves;        ///< n_leaves rows of leaf_width values
+  const Real* leaves;        ///< n_values values: rows, or distinct values
+  const uint8_t* leaf_codes; ///< n_leaves * leaf_width fields of value_bits
   const uint8_t* roots;      ///< n_trees fields of root_bits, + padding
   uint32_t n_nodes;          ///< split nodes in all trees
   uint32_t n_thresholds;
   uint32_t n_leaves;         ///< distinct leaf rows
+  uint32_t n_values;         ///< entries of `leaves`
   uint32_t n_trees;
   uint32_t n_features;
   uint16_t leaf_width;       ///< classes (classifiers) or outputs (regressors)
@@ -49,6 +54,7 @@ struct forest {
   uint8_t ref_bits;
   uint8_t thr_bits;
   uint8_t root_bits;         ///< a root >= n_nodes is leaf (root - n_nodes)
+  uint8_t value_bits;        ///< 0: `leaves` holds the rows directly
 };
 
 namespace detail {
@@ -100,6 +106,23 @@ inline uint32_t forest_leaf(const forest<Real>& f, uint32_t tree, const float* x
   }
 }
 
+/// Adds leaf row `leaf` to the leaf_width values at `out`.
+template <typename Word, typename Real>
+inline void forest_add_leaf(const forest<Real>& f, uint32_t leaf, Real* out) {
+  const uint32_t first = leaf * f.leaf_width;
+  if (f.value_bits == 0) {
+    for (uint16_t j = 0; j < f.leaf_width; ++j) {
+      out[j] += table_read(f.leaves + first + j);
+    }
+    return;
+  }
+  uint32_t pos = first * f.value_bits;
+  for (uint16_t j = 0; j < f.leaf_width; ++j, pos += f.value_bits) {
+    const uint32_t code = static_cast<uint32_t>(read_bits<Word>(f.leaf_codes, pos, f.value_bits));
+    out[j] += table_read(f.leaves + code);
+  }
+}
+
 /// Mean of the leaf rows that `x` reaches, one per tree, as scikit-learn
 /// computes it: rows summed in tree order from zero, then divided by the
 /// number of trees. Writes leaf_width values to `out`.
@@ -109,11 +132,7 @@ inline void forest_mean(const forest<Real>& f, const float* x, Real* out) {
     out[j] = zero<Real>();
   }
   for (uint32_t t = 0; t < f.n_trees; ++t) {
-    const uint32_t leaf = forest_leaf<Word>(f, t, x);
-    const Real* row = f.leaves + static_cast<uint32_t>(leaf * f.leaf_width);
-    for (uint16_t j = 0; j < f.leaf_width; ++j) {
-      out[j] += table_read(row + j);
-    }
+    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x), out);
   }
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     out[j] = divide(out[j], f.n_trees);
@@ -136,11 +155,7 @@ inline void forest_mean_batch(const forest<Real>& f, const float* X, uint32_t n,
     for (uint32_t t = 0; t < f.n_trees; ++t) {
       for (uint32_t i = start; i < stop; ++i) {
         const uint32_t leaf = forest_leaf<Word>(f, t, X + static_cast<size_t>(i) * f.n_features);
-        const Real* row = f.leaves + static_cast<uint32_t>(leaf * width);
-        Real* dst = out + static_cast<size_t>(i) * width;
-        for (uint32_t j = 0; j < width; ++j) {
-          dst[j] += table_read(row + j);
-        }
+        forest_add_leaf<Word>(f, leaf, out + static_cast<size_t>(i) * width);
       }
     }
     for (uint32_t i = start * width; i < stop * width; ++i) {
@@ -152,17 +167,39 @@ inline void forest_mean_batch(const forest<Real>& f, const float* X, uint32_t n,
 /// Checks that every record of `f` stays inside its tables, so that walking
 /// the model on any input terminates and reads only table memory. Child nodes
 /// always lie after their parent, which bounds every walk by n_nodes steps.
-/// `nodes_bytes` and `roots_bytes` are the sizes of the bit strings including
-/// padding. Returns status::ok or status::bad_table / status::size_mismatch.
+/// `nodes_bytes`, `roots_bytes` and `codes_bytes` are the sizes of the bit
+/// strings including padding (codes_bytes is ignored when value_bits is 0).
+/// Returns status::ok, status::bad_argument, status::bad_table or
+/// status::size_mismatch.
 template <typename Word, typename Real>
-inline status forest_validate(const forest<Real>& f, size_t nodes_bytes, size_t roots_bytes) {
+inline status forest_validate(const forest<Real>& f, size_t nodes_bytes, size_t roots_bytes,
+                              size_t codes_bytes) {
   const uint8_t rec_bits = detail::record_bits(f);
-  if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0) {
+  if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0 ||
+      f.n_values == 0) {
     return status::bad_argument;
   }
   if (rec_bits + 7u > 8u * sizeof(Word) || f.root_bits + 7u > 8u * sizeof(Word) ||
-      f.feature_bits > 31u || f.ref_bits > 31u || f.thr_bits > 31u) {
+      f.value_bits + 7u > 8u * sizeof(Word) || f.feature_bits > 31u || f.ref_bits > 31u ||
+      f.thr_bits > 31u) {
     return status::bad_table;
+  }
+  const uint64_t n_entries = static_cast<uint64_t>(f.n_leaves) * f.leaf_width;
+  if (f.value_bits == 0) {
+    if (f.n_values != n_entries) {
+      return status::size_mismatch;
+    }
+  } else {
+    if (n_entries * f.value_bits >= (static_cast<uint64_t>(1) << 32) ||
+        codes_bytes < packed_bytes<Word>(n_entries, f.value_bits)) {
+      return status::size_mismatch;
+    }
+    for (uint32_t i = 0; i < static_cast<uint32_t>(n_entries); ++i) {
+      if (read_bits<Word>(f.leaf_codes, i * static_cast<uint32_t>(f.value_bits), f.value_bits) >=
+          f.n_values) {
+        return status::bad_table;
+      }
+    }
   }
   if (nodes_bytes < packed_bytes<Word>(f.n_nodes, rec_bits) ||
       roots_bytes < packed_bytes<Word>(f.n_trees, f.root_bits)) {
