@@ -232,6 +232,37 @@ def time_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
     return _table(header, body)
 
 
+def summary_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    """One line per model and tool: the three numbers people compare first."""
+    header = ["model", "tool", "labels = sklearn", "max abs diff", "M0 flash (B/split)",
+              "M4F flash", "instr/prediction"]
+    body = []
+    for model in _models(rows):
+        for tool in _tools(rows):
+            row = _get(rows, model, tool)
+            if row is None:
+                continue
+            if row["status"] != "ok":
+                body.append([model, row["tool_label"], _note(row["status"], notes), "", "", "", ""])
+                continue
+            eq = _num(row.get("labels_equal_pct"))
+            err = _num(row.get("max_output_err"))
+            m0 = row.get("m0_flash")
+            if _num(m0) is not None:
+                per = _num(row.get("m0_bytes_per_split"))
+                m0_cell = _kib(m0) + (f" ({per:.1f})" if per is not None else "")
+            elif row.get("m0_note"):
+                m0_cell = _note("n/a: " + str(row["m0_note"]), notes)
+            else:
+                m0_cell = "–"
+            body.append([
+                model, row["tool_label"], "–" if eq is None else f"{eq:.1f}%",
+                "–" if err is None else (f"{err:.1e}" if err else "0"),
+                m0_cell, _kib(row.get("m4f_flash")), _fmt(row.get("instr_per_pred"), 0),
+            ])
+    return _table(header, body)
+
+
 def _ours(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [r for r in rows if r["tool"] == "emlearn_gen"]
 
@@ -281,9 +312,9 @@ def target_lines(rows: List[Dict[str, Any]]) -> List[str]:
                    + ", ".join(f"{r['model']} {r['instr_per_split_visited']:.1f}" for r in ipn) + ")")
     big = [r for r in ours if (r.get("n_trees") or 0) >= 500 and _num(r.get("convert_s")) is not None]
     for r in big:
-        out.append(f"- A {r['n_trees']}-tree forest converts in under {TARGETS['convert_500_trees_s']:g} s: "
+        out.append(f"- A {int(r['n_trees'])}-tree forest converts in under {TARGETS['convert_500_trees_s']:g} s: "
                    f"{verdict(r['convert_s'] < TARGETS['convert_500_trees_s'])} ({r['convert_s']:.2f} s on {r['model']}, "
-                   f"{r.get('n_split_nodes', 0):,} split nodes)")
+                   f"{int(r.get('n_split_nodes') or 0):,} split nodes)")
     return out
 
 
@@ -292,13 +323,24 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
     parts = [f"# Benchmark results ({env['mode']} run, {env['date']})", ""]
     parts += ["Machine: " + f"{env['cpu']}, {env['nproc']} cores; Python {env['python']}, numpy {env['numpy']}, "
               f"scikit-learn {env['scikit-learn']}.", ""]
+    if env.get("source_tree"):
+        tree = f"emlearn-gen measured at commit {env['source_tree']}"
+        if env.get("source_tree_end") and env["source_tree_end"] != env["source_tree"]:
+            tree += f"; the package changed during the run (at the end: {env['source_tree_end']})"
+        parts += [tree + ".", ""]
     parts += ["Tools: " + ", ".join(f"{k} {v}" for k, v in env["tools"].items()) + ".", ""]
     parts += ["Compilers: " + "; ".join(f"{k}: {v}" for k, v in env["compilers"].items()) + ".", ""]
     if env.get("skipped_devices"):
         parts += ["Footprint skipped on: " + ", ".join(f"{k} ({v})" for k, v in env["skipped_devices"].items()), ""]
     parts += ["Data: " + "; ".join(f"{k}: {d.description}, test set {d.X_test.shape[0]} rows"
                                    for k, d in datasets.items()) + ".", ""]
+    parts += ["![results](results.png)", ""]
     parts += ["## Targets", ""] + target_lines(rows) + [""]
+    parts += ["## Summary", "",
+              "Labels equal to scikit-learn's predict on the test set; largest difference of predict_proba "
+              "(regression: of the output); flash the model adds on a Cortex-M0 and M4F (bytes per split node "
+              "in brackets); host instructions per prediction. Details in the sections below.", "",
+              summary_table(rows, notes), ""]
     parts += ["## Fidelity", "",
               "Share of test samples whose predicted label equals scikit-learn's `predict` / largest absolute "
               "difference of `predict_proba` (classifiers) or of the output (regressors; there the share counts "
@@ -346,7 +388,7 @@ def plot(path: Path, rows: List[Dict[str, Any]]) -> Optional[str]:
     fig, axes = plt.subplots(2, 2, figsize=(16, 11))
     panels = [
         (axes[0][0], "labels_equal_pct", "labels equal to scikit-learn (%)", False),
-        (axes[0][1], "m4f_bytes_per_split", "Cortex-M4F flash per split node (bytes, log)", True),
+        (axes[0][1], "m0_bytes_per_split", "Cortex-M0 flash per split node, leaves and code included (bytes, log)", True),
         (axes[1][0], "instr_per_pred", "host instructions per prediction (callgrind, log)", True),
         (axes[1][1], "convert_s", "conversion time (s, log)", True),
     ]
@@ -387,3 +429,25 @@ def write(out: Path, rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: 
     problem = plot(out / "results.png", rows)
     if problem:
         print(problem)
+
+
+def _parse(value: str) -> Any:
+    if value == "":
+        return None
+    if value in ("True", "False"):
+        return value == "True"
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def load_csv(path: Path) -> List[Dict[str, Any]]:
+    """Rows of a results.csv, typed back (numbers, booleans, empty = None)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    for row in rows:
+        for key in ("model", "tool", "tool_label", "status", "family", "task", "dataset"):
+            if row.get(key) is not None:
+                row[key] = str(row[key])
+    return rows

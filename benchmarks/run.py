@@ -19,9 +19,8 @@ import tempfile
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import sklearn
@@ -212,7 +211,27 @@ def environment(quick: bool, devices: List[native.Device]) -> Dict[str, Any]:
             **{d.cxx: native.tool_version([d.cxx, "--version"]) for d in devices},
         },
     }
+    env["source_tree"] = source_tree()
     return env
+
+
+def source_tree() -> str:
+    """The commit the package under test was measured at, and whether its
+    sources differed from that commit."""
+    import subprocess
+
+    root = HERE.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=30, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "emlearn_gen", "runtime", "templates",
+                                "bindings"], cwd=root, capture_output=True, text=True, timeout=30,
+                               check=False).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    if not head:
+        return "unknown"
+    return head + (" with uncommitted changes to the package" if dirty else "")
 
 
 def regressions(rows: List[Dict[str, Any]]) -> List[str]:
@@ -251,6 +270,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="parallel cross-compilations")
     parser.add_argument("--no-footprint", action="store_true", help="skip the microcontroller builds")
     parser.add_argument("--keep", default=None, help="keep generated sources and builds in this folder")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite results.md and results.png from the results.csv in --out (no measuring)")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     prof = _profile(quick)
@@ -261,6 +282,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if unknown:
         parser.error(f"unknown tools {sorted(unknown)}; known: {list(TOOLS)}")
     specs = M.select(quick, tuple(m for m in args.models.split(",") if m))
+    if args.report_only:
+        rows = report.load_csv(out / "results.csv")
+        env = json.loads((out / "environment.json").read_text(encoding="utf-8"))
+        names = [d for d in dict.fromkeys(str(r["dataset"]) for r in rows)]
+        report.write(out, rows, env, {name: M.load_dataset(name) for name in names})
+        print(f"rewrote {out}/results.md and results.png")
+        return 0
 
     devices: List[native.Device] = []
     skipped_devices: Dict[str, str] = {}
@@ -303,6 +331,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if work_ctx is not None:
             work_ctx.cleanup()
     env["elapsed_s"] = time.perf_counter() - t_start
+    env["source_tree_end"] = source_tree()
     report.write(out, rows, env, datasets)
     (out / "environment.json").write_text(json.dumps(env, indent=2, default=str) + "\n", encoding="utf-8")
     log(f"wrote {out}/results.csv, results.md, results.png in {env['elapsed_s']:.0f} s")
