@@ -23,7 +23,11 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 import emlearn_gen
 from emlearn_gen.testing import HostTarget, assert_device_matches, run_model
 
-COMPILERS = [HostTarget(c, std) for c in ("g++", "clang++") for std in ("c++11", "c++17")]
+COMPILERS = [HostTarget(c, std) for c in ("g++", "clang++") for std in ("c++11", "c++17")] + [
+    # Unoptimised C++11 would fail to link if the header odr-used a static
+    # constexpr member, which has no out-of-line definition before C++17.
+    HostTarget("g++", "c++11", opt="-O0"),
+]
 
 MODELS = {
     "DecisionTreeClassifier": (lambda: DecisionTreeClassifier(random_state=0), "nan_classification"),
@@ -43,7 +47,7 @@ def _require(compiler: str) -> None:
         pytest.skip(message)
 
 
-@pytest.mark.parametrize("target", COMPILERS, ids=lambda t: t.name)
+@pytest.mark.parametrize("target", COMPILERS, ids=lambda t: f"{t.name}{t.opt}")
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_header_matches_host_runtime(model, target, load_data):
     _require(target.compiler)

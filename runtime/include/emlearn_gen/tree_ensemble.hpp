@@ -34,10 +34,18 @@
 
 namespace emlearn_gen {
 
-/// Tables and layout of a tree ensemble. All pointers refer to model tables
-/// (program memory on AVR); sizes are in elements.
+/// Tables and layout of a tree ensemble, known at run time (the host
+/// runtime). All pointers refer to model tables (program memory on AVR);
+/// sizes are in elements.
+///
+/// The kernels below take any type `F` with these members and `real_type`.
+/// Generated headers pass a type whose members are all `static constexpr`,
+/// so every width, shift and mask is a compile-time constant in the device
+/// code whether or not the compiler inlines the kernel, and no descriptor
+/// object exists in memory at all.
 template <typename Real>
 struct forest {
+  typedef Real real_type;
   const uint8_t* nodes;      ///< n_nodes records of record_bits, + padding
   const float* thresholds;   ///< n_thresholds values
   const Real* leaves;        ///< n_values values: rows, or distinct values
@@ -63,8 +71,8 @@ constexpr uint32_t flag_right_leaf = 2u;
 constexpr uint32_t flag_missing_left = 4u;
 constexpr uint8_t flag_bits = 3u;
 
-template <typename Real>
-constexpr uint8_t record_bits(const forest<Real>& f) {
+template <typename F>
+constexpr uint8_t record_bits(const F& f) {
   return static_cast<uint8_t>(f.feature_bits + flag_bits + f.ref_bits + f.thr_bits);
 }
 }  // namespace detail
@@ -72,8 +80,8 @@ constexpr uint8_t record_bits(const forest<Real>& f) {
 /// Leaf row reached by `x` in tree `tree`. `x` holds n_features values;
 /// NaN marks a missing value and is routed as scikit-learn routes it.
 /// Stack: a few words; no recursion.
-template <typename Word, typename Real>
-inline uint32_t forest_leaf(const forest<Real>& f, uint32_t tree, const float* x) {
+template <typename Word, typename F>
+inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
   const uint8_t rec_bits = detail::record_bits(f);
   const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
   const Word ref_mask = static_cast<Word>((static_cast<Word>(1) << f.ref_bits) - 1u);
@@ -107,8 +115,8 @@ inline uint32_t forest_leaf(const forest<Real>& f, uint32_t tree, const float* x
 }
 
 /// Adds leaf row `leaf` to the leaf_width values at `out`.
-template <typename Word, typename Real>
-inline void forest_add_leaf(const forest<Real>& f, uint32_t leaf, Real* out) {
+template <typename Word, typename F>
+inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* out) {
   const uint32_t first = leaf * f.leaf_width;
   if (f.value_bits == 0) {
     for (uint16_t j = 0; j < f.leaf_width; ++j) {
@@ -126,8 +134,9 @@ inline void forest_add_leaf(const forest<Real>& f, uint32_t leaf, Real* out) {
 /// Mean of the leaf rows that `x` reaches, one per tree, as scikit-learn
 /// computes it: rows summed in tree order from zero, then divided by the
 /// number of trees. Writes leaf_width values to `out`.
-template <typename Word, typename Real>
-inline void forest_mean(const forest<Real>& f, const float* x, Real* out) {
+template <typename Word, typename F>
+inline void forest_mean(const F& f, const float* x, typename F::real_type* out) {
+  typedef typename F::real_type Real;
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     out[j] = zero<Real>();
   }
@@ -143,8 +152,9 @@ inline void forest_mean(const forest<Real>& f, const float* x, Real* out) {
 /// writing n * leaf_width values to `out`. Walks the trees in the outer loop
 /// over blocks of rows so each tree's records stay in cache; every row still
 /// sums its leaves in tree order, so results equal forest_mean bit for bit.
-template <typename Word, typename Real>
-inline void forest_mean_batch(const forest<Real>& f, const float* X, uint32_t n, Real* out) {
+template <typename Word, typename F>
+inline void forest_mean_batch(const F& f, const float* X, uint32_t n, typename F::real_type* out) {
+  typedef typename F::real_type Real;
   const uint32_t block = 64u;
   const uint32_t width = f.leaf_width;
   for (uint32_t start = 0; start < n; start += block) {
@@ -171,8 +181,8 @@ inline void forest_mean_batch(const forest<Real>& f, const float* X, uint32_t n,
 /// strings including padding (codes_bytes is ignored when value_bits is 0).
 /// Returns status::ok, status::bad_argument, status::bad_table or
 /// status::size_mismatch.
-template <typename Word, typename Real>
-inline status forest_validate(const forest<Real>& f, size_t nodes_bytes, size_t roots_bytes,
+template <typename Word, typename F>
+inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes,
                               size_t codes_bytes) {
   const uint8_t rec_bits = detail::record_bits(f);
   if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0 ||
