@@ -149,8 +149,8 @@ def assert_device_matches(
 ) -> Dict[str, MatchReport]:
     """Asserts that on every target each entry point of the generated header
     returns what the host runtime returns: identical labels and bit-identical
-    floats (or, for double models where double has 32 bits, floats within
-    :func:`device_tolerance`; see ``emlearn_gen.testing.compare``).
+    floats (or, for a model family that states a bound for a target, floats
+    within :func:`device_tolerance`; see ``emlearn_gen.testing.compare``).
 
     Targets run in parallel (``jobs`` threads, default one per target).
     Returns {target name: MatchReport}.
