@@ -1,0 +1,379 @@
+"""Header hygiene of the C++ runtime (runtime/include/emlearn_gen/*.hpp).
+
+Each header must compile on its own and together with the others, warning-free
+as C++11/14/17/20 with g++ and clang++ and with avr-g++ for an ATmega2560,
+without exceptions or RTTI, and may include only C headers (avr-g++ ships no
+C++ standard library).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+INCLUDE_DIR = REPO / "runtime" / "include"
+HEADER_DIR = INCLUDE_DIR / "emlearn_gen"
+HEADERS = sorted(HEADER_DIR.glob("*.hpp"))
+REQUIRE_TOOLS = os.environ.get("EMLEARN_GEN_REQUIRE_DEVICE") == "1"
+TIMEOUT_S = 120
+
+STRICT_FLAGS = [
+    "-Wall",
+    "-Wextra",
+    "-Wpedantic",
+    "-Wdouble-promotion",
+    "-Wshadow",
+    "-Werror",
+    "-fno-exceptions",
+    "-fno-rtti",
+]
+STANDARDS = ["c++11", "c++14", "c++17", "c++20"]
+HOST_COMPILERS = {"g++": "g++", "clang++": "clang"}  # compiler -> Debian package
+AVR_PACKAGES = "gcc-avr avr-libc"
+AVR_FLAGS = ["-mmcu=atmega2560", "-std=c++11", "-Os"]
+
+# C headers the runtime may include; <avr/pgmspace.h> only under __AVR__.
+ALLOWED_C_HEADERS = {"stdint.h", "stddef.h", "string.h", "math.h"}
+AVR_ONLY_HEADERS = {"avr/pgmspace.h"}
+
+FAST_MATH_ERROR = "IEEE float semantics"
+
+# Explicit instantiations of every kernel template, so that the warning flags
+# see the template bodies for each word and arithmetic type (a header that is
+# only included leaves them unchecked).
+KERNEL_INSTANTIATIONS = """
+namespace eg = emlearn_gen;
+template uint32_t eg::read_bits<uint32_t>(const uint8_t*, uint32_t, uint8_t);
+template uint64_t eg::read_bits<uint64_t>(const uint8_t*, uint32_t, uint8_t);
+template float eg::table_read<float>(const float*);
+template double eg::table_read<double>(const double*);
+template uint8_t eg::table_read<uint8_t>(const uint8_t*);
+template eg::soft_double eg::table_read<eg::soft_double>(const eg::soft_double*);
+template int32_t eg::argmax<float>(const float*, int32_t);
+template int32_t eg::argmax<double>(const double*, int32_t);
+template int32_t eg::argmax<eg::soft_double>(const eg::soft_double*, int32_t);
+// Word given, the descriptor type deduced: the kernels take a forest<R> or
+// any type with the same members.
+#define EG_FOREST_KERNELS(W, R) \\
+  template uint32_t eg::forest_leaf<W>(const eg::forest<R>&, uint32_t, const float*); \\
+  template void eg::forest_add_leaf<W>(const eg::forest<R>&, uint32_t, R*); \\
+  template void eg::forest_mean<W>(const eg::forest<R>&, const float*, R*); \\
+  template void eg::forest_mean_batch<W>(const eg::forest<R>&, const float*, uint32_t, R*); \\
+  template eg::status eg::forest_validate<W>(const eg::forest<R>&, size_t, size_t, size_t);
+EG_FOREST_KERNELS(uint32_t, float)
+EG_FOREST_KERNELS(uint64_t, float)
+EG_FOREST_KERNELS(uint32_t, double)
+EG_FOREST_KERNELS(uint64_t, double)
+EG_FOREST_KERNELS(uint32_t, eg::soft_double)
+EG_FOREST_KERNELS(uint64_t, eg::soft_double)
+
+// Model tables and their descriptor in flash (PROGMEM on AVR), read the way
+// a generated header reads them; real64 is soft_double where double has 32
+// bits.
+static const uint8_t demo_nodes[9] EMLEARN_GEN_TABLE_ATTR = {3};
+static const uint8_t demo_roots[8] EMLEARN_GEN_TABLE_ATTR = {0};
+static const uint8_t demo_codes[8] EMLEARN_GEN_TABLE_ATTR = {2};
+static const float demo_thresholds[1] EMLEARN_GEN_TABLE_ATTR = {0.5f};
+static const float demo_leaves[2] EMLEARN_GEN_TABLE_ATTR = {0.0f, 1.0f};
+static const eg::real64 demo_leaves64[2] EMLEARN_GEN_TABLE_ATTR = {
+    EMLEARN_GEN_F64(0x0000000000000000ull, 0.0), EMLEARN_GEN_F64(0x3ff0000000000000ull, 1.0)};
+constexpr eg::forest<float> demo EMLEARN_GEN_TABLE_ATTR = {
+    demo_nodes, demo_thresholds, demo_leaves, demo_codes, demo_roots,
+    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u};
+constexpr eg::forest<eg::real64> demo64 EMLEARN_GEN_TABLE_ATTR = {
+    demo_nodes, demo_thresholds, demo_leaves64, demo_codes, demo_roots,
+    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u};
+
+int32_t demo_predict(const float* x) {
+  const eg::forest<float> f = eg::table_read(&demo);
+  float out[1];
+  if (eg::forest_validate<uint32_t>(f, sizeof(demo_nodes), sizeof(demo_roots), sizeof(demo_codes)) !=
+      eg::status::ok) {
+    return -1;
+  }
+  eg::forest_mean<uint32_t>(f, x, out);
+  return eg::argmax(out, 1) + static_cast<int32_t>(eg::forest_leaf<uint32_t>(f, 0, x));
+}
+
+float demo_predict64(const float* x) {
+  eg::real64 out[1];
+  eg::forest_mean<uint32_t>(eg::table_read(&demo64), x, out);
+  return eg::to_float(out[0]);
+}
+"""
+KERNEL_HEADERS = ("common.hpp", "float64.hpp", "tree_ensemble.hpp")
+
+
+def _missing(message: str) -> None:
+    """Skips, or fails when EMLEARN_GEN_REQUIRE_DEVICE=1 asks for every tool."""
+    if REQUIRE_TOOLS:
+        pytest.fail(f"{message} (EMLEARN_GEN_REQUIRE_DEVICE=1)")
+    pytest.skip(message)
+
+
+def _require_compiler(compiler: str, package: str) -> str:
+    path = shutil.which(compiler)
+    if path is None:
+        _missing(f"{compiler} not found: install the Debian package(s) {package}")
+    return str(path)
+
+
+def _compile(compiler: str, flags: Sequence[str], source: Path) -> Tuple[bool, str]:
+    cmd = [compiler, *flags, f"-I{INCLUDE_DIR}", str(source)]
+    result = subprocess.run(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT_S
+    )
+    return result.returncode == 0, " ".join(cmd) + "\n" + result.stdout
+
+
+def _write_sources(folder: Path) -> List[Path]:
+    """One file per header that includes only it, one that includes all twice,
+    and one that instantiates every kernel template."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for header in HEADERS:
+        src = folder / f"only_{header.stem}.cpp"
+        src.write_text(f'#include "emlearn_gen/{header.name}"\n')
+        sources.append(src)
+    includes = "".join(f'#include "emlearn_gen/{h.name}"\n' for h in HEADERS)
+    twice = folder / "all_headers_twice.cpp"
+    twice.write_text(includes + includes)
+    sources.append(twice)
+    sources.append(_write_instantiations(folder))
+    return sources
+
+
+def _write_instantiations(folder: Path) -> Path:
+    src = folder / "kernel_instantiations.cpp"
+    includes = "".join(f'#include "emlearn_gen/{name}"\n' for name in KERNEL_HEADERS)
+    src.write_text(includes + KERNEL_INSTANTIATIONS)
+    return src
+
+
+def _compile_all(compiler: str, flags: Sequence[str], sources: Sequence[Path]) -> List[str]:
+    failures = []
+    for src in sources:
+        ok, log = _compile(compiler, flags, src)
+        if not ok:
+            failures.append(log)
+    return failures
+
+
+def test_runtime_headers_exist() -> None:
+    names = {h.name for h in HEADERS}
+    assert {"common.hpp", "tree_ensemble.hpp"} <= names, names
+    for name in KERNEL_HEADERS:
+        assert (HEADER_DIR / name).is_file(), name
+
+
+@pytest.mark.parametrize("std", STANDARDS)
+@pytest.mark.parametrize("compiler", sorted(HOST_COMPILERS))
+def test_headers_compile_warning_free(compiler: str, std: str, tmp_path: Path) -> None:
+    cxx = _require_compiler(compiler, HOST_COMPILERS[compiler])
+    sources = _write_sources(tmp_path)
+    failures = _compile_all(cxx, [f"-std={std}", *STRICT_FLAGS, "-fsyntax-only"], sources)
+    # Code generation too: some warnings only come with the optimiser.
+    obj = tmp_path / "kernels.o"
+    ok, log = _compile(
+        cxx, [f"-std={std}", *STRICT_FLAGS, "-O2", "-c", "-o", str(obj)], sources[-1]
+    )
+    if not ok:
+        failures.append(log)
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("compiler", sorted(HOST_COMPILERS))
+def test_headers_need_no_cxx_standard_library(compiler: str, tmp_path: Path) -> None:
+    """With the C++ library's include paths removed, <cstdint> & co. are gone:
+    the runtime still compiles, as it must for avr-g++."""
+    cxx = _require_compiler(compiler, HOST_COMPILERS[compiler])
+    probe = tmp_path / "probe.cpp"
+    probe.write_text("#include <cstdint>\n")
+    ok, _ = _compile(cxx, ["-nostdinc++", "-fsyntax-only"], probe)
+    assert not ok, "-nostdinc++ did not hide the C++ standard library; the check would prove nothing"
+    sources = _write_sources(tmp_path / "src")
+    failures = _compile_all(cxx, ["-std=c++11", "-nostdinc++", *STRICT_FLAGS, "-fsyntax-only"], sources)
+    assert not failures, "\n\n".join(failures)
+
+
+def _conditional_frames(lines: Sequence[str]) -> List[Tuple[int, str, List[str]]]:
+    """(line number, included name, enclosing active conditions) of every
+    #include; a condition is the text of #if/#ifdef/#ifndef, prefixed with
+    '!' inside its #else/#elif branch."""
+    out: List[Tuple[int, str, List[str]]] = []
+    stack: List[str] = []
+    for number, line in enumerate(lines, start=1):
+        m = re.match(r"^\s*#\s*(\w+)\s*(.*?)\s*(//.*)?$", line)
+        if not m:
+            continue
+        directive, rest = m.group(1), m.group(2)
+        if directive == "if":
+            stack.append(rest.replace(" ", ""))
+        elif directive == "ifdef":
+            stack.append(f"defined({rest})")
+        elif directive == "ifndef":
+            stack.append(f"!defined({rest})")
+        elif directive in ("else", "elif"):
+            if not stack:
+                raise AssertionError(f"line {number}: #{directive} without #if")
+            stack[-1] = "!" + stack[-1]
+        elif directive == "endif":
+            if not stack:
+                raise AssertionError(f"line {number}: #endif without #if")
+            stack.pop()
+        elif directive == "include":
+            out.append((number, rest, list(stack)))
+    return out
+
+
+def _logical_lines(text: str) -> List[str]:
+    """Source lines with block comments blanked, keeping line numbers."""
+    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    return text.splitlines()
+
+
+def _include_problems(header: Path) -> List[str]:
+    problems = []
+    siblings = {h.name for h in HEADERS}
+    lines = _logical_lines(header.read_text())
+    if any(line.rstrip().endswith("\\") and "include" in line for line in lines):
+        problems.append("an #include line is continued with a backslash")
+    for number, target, conditions in _conditional_frames(lines):
+        where = f"{header.name}:{number}: #include {target}"
+        angle = re.fullmatch(r"<([^>]+)>", target)
+        quoted = re.fullmatch(r'"([^"]+)"', target)
+        if angle:
+            name = angle.group(1)
+            if name in ALLOWED_C_HEADERS:
+                continue
+            if name in AVR_ONLY_HEADERS:
+                if "defined(__AVR__)" not in conditions:
+                    problems.append(f"{where} outside an #if defined(__AVR__) block")
+                continue
+            problems.append(f"{where}: not one of the allowed C headers")
+        elif quoted:
+            if quoted.group(1) not in siblings:
+                problems.append(f"{where}: only sibling runtime headers may be included by quote")
+        else:
+            problems.append(f"{where}: computed includes are not allowed")
+    return problems
+
+
+@pytest.mark.parametrize("header", HEADERS, ids=[h.name for h in HEADERS])
+def test_header_includes_only_c_headers(header: Path) -> None:
+    problems = _include_problems(header)
+    assert not problems, "\n".join(problems)
+
+
+def test_include_checker_rejects_bad_includes(tmp_path: Path) -> None:
+    """The checker above must itself be able to fail."""
+    bad = tmp_path / "bad.hpp"
+    bad.write_text(
+        "#include <cstdint>\n"
+        "#include <avr/pgmspace.h>\n"
+        "#if defined(__AVR__)\n#else\n#include <avr/pgmspace.h>\n#endif\n"
+        '#include "elsewhere.hpp"\n'
+        "#define H <stdio.h>\n#include H\n"
+        "/* #include <vector> is fine inside a comment */\n"
+        "#if defined(__AVR__)\n#include <avr/pgmspace.h>\n#endif\n"
+    )
+    problems = _include_problems(bad)
+    assert len(problems) == 5, problems
+    assert "cstdint" in problems[0]
+    assert "outside" in problems[1] and "outside" in problems[2]
+    assert "elsewhere.hpp" in problems[3]
+    assert "computed" in problems[4]
+
+
+def _avr_compiler() -> str:
+    return _require_compiler("avr-g++", AVR_PACKAGES)
+
+
+def _require_avr_libc(cxx: str, tmp_path: Path) -> None:
+    probe = tmp_path / "avr_libc_probe.cpp"
+    probe.write_text("#include <avr/pgmspace.h>\n")
+    ok, log = _compile(cxx, [*AVR_FLAGS, "-fsyntax-only"], probe)
+    if not ok:
+        _missing(f"avr-g++ cannot find <avr/pgmspace.h>: install the Debian package avr-libc\n{log}")
+
+
+def test_avr_accepts_each_header(tmp_path: Path) -> None:
+    cxx = _avr_compiler()
+    _require_avr_libc(cxx, tmp_path)
+    sources = _write_sources(tmp_path / "src")
+    failures = _compile_all(cxx, [*AVR_FLAGS, *STRICT_FLAGS, "-fsyntax-only"], sources)
+    # avr-g++ 5 does not instantiate templates under -fsyntax-only, so compile
+    # the kernel instantiations to an object as well (16-bit int, 32-bit double).
+    obj = tmp_path / "kernels_avr.o"
+    ok, log = _compile(cxx, [*AVR_FLAGS, *STRICT_FLAGS, "-c", "-o", str(obj)], sources[-1])
+    if not ok:
+        failures.append(log)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_avr_instantiation_check_sees_template_bodies(tmp_path: Path) -> None:
+    """The object compile above really looks inside templates on AVR: a
+    warning that only an instantiated body can raise must be reported."""
+    cxx = _avr_compiler()
+    _require_avr_libc(cxx, tmp_path)
+    src = tmp_path / "promotion.cpp"
+    src.write_text(
+        "template <typename T> double scaled(T x) { return x * 1.0; }\n"
+        "template double scaled<float>(float);\n"
+    )
+    ok, log = _compile(cxx, [*AVR_FLAGS, *STRICT_FLAGS, "-c", "-o", str(tmp_path / "p.o")], src)
+    assert not ok and "double-promotion" in log, log
+
+
+def _fast_math_targets() -> List[Tuple[str, str, List[str]]]:
+    targets = [(c, p, []) for c, p in sorted(HOST_COMPILERS.items())]
+    targets.append(("avr-g++", AVR_PACKAGES, AVR_FLAGS))
+    return targets
+
+
+@pytest.mark.parametrize(
+    "compiler,package,extra", _fast_math_targets(), ids=[t[0] for t in _fast_math_targets()]
+)
+def test_fast_math_is_rejected(compiler: str, package: str, extra: List[str], tmp_path: Path) -> None:
+    cxx = _require_compiler(compiler, package)
+    if compiler == "avr-g++":
+        _require_avr_libc(cxx, tmp_path)
+    failures = []
+    for header in HEADERS:
+        src = tmp_path / f"fast_math_{header.stem}.cpp"
+        src.write_text(f'#include "emlearn_gen/{header.name}"\n')
+        ok, log = _compile(cxx, [*extra, "-fsyntax-only"], src)
+        if not ok:
+            failures.append(f"{header.name} does not compile even without -ffast-math:\n{log}")
+            continue
+        ok, log = _compile(cxx, [*extra, "-ffast-math", "-fsyntax-only"], src)
+        if ok:
+            failures.append(f"{header.name} compiles with -ffast-math")
+        elif FAST_MATH_ERROR not in log:
+            failures.append(f"{header.name} fails with -ffast-math, but not with the runtime's #error:\n{log}")
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "runtime bug: common.hpp only tests __FAST_MATH__, so -ffinite-math-only (which defines "
+        "__FINITE_MATH_ONLY__=1 but not __FAST_MATH__) is accepted, and g++ -O2 then routes NaN "
+        "to the wrong child of a missing-left split"
+    ),
+)
+@pytest.mark.parametrize("compiler", sorted(HOST_COMPILERS))
+def test_finite_math_only_is_rejected(compiler: str, tmp_path: Path) -> None:
+    cxx = _require_compiler(compiler, HOST_COMPILERS[compiler])
+    src = tmp_path / "finite_math.cpp"
+    src.write_text('#include "emlearn_gen/tree_ensemble.hpp"\n')
+    ok, log = _compile(cxx, ["-ffinite-math-only", "-fsyntax-only"], src)
+    assert not ok and FAST_MATH_ERROR in log, log
+
