@@ -36,8 +36,8 @@ def convert(estimator: Any, name: str = "model", *, dtype: Optional[str] = None)
     dtype : type of leaf values and of their sums.
         ``"float64"`` (the default for classifiers) repeats scikit-learn's
         float64 arithmetic operation for operation, so labels are identical to
-        scikit-learn's even where classes tie and rounding decides; on AVR,
-        where double has 32 bits, it behaves as "float32".
+        scikit-learn's even where classes tie and rounding decides (where
+        double has 32 bits, as on AVR, the runtime does binary64 in software).
         ``"float32"`` (the default for regressors) halves the flash of leaf
         values and uses float arithmetic; outputs stay within float32 rounding
         of scikit-learn's, but a classifier's label may differ where two
