@@ -102,6 +102,34 @@ int32_t demo_predict(const float* x) {
   return eg::argmax(out, 1) + static_cast<int32_t>(eg::forest_leaf<uint32_t>(f, 0, x));
 }
 
+// The layout as compile-time constants, the way generated headers pass it.
+struct demo_static {
+  typedef eg::real64 real_type;
+  static constexpr const uint8_t* nodes = demo_nodes;
+  static constexpr const float* thresholds = demo_thresholds;
+  static constexpr const real_type* leaves = demo_leaves64;
+  static constexpr const uint8_t* leaf_codes = demo_codes;
+  static constexpr const uint8_t* roots = demo_roots;
+  static constexpr uint32_t n_nodes = 1u;
+  static constexpr uint32_t n_thresholds = 1u;
+  static constexpr uint32_t n_leaves = 2u;
+  static constexpr uint32_t n_values = 2u;
+  static constexpr uint32_t n_trees = 1u;
+  static constexpr uint32_t n_features = 1u;
+  static constexpr uint16_t leaf_width = 1u;
+  static constexpr uint8_t feature_bits = 0u;
+  static constexpr uint8_t ref_bits = 0u;
+  static constexpr uint8_t thr_bits = 0u;
+  static constexpr uint8_t root_bits = 0u;
+  static constexpr uint8_t value_bits = 1u;
+};
+
+float demo_static_predict(const float* x) {
+  eg::real64 out[1];
+  eg::forest_mean<uint32_t>(demo_static(), x, out);
+  return eg::to_float(out[0]) + static_cast<float>(eg::forest_leaf<uint64_t>(demo_static(), 0, x));
+}
+
 float demo_predict64(const float* x) {
   eg::real64 out[1];
   eg::forest_mean<uint32_t>(eg::table_read(&demo64), x, out);

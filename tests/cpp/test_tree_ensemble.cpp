@@ -1336,4 +1336,109 @@ TYPED_TEST(ForestValidate, AcceptedForestsStayInBounds) {
   EXPECT_GT(rejected, 0);
 }
 
+// ---------------------------------------------------------------------------
+// Descriptors with compile-time layout
+
+// Generated headers pass the kernels a type whose members are all static
+// constexpr instead of a forest<Real> object. The tables behind this one are
+// filled by the test from the forests above; only the layout is fixed here.
+uint8_t g_nodes[32];
+uint8_t g_roots[16];
+uint8_t g_codes[32];
+float g_thresholds[5];
+float g_values[16];
+
+template <uint8_t ValueBits, uint32_t NValues>
+struct StaticForest {
+  typedef float real_type;
+  static constexpr const uint8_t* nodes = g_nodes;
+  static constexpr const float* thresholds = g_thresholds;
+  static constexpr const float* leaves = g_values;
+  static constexpr const uint8_t* leaf_codes = g_codes;
+  static constexpr const uint8_t* roots = g_roots;
+  static constexpr uint32_t n_nodes = 5u;
+  static constexpr uint32_t n_thresholds = 5u;
+  static constexpr uint32_t n_leaves = 8u;
+  static constexpr uint32_t n_values = NValues;
+  static constexpr uint32_t n_trees = 3u;
+  static constexpr uint32_t n_features = 3u;
+  static constexpr uint16_t leaf_width = 2u;
+  static constexpr uint8_t feature_bits = 2u;
+  static constexpr uint8_t ref_bits = 4u;
+  static constexpr uint8_t thr_bits = 0u;
+  static constexpr uint8_t root_bits = 4u;
+  static constexpr uint8_t value_bits = ValueBits;
+};
+
+template <typename Word, typename Static>
+void check_static_descriptor(const Spec<float>& spec) {
+  const Packed<float> m(spec);
+  const forest<float> f = m.view();
+  ASSERT_LE(m.nodes_bytes(), sizeof(g_nodes));
+  ASSERT_LE(m.roots_bytes(), sizeof(g_roots));
+  ASSERT_LE(m.codes_bytes(), sizeof(g_codes));
+  ASSERT_EQ(f.n_values, Static::n_values);
+  ASSERT_EQ(f.value_bits, Static::value_bits);
+  memset(g_nodes, 0, sizeof(g_nodes));
+  memset(g_roots, 0, sizeof(g_roots));
+  memset(g_codes, 0, sizeof(g_codes));
+  memcpy(g_nodes, f.nodes, m.nodes_bytes());
+  memcpy(g_roots, f.roots, m.roots_bytes());
+  if (m.codes_bytes()) memcpy(g_codes, f.leaf_codes, m.codes_bytes());
+  memcpy(g_thresholds, f.thresholds, sizeof(g_thresholds));
+  memcpy(g_values, f.leaves, f.n_values * sizeof(float));
+
+  const Static s{};
+  ASSERT_EQ((emlearn_gen::forest_validate<Word>(s, m.nodes_bytes(), m.roots_bytes(), m.codes_bytes())),
+            status::ok);
+  const float inputs[] = {-kInf, -1.0f, 0.0f, 0.5f, 1.5f, 2.5f, 3.5f, kInf, kNaN};
+  const uint32_t n_inputs = sizeof(inputs) / sizeof(inputs[0]);
+  const uint32_t n = n_inputs * n_inputs * n_inputs;
+  std::vector<float> X;
+  for (uint32_t i = 0; i < n; ++i) {
+    X.push_back(inputs[i % n_inputs]);
+    X.push_back(inputs[(i / n_inputs) % n_inputs]);
+    X.push_back(inputs[i / (n_inputs * n_inputs)]);
+  }
+  std::vector<float> batch_static(n * 2), batch_runtime(n * 2);
+  emlearn_gen::forest_mean_batch<Word>(s, X.data(), n, batch_static.data());
+  emlearn_gen::forest_mean_batch<Word>(f, X.data(), n, batch_runtime.data());
+  std::vector<uint32_t> seen(f.n_leaves, 0);
+  for (uint32_t i = 0; i < n; ++i) {
+    const float* x = X.data() + 3 * i;
+    for (uint32_t t = 0; t < 3; ++t) {
+      const uint32_t leaf = emlearn_gen::forest_leaf<Word>(s, t, x);
+      ASSERT_EQ(leaf, emlearn_gen::forest_leaf<Word>(f, t, x)) << "sample " << i << " tree " << t;
+      ++seen[leaf];
+    }
+    float a[2], b[2];
+    emlearn_gen::forest_mean<Word>(s, x, a);
+    emlearn_gen::forest_mean<Word>(f, x, b);
+    for (int j = 0; j < 2; ++j) {
+      ASSERT_TRUE(same_bits(a[j], b[j])) << "sample " << i;
+      ASSERT_TRUE(same_bits(batch_static[2 * i + j], b[j])) << "sample " << i;
+      ASSERT_TRUE(same_bits(batch_runtime[2 * i + j], b[j])) << "sample " << i;
+    }
+  }
+  // Every leaf the trees can reach was reached (rows 0..5 and the root leaf 7).
+  for (uint32_t leaf : {0u, 1u, 2u, 3u, 4u, 5u, 7u}) {
+    EXPECT_GT(seen[leaf], 0u) << "leaf " << leaf;
+  }
+}
+
+template <typename Word>
+class StaticDescriptor : public ::testing::Test {};
+TYPED_TEST_SUITE(StaticDescriptor, Words);
+
+TYPED_TEST(StaticDescriptor, MatchesRuntimeDescriptor) {
+  using Word = TypeParam;
+  Spec<float> plain = valid_spec<uint64_t>();
+  for (size_t k = 0; k < plain.leaves.size(); ++k) {
+    plain.leaves[k] = static_cast<float>(k) * 0.25f + 0.5f;
+  }
+  check_static_descriptor<Word, StaticForest<0, 16> >(plain);
+  if (::testing::Test::HasFatalFailure()) return;
+  check_static_descriptor<Word, StaticForest<3, 5> >(coded_valid_spec<uint64_t>());
+}
+
 }  // namespace
