@@ -21,9 +21,13 @@
    EMLEARN_GEN_VERSION_PATCH)
 
 // Tree routing relies on IEEE comparisons with NaN (`x <= t` is false for a
-// missing value); -ffast-math lets the compiler assume NaN never occurs.
-#if defined(__FAST_MATH__)
-#error "emlearn-gen models need IEEE float semantics: build without -ffast-math (or add -fno-finite-math-only)"
+// missing value), and results equal the host's only if every operation is
+// rounded as written. -ffast-math and its parts let the compiler assume NaN
+// never occurs (finite-math-only) or rewrite x / n as x * (1 / n)
+// (reciprocal-math, associative-math; GCC names these, clang does not).
+#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__) || \
+    defined(__RECIPROCAL_MATH__) || defined(__ASSOCIATIVE_MATH__)
+#error "emlearn-gen models need IEEE float semantics: build without -ffast-math, -ffinite-math-only, -freciprocal-math and -fassociative-math"
 #endif
 
 #if defined(__AVR__)

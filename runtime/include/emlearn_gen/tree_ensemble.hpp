@@ -159,7 +159,7 @@ inline void forest_mean_batch(const F& f, const float* X, uint32_t n, typename F
   const uint32_t width = f.leaf_width;
   for (uint32_t start = 0; start < n; start += block) {
     const uint32_t stop = (n - start < block) ? n : start + block;
-    for (uint32_t i = start * width; i < stop * width; ++i) {
+    for (size_t i = static_cast<size_t>(start) * width; i < static_cast<size_t>(stop) * width; ++i) {
       out[i] = zero<Real>();
     }
     for (uint32_t t = 0; t < f.n_trees; ++t) {
@@ -168,7 +168,7 @@ inline void forest_mean_batch(const F& f, const float* X, uint32_t n, typename F
         forest_add_leaf<Word>(f, leaf, out + static_cast<size_t>(i) * width);
       }
     }
-    for (uint32_t i = start * width; i < stop * width; ++i) {
+    for (size_t i = static_cast<size_t>(start) * width; i < static_cast<size_t>(stop) * width; ++i) {
       out[i] = divide(out[i], f.n_trees);
     }
   }
@@ -186,7 +186,9 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
                               size_t codes_bytes) {
   const uint8_t rec_bits = detail::record_bits(f);
   if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0 ||
-      f.n_values == 0) {
+      f.n_values == 0 || f.leaves == NULL || f.roots == NULL ||
+      (f.n_nodes != 0 && (f.nodes == NULL || f.thresholds == NULL)) ||
+      (f.value_bits != 0 && f.leaf_codes == NULL)) {
     return status::bad_argument;
   }
   if (rec_bits + 7u > 8u * sizeof(Word) || f.root_bits + 7u > 8u * sizeof(Word) ||
