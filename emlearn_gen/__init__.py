@@ -5,16 +5,14 @@
     cm.save("gesture.hpp") # the same model, for the device
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
+from . import _runtime
 from ._paths import get_include
 from .converters import supported_estimators
 from .convert import convert
 from .model import CModel
 
-try:
-    __version__ = version("emlearn-gen")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "unknown"
+# The version lives in one place, the runtime's common.hpp, which the
+# compiled module was built from.
+__version__ = f"{_runtime.VERSION_MAJOR}.{_runtime.VERSION_MINOR}.{_runtime.VERSION_PATCH}"
 
 __all__ = ["CModel", "convert", "get_include", "supported_estimators", "__version__"]

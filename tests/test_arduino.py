@@ -80,7 +80,7 @@ def test_library_properties_follow_the_arduino_library_spec():
     props = _properties()
     assert _REQUIRED <= set(props), _REQUIRED - set(props)
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.\-]*", props["name"])
-    assert props["version"] == emlearn_gen.__version__ or emlearn_gen.__version__ == "unknown"
+    assert props["version"] == emlearn_gen.__version__
     assert props["category"] in _CATEGORIES
     assert props["architectures"] == "*"
     for header in props["includes"].split(","):
