@@ -83,12 +83,12 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, dtype: str = "float32") -> G
     convert_s = time.perf_counter() - t0
     (out / "model.hpp").write_text(text, encoding="utf-8")
 
-    methods = {m[0]: m for m in cm.c_methods}
-    has_predict = "predict" in methods and methods["predict"][1] == "label"
+    methods = {ep.name: ep for ep in cm.entry_points}
+    has_predict = "predict" in methods and methods["predict"].returns_int
     if "predict_proba" in methods:
-        out_call, outputs, n_out = "model::predict_proba(in, out);", "proba", methods["predict_proba"][2]
-    elif "predict" in methods and methods["predict"][1] == "float":
-        out_call, outputs, n_out = "model::predict(in, out);", "regression", methods["predict"][2]
+        out_call, outputs, n_out = "model::predict_proba(in, out);", "proba", methods["predict_proba"].width
+    elif "predict" in methods and not methods["predict"].returns_int:
+        out_call, outputs, n_out = "model::predict(in, out);", "regression", methods["predict"].width
     else:
         out_call, outputs, n_out = "(void)in; (void)out;", "", 1
     glue = [

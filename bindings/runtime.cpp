@@ -1,21 +1,40 @@
-// pybind11 bindings of the emlearn-gen runtime: the host side of every model
-// runs the very kernels a generated header runs, on the very tables it holds.
+// pybind11 module emlearn_gen._runtime: the host side of every model runs the
+// very kernels a generated header runs, on the very tables it holds.
+//
+// HostModel is generic: a family contributes a kernel (bindings/families/),
+// registered by name, and this file owns the tables, the batching and the GIL.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include "emlearn_gen/common.hpp"
-#include "emlearn_gen/tree_ensemble.hpp"
+#include "host_model.hpp"
 
 namespace py = pybind11;
 
-namespace {
+namespace emlearn_gen_host {
 
-template <typename T>
-using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+output_kind parse_kind(const std::string& kind) {
+  if (kind == "int") return output_kind::int_scalar;
+  if (kind == "float") return output_kind::float_vector;
+  if (kind == "index") return output_kind::int_vector;
+  throw std::invalid_argument("unknown entry point output kind '" + kind + "'");
+}
+
+const char* kind_name(output_kind kind) {
+  switch (kind) {
+    case output_kind::int_scalar: return "int";
+    case output_kind::float_vector: return "float";
+    case output_kind::int_vector: return "index";
+  }
+  return "?";
+}
+
+namespace {
 
 const char* status_text(emlearn_gen::status s) {
   switch (s) {
@@ -27,148 +46,189 @@ const char* status_text(emlearn_gen::status s) {
   return "unknown status";
 }
 
-// A packed tree ensemble held by Python. Keeps its numpy tables alive and
-// checks them once, so no input can make the kernel read outside them.
-template <typename Real>
-class HostForest {
- public:
-  HostForest(carray<uint8_t> nodes, carray<float> thresholds, carray<Real> leaves,
-             carray<uint8_t> leaf_codes, carray<uint8_t> roots, uint32_t n_nodes,
-             uint32_t n_leaves, uint32_t n_trees, uint32_t n_features, uint32_t leaf_width,
-             uint8_t feature_bits, uint8_t ref_bits, uint8_t thr_bits, uint8_t root_bits,
-             uint8_t value_bits, unsigned word_bits)
-      : nodes_(std::move(nodes)),
-        thresholds_(std::move(thresholds)),
-        leaves_(std::move(leaves)),
-        leaf_codes_(std::move(leaf_codes)),
-        roots_(std::move(roots)),
-        wide_(word_bits == 64) {
-    if (word_bits != 32 && word_bits != 64) {
-      throw std::invalid_argument("word_bits must be 32 or 64");
-    }
-    if (leaf_width == 0 || leaf_width > UINT16_MAX) {
-      throw std::invalid_argument("leaf_width must be in 1..65535");
-    }
-    f_.nodes = nodes_.data();
-    f_.thresholds = thresholds_.data();
-    f_.leaves = leaves_.data();
-    f_.leaf_codes = leaf_codes_.data();
-    f_.roots = roots_.data();
-    f_.n_nodes = n_nodes;
-    f_.n_thresholds = static_cast<uint32_t>(thresholds_.size());
-    f_.n_leaves = n_leaves;
-    f_.n_values = static_cast<uint32_t>(leaves_.size());
-    f_.value_bits = value_bits;
-    f_.n_trees = n_trees;
-    f_.n_features = n_features;
-    f_.leaf_width = static_cast<uint16_t>(leaf_width);
-    f_.feature_bits = feature_bits;
-    f_.ref_bits = ref_bits;
-    f_.thr_bits = thr_bits;
-    f_.root_bits = root_bits;
-    const emlearn_gen::status s =
-        wide_ ? emlearn_gen::forest_validate<uint64_t>(f_, nodes_.size(), roots_.size(),
-                                                         leaf_codes_.size())
-              : emlearn_gen::forest_validate<uint32_t>(f_, nodes_.size(), roots_.size(),
-                                                         leaf_codes_.size());
-    if (s != emlearn_gen::status::ok) {
-      throw std::invalid_argument(std::string("invalid packed forest: ") + status_text(s));
-    }
-  }
-
-  // forest_mean for every row of X: shape (n_samples, leaf_width).
-  py::array_t<Real> mean(carray<float> X) const {
-    const py::ssize_t n = check_rows(X);
-    py::array_t<Real> out({n, static_cast<py::ssize_t>(f_.leaf_width)});
-    const float* x = X.data();
-    Real* y = out.mutable_data();
-    if (n > static_cast<py::ssize_t>(UINT32_MAX)) {
-      throw std::invalid_argument("at most 2**32 - 1 rows per call");
-    }
-    {
-      py::gil_scoped_release release;
-      if (n == 1) {
-        // One row: the header's own entry point.
-        if (wide_) {
-          emlearn_gen::forest_mean<uint64_t>(f_, x, y);
-        } else {
-          emlearn_gen::forest_mean<uint32_t>(f_, x, y);
-        }
-      } else if (wide_) {
-        emlearn_gen::forest_mean_batch<uint64_t>(f_, x, static_cast<uint32_t>(n), y);
-      } else {
-        emlearn_gen::forest_mean_batch<uint32_t>(f_, x, static_cast<uint32_t>(n), y);
-      }
-    }
-    return out;
-  }
-
-  // argmax of forest_mean for every row of X: the class index a generated
-  // classifier's predict() returns.
-  py::array_t<int32_t> argmax(carray<float> X) const {
-    const py::array_t<Real> m = mean(std::move(X));
-    const py::ssize_t n = m.shape(0);
-    py::array_t<int32_t> out(n);
-    const Real* src = m.data();
-    int32_t* dst = out.mutable_data();
-    for (py::ssize_t i = 0; i < n; ++i) {
-      dst[i] = emlearn_gen::argmax(src + i * f_.leaf_width, f_.leaf_width);
-    }
-    return out;
-  }
-
-  // Leaf row reached in every tree: shape (n_samples, n_trees).
-  py::array_t<uint32_t> apply(carray<float> X) const {
-    const py::ssize_t n = check_rows(X);
-    py::array_t<uint32_t> out({n, static_cast<py::ssize_t>(f_.n_trees)});
-    const float* x = X.data();
-    uint32_t* y = out.mutable_data();
-    for (py::ssize_t i = 0; i < n; ++i) {
-      for (uint32_t t = 0; t < f_.n_trees; ++t) {
-        const float* row = x + i * f_.n_features;
-        y[i * f_.n_trees + t] = wide_ ? emlearn_gen::forest_leaf<uint64_t>(f_, t, row)
-                                      : emlearn_gen::forest_leaf<uint32_t>(f_, t, row);
-      }
-    }
-    return out;
-  }
-
-  uint32_t n_features() const { return f_.n_features; }
-
- private:
-  py::ssize_t check_rows(const carray<float>& X) const {
-    if (X.ndim() != 2 || X.shape(1) != static_cast<py::ssize_t>(f_.n_features)) {
-      throw std::invalid_argument("X must have shape (n_samples, " +
-                                  std::to_string(f_.n_features) + ")");
-    }
-    return X.shape(0);
-  }
-
-  carray<uint8_t> nodes_;
-  carray<float> thresholds_;
-  carray<Real> leaves_;
-  carray<uint8_t> leaf_codes_;
-  carray<uint8_t> roots_;
-  emlearn_gen::forest<Real> f_{};
-  bool wide_;
+struct registered {
+  kernel_factory factory;
+  int format;
 };
 
-template <typename Real>
-void bind_forest(py::module_& m, const char* name) {
-  py::class_<HostForest<Real>>(m, name)
-      .def(py::init<carray<uint8_t>, carray<float>, carray<Real>, carray<uint8_t>,
-                    carray<uint8_t>, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint8_t,
-                    uint8_t, uint8_t, uint8_t, uint8_t, unsigned>(),
-           py::arg("nodes"), py::arg("thresholds"), py::arg("leaves"), py::arg("leaf_codes"),
-           py::arg("roots"), py::arg("n_nodes"), py::arg("n_leaves"), py::arg("n_trees"),
-           py::arg("n_features"), py::arg("leaf_width"), py::arg("feature_bits"),
-           py::arg("ref_bits"), py::arg("thr_bits"), py::arg("root_bits"), py::arg("value_bits"),
-           py::arg("word_bits"))
-      .def("mean", &HostForest<Real>::mean, py::arg("X"))
-      .def("argmax", &HostForest<Real>::argmax, py::arg("X"))
-      .def("apply", &HostForest<Real>::apply, py::arg("X"))
-      .def_property_readonly("n_features", &HostForest<Real>::n_features);
+// Function-local, so registrations from other translation units may run in
+// any order.
+std::map<std::string, registered>& registry() {
+  static std::map<std::string, registered> kernels;
+  return kernels;
 }
+
+}  // namespace
+
+void check_status(emlearn_gen::status s, const std::string& what) {
+  if (s != emlearn_gen::status::ok) {
+    throw std::invalid_argument(what + ": " + status_text(s));
+  }
+}
+
+kernel_registration::kernel_registration(const char* name, kernel_factory factory, int format) {
+  registry()[name] = registered{factory, format};
+}
+
+kernel_factory find_kernel(const std::string& name) {
+  const auto it = registry().find(name);
+  if (it == registry().end()) {
+    throw std::invalid_argument("no kernel named '" + name + "' in this build of emlearn_gen._runtime");
+  }
+  return it->second.factory;
+}
+
+std::map<std::string, int> kernel_formats() {
+  std::map<std::string, int> formats;
+  for (const auto& item : registry()) formats[item.first] = item.second.format;
+  return formats;
+}
+
+tables::tables(const py::dict& arrays) {
+  for (const auto& item : arrays) {
+    const std::string name = py::str(item.first);
+    const py::array a = py::array::ensure(item.second, py::array::c_style);
+    if (!a || a.ndim() != 1) {
+      throw std::invalid_argument("table '" + name + "' must be a 1-D numpy array");
+    }
+    entry e;
+    e.bytes = static_cast<size_t>(a.nbytes());
+    e.itemsize = static_cast<size_t>(a.itemsize());
+    e.kind = a.dtype().kind();
+    e.storage.assign((e.bytes + 7) / 8, 0u);
+    if (e.bytes) std::memcpy(e.storage.data(), a.data(), e.bytes);
+    tables_.emplace(name, std::move(e));
+  }
+}
+
+const tables::entry& tables::find(const char* name, size_t itemsize, char kind) {
+  const auto it = tables_.find(name);
+  if (it == tables_.end()) {
+    throw std::invalid_argument(std::string("missing table '") + name + "'");
+  }
+  if (it->second.itemsize != itemsize || it->second.kind != kind) {
+    throw std::invalid_argument(std::string("table '") + name + "' has elements of " +
+                                std::to_string(it->second.itemsize) + " bytes of kind '" +
+                                it->second.kind + "', the kernel reads " + std::to_string(itemsize) +
+                                " bytes of kind '" + kind + "'");
+  }
+  used_.insert(name);
+  return it->second;
+}
+
+void tables::check_all_used(const char* kernel) const {
+  for (const auto& item : tables_) {
+    if (!used_.count(item.first)) {
+      throw std::invalid_argument(std::string("the ") + kernel + " kernel has no table '" + item.first + "'");
+    }
+  }
+}
+
+fields::fields(const py::dict& values) {
+  for (const auto& item : values) {
+    const std::string name = py::str(item.first);
+    const py::int_ v = py::reinterpret_borrow<py::object>(item.second);
+    if (v < py::int_(0)) {
+      throw std::invalid_argument("layout field '" + name + "' is negative");
+    }
+    values_[name] = v.cast<uint64_t>();
+  }
+}
+
+uint64_t fields::get(const char* name, uint64_t max) {
+  const auto it = values_.find(name);
+  if (it == values_.end()) {
+    throw std::invalid_argument(std::string("missing layout field '") + name + "'");
+  }
+  if (it->second > max) {
+    throw std::invalid_argument(std::string("layout field '") + name + "' = " +
+                                std::to_string(it->second) + " exceeds " + std::to_string(max));
+  }
+  used_.insert(name);
+  return it->second;
+}
+
+void fields::check_all_used(const char* kernel) const {
+  for (const auto& item : values_) {
+    if (!used_.count(item.first)) {
+      throw std::invalid_argument(std::string("the ") + kernel + " kernel has no layout field '" +
+                                  item.first + "'");
+    }
+  }
+}
+
+}  // namespace emlearn_gen_host
+
+namespace {
+
+using namespace emlearn_gen_host;
+
+struct bound_entry {
+  output_kind kind;
+  uint32_t width;
+  entry_function fn;
+};
+
+// A model held by Python: one family kernel over owned tables, with the
+// entry points Python's description asked for.
+class HostModel {
+ public:
+  HostModel(const std::string& kernel_name, const py::dict& table_arrays, const py::dict& field_values,
+            const std::vector<std::tuple<std::string, std::string, uint32_t>>& entry_points)
+      : tables_(table_arrays) {
+    const kernel_factory factory = find_kernel(kernel_name);
+    fields f(field_values);
+    kernel_ = factory(tables_, f);
+    tables_.check_all_used(kernel_name.c_str());
+    f.check_all_used(kernel_name.c_str());
+    for (const auto& ep : entry_points) {
+      const std::string& name = std::get<0>(ep);
+      const output_kind kind = parse_kind(std::get<1>(ep));
+      const uint32_t width = std::get<2>(ep);
+      if (width == 0 || (kind == output_kind::int_scalar && width != 1)) {
+        throw std::invalid_argument("entry point '" + name + "': bad width");
+      }
+      entries_[name] = bound_entry{kind, width, kernel_->entry(name, kind, width)};
+    }
+  }
+
+  // The entry point `name` on every row of X: int32 (n,) or (n, width).
+  py::array run(const std::string& name, const py::array_t<float, py::array::c_style | py::array::forcecast>& X) const {
+    const auto it = entries_.find(name);
+    if (it == entries_.end()) {
+      throw std::invalid_argument("this model has no entry point '" + name + "'");
+    }
+    const bound_entry& e = it->second;
+    const uint32_t n_features = kernel_->n_features();
+    if (X.ndim() != 2 || X.shape(1) != static_cast<py::ssize_t>(n_features)) {
+      throw std::invalid_argument("X must have shape (n_samples, " + std::to_string(n_features) + ")");
+    }
+    const py::ssize_t n = X.shape(0);
+    py::array out;
+    if (e.kind == output_kind::int_scalar) {
+      out = py::array_t<int32_t>(n);
+    } else if (e.kind == output_kind::int_vector) {
+      out = py::array_t<int32_t>({n, static_cast<py::ssize_t>(e.width)});
+    } else {
+      out = py::array_t<float>({n, static_cast<py::ssize_t>(e.width)});
+    }
+    const float* x = X.data();
+    void* y = out.mutable_data();
+    {
+      py::gil_scoped_release release;
+      e.fn(x, static_cast<size_t>(n), y);
+    }
+    return out;
+  }
+
+  uint32_t n_features() const { return kernel_->n_features(); }
+
+ private:
+  // The kernel points into these: they live as long as the model.
+  tables tables_;
+  std::unique_ptr<kernel> kernel_;
+  std::map<std::string, bound_entry> entries_;
+};
 
 }  // namespace
 
@@ -178,6 +238,12 @@ PYBIND11_MODULE(_runtime, m) {
   m.attr("VERSION_MINOR") = EMLEARN_GEN_VERSION_MINOR;
   m.attr("VERSION_PATCH") = EMLEARN_GEN_VERSION_PATCH;
   m.attr("VERSION") = static_cast<long>(EMLEARN_GEN_VERSION);
-  bind_forest<float>(m, "ForestFloat32");
-  bind_forest<double>(m, "ForestFloat64");
+  m.def("kernel_formats", &kernel_formats,
+        "{kernel name: table-format version} of the model-family kernels in this build.");
+  py::class_<HostModel>(m, "HostModel")
+      .def(py::init<const std::string&, const py::dict&, const py::dict&,
+                    const std::vector<std::tuple<std::string, std::string, uint32_t>>&>(),
+           py::arg("kernel"), py::arg("tables"), py::arg("fields"), py::arg("entry_points"))
+      .def("run", &HostModel::run, py::arg("name"), py::arg("X"))
+      .def_property_readonly("n_features", &HostModel::n_features);
 }

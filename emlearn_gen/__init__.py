@@ -7,8 +7,7 @@
 
 from . import _runtime
 from ._paths import get_include
-from .converters import supported_estimators
-from .convert import convert
+from .convert import convert, supported_estimators
 from .model import CModel
 
 # The version lives in one place, the runtime's common.hpp, which the

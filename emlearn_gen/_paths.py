@@ -19,7 +19,3 @@ def _find(installed: str, source: str) -> Path:
 def get_include() -> str:
     """Folder to add to the include path: it holds ``emlearn_gen/*.hpp``."""
     return str(_find("include", "runtime/include"))
-
-
-def templates_dir() -> Path:
-    return _find("templates", "templates")

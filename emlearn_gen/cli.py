@@ -274,7 +274,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .converters import supported_estimators
+    from .convert import supported_estimators
 
     parser = argparse.ArgumentParser(
         prog=PROG,

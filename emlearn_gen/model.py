@@ -9,19 +9,16 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
-from ._validation import check_X
-from .codegen.render import render
-
-#: One entry point of a generated header: (name, kind, width). kind "label" is
-#: ``int32_t name(const float* x)`` (an index into classes[], or +1/-1 for an
-#: outlier detector); kind "float" is ``void name(const float* x, float* out)``
-#: writing ``width`` values.
-CMethod = Tuple[str, str, int]
+from .core.entry_points import LABEL, OUTLIER, EntryPoint, by_name
+from .core.family import Family, Lowered
+from .core.host import HostModel
+from .core.render import render_model
+from .core.validation import check_X
 
 
 def _has(method: str) -> Callable[[Any], bool]:
     """Condition for available_if: the converted estimator has ``method``."""
-    return lambda model: any(m[0] == method for m in model.c_methods)
+    return lambda model: method in model._entries
 
 
 class CModel:
@@ -36,61 +33,87 @@ class CModel:
         self,
         *,
         name: str,
+        family: Family,
         estimator_name: str,
-        task: str,
-        n_features: int,
-        classes: Optional[np.ndarray],
-        n_outputs: int,
-        c_methods: Tuple[CMethod, ...],
-        host: Any,
-        template: str,
-        context: Callable[[], Dict[str, Any]],
-        options: Tuple[Tuple[str, str], ...],
+        lowered: Lowered,
         versions: Dict[str, Any],
-        allow_nan: bool,
-        packed: Any,
     ) -> None:
         self.name = name
+        self.family = family
         self.estimator_name = estimator_name
-        self.task = task
-        self.n_features_in_ = n_features
-        self.n_outputs_ = n_outputs
-        if classes is not None:
-            self.classes_ = classes
-        self.c_methods = c_methods
-        self.packed = packed
-        self._host = host
-        self._template = template
-        self._context = context
-        self._options = options
+        self.task = lowered.task
+        self.n_features_in_ = lowered.n_features
+        if lowered.classes is not None:
+            self.classes_ = lowered.classes
+        if lowered.n_outputs is not None:
+            self.n_outputs_ = lowered.n_outputs
+        self.entry_points: Tuple[EntryPoint, ...] = lowered.entry_points
+        self.packed = lowered.packed
+        self._lowered = lowered
+        self._entries = by_name(lowered.entry_points)
+        self._tables = family.tables(lowered.packed)
+        self._host = HostModel(family.layout, self._tables, lowered.entry_points)
         self._versions = versions
-        self._allow_nan = allow_nan
 
     def __repr__(self) -> str:
         return f"CModel(name={self.name!r}, estimator={self.estimator_name})"
 
+    @property
+    def options(self) -> Dict[str, str]:
+        """The options the model was generated with, defaults resolved."""
+        return dict(self._lowered.options)
+
     def check_input(self, X: Any) -> np.ndarray:
         """X as the float32 matrix the C++ code sees, or a ValueError saying what is wrong."""
-        return check_X(X, self.n_features_in_, f"CModel {self.name!r}", self._allow_nan)
+        return check_X(X, self.n_features_in_, f"CModel {self.name!r}", allow_nan=True)
 
     def raw_outputs(self, method: str, X: Any) -> np.ndarray:
         """What the header's ``method`` returns for each row of X, computed by
-        the host runtime: int32 indices for "label" methods, float32 rows
-        otherwise. Device results are compared against this."""
+        the host runtime: int32 for label and outlier entry points, float32
+        rows (n, width) otherwise. Device results are compared against this."""
+        if method not in self._entries:
+            raise AttributeError(f"{self.estimator_name} has no {method}")
         return self._host.run(method, self.check_input(X))
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Labels (classifiers) or outputs (regressors), as the estimator's predict."""
-        raw = self.raw_outputs("predict", X)
-        if self.task == "classifier":
+    def _sklearn_result(self, method: str, X: Any) -> np.ndarray:
+        """``method``'s result in scikit-learn's shape and dtype."""
+        ep = self._entries[method]
+        raw = self.raw_outputs(method, X)
+        if ep.output == LABEL:
             return self.classes_.take(raw, axis=0)
-        y = raw.astype(np.float64)
-        return y.ravel() if self.n_outputs_ == 1 else y
+        if ep.output == OUTLIER:
+            return raw.astype(np.int64)
+        values = raw.astype(np.float64)
+        return values.ravel() if ep.vector else values
+
+    @available_if(_has("predict"))
+    def predict(self, X: Any) -> np.ndarray:
+        """Labels (classifiers), +1/-1 (outlier detectors) or outputs (regressors), as the estimator's predict."""
+        return self._sklearn_result("predict", X)
 
     @available_if(_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), float64."""
-        return self.raw_outputs("predict_proba", X).astype(np.float64)
+        return self._sklearn_result("predict_proba", X)
+
+    @available_if(_has("decision_function"))
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Scores, as the estimator's decision_function (1-D for binary classifiers)."""
+        return self._sklearn_result("decision_function", X)
+
+    @available_if(_has("score_samples"))
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Per-sample scores, as the estimator's score_samples."""
+        return self._sklearn_result("score_samples", X)
+
+    @available_if(_has("transform"))
+    def transform(self, X: Any) -> np.ndarray:
+        """Transformed features, as the estimator's transform."""
+        return self._sklearn_result("transform", X)
+
+    def device_tolerance(self, target: Any) -> float:
+        """Absolute bound on |device - host| for continuous outputs (0.0: bit-equal)."""
+        return self.family.contract.device_tolerance(self, target)
 
     def footprint(self, target: str = "cortex-m0", X: Any = None) -> Any:
         """Flash, static RAM and stack this model adds on a device target,
@@ -106,17 +129,10 @@ class CModel:
         inlined, so the header compiles with no include path; its C++ API is
         the same.
         """
-        context = dict(self._context())
-        context.update(
-            name=self.name,
-            estimator=self.estimator_name,
-            options=self._options,
-            **self._versions,
-        )
-        text = render(self._template, context)
+        text = render_model(self)
         if standalone:
             from ._paths import get_include
-            from .codegen.standalone import make_standalone
+            from .core.standalone import make_standalone
 
             text = make_standalone(text, get_include())
         return text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable, Dict
 
 import pytest
-from model_data import DATASETS, Data
+from emlearn_gen.testing.datasets import DATASETS, Data
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,7 @@ def rows_source(models: Sequence[CModel], X32: np.ndarray) -> str:
     decimal and floats as the hex of their bits. Needs a model header
     included first (for emlearn_gen::table_copy and EMLEARN_GEN_TABLE_ATTR)."""
     n_rows, n_features = X32.shape
-    width = max(w for cm in models for _, _, w in cm.c_methods)
+    width = max(ep.width for cm in models for ep in cm.entry_points)
     lines = [
         f"static const uint32_t eg_rows[{n_rows * n_features}] EMLEARN_GEN_TABLE_ATTR = {{",
         _input_table(X32),
@@ -118,12 +118,13 @@ def rows_source(models: Sequence[CModel], X32: np.ndarray) -> str:
     ]
     for m, cm in enumerate(models):
         lines.append(f'    static_assert({cm.name}::n_features == {n_features}, "features");')
-        for k, (method, kind, w) in enumerate(cm.c_methods):
+        for k, ep in enumerate(cm.entry_points):
             lines.append(f'    eg_put_text("{m}{k}");')
-            if kind == "label":
-                lines += ["    eg_putc(' ');", f"    eg_put_int({cm.name}::{method}(x));"]
+            call = ep.c_call(f"{cm.name}::{ep.name}")
+            if ep.returns_int:
+                lines += ["    eg_putc(' ');", f"    eg_put_int({call});"]
             else:
-                lines += [f"    {cm.name}::{method}(x, out);", f"    eg_put_floats(out, {w});"]
+                lines += [f"    {call};", f"    eg_put_floats(out, {ep.width});"]
             lines.append("    eg_putc('\\n');")
     lines += ["  }", '  eg_put_text("END\\n");', "}", ""]
     return "\n".join(lines)
@@ -132,13 +133,13 @@ def rows_source(models: Sequence[CModel], X32: np.ndarray) -> str:
 def expected_lines(models: Sequence[CModel], X: np.ndarray) -> List[str]:
     """What ``eg_run()`` prints, computed by the host runtime."""
     results = [
-        [(kind, cm.raw_outputs(method, X)) for method, kind, _ in cm.c_methods] for cm in models
+        [(ep.returns_int, cm.raw_outputs(ep.name, X)) for ep in cm.entry_points] for cm in models
     ]
     lines = []
     for row in range(len(X)):
         for m, per_model in enumerate(results):
-            for k, (kind, values) in enumerate(per_model):
-                if kind == "label":
+            for k, (returns_int, values) in enumerate(per_model):
+                if returns_int:
                     lines.append(f"{m}{k} {int(values[row])}")
                 else:
                     bits = np.asarray(values[row], dtype=np.float32).reshape(-1).view(np.uint32)

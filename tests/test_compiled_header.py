@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from model_data import probe_inputs
+from emlearn_gen.testing.datasets import probe_inputs
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
@@ -83,30 +83,45 @@ def test_generated_header_includes_only_runtime_headers(load_data):
     assert includes == ['"emlearn_gen/tree_ensemble.hpp"']
 
 
-def test_mismatched_runtime_version_refuses_to_compile(load_data, tmp_path):
-    _require("g++")
-    X, y = load_data("iris")
-    cm = emlearn_gen.convert(DecisionTreeClassifier().fit(X, y), name="versioned")
-    source = cm.to_source()
+def _compile_against_edited_runtime(tmp_path: Path, source: str, pattern: str, replacement: str):
+    """Compiles ``source`` (a model header) against a copy of the runtime
+    headers with ``pattern`` replaced; returns the compiler's result."""
     header = tmp_path / "versioned.hpp"
     header.write_text(source)
-    # The runtime headers of another version.
     fake_include = tmp_path / "include" / "emlearn_gen"
     fake_include.mkdir(parents=True)
+    edited = 0
     for header_file in (Path(emlearn_gen.get_include()) / "emlearn_gen").glob("*.hpp"):
-        text = re.sub(
-            r"#define EMLEARN_GEN_VERSION_MINOR \d+",
-            "#define EMLEARN_GEN_VERSION_MINOR 99",
-            header_file.read_text(),
-        )
+        text, n = re.subn(pattern, replacement, header_file.read_text())
+        edited += n
         (fake_include / header_file.name).write_text(text)
+    assert edited == 1, f"{pattern!r} matched {edited} times in the runtime headers"
     (tmp_path / "main.cpp").write_text('#include "versioned.hpp"\nint main() { return 0; }\n')
-    proc = subprocess.run(
+    return subprocess.run(
         ["g++", "-std=c++11", f"-I{tmp_path / 'include'}", "-c", "main.cpp", "-o", "main.o"],
         cwd=tmp_path, capture_output=True, text=True,
     )
+
+
+def test_header_compiles_against_a_runtime_of_another_version_with_the_same_format(load_data, tmp_path):
+    _require("g++")
+    X, y = load_data("iris")
+    cm = emlearn_gen.convert(DecisionTreeClassifier().fit(X, y), name="versioned")
+    proc = _compile_against_edited_runtime(
+        tmp_path, cm.to_source(), r"#define EMLEARN_GEN_VERSION_PATCH \d+", "#define EMLEARN_GEN_VERSION_PATCH 99"
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_header_refuses_a_runtime_of_another_table_format(load_data, tmp_path):
+    _require("g++")
+    X, y = load_data("iris")
+    cm = emlearn_gen.convert(DecisionTreeClassifier().fit(X, y), name="versioned")
+    proc = _compile_against_edited_runtime(
+        tmp_path, cm.to_source(), r"#define EMLEARN_GEN_TREES_FORMAT \d+", "#define EMLEARN_GEN_TREES_FORMAT 99"
+    )
     assert proc.returncode != 0
-    assert "regenerate" in proc.stderr
+    assert "regenerate" in proc.stderr and "EMLEARN_GEN_TREES_FORMAT" in proc.stderr
 
 
 def test_generation_is_deterministic(load_data):

@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 import pytest
-from model_data import probe_inputs
+from emlearn_gen.testing.datasets import probe_inputs
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.ensemble import (
     ExtraTreesClassifier,

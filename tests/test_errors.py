@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import emlearn_gen
-from emlearn_gen.converters.labels import check_single_output_classes
+from emlearn_gen.core.labels import check_single_output_classes
 
 
 @pytest.fixture(scope="module")

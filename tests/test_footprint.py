@@ -98,7 +98,7 @@ def _stack_usage(target: Any, cm: Any, X32: np.ndarray, folder: Path) -> Dict[st
     """Static frame sizes (-fstack-usage) of the footprint program's functions."""
     cm.save(folder / f"{cm.name}.hpp")
     sources = footprint_sources(
-        cm.name, f"{cm.name}.hpp", cm.c_methods, X32, target.prelude(), target.exit_code(), True
+        cm.name, f"{cm.name}.hpp", cm.entry_points, X32, target.prelude(), target.exit_code(), True
     )
     (folder / "main.cpp").write_text(sources["main.cpp"])
     subprocess.run(
@@ -127,7 +127,7 @@ def test_measured_stack_is_within_the_compilers_static_bounds(target, wine_fores
     fp = footprint(cm, target, X[:3], cache=cache)
     frames = _stack_usage(tgt, cm, X32, tmp_path)
     runtime = [size for name, size in frames.items() if "emlearn_gen::" in name]
-    for index, (method, _, _) in enumerate(cm.c_methods):
+    for index, method in enumerate(ep.name for ep in cm.entry_points):
         (wrapper,) = [size for name, size in frames.items() if f"eg_call_{index}(" in name]
         low = wrapper + max(runtime, default=0)
         high = wrapper + sum(runtime) + 64

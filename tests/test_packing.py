@@ -8,9 +8,11 @@ from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, Rando
 from sklearn.tree import DecisionTreeClassifier
 
 import emlearn_gen
-from emlearn_gen.converters import to_ir
-from emlearn_gen.packing.bits import MAX_FIELD_BITS, bits_for, pack_fields, unpack_fields, word_bits_for
-from emlearn_gen.packing.trees import (
+from emlearn_gen.core.bits import MAX_FIELD_BITS, bits_for, pack_fields, unpack_fields, word_bits_for
+from emlearn_gen.core.host import HostModel
+from emlearn_gen.families.trees import FAMILY as TREES
+from emlearn_gen.families.trees.convert import convert_trees
+from emlearn_gen.families.trees.pack import (
     FLAG_BITS,
     FLAG_LEFT_LEAF,
     FLAG_RIGHT_LEAF,
@@ -66,7 +68,7 @@ def test_round_down_decides_like_float64_comparison():
 
 
 def _ir(est):
-    return to_ir(est)[1]
+    return convert_trees(est)
 
 
 def test_leaves_are_deduplicated_and_pairs_adjacent(load_data):
@@ -104,15 +106,18 @@ def test_host_leaves_match_sklearn_leaf_values(load_data):
     X, y = load_data("diabetes")
     est = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, y)
     cm = emlearn_gen.convert(est)
-    rows = cm._host.apply(X.astype(np.float32))
+    host = HostModel(TREES.layout, TREES.tables(cm.packed), (), host_only=[("apply", "index", cm.packed.n_trees)])
+    rows = host.run("apply", X.astype(np.float32))
     for t, member in enumerate(est.estimators_):
         want = member.tree_.value[member.apply(X.astype(np.float32)), 0, 0]
         np.testing.assert_array_equal(cm.packed.leaves[rows[:, t], 0], want.astype(np.float32))
 
 
-def test_runtime_rejects_corrupt_tables(load_data):
-    from emlearn_gen.host.trees import host_forest
+def host_forest(packed):
+    return HostModel(TREES.layout, TREES.tables(packed), ())
 
+
+def test_runtime_rejects_corrupt_tables(load_data):
     X, y = load_data("iris")
     packed = pack_trees(_ir(DecisionTreeClassifier(random_state=0).fit(X, y)))
     host_forest(packed)  # the real tables are accepted

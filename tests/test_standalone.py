@@ -24,7 +24,7 @@ from firmware_support import (
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 import emlearn_gen
-from emlearn_gen.codegen.standalone import StandaloneError, make_standalone
+from emlearn_gen.core.standalone import StandaloneError, make_standalone
 
 RUNTIME = Path(emlearn_gen.get_include()) / "emlearn_gen"
 
@@ -77,10 +77,11 @@ def test_standalone_header_inlines_each_runtime_header_once(models):
         assert source.count(f"#ifndef {guard}\n") == 1, "include guard kept, once"
     # Dependencies come first, and the runtime before the version check.
     assert source.index("begin emlearn_gen/common.hpp") < source.index("begin emlearn_gen/tree_ensemble.hpp")
-    assert source.index("end emlearn_gen/tree_ensemble.hpp") < source.index("#if !defined(EMLEARN_GEN_VERSION)")
+    check = "#if !defined(EMLEARN_GEN_TREES_FORMAT)"
+    assert source.index("end emlearn_gen/tree_ensemble.hpp") < source.index(check)
     # The model part is unchanged.
     normal = cm.to_source()
-    tail = normal[normal.index("#if !defined(EMLEARN_GEN_VERSION)") :]
+    tail = normal[normal.index(check) :]
     assert source.endswith(tail)
 
 
@@ -144,20 +145,25 @@ def test_standalone_and_runtime_headers_share_a_program(models, tmp_path):
     assert printed_lines(run([tmp_path / "prog"], tmp_path)) == expected_lines([flower, petals], X32)
 
 
-def test_standalone_header_still_checks_the_runtime_version(models, tmp_path):
-    """A runtime of another version included first wins the include guards;
-    the model's version check then stops the build and says to regenerate."""
+def test_standalone_header_still_checks_the_table_format(models, tmp_path):
+    """A runtime of another table format included first wins the include
+    guards; the model's format check then stops the build and says to
+    regenerate."""
     require_tool("g++", "g++")
     cm = models[0]
     cm.save(tmp_path / "flower.hpp", standalone=True)
     other = tmp_path / "include" / "emlearn_gen"
     other.mkdir(parents=True)
+    for header in ("common.hpp", "float64.hpp"):
+        (other / header).write_text((RUNTIME / header).read_text())
     text = re.sub(
-        r"#define EMLEARN_GEN_VERSION_MINOR \d+", "#define EMLEARN_GEN_VERSION_MINOR 99",
-        (RUNTIME / "common.hpp").read_text(),
+        r"#define EMLEARN_GEN_TREES_FORMAT \d+", "#define EMLEARN_GEN_TREES_FORMAT 99",
+        (RUNTIME / "tree_ensemble.hpp").read_text(),
     )
-    (other / "common.hpp").write_text(text)
-    (tmp_path / "main.cpp").write_text('#include "emlearn_gen/common.hpp"\n#include "flower.hpp"\nint main() { return 0; }\n')
+    (other / "tree_ensemble.hpp").write_text(text)
+    (tmp_path / "main.cpp").write_text(
+        '#include "emlearn_gen/tree_ensemble.hpp"\n#include "flower.hpp"\nint main() { return 0; }\n'
+    )
     proc = subprocess.run(
         ["g++", "-std=c++11", f"-I{tmp_path / 'include'}", "-c", "main.cpp"],
         cwd=tmp_path, capture_output=True, text=True, check=False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from model_data import CLASSIFICATION_SETS, REGRESSION_SETS, probe_inputs
+from emlearn_gen.testing.datasets import CLASSIFICATION_SETS, REGRESSION_SETS, probe_inputs
 from sklearn.datasets import make_classification
 from sklearn.ensemble import (
     ExtraTreesClassifier,

@@ -56,9 +56,9 @@ def _scores_for_labels(cm: Any, host: Dict[str, np.ndarray]) -> Optional[np.ndar
     value per class."""
     n_classes = len(getattr(cm, "classes_", ()))
     for name in ("predict_proba", "decision_function"):
-        for method, kind, width in cm.c_methods:
-            if method == name and kind == "float" and width == n_classes and n_classes > 1:
-                return host[method]
+        for ep in cm.entry_points:
+            if ep.name == name and not ep.returns_int and ep.width == n_classes and n_classes > 1:
+                return host[ep.name]
     return None
 
 
@@ -74,14 +74,15 @@ def compare_outputs(cm: Any, target: Any, X32: np.ndarray, got: Dict[str, np.nda
     name = getattr(target, "name", str(target))
     tol = device_tolerance(cm, target)
     report = MatchReport(target=name, n_samples=int(X32.shape[0]), tolerance=tol)
-    host = {method: cm.raw_outputs(method, X32) for method, _, _ in cm.c_methods}
-    for method, kind, _ in cm.c_methods:
+    host = {ep.name: cm.raw_outputs(ep.name, X32) for ep in cm.entry_points}
+    for ep in cm.entry_points:
+        method = ep.name
         want, have = host[method], got[method]
         if want.shape != have.shape or want.dtype != have.dtype:
             raise AssertionError(
                 f"{name}: {method} returned {have.dtype}{have.shape}, the host runtime {want.dtype}{want.shape}"
             )
-        if kind == "float":
+        if not ep.returns_int:
             report.bit_equal[method] = bool(np.array_equal(want.view(np.uint32), have.view(np.uint32)))
             if tol == 0.0:
                 bad = want.view(np.uint32) != have.view(np.uint32)

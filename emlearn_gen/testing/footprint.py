@@ -61,19 +61,20 @@ def measure_footprint(
     images = {}
     for with_model in (False, True):
         sources = footprint_sources(
-            cm.name, header, cm.c_methods, X32, target.prelude(), target.exit_code(), with_model
+            cm.name, header, cm.entry_points, X32, target.prelude(), target.exit_code(), with_model
         )
         elf = build_device_image(target, header, header_text if with_model else "", sources, cache, timeout)
         images[with_model] = elf
         sizes[with_model] = target.image_size(elf, timeout)
     output = target.run_image(images[True], cache.scratch(f"{target.name}-footprint"), timeout)
-    got = parse_output(output, cm.c_methods, X32.shape[0])
-    for method, kind, _ in cm.c_methods:
+    got = parse_output(output, cm.entry_points, X32.shape[0])
+    for ep in cm.entry_points:
+        method = ep.name
         want = cm.raw_outputs(method, X32)
-        same = np.array_equal(want.view(np.uint32), got[method].view(np.uint32)) if kind == "float" else np.array_equal(want, got[method])
+        same = np.array_equal(want, got[method]) if ep.returns_int else np.array_equal(want.view(np.uint32), got[method].view(np.uint32))
         if not same and getattr(target, "double_bits", 64) >= 64:
             raise AssertionError(f"{target.name}: {method} of the footprint program differs from the host runtime")
-    stack = parse_stack(output, cm.c_methods)
+    stack = parse_stack(output, cm.entry_points)
     (base_flash, base_ram), (flash, ram) = sizes[False], sizes[True]
     return Footprint(
         target=target.name,

@@ -34,9 +34,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..codegen.literals import wrap
-
-CMethod = Tuple[str, str, int]
+from ..core.entry_points import EntryPoint, widest
+from ..core.literals import wrap
 
 END_MARK = "END"
 STACK_MARK = "STACK"
@@ -113,15 +112,12 @@ def input_table(X32: np.ndarray) -> str:
     return wrap((f"0x{int(b):08x}u" for b in bits.tolist()), 8)
 
 
-def _other_tu(model_name: str, header_name: str, methods: Sequence[CMethod]) -> Tuple[str, str]:
+def _other_tu(model_name: str, header_name: str, methods: Sequence[EntryPoint]) -> Tuple[str, str]:
     """(declaration of eg_other_tu, source of the second translation unit)."""
-    first_name, first_kind, _ = methods[0]
-    if first_kind == "label":
-        decl = "int32_t eg_other_tu(const float* x)"
-        body = f"  return {model_name}::{first_name}(x);"
-    else:
-        decl = "void eg_other_tu(const float* x, float* out)"
-        body = f"  {model_name}::{first_name}(x, out);"
+    first = methods[0]
+    decl = first.c_signature("eg_other_tu")
+    call = first.c_call(f"{model_name}::{first.name}")
+    body = f"  return {call};" if first.returns_int else f"  {call};"
     source = "\n".join(
         [
             "// Second translation unit: the model header included again.",
@@ -137,17 +133,17 @@ def _other_tu(model_name: str, header_name: str, methods: Sequence[CMethod]) -> 
     return decl, source
 
 
-def _method_calls(model_name: str, methods: Sequence[CMethod], second_tu: bool) -> List[str]:
+def _method_calls(model_name: str, methods: Sequence[EntryPoint], second_tu: bool) -> List[str]:
     calls = []
-    for index, (name, kind, width) in enumerate(methods):
-        fn = "eg_other_tu" if (index == 0 and second_tu) else f"{model_name}::{name}"
+    for index, ep in enumerate(methods):
+        fn = "eg_other_tu" if (index == 0 and second_tu) else f"{model_name}::{ep.name}"
         calls.append(f"    eg_putc('{index}');")
-        if kind == "label":
+        if ep.returns_int:
             calls.append("    eg_putc(' ');")
-            calls.append(f"    eg_put_int({fn}(x));")
+            calls.append(f"    eg_put_int({ep.c_call(fn)});")
         else:
-            calls.append(f"    {fn}(x, out);")
-            calls.append(f"    eg_put_floats(out, {width});")
+            calls.append(f"    {ep.c_call(fn)};")
+            calls.append(f"    eg_put_floats(out, {ep.width});")
         calls.append("    eg_putc('\\n');")
     return calls
 
@@ -159,7 +155,7 @@ def _begin_call(prelude: str) -> List[str]:
 def harness_sources(
     model_name: str,
     header_name: str,
-    methods: Sequence[CMethod],
+    methods: Sequence[EntryPoint],
     X32: Optional[np.ndarray],
     prelude: str,
     exit_code: str = "return 0;",
@@ -182,7 +178,7 @@ def harness_sources(
         if X32 is None:
             raise ValueError("give X32 or n_features")
         n_features = int(X32.shape[1])
-    width = max(w for _, _, w in methods)
+    width = widest(methods)
     files: Dict[str, str] = {}
     lines = [
         "// Runs every entry point of the model on the test inputs.",
@@ -273,7 +269,7 @@ def input_source(X32: np.ndarray) -> str:
 def footprint_sources(
     model_name: str,
     header_name: str,
-    methods: Sequence[CMethod],
+    methods: Sequence[EntryPoint],
     X32: np.ndarray,
     prelude: str,
     exit_code: str,
@@ -287,7 +283,7 @@ def footprint_sources(
     difference between the two images is what the model adds.
     """
     n_features = int(X32.shape[1])
-    width = max(w for _, _, w in methods)
+    width = widest(methods)
     lines = [
         "// Measures what the model adds to an image: code, tables, stack.",
         "#include <stdint.h>",
@@ -304,21 +300,17 @@ def footprint_sources(
         "};",
         "",
     ]
-    for index, (name, kind, _) in enumerate(methods):
-        if kind == "label":
-            body = f"return {model_name}::{name}(x);" if with_model else "(void)x;\n  return 0;"
-            lines += [
-                f"__attribute__((noinline)) static int32_t eg_call_{index}(const float* x) {{",
-                f"  {body}",
-                "}",
-            ]
+    for index, ep in enumerate(methods):
+        call = ep.c_call(f"{model_name}::{ep.name}")
+        if ep.returns_int:
+            body = f"return {call};" if with_model else "(void)x;\n  return 0;"
         else:
-            body = f"{model_name}::{name}(x, out);" if with_model else "(void)x;\n  out[0] = 0.0f;"
-            lines += [
-                f"__attribute__((noinline)) static void eg_call_{index}(const float* x, float* out) {{",
-                f"  {body}",
-                "}",
-            ]
+            body = f"{call};" if with_model else "(void)x;\n  out[0] = 0.0f;"
+        lines += [
+            f"__attribute__((noinline)) static {ep.c_signature(f'eg_call_{index}')} {{",
+            f"  {body}",
+            "}",
+        ]
     lines += [
         "",
         "int main() {",
@@ -326,7 +318,7 @@ def footprint_sources(
         f"  static float x[{n_features}];",
         f"  static float out[{width}];",
     ]
-    for index, (_, kind, w) in enumerate(methods):
+    for index, ep in enumerate(methods):
         lines += [
             "  {",
             "    uintptr_t most = 0;",
@@ -335,19 +327,19 @@ def footprint_sources(
             "      eg_stack_paint();",
             "      const uintptr_t base = eg_stack_pointer();",
         ]
-        if kind == "label":
-            lines += [f"      const int32_t label = eg_call_{index}(x);"]
+        if ep.returns_int:
+            lines += [f"      const int32_t label = {ep.c_call(f'eg_call_{index}')};"]
         else:
-            lines += [f"      eg_call_{index}(x, out);"]
+            lines += [f"      {ep.c_call(f'eg_call_{index}')};"]
         lines += [
             "      const uintptr_t used = base - eg_stack_low_water();",
             "      most = used > most ? used : most;",
             f"      eg_putc('{index}');",
         ]
-        if kind == "label":
+        if ep.returns_int:
             lines += ["      eg_putc(' ');", "      eg_put_int(label);"]
         else:
-            lines += [f"      eg_put_floats(out, {w});"]
+            lines += [f"      eg_put_floats(out, {ep.width});"]
         lines += [
             "      eg_putc('\\n');",
             "    }",
@@ -367,7 +359,7 @@ def footprint_sources(
     return {"main.cpp": "\n".join(lines)}
 
 
-def parse_output(text: str, methods: Sequence[CMethod], n_samples: int) -> Dict[str, np.ndarray]:
+def parse_output(text: str, methods: Sequence[EntryPoint], n_samples: int) -> Dict[str, np.ndarray]:
     """Outputs printed by the harness -> {method: array}, like CModel.raw_outputs."""
     rows: Dict[int, list] = {i: [] for i in range(len(methods))}
     ended = False
@@ -382,35 +374,35 @@ def parse_output(text: str, methods: Sequence[CMethod], n_samples: int) -> Dict[
         if not head.isdigit() or int(head) >= len(methods):
             continue  # target chatter, not ours
         index = int(head)
-        name, kind, width = methods[index]
-        if kind == "label":
+        ep = methods[index]
+        if ep.returns_int:
             rows[index].append(int(fields[0]))
         else:
-            if len(fields) != width:
-                raise RuntimeError(f"{name}: expected {width} values, got {len(fields)}: {line!r}")
+            if len(fields) != ep.width:
+                raise RuntimeError(f"{ep.name}: expected {ep.width} values, got {len(fields)}: {line!r}")
             rows[index].append([int(f, 16) for f in fields])
     if not ended:
         raise RuntimeError(f"the test program did not finish all {n_samples} samples; output ends with:\n{text[-2000:]}")
     result: Dict[str, np.ndarray] = {}
-    for index, (name, kind, width) in enumerate(methods):
+    for index, ep in enumerate(methods):
         if len(rows[index]) != n_samples:
-            raise RuntimeError(f"{name}: got {len(rows[index])} of {n_samples} results")
-        if kind == "label":
-            result[name] = np.asarray(rows[index], dtype=np.int32)
+            raise RuntimeError(f"{ep.name}: got {len(rows[index])} of {n_samples} results")
+        if ep.returns_int:
+            result[ep.name] = np.asarray(rows[index], dtype=np.int32)
         else:
-            bits = np.asarray(rows[index], dtype=np.uint32).reshape(n_samples, width)
-            result[name] = bits.view(np.float32)
+            bits = np.asarray(rows[index], dtype=np.uint32).reshape(n_samples, ep.width)
+            result[ep.name] = bits.view(np.float32)
     return result
 
 
-def parse_stack(text: str, methods: Sequence[CMethod]) -> Dict[str, int]:
+def parse_stack(text: str, methods: Sequence[EntryPoint]) -> Dict[str, int]:
     """Stack bytes per entry point, from the footprint program's output."""
     found: Dict[str, int] = {}
     for line in text.splitlines():
         fields = line.split()
         if len(fields) == 3 and fields[0] == STACK_MARK:
-            found[methods[int(fields[1])][0]] = int(fields[2])
-    missing = [name for name, _, _ in methods if name not in found]
+            found[methods[int(fields[1])].name] = int(fields[2])
+    missing = [ep.name for ep in methods if ep.name not in found]
     if missing:
         raise RuntimeError(f"no stack measurement for {missing}; output ends with:\n{text[-2000:]}")
     return found

@@ -1,85 +1,15 @@
-"""Equivalence with scikit-learn (level 1): the host runtime against the
-estimator, computed side by side.
-
-Tolerances are stated, not tuned: with dtype="float32" a model's leaf values
-are rounded to float32 (relative error <= u = 2**-24 each), summed over T trees
-in float32 (T - 1 roundings) and divided by T (one rounding); comparing with
-scikit-learn's float64 result rounded to float32 adds one more. To first order
-the difference is therefore at most
-
-    u * ((T + 1) * A + 2 * |r|)
-
-where A is the mean over trees of |leaf value| for that sample and r is
-scikit-learn's result. With dtype="float64" the runtime repeats scikit-learn's
-float64 operations in the same order, so the float32 output is exactly
-scikit-learn's value rounded to float32.
-"""
+"""Equivalence with scikit-learn (level 1): a CModel against its estimator,
+computed side by side, by the numeric contract of the model's family
+(``emlearn_gen/families/<family>/contract.py``; docs/architecture.md)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Dict
 
 import numpy as np
 
-U32 = 2.0**-24
 
-
-def _per_tree_outputs(estimator: Any, X: np.ndarray) -> np.ndarray:
-    """(n_trees, n_samples, width) contributions, as scikit-learn sums them."""
-    members = getattr(estimator, "estimators_", [estimator])
-    if hasattr(estimator, "classes_"):
-        return np.stack([m.predict_proba(X) for m in members])
-    outs = [np.asarray(m.predict(X), dtype=np.float64) for m in members]
-    return np.stack([o.reshape(len(X), -1) for o in outs])
-
-
-def float32_sum_tolerance(estimator: Any, X: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Per-value bound on |runtime - scikit-learn| for float32 tree sums."""
-    parts = _per_tree_outputs(estimator, X)
-    n_trees = parts.shape[0]
-    mean_abs = np.abs(parts).mean(axis=0).reshape(reference.shape)
-    return U32 * ((n_trees + 1) * mean_abs + 2 * np.abs(reference))
-
-
-def assert_matches_sklearn(cmodel: Any, estimator: Any, X: Any, dtype: Optional[str] = None) -> None:
-    """Asserts that CModel's outputs agree with the estimator's on X:
-    identical labels; probabilities and regression outputs within the bound
-    above (float32) or exactly scikit-learn's value in float32 (float64)."""
-    X = np.asarray(X)
-    dtype = dtype or dict(cmodel._options).get("dtype", "float32")
-    if hasattr(estimator, "classes_"):
-        want_labels = estimator.predict(X)
-        got_labels = cmodel.predict(X)
-        bad = np.flatnonzero(want_labels != got_labels)
-        if bad.size:
-            proba = estimator.predict_proba(X[bad])
-            top2 = np.sort(proba, axis=1)[:, -2:]
-            raise AssertionError(
-                f"{len(bad)} of {len(X)} labels differ from scikit-learn (first rows {bad[:5].tolist()}); "
-                f"scikit-learn's margin between the top two classes there: {(top2[:, 1] - top2[:, 0])[:5].tolist()}"
-            )
-        assert got_labels.dtype == want_labels.dtype, (got_labels.dtype, want_labels.dtype)
-        want = estimator.predict_proba(X)
-        got = cmodel.predict_proba(X)
-    else:
-        want = np.asarray(estimator.predict(X), dtype=np.float64)
-        got = cmodel.predict(X)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    assert got.dtype == np.float64
-    if dtype == "float64":
-        exact = want.astype(np.float32).astype(np.float64)
-        if not np.array_equal(got, exact):
-            worst = np.argmax(np.abs(got - exact))
-            raise AssertionError(
-                f"float64 model differs from scikit-learn rounded to float32 at flat index {worst}: "
-                f"{got.flat[worst]!r} vs {exact.flat[worst]!r}"
-            )
-        return
-    tol = float32_sum_tolerance(estimator, X, want)
-    err = np.abs(got - want)
-    if np.any(err > tol):
-        worst = np.argmax(err - tol)
-        raise AssertionError(
-            f"output differs from scikit-learn by {err.flat[worst]:.3g} at flat index {worst}, "
-            f"more than float32 rounding allows ({tol.flat[worst]:.3g})"
-        )
+def assert_matches_sklearn(cmodel: Any, estimator: Any, X: Any) -> Dict[str, Any]:
+    """Asserts that the CModel's outputs agree with the estimator's on X as
+    its family's numeric contract promises; returns what was measured."""
+    return cmodel.family.contract.assert_matches_sklearn(cmodel, estimator, np.asarray(X))

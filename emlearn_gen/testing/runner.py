@@ -1,5 +1,5 @@
 """Builds a model's test program for a target, runs it on the rows of X and
-collects the outputs of every entry point (CModel.c_methods)."""
+collects the outputs of every entry point (CModel.entry_points)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from .._paths import get_include
 from .build import BuildCache
 from .harness import harness_sources, input_source, parse_output
 from .targets import SUPPORT_DIR, CortexMTarget, DeviceTarget, DoesNotFit, HostTarget
-
-CMethod = Tuple[str, str, int]
 
 
 def _support_fingerprint() -> str:
@@ -60,24 +58,24 @@ def startup_object(target: CortexMTarget, cache: BuildCache, timeout: float) -> 
 def run_host(cm: Any, X32: np.ndarray, target: HostTarget, folder: Path, timeout: float) -> Dict[str, np.ndarray]:
     header = f"{cm.name}.hpp"
     cm.save(folder / header)
-    sources = harness_sources(cm.name, header, cm.c_methods, X32, target.prelude(), target.exit_code())
+    sources = harness_sources(cm.name, header, cm.entry_points, X32, target.prelude(), target.exit_code())
     _write(folder, sources)
     output = target.build_and_run(folder, sorted(sources), [get_include()], timeout)
-    return parse_output(output, cm.c_methods, X32.shape[0])
+    return parse_output(output, cm.entry_points, X32.shape[0])
 
 
 def _run_streamed(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
     """One image for any number of rows: the program reads them from a file."""
     header = f"{cm.name}.hpp"
     sources = harness_sources(
-        cm.name, header, cm.c_methods, None, target.prelude(), target.exit_code(),
+        cm.name, header, cm.entry_points, None, target.prelude(), target.exit_code(),
         inputs="stream", n_features=X32.shape[1],
     )
     elf = build_device_image(target, header, cm.to_source(), sources, cache, timeout)
     rundir = cache.scratch(f"{target.name}-run")
     np.ascontiguousarray(X32, dtype="<f4").tofile(rundir / "inputs.bin")
     output = target.run_image(elf, rundir, timeout)
-    return parse_output(output, cm.c_methods, X32.shape[0])
+    return parse_output(output, cm.entry_points, X32.shape[0])
 
 
 def _run_chunked(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
@@ -87,7 +85,7 @@ def _run_chunked(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCac
     header_text = cm.to_source()
     include = get_include()
     sources = harness_sources(
-        cm.name, header, cm.c_methods, None, target.prelude(), target.exit_code(),
+        cm.name, header, cm.entry_points, None, target.prelude(), target.exit_code(),
         inputs="extern", n_features=X32.shape[1],
     )
     object_parts = ["objects", repr(target), include, header_text] + [f"{n}\n{t}" for n, t in sorted(sources.items())]
@@ -124,19 +122,16 @@ def _run_chunked(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCac
             rows = max(1, len(chunk) - math.ceil(exc.bytes_over / row_bytes))
             continue
         output = target.run_image(elf, cache.scratch(f"{target.name}-run"), timeout)
-        results.append(parse_output(output, cm.c_methods, len(chunk)))
+        results.append(parse_output(output, cm.entry_points, len(chunk)))
         start += len(chunk)
-    return {name: np.concatenate([r[name] for r in results]) for name, _, _ in cm.c_methods}
+    return {name: np.concatenate([r[name] for r in results]) for name in (ep.name for ep in cm.entry_points)}
 
 
 def run_on_target(cm: Any, X32: np.ndarray, target: Any, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
     """{method: outputs} of ``cm``'s generated header on ``target``."""
     target.check_tools()
     if X32.shape[0] == 0:
-        return {
-            name: np.zeros((0,) if kind == "label" else (0, width), np.int32 if kind == "label" else np.float32)
-            for name, kind, width in cm.c_methods
-        }
+        return {ep.name: ep.empty(0) for ep in cm.entry_points}
     if isinstance(target, DeviceTarget):
         if target.input_mode == "stream":
             return _run_streamed(cm, X32, target, cache, timeout)

@@ -32,6 +32,11 @@
 #include "common.hpp"
 #include "float64.hpp"
 
+// Version of the table layout below. Generated headers check it, so a header
+// compiles against any runtime that reads its tables the same way; change it
+// with any change to the layout or to what the kernels compute from it.
+#define EMLEARN_GEN_TREES_FORMAT 1
+
 namespace emlearn_gen {
 
 /// Tables and layout of a tree ensemble, known at run time (the host

@@ -1,4 +1,4 @@
-"""Data for the test suite: scikit-learn's bundled data sets and
+"""Data sets of the test catalog: scikit-learn's bundled data sets and
 synthetic sets built to stress exactness (extreme magnitudes, constant
 features, inputs exactly on thresholds, missing values)."""
 

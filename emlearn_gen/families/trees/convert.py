@@ -18,8 +18,8 @@ from sklearn.tree import (
     ExtraTreeRegressor,
 )
 
-from ..ir.trees import LEAF, Tree, TreeEnsemble
-from .labels import check_single_output_classes
+from .ir import LEAF, Tree, TreeEnsemble
+from ...core.labels import check_single_output_classes
 
 SINGLE_TREES = (
     DecisionTreeClassifier,

@@ -12,8 +12,8 @@ from typing import Deque, Dict, List, Tuple, Union
 
 import numpy as np
 
-from ..ir.trees import TreeEnsemble
-from .bits import bits_for, pack_fields, packed_size, word_bits_for
+from .ir import TreeEnsemble
+from ...core.bits import bits_for, pack_fields, packed_size, word_bits_for
 
 FLAG_LEFT_LEAF = 1
 FLAG_RIGHT_LEAF = 2

@@ -1,0 +1,108 @@
+"""Entry points as data: the one description of what a generated model offers.
+
+An entry point names a C++ function of the generated header and the CModel
+method of the same name, with its input and output. Everything that calls or
+declares one derives from this description: the header's public API (the
+template partial ``core/templates/model.hpp.j2``), CModel's methods, the host
+runtime's dispatch, the test harness, the device runner and footprint. No
+signature is written out anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterable, Sequence, Tuple
+
+import numpy as np
+
+#: Inputs. "row": ``const float* x``, ``n_features`` values.
+INPUT_ROW = "row"
+INPUTS = (INPUT_ROW,)
+
+#: Outputs.
+#: "label": ``int32_t name(x)``, an index into ``classes[]``;
+#: "outlier": ``int32_t name(x)``, +1 for an inlier, -1 for an outlier;
+#: "values": ``void name(x, float* out)`` writing ``width`` floats.
+LABEL = "label"
+OUTLIER = "outlier"
+VALUES = "values"
+OUTPUTS = (LABEL, OUTLIER, VALUES)
+
+#: scikit-learn's method names that a CModel may have; each exists on a
+#: CModel exactly where its converted estimator has it.
+PUBLIC_METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "transform")
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One function of a generated header.
+
+    ``vector`` says that scikit-learn returns a 1-D array where ``width`` is
+    1 (a binary classifier's decision_function, a single-output regressor's
+    predict); the C++ function writes one value either way.
+    """
+
+    name: str
+    output: str
+    width: int = 1
+    input: str = INPUT_ROW
+    vector: bool = False
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"entry point name {self.name!r} is not an identifier")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"entry point output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.input not in INPUTS:
+            raise ValueError(f"entry point input must be one of {INPUTS}, got {self.input!r}")
+        if self.width < 1 or (self.output != VALUES and self.width != 1):
+            raise ValueError(f"entry point {self.name}: bad width {self.width} for {self.output} output")
+
+    # -- C++ -------------------------------------------------------------
+
+    @property
+    def returns_int(self) -> bool:
+        return self.output in (LABEL, OUTLIER)
+
+    def c_signature(self, name: str = "") -> str:
+        """``int32_t predict(const float* x)`` or ``void f(const float* x, float* out)``."""
+        fn = name or self.name
+        if self.returns_int:
+            return f"int32_t {fn}(const float* x)"
+        return f"void {fn}(const float* x, float* out)"
+
+    def c_call(self, fn: str, x: str = "x", out: str = "out") -> str:
+        """A call expression (int entry points) or statement (the others)."""
+        return f"{fn}({x})" if self.returns_int else f"{fn}({x}, {out})"
+
+    # -- Python ----------------------------------------------------------
+
+    @property
+    def raw_dtype(self) -> np.dtype:
+        """dtype of the host runtime's and the devices' raw results."""
+        return np.dtype(np.int32) if self.returns_int else np.dtype(np.float32)
+
+    def raw_shape(self, n_rows: int) -> Tuple[int, ...]:
+        return (n_rows,) if self.returns_int else (n_rows, self.width)
+
+    def empty(self, n_rows: int = 0) -> np.ndarray:
+        return np.zeros(self.raw_shape(n_rows), dtype=self.raw_dtype)
+
+    def host_kind(self) -> Tuple[str, str, int]:
+        """(name, kind, width) as the host runtime reports its entry points."""
+        return (self.name, "int" if self.returns_int else "float", self.width)
+
+
+def by_name(entry_points: Iterable[EntryPoint]) -> Dict[str, EntryPoint]:
+    found: Dict[str, EntryPoint] = {}
+    for ep in entry_points:
+        if ep.name in found:
+            raise ValueError(f"two entry points are named {ep.name!r}")
+        found[ep.name] = ep
+    return found
+
+
+def widest(entry_points: Sequence[EntryPoint]) -> int:
+    """Floats a buffer needs to hold the output of any of ``entry_points``."""
+    return max(ep.width for ep in entry_points)

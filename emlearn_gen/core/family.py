@@ -1,0 +1,154 @@
+"""The family contract: what one model family declares to plug in.
+
+A family is one unit (``emlearn_gen/families/<name>/``): the estimator
+classes it converts, their conversion to its IR, packing into tables
+described by its :class:`~emlearn_gen.core.layout.Layout`, its template, its
+entry points, options and numeric contract. It registers with one line in
+``emlearn_gen/families/__init__.py``; ``convert()``, ``CModel``, the host
+runtime, the test harness and the device runner are generic. See
+docs/architecture.md for how to add one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .entry_points import EntryPoint
+from .layout import Layout
+
+
+@dataclass(frozen=True)
+class Option:
+    """A keyword option of ``convert()`` for one family. ``choices`` lists
+    the accepted values; None (the default) lets the family choose per model."""
+
+    name: str
+    doc: str
+    choices: Tuple[Any, ...] = ()
+
+    def check(self, value: Any) -> Any:
+        if value is None or not self.choices or value in self.choices:
+            return value
+        raise ValueError(
+            f"{self.name} must be one of {', '.join(map(repr, self.choices))} or None, got {value!r}"
+        )
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Tables and layout fields as a family's packing wrote them, per its
+    Layout; ``real`` is the model's arithmetic type ("float32"/"float64")."""
+
+    tables: Mapping[str, np.ndarray]
+    fields: Mapping[str, int]
+    real: str = "float32"
+
+    @property
+    def table_bytes(self) -> int:
+        return int(sum(a.nbytes for a in self.tables.values()))
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """A converted model, ready for the generic layers.
+
+    ``packed`` is the family's own packed object; ``layout_tables()`` of it
+    (see :meth:`Family.tables`) feeds the header and the host runtime.
+    ``context`` adds the family's template variables; ``summary`` lines go
+    into the header's banner; ``options`` are the resolved options, for the
+    banner; ``stack_bytes`` is the stack the entry points need beyond the
+    caller's buffers (stated in the banner).
+    """
+
+    task: str  # "classifier", "regressor", "outlier_detector", "transformer"
+    n_features: int
+    entry_points: Tuple[EntryPoint, ...]
+    packed: Any
+    options: Tuple[Tuple[str, str], ...]
+    classes: Optional[np.ndarray] = None
+    n_outputs: Optional[int] = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    summary: Tuple[str, ...] = ()
+    stack_bytes: int = 0
+
+
+class NumericContract(ABC):
+    """What a family promises about its outputs, as checks.
+
+    ``assert_matches_sklearn`` is level 1 of the equivalence contract: it
+    compares a CModel with its estimator on X, computed side by side, and
+    raises AssertionError naming the first broken promise. It returns what
+    it measured (for example the tie zone of labels).
+    """
+
+    #: One paragraph for docs and reports: what is exact, what is bounded.
+    statement: str = ""
+
+    @abstractmethod
+    def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+        ...
+
+    def device_tolerance(self, cm: Any, target: Any) -> float:
+        """Absolute bound on |device - host| of continuous outputs; 0.0
+        means bit-equal, which every family so far delivers."""
+        return 0.0
+
+
+class Family(ABC):
+    """One model family; see the module docstring."""
+
+    #: Folder, host kernel and runtime header stem: "trees" ->
+    #: families/trees/, kernel "trees", runtime header emlearn_gen/<header>.
+    name: str
+    #: scikit-learn classes converted by this family.
+    estimators: Tuple[type, ...]
+    #: Runtime header the generated header includes (under emlearn_gen/).
+    runtime_header: str
+    #: Table-format version of that header: generated headers compile against
+    #: any runtime whose format for this family is the same, and refuse others.
+    format_version: int
+    #: Template of the generated header (path under the package).
+    template: str
+    layout: Layout
+    contract: NumericContract
+    options: Tuple[Option, ...] = ()
+
+    @property
+    def format_macro(self) -> str:
+        return f"EMLEARN_GEN_{self.name.upper()}_FORMAT"
+
+    def check_options(self, given: Mapping[str, Any]) -> Dict[str, Any]:
+        """Validated options, every declared one present (None where not
+        given); an unknown name is a TypeError naming the known ones."""
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            names = ", ".join(sorted(known)) or "none"
+            raise TypeError(
+                f"convert() got an unknown option {unknown[0]!r} for {self.name} models; "
+                f"their options are: {names}"
+            )
+        return {name: option.check(given.get(name)) for name, option in known.items()}
+
+    @abstractmethod
+    def to_ir(self, estimator: Any) -> Any:
+        """The IR of a fitted estimator (validated); reads fitted attributes only."""
+
+    @abstractmethod
+    def lower(self, ir: Any, options: Mapping[str, Any]) -> Lowered:
+        """IR and resolved options -> packed tables, entry points, context."""
+
+    @abstractmethod
+    def tables(self, packed: Any) -> Packed:
+        """The layout's tables and host fields of the family's packed object."""
+
+    def catalog(self) -> Sequence[Any]:
+        """Examples of every estimator class of the family, fitted on data
+        that exercises it (``emlearn_gen.testing.catalog.Example``): the
+        equivalence, header, device and footprint tests and the benchmarks
+        all run these."""
+        return ()

@@ -1,0 +1,45 @@
+"""The host model: a family's kernel in emlearn_gen._runtime over the packed
+tables, with the entry points of the model's description."""
+
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import numpy as np
+
+from .. import _runtime
+from .entry_points import EntryPoint
+from .family import Packed
+from .layout import Layout
+
+
+class HostModel:
+    """Runs a model's entry points on the host through the C++ kernels.
+
+    The runtime copies the tables and validates them once; the kernel and
+    the Python description must agree on every table, field and entry point,
+    or construction fails.
+    """
+
+    def __init__(
+        self,
+        layout: Layout,
+        packed: Packed,
+        entry_points: Sequence[EntryPoint],
+        host_only: Sequence[Tuple[str, str, int]] = (),
+    ) -> None:
+        """``host_only`` adds kernel functions that no header has, as
+        (name, "int" | "float" | "index", width), for tests and tools (the
+        trees' "apply": the leaf reached in every tree)."""
+        layout.check(packed.tables, packed.fields)
+        self._model = _runtime.HostModel(
+            kernel=layout.kernel,
+            tables=dict(packed.tables),
+            fields={k: int(v) for k, v in packed.fields.items()},
+            entry_points=[ep.host_kind() for ep in entry_points] + list(host_only),
+        )
+
+    def run(self, name: str, X32: np.ndarray) -> np.ndarray:
+        """Raw results of entry point ``name`` on the rows of X32 (a
+        C-contiguous float32 matrix): int32 (n,) or float32 (n, width)."""
+        return self._model.run(name, X32)

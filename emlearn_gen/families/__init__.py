@@ -1,0 +1,12 @@
+"""Model families. A family is one folder here plus one line below."""
+
+from __future__ import annotations
+
+from ..core.registry import Registry
+from . import trees
+
+REGISTRY = Registry(
+    (
+        trees.FAMILY,
+    )
+)

@@ -1,0 +1,134 @@
+"""Decision trees and forests of them: one kernel walking compact tables.
+
+    convert.py   fitted estimator -> TreeEnsemble IR (ir.py)
+    pack.py      IR -> bit-packed tables (layout below; runtime tree_ensemble.hpp)
+    model.hpp.j2 the header's tables and entry-point bodies
+    contract.py  what matches scikit-learn, and how closely
+    catalog.py   examples of every estimator, for the tests and benchmarks
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from ...core.entry_points import LABEL, VALUES, EntryPoint
+from ...core.family import Family, Lowered, Option, Packed
+from ...core.layout import Field, Layout, Table
+from .context import REAL_TYPES, tree_summary
+from .contract import TreeContract
+from .convert import SUPPORTED, convert_trees
+from .ir import TreeEnsemble
+from .pack import REAL_DTYPES, PackedForest, pack_trees
+
+LAYOUT = Layout(
+    kernel="trees",
+    tables=(
+        Table("nodes", "uint8_t", "Split nodes in pre-order: fixed-width bit records."),
+        Table("thresholds", "float", "Thresholds, rounded down to float32."),
+        Table("leaves", "real", "Leaf rows, or the distinct leaf values (value_bits > 0)."),
+        Table("leaf_codes", "uint8_t", "Per leaf value, its index into leaves (value_bits > 0)."),
+        Table("roots", "uint8_t", "Root of each tree: a node, or n_nodes + a leaf."),
+    ),
+    fields=(
+        Field("n_nodes", "uint32_t"),
+        Field("n_thresholds", "uint32_t", length_of="thresholds"),
+        Field("n_leaves", "uint32_t"),
+        Field("n_values", "uint32_t", length_of="leaves"),
+        Field("n_trees", "uint32_t"),
+        Field("n_features", "uint32_t"),
+        Field("leaf_width", "uint16_t"),
+        Field("feature_bits", "uint8_t"),
+        Field("ref_bits", "uint8_t"),
+        Field("thr_bits", "uint8_t"),
+        Field("root_bits", "uint8_t"),
+        Field("value_bits", "uint8_t"),
+        Field("word_bits", "uint8_t"),
+        Field("real_bits", "uint8_t"),
+    ),
+)
+
+
+class TreesFamily(Family):
+    name = "trees"
+    estimators = SUPPORTED
+    runtime_header = "tree_ensemble.hpp"
+    format_version = 1
+    template = "families/trees/model.hpp.j2"
+    layout = LAYOUT
+    contract = TreeContract()
+    options = (
+        Option(
+            "dtype",
+            "type of leaf values and of their sums: float64 (default for classifiers) repeats "
+            "scikit-learn's float64 arithmetic; float32 (default for regressors) halves their flash",
+            tuple(REAL_DTYPES),
+        ),
+    )
+
+    def to_ir(self, estimator: Any) -> TreeEnsemble:
+        return convert_trees(estimator)
+
+    def lower(self, ir: TreeEnsemble, options: Mapping[str, Any]) -> Lowered:
+        classifier = ir.task == "classifier"
+        dtype = options["dtype"] or ("float64" if classifier else "float32")
+        packed = pack_trees(ir, real=dtype)
+        if classifier:
+            entry_points = (
+                EntryPoint("predict", LABEL, doc="Predicted class: an index into classes[]."),
+                EntryPoint(
+                    "predict_proba", VALUES, ir.leaf_width,
+                    doc="Class probabilities: writes n_classes values to `out`. NaN in `x` marks a missing value.",
+                ),
+            )
+        else:
+            entry_points = (
+                EntryPoint(
+                    "predict", VALUES, ir.leaf_width, vector=ir.leaf_width == 1,
+                    doc="Predicted outputs: writes n_outputs values to `out`. NaN in `x` marks a missing value.",
+                ),
+            )
+        return Lowered(
+            task=ir.task,
+            n_features=ir.n_features,
+            entry_points=entry_points,
+            packed=packed,
+            options=(("dtype", dtype),),
+            classes=ir.classes,
+            n_outputs=None if classifier else ir.leaf_width,
+            context={"real_type": REAL_TYPES[dtype]},
+            summary=tree_summary(packed),
+        )
+
+    def tables(self, packed: PackedForest) -> Packed:
+        return Packed(
+            tables={
+                "nodes": packed.nodes,
+                "thresholds": packed.thresholds,
+                "leaves": packed.leaf_values,
+                "leaf_codes": packed.leaf_codes,
+                "roots": packed.roots,
+            },
+            fields={
+                "n_nodes": packed.n_nodes,
+                "n_leaves": packed.n_leaves,
+                "n_trees": packed.n_trees,
+                "n_features": packed.n_features,
+                "leaf_width": packed.leaf_width,
+                "feature_bits": packed.feature_bits,
+                "ref_bits": packed.ref_bits,
+                "thr_bits": packed.thr_bits,
+                "root_bits": packed.root_bits,
+                "value_bits": packed.value_bits,
+                "word_bits": packed.word_bits,
+                "real_bits": 32 if packed.real == "float32" else 64,
+            },
+            real=packed.real,
+        )
+
+    def catalog(self) -> Sequence[Any]:
+        from .catalog import EXAMPLES
+
+        return EXAMPLES
+
+
+FAMILY = TreesFamily()

@@ -1,0 +1,47 @@
+"""Trees in the shared test catalog: every estimator class, on data that
+exercises it (NaN inputs for the "nan_" sets; probe rows add NaN and inputs
+on, just below and just above every threshold)."""
+
+from __future__ import annotations
+
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
+
+from ...testing.catalog import Example
+from ...testing.datasets import probe_inputs
+
+
+def _probe(est, X):
+    return probe_inputs(est, X, n_base=10)
+
+
+EXAMPLES = (
+    Example("DecisionTreeClassifier", lambda: DecisionTreeClassifier(random_state=0), "nan_classification", _probe),
+    Example("DecisionTreeRegressor", lambda: DecisionTreeRegressor(max_depth=10, random_state=0), "nan_regression", _probe),
+    Example("ExtraTreeClassifier", lambda: ExtraTreeClassifier(random_state=0), "breast_cancer", _probe),
+    Example("ExtraTreeRegressor", lambda: ExtraTreeRegressor(random_state=0), "linnerud", _probe),
+    Example(
+        "RandomForestClassifier",
+        lambda: RandomForestClassifier(n_estimators=8, max_depth=8, random_state=0),
+        "nan_classification",
+        _probe,
+    ),
+    Example(
+        "RandomForestRegressor",
+        lambda: RandomForestRegressor(n_estimators=8, max_depth=8, random_state=0),
+        "diabetes",
+        _probe,
+    ),
+    Example(
+        "ExtraTreesClassifier",
+        lambda: ExtraTreesClassifier(n_estimators=8, max_depth=8, random_state=0),
+        "synthetic_classification",
+        _probe,
+    ),
+    Example(
+        "ExtraTreesRegressor",
+        lambda: ExtraTreesRegressor(n_estimators=6, max_depth=8, random_state=0),
+        "extreme_regression",
+        _probe,
+    ),
+)

@@ -1,0 +1,96 @@
+"""Numeric contract of tree ensembles (docs/architecture.md, "Numeric contract").
+
+Labels are identical to scikit-learn's on every sample, NaN included:
+thresholds are scikit-learn's float64 thresholds rounded *down* to float32,
+so ``x <= t`` on float32 inputs decides as scikit-learn's float64 comparison.
+
+With dtype="float64" the runtime repeats scikit-learn's float64 operations in
+the same order (rows summed in tree order, then divided by the tree count), so
+probabilities and outputs are exactly scikit-learn's values rounded to float32.
+
+With dtype="float32" a model's leaf values are rounded to float32 (relative
+error <= u = 2**-24 each), summed over T trees in float32 (T - 1 roundings)
+and divided by T (one rounding); comparing with scikit-learn's float64 result
+rounded to float32 adds one more. To first order the difference is at most
+
+    u * ((T + 1) * A + 2 * |r|)
+
+where A is the mean over trees of |leaf value| for that sample and r is
+scikit-learn's result.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import numpy as np
+
+from ...core.family import NumericContract
+
+U32 = 2.0**-24
+
+
+def _per_tree_outputs(estimator: Any, X: np.ndarray) -> np.ndarray:
+    """(n_trees, n_samples, width) contributions, as scikit-learn sums them."""
+    members = getattr(estimator, "estimators_", [estimator])
+    if hasattr(estimator, "classes_"):
+        return np.stack([m.predict_proba(X) for m in members])
+    outs = [np.asarray(m.predict(X), dtype=np.float64) for m in members]
+    return np.stack([o.reshape(len(X), -1) for o in outs])
+
+
+def float32_sum_tolerance(estimator: Any, X: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per-value bound on |runtime - scikit-learn| for float32 tree sums."""
+    parts = _per_tree_outputs(estimator, X)
+    n_trees = parts.shape[0]
+    mean_abs = np.abs(parts).mean(axis=0).reshape(reference.shape)
+    return U32 * ((n_trees + 1) * mean_abs + 2 * np.abs(reference))
+
+
+class TreeContract(NumericContract):
+    statement = (
+        "Labels identical to scikit-learn's on every sample, NaN included. dtype=float64: "
+        "probabilities and outputs equal scikit-learn's rounded to float32. dtype=float32: "
+        "within u * ((T + 1) * A + 2 * |r|), u = 2**-24, for T trees, mean |leaf value| A, result r."
+    )
+
+    def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+        X = np.asarray(X)
+        dtype = cm.options["dtype"]
+        if hasattr(estimator, "classes_"):
+            want_labels = estimator.predict(X)
+            got_labels = cm.predict(X)
+            bad = np.flatnonzero(want_labels != got_labels)
+            if bad.size:
+                proba = estimator.predict_proba(X[bad])
+                top2 = np.sort(proba, axis=1)[:, -2:]
+                raise AssertionError(
+                    f"{len(bad)} of {len(X)} labels differ from scikit-learn (first rows {bad[:5].tolist()}); "
+                    f"scikit-learn's margin between the top two classes there: {(top2[:, 1] - top2[:, 0])[:5].tolist()}"
+                )
+            assert got_labels.dtype == want_labels.dtype, (got_labels.dtype, want_labels.dtype)
+            want = estimator.predict_proba(X)
+            got = cm.predict_proba(X)
+        else:
+            want = np.asarray(estimator.predict(X), dtype=np.float64)
+            got = cm.predict(X)
+        assert got.shape == want.shape, (got.shape, want.shape)
+        assert got.dtype == np.float64
+        if dtype == "float64":
+            exact = want.astype(np.float32).astype(np.float64)
+            if not np.array_equal(got, exact):
+                worst = np.argmax(np.abs(got - exact))
+                raise AssertionError(
+                    f"float64 model differs from scikit-learn rounded to float32 at flat index {worst}: "
+                    f"{got.flat[worst]!r} vs {exact.flat[worst]!r}"
+                )
+            return {"max_abs_diff": 0.0}
+        tol = float32_sum_tolerance(estimator, X, want)
+        err = np.abs(got - want)
+        if np.any(err > tol):
+            worst = np.argmax(err - tol)
+            raise AssertionError(
+                f"output differs from scikit-learn by {err.flat[worst]:.3g} at flat index {worst}, "
+                f"more than float32 rounding allows ({tol.flat[worst]:.3g})"
+            )
+        return {"max_abs_diff": float(err.max()) if err.size else 0.0}

@@ -1,0 +1,94 @@
+"""The estimator catalog: examples of every supported estimator, declared by
+each family (``families/<name>/catalog.py``), shared by the equivalence,
+header, device and footprint tests and by the benchmarks.
+
+    for example in catalog.examples():
+        est, X_eval = catalog.fitted(example)
+        cm = emlearn_gen.convert(est, name="model", **example.options)
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+
+from .datasets import DATASETS
+
+#: Rows of an evaluation set: (estimator, X) -> extra rows (e.g. inputs on
+#: every threshold of a tree).
+Probe = Callable[[Any, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One estimator fitted on one data set.
+
+    ``key`` is unique across the catalog (test ids); ``make`` returns the
+    unfitted estimator; ``data`` names a data set of ``datasets.DATASETS``;
+    ``probe`` adds rows that stress the family's exactness; ``options`` go to
+    ``convert()``; ``devices`` runs it on the emulated devices (level 3) and
+    ``quick`` marks the few examples a quick benchmark run takes.
+    """
+
+    key: str
+    make: Callable[[], Any]
+    data: str
+    probe: Optional[Probe] = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    devices: bool = True
+    n_eval: int = 160
+
+    @property
+    def estimator_name(self) -> str:
+        return type(self.make()).__name__
+
+
+def examples() -> Tuple[Example, ...]:
+    """Every family's examples, in registration order."""
+    from ..families import REGISTRY
+
+    found: Dict[str, Example] = {}
+    for family in REGISTRY.families:
+        for example in family.catalog():
+            if example.key in found:
+                raise ValueError(f"two catalog examples are keyed {example.key!r}")
+            found[example.key] = example
+    return tuple(found.values())
+
+
+def example(key: str) -> Example:
+    for item in examples():
+        if item.key == key:
+            return item
+    raise KeyError(key)
+
+
+@lru_cache(maxsize=None)
+def _data(name: str) -> Tuple[np.ndarray, np.ndarray]:
+    return DATASETS[name]()
+
+
+@lru_cache(maxsize=None)
+def _fitted(key: str) -> Tuple[Any, np.ndarray]:
+    item = example(key)
+    X, y = _data(item.data)
+    est = item.make()
+    with warnings.catch_warnings():
+        # Convergence is not what the catalog tests: a model fitted in few
+        # iterations is as good a subject for conversion.
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    rows = [np.asarray(X[: item.n_eval], dtype=np.float64)]
+    if item.probe is not None:
+        rows.append(np.asarray(item.probe(est, X), dtype=np.float64)[: item.n_eval])
+    return est, np.concatenate(rows)
+
+
+def fitted(item: Example) -> Tuple[Any, np.ndarray]:
+    """(fitted estimator, evaluation rows) of an example; fitted once per
+    process. The rows are the data set's first rows plus the probe's."""
+    return _fitted(item.key)
