@@ -12,6 +12,7 @@
 #include <string>
 
 #include "emlearn_gen/common.hpp"
+#include "emlearn_gen/math.hpp"
 #include "host_model.hpp"
 
 namespace py = pybind11;
@@ -238,6 +239,9 @@ PYBIND11_MODULE(_runtime, m) {
   m.attr("VERSION_MINOR") = EMLEARN_GEN_VERSION_MINOR;
   m.attr("VERSION_PATCH") = EMLEARN_GEN_VERSION_PATCH;
   m.attr("VERSION") = static_cast<long>(EMLEARN_GEN_VERSION);
+  // The runtime's own math functions state their error bounds once, in
+  // math.hpp; numeric contracts read them from here.
+  m.attr("EXP_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::exp_max_rel_error);
   m.def("kernel_formats", &kernel_formats,
         "{kernel name: table-format version} of the model-family kernels in this build.");
   py::class_<HostModel>(m, "HostModel")

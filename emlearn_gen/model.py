@@ -65,7 +65,7 @@ class CModel:
 
     def check_input(self, X: Any) -> np.ndarray:
         """X as the float32 matrix the C++ code sees, or a ValueError saying what is wrong."""
-        return check_X(X, self.n_features_in_, f"CModel {self.name!r}", allow_nan=True)
+        return check_X(X, self.n_features_in_, f"CModel {self.name!r}", allow_nan=self._lowered.allow_nan)
 
     def raw_outputs(self, method: str, X: Any) -> np.ndarray:
         """What the header's ``method`` returns for each row of X, computed by

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from emlearn_gen.testing.datasets import probe_inputs
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
@@ -21,7 +20,7 @@ from sklearn.ensemble import (
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import emlearn_gen
-from emlearn_gen.testing import HostTarget, assert_device_matches, run_model
+from emlearn_gen.testing import HostTarget, assert_device_matches, catalog, run_model
 
 COMPILERS = [HostTarget(c, std) for c in ("g++", "clang++") for std in ("c++11", "c++17")] + [
     # Unoptimised C++11 would fail to link if the header odr-used a static
@@ -29,14 +28,16 @@ COMPILERS = [HostTarget(c, std) for c in ("g++", "clang++") for std in ("c++11",
     HostTarget("g++", "c++11", opt="-O0"),
 ]
 
-MODELS = {
-    "DecisionTreeClassifier": (lambda: DecisionTreeClassifier(random_state=0), "nan_classification"),
-    "DecisionTreeRegressor": (lambda: DecisionTreeRegressor(max_depth=8, random_state=0), "nan_regression"),
-    "RandomForestClassifier": (lambda: RandomForestClassifier(n_estimators=15, random_state=0), "nan_classification"),
-    "RandomForestRegressor": (lambda: RandomForestRegressor(n_estimators=10, random_state=0), "linnerud"),
-    "ExtraTreesClassifier": (lambda: ExtraTreesClassifier(n_estimators=10, max_depth=6, random_state=0), "digits"),
-    "ExtraTreesRegressor": (lambda: ExtraTreesRegressor(n_estimators=10, random_state=0), "extreme_regression"),
-}
+EXAMPLES = catalog.examples()
+
+
+def catalog_model(example):
+    """(CModel, evaluation rows) of a catalog example."""
+    est, X = catalog.fitted(example)
+    cm = emlearn_gen.convert(est, name="compiled", **example.options)
+    if not cm._lowered.allow_nan:
+        X = X[~np.isnan(X).any(axis=1)]
+    return cm, X
 
 
 def _require(compiler: str) -> None:
@@ -48,15 +49,13 @@ def _require(compiler: str) -> None:
 
 
 @pytest.mark.parametrize("target", COMPILERS, ids=lambda t: f"{t.name}{t.opt}")
-@pytest.mark.parametrize("model", sorted(MODELS))
-def test_header_matches_host_runtime(model, target, load_data):
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.key for e in EXAMPLES])
+def test_header_matches_host_runtime(example, target):
+    """Every catalog example, every compiler: bit-equal to the host runtime."""
     _require(target.compiler)
-    factory, data = MODELS[model]
-    X, y = load_data(data)
-    est = factory().fit(X, y)
-    cm = emlearn_gen.convert(est, name="compiled")
-    X_eval = np.concatenate([X[:150], probe_inputs(est, X, n_base=10)[:300]])
-    assert_device_matches(cm, X_eval, targets=[target])
+    cm, X_eval = catalog_model(example)
+    reports = assert_device_matches(cm, X_eval, targets=[target])
+    assert all(r.n_samples == len(X_eval) for r in reports.values())
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

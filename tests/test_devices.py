@@ -18,7 +18,6 @@ from typing import Any, Dict, List
 
 import numpy as np
 import pytest
-from emlearn_gen.testing.datasets import probe_inputs
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -36,6 +35,7 @@ from sklearn.tree import (
 import emlearn_gen
 from emlearn_gen.testing import (
     DEVICE_TARGET_NAMES,
+    catalog,
     BuildCache,
     DoesNotFit,
     RunFailed,
@@ -50,25 +50,7 @@ from emlearn_gen.testing.runner import build_device_image
 DEVICES = list(DEVICE_TARGET_NAMES)
 M0_FLASH = 256 * 1024
 
-#: Every supported estimator, with a data set that exercises it (NaN
-#: inputs for the "nan_" sets; probe rows add NaN and inputs on every
-#: threshold for all of them).
-ESTIMATORS = {
-    "DecisionTreeClassifier": (lambda: DecisionTreeClassifier(random_state=0), "nan_classification"),
-    "DecisionTreeRegressor": (lambda: DecisionTreeRegressor(max_depth=10, random_state=0), "nan_regression"),
-    "ExtraTreeClassifier": (lambda: ExtraTreeClassifier(random_state=0), "breast_cancer"),
-    "ExtraTreeRegressor": (lambda: ExtraTreeRegressor(random_state=0), "linnerud"),
-    "RandomForestClassifier": (
-        lambda: RandomForestClassifier(n_estimators=8, max_depth=8, random_state=0), "nan_classification"
-    ),
-    "RandomForestRegressor": (lambda: RandomForestRegressor(n_estimators=8, max_depth=8, random_state=0), "diabetes"),
-    "ExtraTreesClassifier": (
-        lambda: ExtraTreesClassifier(n_estimators=8, max_depth=8, random_state=0), "synthetic_classification"
-    ),
-    "ExtraTreesRegressor": (
-        lambda: ExtraTreesRegressor(n_estimators=6, max_depth=8, random_state=0), "extreme_regression"
-    ),
-}
+EXAMPLES = [e for e in catalog.examples() if e.devices]
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +63,6 @@ def devices(names: List[str] = DEVICES) -> List[Any]:
     return [require_target(name) for name in names]
 
 
-def eval_rows(est: Any, X: np.ndarray, n: int = 160) -> np.ndarray:
-    """Rows of X, then rows on, just below and just above thresholds, and NaN."""
-    return np.concatenate([X[:n], probe_inputs(est, X, n_base=10)[:n]])
-
-
 def check_reports(cm: Any, reports: Dict[str, Any], n_rows: int) -> None:
     for name, report in reports.items():
         assert report.n_samples == n_rows
@@ -95,14 +72,15 @@ def check_reports(cm: Any, reports: Dict[str, Any], n_rows: int) -> None:
         assert report.label_differences == 0
 
 
-@pytest.mark.parametrize("estimator", sorted(ESTIMATORS))
-def test_every_estimator_matches_host_runtime_on_every_device(estimator, load_data, cache):
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.key for e in EXAMPLES])
+def test_every_estimator_matches_host_runtime_on_every_device(example, cache):
+    """Every catalog example on every emulated device: identical labels,
+    bit-equal floats."""
     targets = devices()
-    factory, data = ESTIMATORS[estimator]
-    X, y = load_data(data)
-    est = factory().fit(X, y)
-    cm = emlearn_gen.convert(est, name="device_model")
-    X_eval = eval_rows(est, X)
+    est, X_eval = catalog.fitted(example)
+    cm = emlearn_gen.convert(est, name="device_model", **example.options)
+    if not cm._lowered.allow_nan:
+        X_eval = X_eval[~np.isnan(X_eval).any(axis=1)]
     reports = assert_device_matches(cm, X_eval, targets=targets, cache=cache)
     assert sorted(reports) == sorted(DEVICES)
     check_reports(cm, reports, len(X_eval))

@@ -74,6 +74,7 @@ class Lowered:
     context: Mapping[str, Any] = field(default_factory=dict)
     summary: Tuple[str, ...] = ()
     stack_bytes: int = 0
+    allow_nan: bool = True  # NaN inputs are meaningful (missing values)
 
 
 class NumericContract(ABC):

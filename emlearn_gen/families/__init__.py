@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ..core.registry import Registry
-from . import trees
+from . import linear, trees
 
 REGISTRY = Registry(
     (
         trees.FAMILY,
+        linear.FAMILY,
     )
 )

@@ -42,10 +42,6 @@ class Example:
     devices: bool = True
     n_eval: int = 160
 
-    @property
-    def estimator_name(self) -> str:
-        return type(self.make()).__name__
-
 
 def examples() -> Tuple[Example, ...]:
     """Every family's examples, in registration order."""
@@ -76,11 +72,11 @@ def _data(name: str) -> Tuple[np.ndarray, np.ndarray]:
 def _fitted(key: str) -> Tuple[Any, np.ndarray]:
     item = example(key)
     X, y = _data(item.data)
-    est = item.make()
     with warnings.catch_warnings():
-        # Convergence is not what the catalog tests: a model fitted in few
-        # iterations is as good a subject for conversion.
+        # Convergence is not what the catalog tests (a model fitted in few
+        # iterations is as good a subject for conversion), nor deprecation.
         warnings.simplefilter("ignore")
+        est = item.make()
         est.fit(X, y)
     rows = [np.asarray(X[: item.n_eval], dtype=np.float64)]
     if item.probe is not None:

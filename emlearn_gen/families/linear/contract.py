@@ -1,0 +1,178 @@
+"""Numeric contract of linear models (docs/architecture.md, "Numeric contract").
+
+The runtime computes in float32: inputs, weights and intercepts are rounded
+to float32 (relative error <= u = 2**-24 each), each product is rounded, the
+n products are summed in index order and the intercept added last. For score
+k of a row, with P = sum_i |w_ki * x_i| and b_k the intercept, the classic
+bound on recursive summation gives
+
+    |score - scikit-learn's float64 score| <= B_k = gamma(n + 3) * (P + |b_k|) + (n + 1) * 2**-149
+
+where gamma(m) = m u / (1 - m u) and the last term covers products that
+underflow. decision_function and identity-link predictions are within B.
+
+Links add their own rounding, with the runtime's exp within a relative
+``EXP_MAX_REL_ERROR`` (stated and checked in runtime math.hpp):
+* exp (log-link regressors): relative (e^B - 1) + EXP_MAX_REL_ERROR * e^B;
+* sigmoid (binary logistic): B / 4 + (EXP_MAX_REL_ERROR + 3u) * p, and u more
+  for 1 - p;
+* one-vs-rest logistic: each sigmoid relative eta_k = B_k (1 - s_k) +
+  EXP_MAX_REL_ERROR + 3u, so p_k relative 2 * max(eta) + (K + 1) u;
+* softmax: relative (e^{2 max B} - 1) + u (|d_k| + sum_j p_j |d_j|)
+  + 2 EXP_MAX_REL_ERROR + (K + 1) u, where d_k = score_k - max score (the
+  rounding of the subtraction, amplified by exp);
+* modified Huber: q_k = (clip(s_k, -1, 1) + 1) / 2 within B_k / 2 + u;
+  binary p = {1 - q, q}; multi-class p_k = q_k / sum q within
+  (|dq_k| + p_k sum |dq_j|) / sum q + (K + 1) u p_k.
+
+Labels equal scikit-learn's except in the tie zone: binary rows whose score
+lies within B of 0, multi-class rows whose two best scores lie within the sum
+of their bounds. Rows in the tie zone are counted and reported; a label may
+differ only there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+import numpy as np
+
+from ... import _runtime
+from ...core.family import NumericContract
+
+U = 2.0**-24
+TINY = 2.0**-149
+EXP_MAX_REL_ERROR = float(_runtime.EXP_MAX_REL_ERROR)
+
+
+def _gamma(m: int) -> float:
+    return m * U / (1.0 - m * U)
+
+
+def score_bounds(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(scikit-learn's float64 scores (n, n_scores), bound B on each)."""
+    X = np.asarray(X, dtype=np.float64)
+    scores = X @ ir.coef.T + ir.intercept
+    P = np.abs(X) @ np.abs(ir.coef).T
+    n = ir.n_features
+    bound = _gamma(n + 3) * (P + np.abs(ir.intercept)) + (n + 1) * TINY
+    return scores, bound
+
+
+def _sigmoid(s: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-s))
+
+
+def proba_bound(link: str, scores: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Bound on |runtime - scikit-learn| of every predict_proba value."""
+    K = scores.shape[1]
+    e = EXP_MAX_REL_ERROR
+    if link == "logistic" and K == 1:
+        p = _sigmoid(scores[:, 0])
+        one = B[:, 0] / 4 + (e + 3 * U) * p
+        return np.stack([one + U, one], axis=1)
+    if link == "logistic":
+        s = _sigmoid(scores)
+        eta = B * (1 - s) + e + 3 * U
+        p = s / s.sum(axis=1, keepdims=True)
+        return p * (2 * eta.max(axis=1, keepdims=True) + (K + 1) * U)
+    if link == "softmax":
+        d = scores - scores.max(axis=1, keepdims=True)
+        p = np.exp(d)
+        p /= p.sum(axis=1, keepdims=True)
+        bmax = B.max(axis=1, keepdims=True)
+        rel = np.expm1(2 * bmax) + U * (np.abs(d) + (p * np.abs(d)).sum(axis=1, keepdims=True)) + 2 * e + (K + 1) * U
+        return p * rel
+    if link == "modified_huber":
+        q = (np.clip(scores, -1, 1) + 1) / 2
+        dq = B / 2 + U
+        if K == 1:
+            return np.concatenate([dq + U, dq], axis=1)
+        total = q.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = q / total
+            out = (dq + p * dq.sum(axis=1, keepdims=True)) / total + (K + 1) * U * p
+        # Where the sum is within its own error of 0, scikit-learn's uniform
+        # fallback and a tiny positive sum are both possible: no bound.
+        ambiguous = total <= dq.sum(axis=1, keepdims=True)
+        return np.where(ambiguous, np.inf, out)
+    raise ValueError(f"no predict_proba for link {link!r}")
+
+
+def tie_zone(scores: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Rows whose label rounding could decide."""
+    if scores.shape[1] == 1:
+        return np.abs(scores[:, 0]) <= B[:, 0]
+    order = np.argsort(-scores, axis=1, kind="stable")
+    rows = np.arange(len(scores))
+    first, second = order[:, 0], order[:, 1]
+    return scores[rows, first] - scores[rows, second] <= B[rows, first] + B[rows, second]
+
+
+def _check_within(what: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> float:
+    assert got.shape == want.shape, f"{what}: shape {got.shape} vs scikit-learn's {want.shape}"
+    with np.errstate(invalid="ignore", over="ignore"):
+        want32 = want.astype(np.float32).astype(np.float64)
+        err = np.abs(got - want)
+        # Beyond float32's range the runtime returns inf, as rounding does.
+        ok = (err <= bound) | (np.isinf(want32) & (got == want32))
+    if not np.all(ok):
+        worst = int(np.flatnonzero(~ok.reshape(-1))[0])
+        raise AssertionError(
+            f"{what} differs from scikit-learn by {err.flat[worst]:.3g} at flat index {worst} "
+            f"(got {got.flat[worst]!r}, scikit-learn {want.flat[worst]!r}); the contract allows "
+            f"{bound.flat[worst]:.3g}"
+        )
+    finite = np.isfinite(err)
+    return float(err[finite].max()) if np.any(finite) else 0.0
+
+
+class LinearContract(NumericContract):
+    statement = (
+        "float32 arithmetic. Scores within gamma(n+3) * (sum |w x| + |b|) of scikit-learn's "
+        "float64 scores; probabilities and log-link outputs within that bound carried through "
+        "the link (runtime exp within EXP_MAX_REL_ERROR); labels identical outside the tie zone."
+    )
+
+    def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+        from .convert import convert_linear
+
+        ir = convert_linear(estimator)
+        X = np.asarray(X, dtype=np.float64)
+        scores, B = score_bounds(ir, X)
+        report: Dict[str, Any] = {"n_samples": len(X)}
+        if ir.task == "classifier":
+            want_scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
+            got_scores = cm.decision_function(X)
+            report["max_abs_diff"] = _check_within(
+                "decision_function", got_scores, want_scores, B[:, 0] if ir.vector else B
+            )
+            want_labels = estimator.predict(X)
+            got_labels = cm.predict(X)
+            assert got_labels.dtype == want_labels.dtype, (got_labels.dtype, want_labels.dtype)
+            ties = tie_zone(scores, B)
+            differ = want_labels != got_labels
+            outside = differ & ~ties
+            if np.any(outside):
+                rows = np.flatnonzero(outside)
+                raise AssertionError(
+                    f"{rows.size} of {len(X)} labels differ from scikit-learn outside the tie zone "
+                    f"(first rows {rows[:5].tolist()})"
+                )
+            report["tie_zone"] = int(ties.sum())
+            report["label_differences"] = int(differ.sum())
+            if ir.has_proba:
+                want = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+                got = cm.predict_proba(X)
+                report["max_proba_diff"] = _check_within("predict_proba", got, want, proba_bound(ir.link, scores, B))
+            return report
+        want = np.asarray(estimator.predict(X), dtype=np.float64)
+        got = cm.predict(X)
+        if ir.link == "exp":
+            with np.errstate(over="ignore"):
+                bound = np.exp(scores) * (np.expm1(B) + EXP_MAX_REL_ERROR * np.exp(B))
+        else:
+            bound = B
+        report["max_abs_diff"] = _check_within("predict", got, want, bound[:, 0] if ir.vector else bound)
+        return report

@@ -1,0 +1,105 @@
+"""Level 1 for every estimator of every family, from the shared catalog: the
+host runtime against scikit-learn, by the family's numeric contract; and the
+family contract itself (registration, entry points, layouts, formats)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import emlearn_gen
+from emlearn_gen import _runtime
+from emlearn_gen.families import REGISTRY
+from emlearn_gen.testing import catalog
+from emlearn_gen.testing.reference import assert_matches_sklearn
+
+EXAMPLES = catalog.examples()
+SKLEARN_METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "transform")
+
+
+def _finite_rows(cm, X):
+    return X if cm._lowered.allow_nan else X[~np.isnan(X).any(axis=1)]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.key for e in EXAMPLES])
+def test_example_matches_sklearn(example):
+    est, X = catalog.fitted(example)
+    cm = emlearn_gen.convert(est, name="model", **example.options)
+    X = _finite_rows(cm, X)
+    report = assert_matches_sklearn(cm, est, X)
+    # Labels may differ only inside the tie zone, and the tie zone is rare.
+    assert report.get("label_differences", 0) <= report.get("tie_zone", 0)
+    assert report.get("tie_zone", 0) <= max(1, len(X) // 100), report
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.key for e in EXAMPLES])
+def test_methods_exist_exactly_where_sklearn_has_them(example):
+    est, X = catalog.fitted(example)
+    cm = emlearn_gen.convert(est, name="model", **example.options)
+    X = _finite_rows(cm, X)[:20]
+    for method in SKLEARN_METHODS:
+        assert hasattr(cm, method) == hasattr(est, method), method
+        if hasattr(est, method):
+            want, got = getattr(est, method)(X), getattr(cm, method)(X)
+            assert got.shape == want.shape, (method, got.shape, want.shape)
+            assert got.dtype.kind == np.asarray(want).dtype.kind, (method, got.dtype, want.dtype)
+
+
+def test_every_supported_estimator_is_in_the_catalog():
+    covered = set()
+    for example in EXAMPLES:
+        est, _ = catalog.fitted(example)
+        covered.add(type(est).__name__)
+    assert covered == set(emlearn_gen.supported_estimators())
+
+
+def test_families_and_runtime_kernels_agree():
+    """Every family's kernel is in the compiled runtime, with the table
+    format the family's headers check."""
+    formats = _runtime.kernel_formats()
+    assert sorted(formats) == sorted(f.layout.kernel for f in REGISTRY.families)
+    for family in REGISTRY.families:
+        assert formats[family.layout.kernel] == family.format_version, family.name
+
+
+def test_unknown_option_names_the_options_of_the_family():
+    est, _ = catalog.fitted(catalog.example("LinearRegression"))
+    with pytest.raises(TypeError, match="unknown option 'colour'.*dtype"):
+        emlearn_gen.convert(est, colour="red")
+    with pytest.raises(ValueError, match="dtype must be one of 'float32'"):
+        emlearn_gen.convert(est, dtype="float64")
+
+
+def test_host_model_refuses_tables_that_do_not_match_the_layout():
+    from emlearn_gen.core.family import Packed
+    from emlearn_gen.core.host import HostModel
+
+    est, _ = catalog.fitted(catalog.example("LinearRegression"))
+    cm = emlearn_gen.convert(est)
+    family = cm.family
+    packed = family.tables(cm.packed)
+    with pytest.raises(ValueError, match="do not match the layout"):
+        HostModel(family.layout, Packed({"weights": packed.tables["weights"]}, packed.fields), cm.entry_points)
+    short = dict(packed.tables, weights=packed.tables["weights"][:-1])
+    with pytest.raises(ValueError, match="invalid linear model"):
+        HostModel(family.layout, Packed(short, packed.fields), cm.entry_points)
+
+
+def test_packed_tables_are_read_only():
+    est, X = catalog.fitted(catalog.example("LogisticRegression-multinomial"))
+    cm = emlearn_gen.convert(est)
+    before = cm.predict_proba(X)
+    with pytest.raises(ValueError, match="read-only"):
+        cm.packed.tables["weights"][:] = 0.0
+    np.testing.assert_array_equal(cm.predict_proba(X), before)
+
+
+def test_linear_models_refuse_nan_like_sklearn():
+    est, X = catalog.fitted(catalog.example("LinearRegression"))
+    cm = emlearn_gen.convert(est)
+    X = X.copy()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.predict(X)
+    with pytest.raises(ValueError, match="NaN"):
+        cm.predict(X)
