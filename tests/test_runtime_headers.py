@@ -128,8 +128,46 @@ float demo_predict64(const float* x) {
   eg::forest_mean<uint32_t>(eg::table_read(&demo64), x, out);
   return eg::to_float(out[0]);
 }
+
+// Linear models: the kernels on the run-time descriptor ...
+template uint32_t eg::linear_n_classes<eg::linear_model>(const eg::linear_model&);
+template void eg::linear_scores<eg::linear_model>(const eg::linear_model&, const float*, float*);
+template int32_t eg::linear_label<eg::linear_model>(const eg::linear_model&, const float*, float*);
+template void eg::linear_proba<eg::linear_model>(const eg::linear_model&, const float*, float*);
+template void eg::linear_predict<eg::linear_model>(const eg::linear_model&, const float*, float*);
+template eg::status eg::linear_validate<eg::linear_model>(const eg::linear_model&, size_t, size_t);
+
+// ... and on tables in flash with a compile-time layout, as generated
+// headers pass them.
+static const float demo_weights[6] EMLEARN_GEN_TABLE_ATTR = {0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f};
+static const float demo_intercepts[3] EMLEARN_GEN_TABLE_ATTR = {0.1f, -0.2f, 0.3f};
+struct demo_linear {
+  static constexpr const float* weights = demo_weights;
+  static constexpr const float* intercepts = demo_intercepts;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_scores = 3u;
+  static constexpr uint8_t link = eg::linear_link::softmax;
+};
+
+float demo_linear_predict(const float* x) {
+  float out[3];
+  if (eg::linear_validate(demo_linear(), 6u, 3u) != eg::status::ok) {
+    return -1.0f;
+  }
+  const int32_t label = eg::linear_label(demo_linear(), x, out);
+  eg::linear_proba(demo_linear(), x, out);
+  eg::linear_predict(demo_linear(), x, out);
+  return out[0] + static_cast<float>(label) + static_cast<float>(eg::linear_n_classes(demo_linear()));
+}
+
+// The math functions, which are not templates but only generate code when used.
+float demo_math(float* v, uint32_t n) {
+  eg::softmax_f(v, n);
+  eg::normalize_sum_f(v, n);
+  return eg::exp_f(v[0]) + eg::sigmoid_f(v[0]) + eg::rounded(v[0] * v[0]);
+}
 """
-KERNEL_HEADERS = ("common.hpp", "float64.hpp", "tree_ensemble.hpp")
+KERNEL_HEADERS = ("common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp")
 
 
 def _missing(message: str) -> None:

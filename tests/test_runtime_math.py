@@ -1,0 +1,348 @@
+"""The float math of the runtime (runtime/include/emlearn_gen/math.hpp) as
+compilers really build it:
+
+* rounded() keeps a product out of a fused multiply-add where the compiler
+  would otherwise contract it (arm-none-eabi-g++ on Cortex-M4F, g++ and
+  clang++ on x86 with FMA), in the compiler's default floating-point mode;
+* exp_f and sigmoid_f return the same bits on the host and on the emulated
+  devices (Cortex-M0 soft float, Cortex-M4F FPU, AVR with avr-libc's float),
+  built the way user firmware is: without -ffp-contract=off.
+
+Their accuracy is checked by the GoogleTest suite (tests/cpp/test_math.cpp).
+Without a tool these tests skip, naming the Debian package; with
+EMLEARN_GEN_REQUIRE_DEVICE=1 they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+import pytest
+
+from emlearn_gen.testing import AVR, CORTEX_M0, CORTEX_M4F, HostTarget, ToolchainMissing
+from emlearn_gen.testing.targets import CortexMTarget, DeviceTarget
+
+REPO = Path(__file__).resolve().parent.parent
+INCLUDE_DIR = REPO / "runtime" / "include"
+REQUIRE_TOOLS = os.environ.get("EMLEARN_GEN_REQUIRE_DEVICE") == "1"
+TIMEOUT_S = 120
+
+ARM_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi"
+M4F_HARD = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+M4F_SOFTFP = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=softfp", "-mfpu=fpv4-sp-d16"]
+
+
+def _missing(message: str) -> None:
+    """Skips, or fails when EMLEARN_GEN_REQUIRE_DEVICE=1 asks for every tool."""
+    if REQUIRE_TOOLS:
+        pytest.fail(f"{message} (EMLEARN_GEN_REQUIRE_DEVICE=1)")
+    pytest.skip(message)
+
+
+def _require_compiler(compiler: str, package: str) -> None:
+    if shutil.which(compiler) is None:
+        _missing(f"{compiler} not found: install the Debian package(s) {package}")
+
+
+def _run(cmd: Sequence[str], cwd: Path) -> str:
+    proc = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+    )
+    assert proc.returncode == 0, " ".join(str(c) for c in cmd) + "\n" + proc.stdout + proc.stderr
+    return proc.stdout
+
+
+# --------------------------------------------------------------------------
+# rounded() against FMA contraction
+
+CONTRACTION_SOURCE = """\
+#include "emlearn_gen/math.hpp"
+extern "C" float with_rounded(float a, float b, float c) { return emlearn_gen::rounded(a * b) + c; }
+extern "C" float plain(float a, float b, float c) { return a * b + c; }
+"""
+
+# Fused multiply-add instructions: VFMA/VFMS/VFNMA/VFNMS on ARM,
+# VFMADD/VFMSUB/VFNMADD/VFNMSUB (any operand order) on x86.
+FUSED = re.compile(r"\bvfn?m(a|s|add|sub)\w*\b")
+
+
+def _function_body(asm: str, name: str) -> str:
+    """The instructions of `name` in compiler assembly output (ELF targets
+    end every function with a .size directive)."""
+    match = re.search(rf"^{name}:[^\n]*$(.*?)^\s*\.size\s+{name}\b", asm, flags=re.M | re.S)
+    assert match, f"no function {name} in:\n{asm}"
+    lines = [line.split("@")[0].split("#")[0].strip() for line in match.group(1).splitlines()]
+    return "\n".join(line for line in lines if line and not line.startswith(".") and not line.endswith(":"))
+
+
+def _assembly(compiler: str, flags: List[str], tmp_path: Path) -> Dict[str, str]:
+    src = tmp_path / "contraction.cpp"
+    src.write_text(CONTRACTION_SOURCE)
+    # No -ffp-contract flag: the compiler's default, as in user firmware.
+    asm = _run([compiler, "-std=c++11", "-O2", *flags, f"-I{INCLUDE_DIR}", "-S", "-o", "-", src], tmp_path)
+    return {name: _function_body(asm, name) for name in ("with_rounded", "plain")}
+
+
+CONTRACTION_TARGETS = {
+    # name: (compiler, Debian package, flags, multiply, add, needs an x86 host)
+    "cortex-m4f": ("arm-none-eabi-g++", ARM_PACKAGES, M4F_HARD, "vmul.f32", "vadd.f32", False),
+    "cortex-m4f-softfp": ("arm-none-eabi-g++", ARM_PACKAGES, M4F_SOFTFP, "vmul.f32", "vadd.f32", False),
+    "x86-haswell-g++": ("g++", "g++", ["-march=haswell"], "vmulss", "vaddss", True),
+    "x86-haswell-clang++": ("clang++", "clang", ["-march=haswell"], "vmulss", "vaddss", True),
+}
+
+
+def _x86_host() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
+@pytest.mark.parametrize("target", sorted(CONTRACTION_TARGETS))
+def test_rounded_keeps_the_product_out_of_a_fused_multiply_add(target: str, tmp_path: Path) -> None:
+    compiler, package, flags, multiply, add, needs_x86 = CONTRACTION_TARGETS[target]
+    if needs_x86 and not _x86_host():
+        pytest.skip(f"{target}: the host compiler targets {platform.machine()}, not x86")
+    _require_compiler(compiler, package)
+    body = _assembly(compiler, flags, tmp_path)
+    # The hazard is real: by default the compiler fuses a * b + c ...
+    assert FUSED.search(body["plain"]), f"{target}: a * b + c was not fused; nothing to prove:\n{body['plain']}"
+    # ... and rounded() stops it: a rounded product, then a separate sum.
+    guarded = body["with_rounded"]
+    assert not FUSED.search(guarded), f"{target}: fused despite rounded():\n{guarded}"
+    assert multiply in guarded and add in guarded, guarded
+    assert guarded.index(multiply) < guarded.index(add), guarded
+
+
+@pytest.mark.parametrize("target", ["cortex-m4f", "x86-haswell-g++", "x86-haswell-clang++"])
+def test_rounded_costs_no_instruction_where_floats_live_in_fp_registers(target: str, tmp_path: Path) -> None:
+    """The asm constraint names the register class the product is already
+    in: no move to a core register and back between multiply and add."""
+    compiler, package, flags, multiply, add, needs_x86 = CONTRACTION_TARGETS[target]
+    if needs_x86 and not _x86_host():
+        pytest.skip(f"{target}: the host compiler targets {platform.machine()}, not x86")
+    _require_compiler(compiler, package)
+    guarded = _assembly(compiler, flags, tmp_path)["with_rounded"]
+    instructions = [line.split()[0] for line in guarded.splitlines()]
+    assert instructions[:2] == [multiply, add], guarded
+    assert not any("mov" in i for i in instructions), guarded
+
+
+# --------------------------------------------------------------------------
+# The same bits on every target
+
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _f32(values: Sequence[float]) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).astype(np.float32)
+
+
+def _from_bits(bits: Sequence[int]) -> np.ndarray:
+    return np.asarray(bits, dtype=np.uint32).view(np.float32)
+
+
+def _neighbours(x: np.ndarray, steps: int = 1) -> np.ndarray:
+    """x and the `steps` floats on either side of each value."""
+    out = [x]
+    down = up = x
+    for _ in range(steps):
+        down = np.nextafter(down, np.float32(-np.inf))
+        up = np.nextafter(up, np.float32(np.inf))
+        out += [down, up]
+    return np.concatenate(out)
+
+
+def exp_inputs() -> np.ndarray:
+    """About 200 inputs of exp_f: special values, the edges of every branch,
+    the reduction's boundaries, subnormal results, and random values."""
+    ln2 = np.log(2.0)
+    special = _f32([0.0, -0.0, np.nan, np.inf, -np.inf, F32_MAX, -F32_MAX, 1.0, -1.0, 0.5, -0.5])
+    special = np.concatenate([special, _from_bits([0x00000001, 0x80000001, 0x00800000, 0x80800000])])
+    edges = _neighbours(
+        _f32(
+            [
+                2.0**-25,  # below: e^x rounds to 1
+                -(2.0**-25),
+                np.log(F32_MAX),  # the largest finite result
+                np.log(2.0**-126),  # the smallest normal result
+                np.log(2.0**-149),  # the smallest subnormal result
+                -150 * ln2,  # below: 0
+                -104.0,  # the underflow cut-off
+            ]
+        ),
+        steps=2,
+    )
+    multiples = _neighbours(_f32([k * ln2 for k in (-149, -127, -126, -125, -1, 1, 2, 64, 127, 128)]))
+    halfway = _f32([(k + 0.5) * ln2 for k in (-140, -100, -3, -1, 0, 2, 50, 126, 127)])
+    subnormal_results = _f32(np.linspace(-103.9, -87.4, 20))
+    rng = np.random.default_rng(20240601)
+    random = np.concatenate(
+        [_f32(rng.uniform(-110.0, 90.0, 60)), _f32(rng.uniform(-2.0, 2.0, 30)), _f32(rng.normal(0.0, 1e-4, 10))]
+    )
+    return np.concatenate([special, edges, multiples, halfway, subnormal_results, random]).astype(np.float32)
+
+
+def bits_program(prelude: str, exit_code: str, inputs: np.ndarray) -> str:
+    """A program printing the bits of exp_f and sigmoid_f of each input as
+    hex, one line per input, then END. The inputs live in program memory on
+    AVR, read through table_read like model tables."""
+    table = ",\n".join(
+        "    " + ", ".join(f"0x{b:08x}u" for b in chunk)
+        for chunk in np.array_split(inputs.view(np.uint32), max(1, len(inputs) // 6))
+    )
+    begin = "  eg_begin();\n" if "eg_begin()" in prelude else ""
+    return (
+        textwrap.dedent(
+            """\
+            #include <stdint.h>
+            #include <string.h>
+            #include "emlearn_gen/math.hpp"
+            """
+        )
+        + prelude
+        + textwrap.dedent(
+            f"""
+            static const uint32_t inputs[{len(inputs)}] EMLEARN_GEN_TABLE_ATTR = {{
+            {table}
+            }};
+
+            static void put_hex(float value) {{
+              uint32_t bits;
+              memcpy(&bits, &value, sizeof bits);
+              for (int shift = 28; shift >= 0; shift -= 4) {{
+                eg_putc("0123456789abcdef"[(bits >> shift) & 15u]);
+              }}
+            }}
+
+            int main() {{
+            {begin}  for (uint16_t i = 0; i < {len(inputs)}u; ++i) {{
+                float x;
+                const uint32_t bits = emlearn_gen::table_read(inputs + i);
+                memcpy(&x, &bits, sizeof x);
+                put_hex(emlearn_gen::exp_f(x));
+                eg_putc(' ');
+                put_hex(emlearn_gen::sigmoid_f(x));
+                eg_putc('\\n');
+              }}
+              eg_putc('E');
+              eg_putc('N');
+              eg_putc('D');
+              eg_putc('\\n');
+              {exit_code}
+            }}
+            """
+        )
+    )
+
+
+def parse_bits(text: str, n: int) -> List[List[str]]:
+    """Rows of hex words; NaN becomes "nan" (IEEE 754 leaves which NaN an
+    operation on a NaN returns to the implementation)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert lines and lines[-1] == "END", f"the program did not finish:\n{text[-2000:]}"
+    rows = [line.split() for line in lines[:-1]]
+    assert len(rows) == n, f"{len(rows)} lines for {n} inputs:\n{text[-2000:]}"
+
+    def canonical(word: str) -> str:
+        bits = int(word, 16)
+        return "nan" if (bits & 0x7F800000) == 0x7F800000 and (bits & 0x7FFFFF) else word
+
+    return [[canonical(w) for w in row] for row in rows]
+
+
+def _host_bits(tmp_path: Path, inputs: np.ndarray, target: HostTarget) -> List[List[str]]:
+    try:
+        target.check_tools()
+    except ToolchainMissing as exc:
+        _missing(f"{target.name}: {exc}")
+    folder = tmp_path / target.name
+    folder.mkdir()
+    (folder / "main.cpp").write_text(bits_program(target.prelude(), target.exit_code(), inputs))
+    out = target.build_and_run(folder, ["main.cpp"], [str(INCLUDE_DIR)], TIMEOUT_S)
+    return parse_bits(out, len(inputs))
+
+
+def _device_bits(tmp_path: Path, inputs: np.ndarray, target: DeviceTarget) -> List[List[str]]:
+    try:
+        target.check_tools()
+    except ToolchainMissing as exc:
+        _missing(f"{target.name}: {exc}")
+    folder = tmp_path / target.name
+    folder.mkdir()
+    (folder / "main.cpp").write_text(bits_program(target.prelude(), target.exit_code(), inputs))
+    # The device flags less -ffp-contract=off: firmware built with the
+    # compiler's default contraction must still match.
+    flags = target.cxx_flags()
+    assert "-ffp-contract=off" in flags, flags
+    flags = [f for f in flags if f != "-ffp-contract=off"]
+    _run([target.compiler, *flags, f"-I{INCLUDE_DIR}", "-c", "main.cpp", "-o", "main.o"], folder)
+    objects = [folder / "main.o"]
+    if isinstance(target, CortexMTarget):
+        objects.append(target.compile_startup(folder, TIMEOUT_S))
+    elf = target.link(folder, objects, "image.elf", TIMEOUT_S)
+    return parse_bits(target.run_image(elf, folder, TIMEOUT_S), len(inputs))
+
+
+@pytest.fixture(scope="module")
+def host_bits(tmp_path_factory: pytest.TempPathFactory) -> List[List[str]]:
+    """What the host computes (g++ -O2, x86-64 SSE or the host's FPU)."""
+    return _host_bits(tmp_path_factory.mktemp("host"), exp_inputs(), HostTarget("g++"))
+
+
+def test_host_bits_are_exp_and_sigmoid(host_bits: List[List[str]]) -> None:
+    """The program prints what it should: within a few ulps of numpy's
+    float64 exp and logistic function (the tight bounds are the GoogleTest
+    suite's)."""
+    x = exp_inputs().astype(np.float64)
+    got = np.array([[np.nan if w == "nan" else _from_bits([int(w, 16)])[0] for w in row] for row in host_bits])
+    with np.errstate(over="ignore"):
+        want_exp = np.exp(x)
+        want_sigmoid = 1.0 / (1.0 + np.exp(-x))
+    for column, want in ((0, want_exp), (1, want_sigmoid)):
+        have = got[:, column].astype(np.float64)
+        assert np.array_equal(np.isnan(have), np.isnan(want))
+        finite = np.isfinite(want) & (want < F32_MAX)
+        tolerance = 4e-7 * want[finite] + 2.0**-149
+        assert np.all(np.abs(have[finite] - want[finite]) <= tolerance), column
+        assert np.all(have[~finite & ~np.isnan(want)] == np.inf)
+    # The inputs reach every branch: overflow, zero, subnormal results, 1.
+    exp_column = got[:, 0]
+    assert np.isinf(exp_column).any() and (exp_column == 0).any() and (exp_column == 1).any()
+    assert ((exp_column > 0) & (exp_column < 2.0**-126)).sum() >= 20
+
+
+def _fma_host_flags() -> List[str]:
+    """-march=haswell where this machine can run it (the CPU has FMA)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    return ["-march=haswell"] if _x86_host() and re.search(r"^flags\s*:.*\bfma\b", cpuinfo, re.M) else []
+
+
+@pytest.mark.parametrize("compiler", ["g++", "clang++"])
+def test_host_compilers_agree_also_with_fma(compiler: str, host_bits: List[List[str]], tmp_path: Path) -> None:
+    """Built with FMA available (and the compiler's default contraction),
+    the host still computes what plain x86-64 does."""
+    flags = _fma_host_flags()
+    if not flags and compiler == "g++":
+        pytest.skip("this machine cannot run FMA code; the baseline build is the only host build")
+    target = HostTarget(compiler, extra_flags=tuple(flags))
+    assert _host_bits(tmp_path, exp_inputs(), target) == host_bits
+
+
+@pytest.mark.parametrize("device", [CORTEX_M0, CORTEX_M4F, AVR], ids=lambda d: d.name)
+def test_devices_compute_the_host_bits(device: DeviceTarget, host_bits: List[List[str]], tmp_path: Path) -> None:
+    got = _device_bits(tmp_path, exp_inputs(), device)
+    inputs = exp_inputs().view(np.uint32)
+    differences = [
+        f"x = 0x{inputs[i]:08x}: device {got[i]}, host {host_bits[i]}" for i in range(len(got)) if got[i] != host_bits[i]
+    ]
+    assert not differences, f"{device.name}: {len(differences)} of {len(got)} differ:\n" + "\n".join(differences[:20])
