@@ -54,8 +54,8 @@ EXAMPLES = [e for e in catalog.examples() if e.devices]
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> BuildCache:
-    return BuildCache(tmp_path_factory.mktemp("device_builds"))
+def cache(emlearn_build_cache: BuildCache) -> BuildCache:
+    return emlearn_build_cache
 
 
 def devices(names: List[str] = DEVICES) -> List[Any]:

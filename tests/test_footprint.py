@@ -23,8 +23,8 @@ DEVICES = list(DEVICE_TARGET_NAMES)
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> BuildCache:
-    return BuildCache(tmp_path_factory.mktemp("footprint_builds"))
+def cache(emlearn_build_cache: BuildCache) -> BuildCache:
+    return emlearn_build_cache
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,21 @@
 """A cache of built objects and images, keyed by everything that went into
 them (target, flags, sources), so that a test session compiles each model
-once per target however many times it runs it."""
+once per target however many times it runs it.
+
+Several processes (pytest-xdist workers) may share one cache folder: a build
+runs under a file lock on its key, and its result is stored beside it, so the
+first process builds and the others read the result."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import pickle
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, TypeVar, Union
 
 T = TypeVar("T")
 
@@ -65,28 +72,68 @@ class BuildCache:
                 if ok:
                     return value
                 raise value
-            folder = self.root / key
-            folder.mkdir(parents=True, exist_ok=True)
-            with self._lock:
-                self.builds += 1
-            try:
-                value = build(folder)
-            except Exception as exc:
-                # Errors that depend only on the inputs (a model too large for
-                # the device) are as reproducible as results.
-                from .targets import BuildFailed
+            with _file_lock(self.root / f"{key}.lock"):
+                stored = _load(self.root / f"{key}.result")
+                if stored is None:
+                    stored = self._build(key, build)
+            self._results[key] = stored
+            ok, value = stored
+            if ok:
+                return value
+            raise value
 
-                if isinstance(exc, BuildFailed):
-                    self._results[key] = (False, exc)
+    def _build(self, key: str, build: Callable[[Path], T]) -> Tuple[bool, Any]:
+        folder = self.root / key
+        folder.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self.builds += 1
+        try:
+            outcome: Tuple[bool, Any] = (True, build(folder))
+        except Exception as exc:
+            # Errors that depend only on the inputs (a model too large for
+            # the device) are as reproducible as results.
+            from .targets import BuildFailed
+
+            if not isinstance(exc, BuildFailed):
                 raise
-            self._results[key] = (True, value)
-            return value
+            outcome = (False, exc)
+        _store(self.root / f"{key}.result", outcome)
+        return outcome
 
     def scratch(self, prefix: str = "run") -> Path:
-        """A new empty folder for one run."""
+        """A new empty folder for one run (unique across processes)."""
         with self._lock:
             self._scratch += 1
             n = self._scratch
-        folder = self.root / f"{prefix}-{n}"
+        folder = self.root / f"{prefix}-{os.getpid()}-{n}"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+
+class _file_lock:
+    """An exclusive lock on a file, between processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        self._handle = open(self.path, "a+b")  # noqa: SIM115 - closed in __exit__
+        fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: Any) -> None:
+        fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+        self._handle.close()
+
+
+def _load(path: Path) -> Optional[Tuple[bool, Any]]:
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        return pickle.load(handle)  # noqa: S301 - written by this class, in its own folder
+
+
+def _store(path: Path, outcome: Tuple[bool, Any]) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with tmp.open("wb") as handle:
+        pickle.dump(outcome, handle)
+    os.replace(tmp, path)

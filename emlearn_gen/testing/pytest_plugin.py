@@ -129,8 +129,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def emlearn_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildCache]:
-    """Builds shared by every test of the session."""
-    yield BuildCache(tmp_path_factory.mktemp("emlearn_gen_builds"))
+    """Builds shared by every test of the session, and by every worker of a
+    pytest-xdist session (their temporary folders share a parent)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    yield BuildCache(base / "emlearn_gen_builds")
 
 
 @pytest.fixture
