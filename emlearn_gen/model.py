@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
+from ._files import write_text_atomic
 from ._validation import check_X
 from .codegen.render import render
 
@@ -125,8 +126,7 @@ class CModel:
         """Writes the header to ``path`` and returns the path.
 
         ``standalone=True`` writes one file that carries the runtime parts the
-        model needs (see :meth:`to_source`).
+        model needs (see :meth:`to_source`). The file is replaced whole: if
+        writing fails (OSError), an existing file at ``path`` is left as it was.
         """
-        target = Path(path)
-        target.write_text(self.to_source(standalone=standalone), encoding="utf-8", newline="\n")
-        return target
+        return write_text_atomic(path, self.to_source(standalone=standalone))
