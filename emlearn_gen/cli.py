@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -56,6 +57,12 @@ def _warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
+def _one_line(message: str) -> str:
+    """``message`` with its lines joined: an error is one line on standard
+    error (exception texts from compilers or scikit-learn may span several)."""
+    return " | ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
 # --------------------------------------------------------------------------
 # Loading saved models
 
@@ -74,6 +81,8 @@ def _format_of(path: Path, fmt: str) -> str:
 
 def load_model(path: Path, fmt: str = "auto", trust: Sequence[str] = ()) -> Any:
     """The estimator saved in ``path`` (skops, joblib or pickle)."""
+    if path.is_dir():
+        raise CliError(f"{path} is a directory: give the file the model was saved to")
     if not path.is_file():
         raise CliError(f"{path}: no such file")
     kind = _format_of(path, fmt)
@@ -111,6 +120,19 @@ def load_model(path: Path, fmt: str = "auto", trust: Sequence[str] = ()) -> Any:
         raise CliError(f"{path}: cannot load as {kind} ({type(exc).__name__}: {exc})") from exc
 
 
+def _model_name(args: argparse.Namespace) -> str:
+    """The C++ namespace: --name, checked before anything is loaded, or one
+    made from the file name."""
+    if args.name is None:
+        return _default_name(Path(args.model))
+    from .core.identifiers import check_identifier
+
+    try:
+        return check_identifier(args.name, "--name")
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+
+
 def _default_name(path: Path) -> str:
     stem = path.name.split(".")[0]
     name = re.sub(r"\W", "_", stem)
@@ -126,50 +148,111 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _options(pairs: Sequence[str]) -> Dict[str, Any]:
+#: Parameters of convert() that have options of their own.
+_OWN_OPTIONS = {"name": "--name"}
+
+
+def convert_options() -> List[str]:
+    """Names --option accepts: the options of every model family, read from
+    the families' declarations so that a new option needs no change here.
+    Which of them a model takes is its family's to say once it is loaded."""
+    from .families import REGISTRY
+
+    return sorted({o.name for family in REGISTRY.families for o in family.options} - set(_OWN_OPTIONS))
+
+
+def _options(args: argparse.Namespace) -> Dict[str, Any]:
+    """The keyword options for convert() from --option KEY=VALUE and --dtype."""
+    accepted = convert_options()
     options: Dict[str, Any] = {}
-    for pair in pairs:
+    for pair in args.option:
         key, sep, value = pair.partition("=")
         if not sep or not key.isidentifier():
             raise CliError(f"--option {pair!r}: expected KEY=VALUE", EXIT_USAGE)
+        if key in _OWN_OPTIONS:
+            raise CliError(f"--option {pair!r}: give the {key} with {_OWN_OPTIONS[key]}", EXIT_USAGE)
+        if key not in accepted:
+            raise CliError(
+                f"--option {pair!r}: no model family has an option {key!r}; "
+                f"its options are: {', '.join(accepted)}",
+                EXIT_USAGE,
+            )
         options[key] = _parse_value(value)
+    if args.dtype is not None:
+        if "dtype" in options and options["dtype"] != args.dtype:
+            raise CliError(
+                f"--dtype {args.dtype} and --option dtype={options['dtype']} disagree; give one", EXIT_USAGE
+            )
+        options["dtype"] = args.dtype
     return options
 
 
+def _conversion_failed(exc: Exception, estimator: Any, path: Path, name: str, named: bool) -> CliError:
+    """The one-line error for anything that went wrong converting a loaded
+    estimator: a malformed model can fail anywhere in the converter."""
+    detail = str(exc)
+    if not isinstance(exc, (TypeError, ValueError)) or not detail:  # NotFittedError is a ValueError
+        detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    hint = ""
+    if not named and f"name {name!r}" in detail:
+        hint = " (the name comes from the file name; choose one with --name)"
+    return CliError(f"cannot convert {type(estimator).__name__} from {path}: {detail}{hint}")
+
+
 def _convert(args: argparse.Namespace) -> Tuple[Any, Any]:
+    """(estimator, CModel) of MODEL; usage errors come before loading it."""
     from .convert import convert
 
     path = Path(args.model)
+    name = _model_name(args)
+    options = _options(args)
     estimator = load_model(path, args.format, args.trust)
-    name = args.name if args.name is not None else _default_name(path)
-    options = _options(args.option)
-    if args.dtype is not None:
-        options["dtype"] = args.dtype
     try:
-        return estimator, convert(estimator, name=name, **options)
-    except (TypeError, ValueError) as exc:  # NotFittedError is a ValueError
-        hint = ""
-        if args.name is None and f"name {name!r}" in str(exc):
-            hint = " (the name comes from the file name; choose one with --name)"
-        raise CliError(f"cannot convert {type(estimator).__name__} from {path}: {exc}{hint}") from exc
+        cm = convert(estimator, name=name, **options)
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, never a traceback
+        raise _conversion_failed(exc, estimator, path, name, args.name is not None) from exc
+    if args.name is None:
+        # Two files of one name (left/gesture.skops, right/gesture.skops)
+        # would give one namespace: say which one was chosen.
+        print(f"{PROG}: namespace {name!r} (from the file name; choose another with --name)", file=sys.stderr)
+    return estimator, cm
 
 
 # --------------------------------------------------------------------------
 # Commands
 
 
-def _cmd_convert(args: argparse.Namespace) -> int:
-    _, cm = _convert(args)
-    text = cm.to_source(standalone=args.standalone)
+def _output_path(args: argparse.Namespace) -> Optional[Path]:
+    """Where convert writes (None: standard output). Refuses the model file
+    itself, under any spelling, before anything is loaded."""
     if args.output == "-":
+        return None
+    output = Path(args.output) if args.output else Path(f"{_model_name(args)}.hpp")
+    model = Path(args.model)
+    if output.exists() and model.exists() and os.path.samefile(output, model):
+        raise CliError(f"{output} is the model file {model}: write the header to another file with -o")
+    return output
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    output = _output_path(args)
+    estimator, cm = _convert(args)
+    try:
+        text = cm.to_source(standalone=args.standalone)
+    except Exception as exc:  # noqa: BLE001 - as for convert(): one line, no traceback
+        raise _conversion_failed(exc, estimator, Path(args.model), cm.name, args.name is not None) from exc
+    if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return EXIT_OK
-    output = Path(args.output) if args.output else Path(f"{cm.name}.hpp")
+    from ._files import write_text_atomic
+
+    existed = output.exists()
     try:
-        output.write_text(text, encoding="utf-8", newline="\n")
+        write_text_atomic(output, text)
     except OSError as exc:
-        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        kept = f" (the existing {output} is unchanged)" if existed else ""
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}{kept}") from exc
     kind = "standalone header" if args.standalone else "header"
     print(f"wrote {output}: {cm.estimator_name} as namespace {cm.name} ({kind}, {len(text.encode())} bytes)")
     return EXIT_OK
@@ -224,9 +307,12 @@ def _cmd_footprint(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .demo import DemoFailed, run_demo
 
-    return run_demo(out_dir=args.out_dir, compile_header=not args.no_compile)
+    try:
+        return run_demo(out_dir=args.out_dir, compile_header=not args.no_compile)
+    except DemoFailed as exc:
+        raise CliError(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------
@@ -256,7 +342,8 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         action="append",
         default=[],
-        help="another keyword option of emlearn_gen.convert() (VALUE read as JSON, else as text); repeatable",
+        help="another keyword option of emlearn_gen.convert() (VALUE read as JSON, else as text); "
+        f"repeatable. Options: {', '.join(convert_options())}",
     )
     parser.add_argument(
         "--format",
@@ -354,7 +441,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return int(args.func(args))
     except CliError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
         return exc.status
     except BrokenPipeError:
         # The reader of standard output went away (`... -o - | head`).

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
+from ._files import write_text_atomic
 from .core.entry_points import LABEL, OUTLIER, EntryPoint, by_name
 from .core.family import Family, Lowered
 from .core.host import HostModel
@@ -141,8 +142,7 @@ class CModel:
         """Writes the header to ``path`` and returns the path.
 
         ``standalone=True`` writes one file that carries the runtime parts the
-        model needs (see :meth:`to_source`).
+        model needs (see :meth:`to_source`). The file is replaced whole: if
+        writing fails (OSError), an existing file at ``path`` is left as it was.
         """
-        target = Path(path)
-        target.write_text(self.to_source(standalone=standalone), encoding="utf-8", newline="\n")
-        return target
+        return write_text_atomic(path, self.to_source(standalone=standalone))

@@ -3,12 +3,18 @@ messages and help."""
 
 from __future__ import annotations
 
+import copy
+import importlib
 import operator
+import os
 import pickle
 import re
+import resource
+import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, List, Optional
 
 import joblib
 import pytest
@@ -99,11 +105,8 @@ def test_convert_failures_exit_1_with_one_line_messages(saved, load_data, capsys
         (["unfitted.joblib"], "not fitted"),
         (["unsupported.joblib"], "Supported estimators: "),
         (["garbage.joblib"], "cannot load as joblib"),
-        (["iris_forest.joblib", "--name", "class"], "C++ keyword"),
         (["class.joblib"], "the name comes from the file name; choose one with --name"),
-        (["iris_forest.joblib", "--name", "2fast"], "not a C++ identifier"),
         (["iris_forest.joblib", "-o", "no/such/folder/x.hpp"], "cannot write no/such/folder/x.hpp"),
-        (["iris_forest.joblib", "--option", "colour=1"], "colour"),
     ]
     for args, message in cases:
         status, out, err = _run(capsys, "convert", *args)
@@ -219,3 +222,236 @@ def test_footprint_of_a_model_too_large_for_the_device_exits_1(tmp_path, load_da
     status, out, _ = _run(capsys, "footprint", tmp_path / "big.joblib", "--target", "avr")
     assert status == 1
     assert re.search(r"^avr\s+does not fit avr", out, re.M), out
+
+
+# --------------------------------------------------------------------------
+# demo
+
+
+def _error_lines(err: str) -> List[str]:
+    return [line for line in err.splitlines() if line.startswith("emlearn-gen: error: ")]
+
+
+def test_demo_from_an_empty_folder_with_default_arguments(tmp_path):
+    """The README's Quick start: `emlearn-gen demo`, compiling included, in a
+    fresh folder (its default --out-dir is relative to it)."""
+    require_tool("g++", "g++")
+    proc = subprocess.run(
+        [sys.executable, "-m", "emlearn_gen", "demo"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "OK: the header agrees with scikit-learn" in proc.stdout.splitlines()
+    assert "labels identical, probabilities bit-identical" in proc.stdout
+    assert (tmp_path / "emlearn_gen_demo" / "digits_forest.hpp").is_file()
+
+
+def test_demo_build_failure_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    """A compiler that fails (here a stand-in g++ on the PATH): one line on
+    standard error, exit 1, the compiler's output kept in build.log."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    fake_gxx = fake_bin / "g++"
+    fake_gxx.write_text("#!/bin/sh\necho 'main.cpp:1:1: error: no space left for the demo' >&2\nexit 1\n")
+    fake_gxx.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.chdir(tmp_path)
+    status, _, err = _run(capsys, "demo", "--out-dir", "out")
+    assert status == 1
+    errors = _error_lines(err)
+    assert len(errors) == 1 and "compiling with g++" in errors[0], err
+    assert "out/build/build.log" in errors[0]
+    assert "Traceback" not in err
+    assert "no space left for the demo" in (tmp_path / "out" / "build" / "build.log").read_text()
+
+
+def test_demo_out_dir_naming_a_file_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "taken").write_text("mine\n")
+    status, out, err = _run(capsys, "demo", "--out-dir", tmp_path / "taken", "--no-compile")
+    assert status == 1
+    errors = _error_lines(err)
+    assert len(errors) == 1 and "is a file, not a folder" in errors[0] and "--out-dir" in errors[0], err
+    assert out == ""
+    assert (tmp_path / "taken").read_text() == "mine\n"
+
+
+# --------------------------------------------------------------------------
+# Writing the header
+
+
+def _limited_file_size(limit: int) -> Any:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_failed_write_leaves_the_old_header_whole(saved, forest):
+    """With the file-size limit hit, the header is not cut short: the old one
+    stays as it was and no temporary file is left behind."""
+    old = emlearn_gen.convert(forest, name="iris_forest", dtype="float32").to_source()
+    (saved / "iris_forest.hpp").write_text(old)
+    new = emlearn_gen.convert(forest, name="iris_forest").to_source()
+    limit = 2048
+    assert len(new.encode()) > limit
+    proc = subprocess.run(
+        [sys.executable, "-m", "emlearn_gen", "convert", "iris_forest.joblib", "-o", "iris_forest.hpp"],
+        cwd=saved, capture_output=True, text=True, check=False, preexec_fn=_limited_file_size(limit),
+    )
+    assert proc.returncode == 1, proc.stderr
+    errors = _error_lines(proc.stderr)
+    assert len(errors) == 1 and "cannot write iris_forest.hpp" in errors[0], proc.stderr
+    assert "unchanged" in errors[0]
+    assert (saved / "iris_forest.hpp").read_text() == old
+    assert sorted(p.name for p in saved.iterdir()) == ["iris_forest.hpp", "iris_forest.joblib", "iris_forest.pkl"]
+    # Without the limit the same command replaces it, keeping its permissions.
+    (saved / "iris_forest.hpp").chmod(0o640)
+    proc = subprocess.run(
+        [sys.executable, "-m", "emlearn_gen", "convert", "iris_forest.joblib", "-o", "iris_forest.hpp"],
+        cwd=saved, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (saved / "iris_forest.hpp").read_text() == new
+    assert stat.S_IMODE((saved / "iris_forest.hpp").stat().st_mode) == 0o640
+
+
+def test_output_that_is_the_model_file_is_refused(saved, capsys):
+    """-o naming the model, under any spelling or through a link, is refused
+    before the model is loaded; the model file is left as it was."""
+    model = saved / "iris_forest.joblib"
+    before = model.read_bytes()
+    (saved / "sub").mkdir()
+    (saved / "link.hpp").symlink_to(model)
+    for output in ("iris_forest.joblib", "sub/../iris_forest.joblib", str(model), "link.hpp"):
+        status, out, err = _run(capsys, "convert", "iris_forest.joblib", "-o", output)
+        assert status == 1, (output, err)
+        errors = _error_lines(err)
+        assert len(errors) == 1 and "is the model file" in errors[0] and "-o" in errors[0], (output, err)
+        assert "runs code" not in err, "refused before loading"
+        assert out == ""
+        assert model.read_bytes() == before
+    # The default output NAME.hpp can be the model too.
+    (saved / "gesture.hpp").write_bytes(before)
+    status, _, err = _run(capsys, "convert", "gesture.hpp", "--format", "joblib")
+    assert status == 1 and "gesture.hpp is the model file" in err
+    assert (saved / "gesture.hpp").read_bytes() == before
+
+
+# --------------------------------------------------------------------------
+# Conversion failures and usage errors
+
+
+def _malformed_models(forest: RandomForestClassifier) -> dict:
+    """Fitted-looking estimators whose fitted attributes are broken."""
+    no_tree = copy.deepcopy(forest.estimators_[0])
+    del no_tree.tree_
+    not_trees = copy.deepcopy(forest)
+    not_trees.estimators_ = [None, 3]
+    return {"no_tree": no_tree, "not_trees": not_trees}
+
+
+def test_malformed_models_are_one_line_errors(saved, forest, capsys):
+    for name, model in _malformed_models(forest).items():
+        joblib.dump(model, saved / f"{name}.joblib")
+        status, out, err = _run(capsys, "convert", f"{name}.joblib")
+        assert status == 1, (name, err)
+        errors = _error_lines(err)
+        assert len(errors) == 1 and f"cannot convert {type(model).__name__} from {name}.joblib" in errors[0], err
+        assert "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OverflowError("Python int too large to convert to C long"), RuntimeError("table\ncheck failed"),
+     KeyError("threshold"), ZeroDivisionError()],
+)
+def test_any_conversion_error_is_one_line(saved, capsys, monkeypatch, error):
+    """Whatever a converter raises on a model it does not expect, the command
+    line reports it in one line and exits 1."""
+    module = importlib.import_module("emlearn_gen.convert")
+
+    def failing_convert(estimator: Any, name: str = "model", *, dtype: Optional[str] = None) -> Any:
+        raise error
+
+    monkeypatch.setattr(module, "convert", failing_convert)
+    status, out, err = _run(capsys, "convert", "iris_forest.joblib")
+    assert status == 1
+    errors = _error_lines(err)
+    assert len(errors) == 1, err
+    assert errors[0].startswith("emlearn-gen: error: cannot convert RandomForestClassifier from iris_forest.joblib: ")
+    assert type(error).__name__ in errors[0]
+    assert "Traceback" not in err and out == ""
+
+
+def test_bad_name_and_unknown_option_are_usage_errors(saved, capsys):
+    cases = [
+        (["--name", "2fast"], ["--name '2fast' is not a C++ identifier", "letters, digits and underscores"]),
+        (["--name", "class"], ["--name 'class' is a C++ keyword", "choose another"]),
+        (["--name", ""], ["--name '' is not a C++ identifier"]),
+        (["--option", "colour=1"], ["no option 'colour'", "its options are: dtype"]),
+        (["--option", "name=x"], ["--name"]),
+        (["--option", "dtype=float32", "--dtype", "float64"], ["disagree"]),
+    ]
+    for args, messages in cases:
+        status, out, err = _run(capsys, "convert", "iris_forest.joblib", *args)
+        assert status == 2, (args, err)
+        errors = _error_lines(err)
+        assert len(errors) == 1, (args, err)
+        for message in messages:
+            assert message in errors[0], (args, err)
+        assert "keyword argument" not in err and "Traceback" not in err and out == ""
+        assert "runs code" not in err, "usage is checked before the model is loaded"
+
+
+def test_options_are_those_the_families_declare(saved, forest, capsys, monkeypatch):
+    """A new option of a model family is an --option, listed, and reaches the
+    family, which validates it."""
+    from emlearn_gen.core.family import Option
+    from emlearn_gen.families import REGISTRY
+
+    trees = REGISTRY.get("trees")
+    monkeypatch.setattr(type(trees), "options", trees.options + (Option("max_leaves", "test option"),))
+    seen = {}
+    real_lower = type(trees).lower
+
+    def lower(self, ir, options):
+        seen.update(options)
+        return real_lower(self, ir, options)
+
+    monkeypatch.setattr(type(trees), "lower", lower)
+    status, _, err = _run(capsys, "convert", "iris_forest.joblib", "--option", "colour=1")
+    assert status == 2 and "its options are: dtype, max_leaves" in err
+    status, _, err = _run(capsys, "convert", "iris_forest.joblib", "--option", "max_leaves=12", "-o", "-")
+    assert status == 0, err
+    assert seen["max_leaves"] == 12
+
+
+def test_a_directory_given_as_the_model_says_so(saved, capsys):
+    (saved / "models.skops").mkdir()
+    status, out, err = _run(capsys, "convert", "models.skops")
+    assert status == 1
+    errors = _error_lines(err)
+    assert len(errors) == 1 and "models.skops is a directory" in errors[0], err
+    assert "no such file" not in err and out == ""
+
+
+# --------------------------------------------------------------------------
+# The name
+
+
+def test_a_name_from_the_file_name_is_announced_on_standard_error(forest, tmp_path, monkeypatch, capsys):
+    """left/gesture.joblib and right/gesture.joblib both become namespace
+    gesture: the command says so (on standard error, so `-o -` stays clean)."""
+    monkeypatch.chdir(tmp_path)
+    for side in ("left", "right"):
+        (tmp_path / side).mkdir()
+        joblib.dump(forest, tmp_path / side / "gesture.joblib")
+        status, out, err = _run(capsys, "convert", f"{side}/gesture.joblib", "-o", "-")
+        assert status == 0, err
+        assert out == emlearn_gen.convert(forest, name="gesture").to_source()
+        assert "emlearn-gen: namespace 'gesture' (from the file name; choose another with --name)" in err.splitlines()
+    status, out, err = _run(capsys, "convert", "right/gesture.joblib", "--name", "right_gesture", "-o", "-")
+    assert status == 0
+    assert out == emlearn_gen.convert(forest, name="right_gesture").to_source()
+    assert "namespace" not in err

@@ -159,6 +159,23 @@ def test_inputs_larger_than_device_memory_are_streamed_or_chunked(load_data, tmp
     assert caches["cortex-m0"].builds == 2
 
 
+@pytest.mark.parametrize("target", ["host", *DEVICES])
+def test_run_model_in_a_relative_folder(target, load_data, tmp_path, monkeypatch):
+    """workdir and BuildCache folders relative to the current folder: the
+    tools run inside the build folder, where such a path would not resolve."""
+    tgt = require_target(target)
+    monkeypatch.chdir(tmp_path)
+    X, y = load_data("iris")
+    est = RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0).fit(X, y)
+    cm = emlearn_gen.convert(est, name="relative")
+    for kwargs in ({"workdir": "work/build"}, {"cache": BuildCache("cache")}):
+        got = run_model(cm, X, tgt, **kwargs)
+        np.testing.assert_array_equal(cm.classes_[got["predict"]], est.predict(X))
+        assert np.array_equal(got["predict_proba"].view(np.uint32), cm.raw_outputs("predict_proba", X).view(np.uint32))
+    assert (tmp_path / "work" / "build" / "relative.hpp").is_file()
+    assert not (tmp_path / "work" / "build" / "work").exists()
+
+
 def test_labels_of_every_type_on_devices(load_data, cache):
     """String and 64-bit integer classes compile on every device."""
     targets = devices()

@@ -117,7 +117,8 @@ def run_model(
     ``model`` is a CModel or a fitted estimator (converted with name "model").
     Any number of rows: Cortex-M images stream them from a host file, AVR
     images get them in program memory in as many chunks as needed.
-    ``workdir`` keeps the build files there; ``cache`` (a BuildCache) reuses
+    ``workdir`` (absolute, or relative to the current folder) keeps the build
+    files there; ``cache`` (a BuildCache) reuses
     builds across calls. Raises ToolchainMissing when the target's tools are
     not installed and DoesNotFit when the model is too large for the device.
     """

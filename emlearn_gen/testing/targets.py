@@ -14,6 +14,12 @@ runs it and returns what the program printed through ``eg_putc``:
 
 Images that do not fit the device's memory raise :class:`DoesNotFit` with the
 number of bytes over, instead of the linker's own report.
+
+Paths: folders, images, objects and include folders given to a target are
+relative to the current folder, as for ``open()``; source file names are
+relative to the build folder. Tools run inside the build folder, so every
+path is made absolute (:func:`_absolute`) before it goes on a command line:
+a relative one would be resolved a second time from there.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 #: The flags generated code must compile cleanly under (DESIGN §5).
 STRICT_FLAGS: Tuple[str, ...] = (
@@ -69,6 +75,16 @@ class DoesNotFit(BuildFailed):
         super().__init__(message)
         self.region = region
         self.bytes_over = bytes_over
+
+
+def _absolute(path: Union[str, Path]) -> Path:
+    """``path`` made absolute from the current folder, for command lines run
+    in another folder."""
+    return Path(path).resolve()
+
+
+def _include_flags(include_dirs: Sequence[str]) -> List[str]:
+    return [f"-I{_absolute(d)}" for d in include_dirs]
 
 
 def require_tools(tools: Dict[str, str]) -> None:
@@ -138,10 +154,13 @@ class HostTarget:
         return "return 0;"
 
     def build_and_run(self, workdir: Path, sources: List[str], include_dirs: List[str], timeout: float) -> str:
+        """Compiles ``sources`` (file names in ``workdir``) into a program in
+        ``workdir`` and returns what it printed."""
         self.check_tools()
+        workdir = _absolute(workdir)
         exe = workdir / "model_test"
         cmd = [self.compiler, f"-std={self.std}", self.opt, *STRICT_FLAGS, *self.extra_flags]
-        cmd += [f"-I{d}" for d in include_dirs]
+        cmd += _include_flags(include_dirs)
         cmd += sources + ["-o", str(exe)]
         run_command(cmd, workdir, timeout, f"compiling with {self.compiler} -std={self.std}")
         return run_command([str(exe)], workdir, timeout, "running the test program")
@@ -198,17 +217,20 @@ class DeviceTarget:
     # -- building ----------------------------------------------------------
 
     def compile_objects(self, workdir: Path, sources: List[str], include_dirs: List[str], timeout: float) -> List[Path]:
-        """Compiles each source to an object file in workdir."""
-        cmd = [self.compiler, *self.cxx_flags(), *[f"-I{d}" for d in include_dirs], "-c", *sources]
+        """Compiles each source (a file name in workdir) to an object file in workdir."""
+        workdir = _absolute(workdir)
+        cmd = [self.compiler, *self.cxx_flags(), *_include_flags(include_dirs), "-c", *sources]
         proc = _run(cmd, workdir, timeout, f"compiling for {self.name}")
         if proc.returncode != 0:
             self._raise_build_error(proc, cmd, "compiling")
         return [workdir / (Path(s).stem + ".o") for s in sources]
 
     def link(self, workdir: Path, objects: Sequence[Path], output: str, timeout: float) -> Path:
-        """Links objects into an ELF image; DoesNotFit if it is too large."""
+        """Links objects into an ELF image ``output`` in workdir; DoesNotFit if it is too large."""
+        workdir = _absolute(workdir)
         elf = workdir / output
-        cmd = [self.compiler, *self.cxx_flags(), *[str(o) for o in objects], *self.link_flags(), "-o", str(elf)]
+        cmd = [self.compiler, *self.cxx_flags(), *[str(_absolute(o)) for o in objects], *self.link_flags()]
+        cmd += ["-o", str(elf)]
         proc = _run(cmd, workdir, timeout, f"linking for {self.name}")
         if proc.returncode != 0:
             self._raise_build_error(proc, cmd, "linking")
@@ -296,6 +318,7 @@ class DeviceTarget:
 
     def section_sizes(self, elf: Path, timeout: float = 60.0) -> Dict[str, int]:
         """{section: bytes} of the allocated sections, from ``size -A``."""
+        elf = _absolute(elf)
         out = run_command([self.size_tool, "-A", str(elf)], elf.parent, timeout, f"{self.size_tool} -A")
         sizes: Dict[str, int] = {}
         for line in out.splitlines():
@@ -386,6 +409,7 @@ class CortexMTarget(DeviceTarget):
 
     def compile_startup(self, workdir: Path, timeout: float) -> Path:
         """The start-up object (C), compiled with the same CPU flags."""
+        workdir = _absolute(workdir)
         obj = workdir / "startup.o"
         cmd = [
             "arm-none-eabi-gcc", "-std=c11", self.opt, *self.cpu_flags, "-Wall", "-Wextra", "-Werror",
@@ -457,6 +481,8 @@ static inline uintptr_t eg_stack_bottom() { return reinterpret_cast<uintptr_t>(_
         return "eg_flush();\n  return 0;"
 
     def run_image(self, elf: Path, rundir: Path, timeout: float) -> str:
+        # The program opens inputs.bin in rundir, its working folder.
+        elf, rundir = _absolute(elf), _absolute(rundir)
         cmd = [
             "qemu-system-arm", "-M", self.machine, "-nographic", "-monitor", "none", "-serial", "none",
             "-semihosting-config", "enable=on,target=native", "-kernel", str(elf),
@@ -555,6 +581,7 @@ class AvrTarget(DeviceTarget):
     def progmem_end(self, elf: Path, timeout: float = 60.0) -> int:
         """First address after the PROGMEM data: the stock linker script puts
         all of it at the start of flash, right before ``__ctors_start``."""
+        elf = _absolute(elf)
         out = run_command(["avr-nm", str(elf)], elf.parent, timeout, "avr-nm")
         for line in out.splitlines():
             fields = line.split()
@@ -601,6 +628,7 @@ static inline uintptr_t eg_stack_bottom() { return reinterpret_cast<uintptr_t>(&
         return "eg_halt();\n  return 0;"
 
     def run_image(self, elf: Path, rundir: Path, timeout: float) -> str:
+        elf, rundir = _absolute(elf), _absolute(rundir)
         cmd = ["simavr", "-m", self.mcu, "-f", str(self.frequency), str(elf)]
         proc = _run(cmd, rundir, timeout, f"running on {self.name} (simavr)", RunFailed)
         text = proc.stdout + proc.stderr
