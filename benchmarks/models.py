@@ -10,9 +10,11 @@ import numpy as np
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neural_network import MLPClassifier
+from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 
@@ -43,6 +45,12 @@ def load_dataset(name: str) -> Dataset:
             n_classes=5, n_clusters_per_class=2, flip_y=0.02, random_state=0,
         )
         return _split(name, X, y, False, "make_classification: 2000 x 60 continuous, 5 classes")
+    if name == "synth60b":
+        X, y = make_classification(
+            n_samples=2000, n_features=60, n_informative=30, n_redundant=10,
+            n_classes=2, n_clusters_per_class=2, flip_y=0.02, random_state=0,
+        )
+        return _split(name, X, y, False, "make_classification: 2000 x 60 continuous, 2 classes")
     if name == "synth60r":
         X, y = make_regression(n_samples=2000, n_features=60, n_informative=20, noise=10.0, random_state=0)
         return _split(name, X, y, False, "make_regression: 2000 x 60 continuous, 1 output")
@@ -54,7 +62,7 @@ class ModelSpec:
     key: str
     dataset: str
     make: Callable[[], Any]
-    family: str  # "trees", "boosting", "mlp", "naive_bayes"
+    family: str  # "trees", "linear", "boosting", "mlp", "naive_bayes"
     description: str
     in_quick: bool = False
     footprint: bool = True  # measure flash/RAM on the microcontroller targets
@@ -91,6 +99,19 @@ MODELS: Tuple[ModelSpec, ...] = (
               "RandomForestClassifier, 100 trees, unlimited depth", large=True),
     ModelSpec("rf500_full_synth60", "synth60", _rf(500, None), "trees",
               "RandomForestClassifier, 500 trees, unlimited depth", footprint=False, large=True),
+    # Linear models, fitted on the raw features as the other models are (no
+    # scaler: every tool would have to carry it). Their fidelity is judged
+    # against the float32 numeric contract (run.py), not 100% by construction.
+    ModelSpec("logreg_digits", "digits", lambda: LogisticRegression(max_iter=1000), "linear",
+              "LogisticRegression, multinomial (softmax), 10 classes", in_quick=True),
+    ModelSpec("logreg_synth60b", "synth60b", lambda: LogisticRegression(max_iter=1000), "linear",
+              "LogisticRegression, binary (sigmoid)"),
+    ModelSpec("linsvc_synth60", "synth60", lambda: LinearSVC(random_state=0), "linear",
+              "LinearSVC, one-vs-rest, 5 classes (no predict_proba)"),
+    ModelSpec("sgdlog_digits", "digits", lambda: SGDClassifier(loss="log_loss", random_state=0), "linear",
+              "SGDClassifier, log_loss, one-vs-rest, 10 classes"),
+    ModelSpec("linreg_synth60r", "synth60r", lambda: LinearRegression(), "linear",
+              "LinearRegression, 60 features", in_quick=True),
     ModelSpec("gb100_digits", "digits",
               lambda: GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=0),
               "boosting", "GradientBoostingClassifier, 100 stages x 10 classes, depth 3", large=True),

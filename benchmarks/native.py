@@ -24,7 +24,8 @@ NICE = ["nice", "-n", "10"] if shutil.which("nice") else []
 
 HOST_DRIVER = r"""
 // Feeds every row of a float32 matrix to one tool's entry points and writes
-// the results: <prefix>.labels (int32) and <prefix>.outputs (float32).
+// the results: <prefix>.labels (int32), <prefix>.outputs (float32) and
+// <prefix>.decision (float64, decision_function where the tool has one).
 // "speed" mode calls only the prediction entry point on the first rows; it is
 // what callgrind counts.
 #include <stdint.h>
@@ -35,6 +36,9 @@ HOST_DRIVER = r"""
 typedef BENCH_IN_T in_t;
 extern "C" int32_t bench_predict(const void* x);
 extern "C" void bench_outputs(const void* x, float* out);
+#if BENCH_N_DECISION
+extern "C" void bench_decision(const void* x, double* out);
+#endif
 
 int main(int argc, char** argv) {
   if (argc != 6) {
@@ -73,6 +77,8 @@ int main(int argc, char** argv) {
   FILE* labels = fopen(path, "wb");
   snprintf(path, sizeof path, "%s.outputs", argv[4]);
   FILE* outputs = fopen(path, "wb");
+  snprintf(path, sizeof path, "%s.decision", argv[4]);
+  FILE* decision = fopen(path, "wb");
   for (long r = 0; r < n; ++r) {
 #if BENCH_HAS_PREDICT
     const int32_t label = bench_predict(x + r * f);
@@ -82,9 +88,15 @@ int main(int argc, char** argv) {
     bench_outputs(x + r * f, out);
     fwrite(out, sizeof(float), BENCH_N_OUT, outputs);
 #endif
+#if BENCH_N_DECISION
+    double scores[BENCH_N_DECISION];
+    bench_decision(x + r * f, scores);
+    fwrite(scores, sizeof(double), BENCH_N_DECISION, decision);
+#endif
   }
   fclose(labels);
   fclose(outputs);
+  fclose(decision);
   return 0;
 }
 """
@@ -185,6 +197,7 @@ def _defines(gen: Generated, n_features: int) -> List[str]:
         f"-DBENCH_N_OUT={max(1, gen.n_out)}",
         f"-DBENCH_HAS_PREDICT={int(gen.has_predict)}",
         f"-DBENCH_HAS_OUTPUTS={int(bool(gen.outputs))}",
+        f"-DBENCH_N_DECISION={gen.decision}",
     ]
 
 
@@ -217,8 +230,17 @@ def build_host(folder: Path, gen: Generated, n_features: int, timeout: float) ->
     return HostBuild(folder / "driver", compile_s)
 
 
-def run_host(folder: Path, build: HostBuild, X: np.ndarray, gen: Generated, timeout: float) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
-    """(labels, outputs) of the compiled model on every row of X."""
+@dataclass
+class HostResults:
+    """What the compiled model returned for every row (None: no such entry point)."""
+
+    labels: Optional[np.ndarray]  # int32 class indices
+    outputs: Optional[np.ndarray]  # float32 (n, n_out): probabilities or regression outputs
+    decision: Optional[np.ndarray]  # float64 (n, n_decision): decision_function
+
+
+def run_host(folder: Path, build: HostBuild, X: np.ndarray, gen: Generated, timeout: float) -> HostResults:
+    """The compiled model's results on every row of X."""
     X32 = np.ascontiguousarray(X, dtype=np.float32)
     X32.tofile(folder / "inputs.bin")
     run([str(build.exe), "inputs.bin", str(X32.shape[0]), str(X32.shape[1]), "res", "all"],
@@ -227,7 +249,10 @@ def run_host(folder: Path, build: HostBuild, X: np.ndarray, gen: Generated, time
     outputs = None
     if gen.outputs:
         outputs = np.fromfile(folder / "res.outputs", dtype=np.float32).reshape(X32.shape[0], -1)
-    return labels, outputs
+    decision = None
+    if gen.decision:
+        decision = np.fromfile(folder / "res.decision", dtype=np.float64).reshape(X32.shape[0], gen.decision)
+    return HostResults(labels, outputs, decision)
 
 
 _TOTALS = re.compile(r"^(?:totals|summary):\s*(\d+)", re.MULTILINE)

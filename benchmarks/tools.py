@@ -2,10 +2,14 @@
 and the few lines of glue that expose it to the benchmark drivers.
 
 Every tool is used the way its documentation shows, as an installed package.
-The glue gives all of them the same two entry points (C linkage):
+The glue gives all of them the same entry points (C linkage):
 
-    int32_t bench_predict(const void* x);            // class index (classifiers)
-    void    bench_outputs(const void* x, float* out); // probabilities or regression outputs
+    int32_t bench_predict(const void* x);             // class index (classifiers)
+    void    bench_outputs(const void* x, float* out);  // probabilities or regression outputs
+    void    bench_decision(const void* x, double* out); // decision_function, where the tool has it
+
+(decision values go out as double so that a tool computing in double is not
+judged by a float32 rounding of its result).
 
 ``x`` points to the input in the type the tool's generated code takes
 (``in_type``), so that no conversion is measured as part of a tool.
@@ -14,6 +18,7 @@ The glue gives all of them the same two entry points (C linkage):
 from __future__ import annotations
 
 import multiprocessing
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -45,6 +50,7 @@ class Generated:
     has_predict: bool
     outputs: str  # "proba", "votes", "regression", "" (none)
     n_out: int
+    decision: int = 0  # width of bench_decision's output: scikit-learn's decision_function (0: none)
     include_dirs: List[str] = field(default_factory=list)
     convert_s: float = 0.0
     source_bytes: int = 0
@@ -60,6 +66,7 @@ class Tool:
     version: Callable[[], str]
     ours: bool = False
     only_task: Optional[str] = None  # measured on this task only
+    only_family: Optional[str] = None  # measured on this model family only
 
 
 # --------------------------------------------------------------------- ours
@@ -71,12 +78,27 @@ def _ours_version() -> str:
     return emlearn_gen.__version__
 
 
-def _gen_ours(est: Any, info: ModelInfo, out: Path, dtype: str = "float32") -> Generated:
+def ours_options(tool_key: str, family: str) -> Dict[str, str]:
+    """The convert() options a row of ours is measured with; the Python API
+    measurements (run.py) use the same.
+
+    Trees keep the float32 leaves they have always been measured with (the
+    classifiers' default is float64); every other family is measured with
+    its defaults, i.e. what ``emlearn_gen.convert(est)`` gives.
+    """
+    if tool_key.endswith("_f64"):
+        return {"dtype": "float64"}
+    if family == "trees":
+        return {"dtype": "float32"}
+    return {}
+
+
+def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen") -> Generated:
     import emlearn_gen
 
     t0 = time.perf_counter()
     try:
-        cm = emlearn_gen.convert(est, name="model", dtype=dtype)
+        cm = emlearn_gen.convert(est, name="model", **ours_options(tool_key, info.family))
     except TypeError as exc:
         raise NotApplicable(f"not supported yet ({type(est).__name__})") from exc
     text = cm.to_source()
@@ -91,11 +113,13 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, dtype: str = "float32") -> G
         out_call, outputs, n_out = "model::predict(in, out);", "regression", methods["predict"].width
     else:
         out_call, outputs, n_out = "(void)in; (void)out;", "", 1
+    decision = methods["decision_function"].width if "decision_function" in methods else 0
     glue = [
         "#include <stdint.h>",
         '#include "model.hpp"',
         'extern "C" int32_t bench_predict(const void* x);',
         'extern "C" void bench_outputs(const void* x, float* out);',
+        'extern "C" void bench_decision(const void* x, double* out);',
         "int32_t bench_predict(const void* x) {",
         "  return model::predict(static_cast<const float*>(x));" if has_predict else "  (void)x; return 0;",
         "}",
@@ -103,8 +127,16 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, dtype: str = "float32") -> G
         "  const float* in = static_cast<const float*>(x);",
         f"  {out_call}",
         "}",
-        "",
     ]
+    if decision:
+        glue += [
+            "void bench_decision(const void* x, double* out) {",
+            f"  float scores[{decision}];",
+            "  model::decision_function(static_cast<const float*>(x), scores);",
+            f"  for (int i = 0; i < {decision}; ++i) out[i] = scores[i];",
+            "}",
+        ]
+    glue.append("")
     (out / "glue.cpp").write_text("\n".join(glue), encoding="utf-8")
     packed = getattr(cm, "packed", None)
     extra: Dict[str, Any] = {}
@@ -112,7 +144,7 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, dtype: str = "float32") -> G
         extra = {"n_nodes": int(packed.n_nodes), "table_bytes": int(packed.table_bytes)}
     return Generated(
         glue="glue.cpp", lang="c++", in_type="float", has_predict=has_predict, outputs=outputs,
-        n_out=n_out, include_dirs=[emlearn_gen.get_include()], convert_s=convert_s,
+        n_out=n_out, decision=decision, include_dirs=[emlearn_gen.get_include()], convert_s=convert_s,
         source_bytes=len(text.encode()), extra=extra,
     )
 
@@ -211,6 +243,9 @@ def _m2cgen_version() -> str:
     return m2cgen.__version__
 
 
+_M2CGEN_SCALAR = re.compile(r"double\s+score\s*\(\s*double\s*\*\s*input\s*\)")
+
+
 def _gen_m2cgen(est: Any, info: ModelInfo, out: Path) -> Generated:
     import m2cgen
 
@@ -223,9 +258,24 @@ def _gen_m2cgen(est: Any, info: ModelInfo, out: Path) -> Generated:
         raise NotApplicable("RecursionError while generating code (deep trees)") from exc
     convert_s = time.perf_counter() - t0
     (out / "model.c").write_text(text, encoding="utf-8")
+    # score() returns one double (regressors, binary linear classifiers: the
+    # decision value) or writes n to its second argument.
+    scalar = _M2CGEN_SCALAR.search(text) is not None
     lines = ["#include <stdint.h>", '#include "model.c"', ""]
-    if info.task == "classifier":
+    decision = 0
+    if info.task == "classifier" and scalar:
+        # Binary linear classifier: score is decision_function, > 0 is classes_[1].
+        lines += [
+            "int32_t bench_predict(const void* x) { return score((double*)x) > 0.0 ? 1 : 0; }",
+            "void bench_outputs(const void* x, float* out) { (void)x; (void)out; }",
+            "void bench_decision(const void* x, double* out) { out[0] = score((double*)x); }",
+            "",
+        ]
+        has_predict, outputs, n_out, decision = True, "", 1, 1
+    elif info.task == "classifier":
         nc = info.n_classes
+        # Linear classifiers' score() is decision_function; trees' is predict_proba.
+        linear = info.family == "linear"
         lines += [
             "int32_t bench_predict(const void* x) {",
             f"  double o[{nc}];",
@@ -234,14 +284,28 @@ def _gen_m2cgen(est: Any, info: ModelInfo, out: Path) -> Generated:
             f"  for (int32_t i = 1; i < {nc}; ++i) if (o[i] > o[best]) best = i;",
             "  return best;",
             "}",
-            "void bench_outputs(const void* x, float* out) {",
-            f"  double o[{nc}];",
-            "  score((double*)x, o);",
-            f"  for (int i = 0; i < {nc}; ++i) out[i] = (float)o[i];",
-            "}",
+        ]
+        if linear:
+            lines += [
+                "void bench_decision(const void* x, double* out) { score((double*)x, out); }",
+                "void bench_outputs(const void* x, float* out) { (void)x; (void)out; }",
+            ]
+        else:
+            lines += [
+                "void bench_outputs(const void* x, float* out) {",
+                f"  double o[{nc}];",
+                "  score((double*)x, o);",
+                f"  for (int i = 0; i < {nc}; ++i) out[i] = (float)o[i];",
+                "}",
+            ]
+        lines += [
             "",
         ]
-        has_predict, outputs, n_out = True, "proba", nc
+        has_predict = True
+        if linear:
+            outputs, n_out, decision = "", 1, nc
+        else:
+            outputs, n_out = "proba", nc
     else:
         lines += [
             "int32_t bench_predict(const void* x) { (void)x; return 0; }",
@@ -250,10 +314,12 @@ def _gen_m2cgen(est: Any, info: ModelInfo, out: Path) -> Generated:
         ]
         has_predict, outputs, n_out = False, "regression", 1
     (out / "glue.c").write_text("\n".join(lines), encoding="utf-8")
+    notes = ["takes double features; predict is the argmax of its score() output"]
+    if decision:
+        notes = ["takes double features; score() is decision_function, predict its argmax (binary: > 0)"]
     return Generated(
         glue="glue.c", lang="c", in_type="double", has_predict=has_predict, outputs=outputs,
-        n_out=n_out, convert_s=convert_s, source_bytes=len(text.encode()),
-        notes=["takes double features; predict is the argmax of its score() output"],
+        n_out=n_out, decision=decision, convert_s=convert_s, source_bytes=len(text.encode()), notes=notes,
     )
 
 
@@ -309,8 +375,8 @@ TOOLS: Dict[str, Tool] = {
     for t in (
         Tool("emlearn_gen", "emlearn-gen (ours)", _gen_ours, _ours_version, ours=True),
         Tool("emlearn_gen_f64", "emlearn-gen (ours, dtype=float64)",
-             lambda est, info, out: _gen_ours(est, info, out, "float64"), _ours_version, ours=True,
-             only_task="regressor"),
+             lambda est, info, out: _gen_ours(est, info, out, "emlearn_gen_f64"), _ours_version, ours=True,
+             only_task="regressor", only_family="trees"),
         Tool("emlearn", "emlearn (default: inline, int16)", _gen_emlearn("default"), _emlearn_version),
         Tool("emlearn_float", "emlearn (dtype=float)", _gen_emlearn("float"), _emlearn_version),
         Tool("emlearn_loadable", "emlearn (method=loadable, int16)", _gen_emlearn("loadable"), _emlearn_version),

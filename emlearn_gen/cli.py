@@ -173,7 +173,7 @@ def _options(args: argparse.Namespace) -> Dict[str, Any]:
             raise CliError(f"--option {pair!r}: give the {key} with {_OWN_OPTIONS[key]}", EXIT_USAGE)
         if key not in accepted:
             raise CliError(
-                f"--option {pair!r}: no model family has an option {key!r}; "
+                f"--option {pair!r}: there is no option {key!r}; "
                 f"its options are: {', '.join(accepted)}",
                 EXIT_USAGE,
             )
