@@ -18,6 +18,7 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from sklearn.base import is_classifier
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import emlearn_gen
@@ -39,6 +40,16 @@ MODELS = {
 }
 
 
+# Options under which the compiler may assume that no value is NaN but that no
+# predefined macro reveals, so the runtime cannot refuse them as it refuses
+# -ffinite-math-only (tests/test_runtime_headers.py): missing values must
+# still be routed as the host routes them.
+NO_NAN_TARGETS = [
+    HostTarget("clang++", "c++11", extra_flags=("-fno-honor-nans",)),
+    HostTarget("clang++", "c++17", opt="-O3", extra_flags=("-fno-honor-nans",)),
+]
+
+
 def _require(compiler: str) -> None:
     if shutil.which(compiler) is None:
         message = f"{compiler} is not installed: apt-get install {'clang' if 'clang' in compiler else 'g++'}"
@@ -57,6 +68,24 @@ def test_header_matches_host_runtime(model, target, load_data):
     cm = emlearn_gen.convert(est, name="compiled")
     X_eval = np.concatenate([X[:150], probe_inputs(est, X, n_base=10)[:300]])
     assert_device_matches(cm, X_eval, targets=[target])
+
+
+@pytest.mark.parametrize("target", NO_NAN_TARGETS, ids=lambda t: " ".join((t.opt, *t.extra_flags)))
+@pytest.mark.parametrize("estimator,data", [
+    (RandomForestClassifier(n_estimators=15, random_state=0), "nan_classification"),
+    (RandomForestRegressor(n_estimators=10, max_depth=8, random_state=0), "nan_regression"),
+], ids=["classifier", "regressor"])
+def test_missing_values_are_routed_under_no_nan_options(estimator, data, target, load_data):
+    _require(target.compiler)
+    X, y = load_data(data)
+    est = estimator.fit(X, y)
+    cm = emlearn_gen.convert(est, name="nan_forest")
+    X_eval = np.concatenate([X, probe_inputs(est, X, n_base=10)])
+    X_eval = X_eval[np.isnan(X_eval).any(axis=1)]  # every row has a missing value
+    assert len(X_eval) > 300
+    assert_device_matches(cm, X_eval, targets=[target])
+    if is_classifier(est):
+        np.testing.assert_array_equal(cm.predict(X_eval), est.predict(X_eval))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -129,3 +158,4 @@ def test_save_writes_the_source_and_returns_the_path(load_data, tmp_path):
     assert path == tmp_path / "saved.hpp"
     assert path.read_text() == cm.to_source()
     assert cm.to_source().endswith("#endif  // EMLEARN_GEN_MODEL_saved_HPP\n")
+
