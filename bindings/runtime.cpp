@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "emlearn_gen/common.hpp"
 #include "emlearn_gen/tree_ensemble.hpp"
@@ -27,21 +28,30 @@ const char* status_text(emlearn_gen::status s) {
   return "unknown status";
 }
 
-// A packed tree ensemble held by Python. Keeps its numpy tables alive and
-// checks them once, so no input can make the kernel read outside them.
+// Copies a numpy table into memory that only this module can write.
+template <typename T>
+std::vector<T> owned_copy(const carray<T>& table) {
+  return std::vector<T>(table.data(), table.data() + table.size());
+}
+
+// A packed tree ensemble held by Python. Owns copies of its tables, made and
+// checked once at construction: the kernels check no bounds at run time, so
+// tables that Python code could still write to (a numpy array, a buffer
+// shared with another object) would let a later change make them read
+// outside the tables.
 template <typename Real>
 class HostForest {
  public:
-  HostForest(carray<uint8_t> nodes, carray<float> thresholds, carray<Real> leaves,
-             carray<uint8_t> leaf_codes, carray<uint8_t> roots, uint32_t n_nodes,
-             uint32_t n_leaves, uint32_t n_trees, uint32_t n_features, uint32_t leaf_width,
-             uint8_t feature_bits, uint8_t ref_bits, uint8_t thr_bits, uint8_t root_bits,
-             uint8_t value_bits, unsigned word_bits)
-      : nodes_(std::move(nodes)),
-        thresholds_(std::move(thresholds)),
-        leaves_(std::move(leaves)),
-        leaf_codes_(std::move(leaf_codes)),
-        roots_(std::move(roots)),
+  HostForest(const carray<uint8_t>& nodes, const carray<float>& thresholds,
+             const carray<Real>& leaves, const carray<uint8_t>& leaf_codes,
+             const carray<uint8_t>& roots, uint32_t n_nodes, uint32_t n_leaves, uint32_t n_trees,
+             uint32_t n_features, uint32_t leaf_width, uint8_t feature_bits, uint8_t ref_bits,
+             uint8_t thr_bits, uint8_t root_bits, uint8_t value_bits, unsigned word_bits)
+      : nodes_(owned_copy(nodes)),
+        thresholds_(owned_copy(thresholds)),
+        leaves_(owned_copy(leaves)),
+        leaf_codes_(owned_copy(leaf_codes)),
+        roots_(owned_copy(roots)),
         wide_(word_bits == 64) {
     if (word_bits != 32 && word_bits != 64) {
       throw std::invalid_argument("word_bits must be 32 or 64");
@@ -75,6 +85,10 @@ class HostForest {
       throw std::invalid_argument(std::string("invalid packed forest: ") + status_text(s));
     }
   }
+
+  // f_ points into this object's own tables: a copy would point into ours.
+  HostForest(const HostForest&) = delete;
+  HostForest& operator=(const HostForest&) = delete;
 
   // forest_mean for every row of X: shape (n_samples, leaf_width).
   py::array_t<Real> mean(carray<float> X) const {
@@ -144,11 +158,12 @@ class HostForest {
     return X.shape(0);
   }
 
-  carray<uint8_t> nodes_;
-  carray<float> thresholds_;
-  carray<Real> leaves_;
-  carray<uint8_t> leaf_codes_;
-  carray<uint8_t> roots_;
+  // Never resized after construction: f_ points into them.
+  const std::vector<uint8_t> nodes_;
+  const std::vector<float> thresholds_;
+  const std::vector<Real> leaves_;
+  const std::vector<uint8_t> leaf_codes_;
+  const std::vector<uint8_t> roots_;
   emlearn_gen::forest<Real> f_{};
   bool wide_;
 };
