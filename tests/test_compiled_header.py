@@ -157,5 +157,30 @@ def test_save_writes_the_source_and_returns_the_path(load_data, tmp_path):
     path = cm.save(tmp_path / "saved.hpp")
     assert path == tmp_path / "saved.hpp"
     assert path.read_text() == cm.to_source()
-    assert cm.to_source().endswith("#endif  // EMLEARN_GEN_MODEL_saved_HPP\n")
+    assert re.search(r"#endif  // EMLEARN_GEN_MODEL_saved_[0-9a-f]{16}_HPP\n\Z", cm.to_source())
 
+
+@pytest.mark.parametrize("n_estimators", [1, 3])
+def test_banner_of_a_model_without_split_nodes(n_estimators):
+    """Trees that are a single leaf have no split nodes to divide the table
+    size by: the banner says so instead of "nan per split node"."""
+    X = np.arange(24.0).reshape(8, 3)
+    est = RandomForestRegressor(n_estimators=n_estimators, random_state=0).fit(X, np.full(8, 2.5))
+    assert all(tree.tree_.node_count == 1 for tree in est.estimators_)
+    cm = emlearn_gen.convert(est, name="constant")
+    source = cm.to_source()
+    banner = source[: source.index("#ifndef")]
+    trees = "1 tree" if n_estimators == 1 else f"{n_estimators} trees"
+    assert f"// {trees}, 0 split nodes, 1 distinct leaf;\n" in banner, banner
+    assert f"// tables {cm.packed.table_bytes} bytes (no split nodes: every tree is a single leaf).\n" in banner
+    assert "nan" not in banner
+    np.testing.assert_array_equal(cm.predict(X), est.predict(X))
+
+
+def test_banner_counts_split_nodes_and_leaves(load_data):
+    X, y = load_data("iris")
+    est = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    source = emlearn_gen.convert(est, name="counted").to_source()
+    n_splits = int((est.tree_.children_left >= 0).sum())
+    assert f"// 1 tree, {n_splits} split nodes, " in source
+    assert " per split node, leaves included).\n" in source
