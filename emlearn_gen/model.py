@@ -112,6 +112,13 @@ class CModel:
         """Transformed features, as the estimator's transform."""
         return self._sklearn_result("transform", X)
 
+    @property
+    def stated_stack(self) -> Dict[str, int]:
+        """{entry point: bytes of stack it needs at most}, as the header's
+        banner states: its local arrays plus the family's kernel allowance."""
+        kernel = self.family.kernel_stack_bytes
+        return {ep.name: self._lowered.scratch.get(ep.name, (0, ""))[0] + kernel for ep in self.entry_points}
+
     def device_tolerance(self, target: Any) -> float:
         """Absolute bound on |device - host| for continuous outputs (0.0: bit-equal)."""
         return self.family.contract.device_tolerance(self, target)

@@ -17,10 +17,12 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from sklearn.base import is_classifier
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import emlearn_gen
 from emlearn_gen.testing import HostTarget, assert_device_matches, catalog, run_model
+from emlearn_gen.testing.datasets import probe_inputs
 
 COMPILERS = [HostTarget(c, std) for c in ("g++", "clang++") for std in ("c++11", "c++17")] + [
     # Unoptimised C++11 would fail to link if the header odr-used a static
@@ -40,6 +42,16 @@ def catalog_model(example):
     return cm, X
 
 
+# Options under which the compiler may assume that no value is NaN but that no
+# predefined macro reveals, so the runtime cannot refuse them as it refuses
+# -ffinite-math-only (tests/test_runtime_headers.py): missing values must
+# still be routed as the host routes them.
+NO_NAN_TARGETS = [
+    HostTarget("clang++", "c++11", extra_flags=("-fno-honor-nans",)),
+    HostTarget("clang++", "c++17", opt="-O3", extra_flags=("-fno-honor-nans",)),
+]
+
+
 def _require(compiler: str) -> None:
     if shutil.which(compiler) is None:
         message = f"{compiler} is not installed: apt-get install {'clang' if 'clang' in compiler else 'g++'}"
@@ -56,6 +68,24 @@ def test_header_matches_host_runtime(example, target):
     cm, X_eval = catalog_model(example)
     reports = assert_device_matches(cm, X_eval, targets=[target])
     assert all(r.n_samples == len(X_eval) for r in reports.values())
+
+
+@pytest.mark.parametrize("target", NO_NAN_TARGETS, ids=lambda t: " ".join((t.opt, *t.extra_flags)))
+@pytest.mark.parametrize("estimator,data", [
+    (RandomForestClassifier(n_estimators=15, random_state=0), "nan_classification"),
+    (RandomForestRegressor(n_estimators=10, max_depth=8, random_state=0), "nan_regression"),
+], ids=["classifier", "regressor"])
+def test_missing_values_are_routed_under_no_nan_options(estimator, data, target, load_data):
+    _require(target.compiler)
+    X, y = load_data(data)
+    est = estimator.fit(X, y)
+    cm = emlearn_gen.convert(est, name="nan_forest")
+    X_eval = np.concatenate([X, probe_inputs(est, X, n_base=10)])
+    X_eval = X_eval[np.isnan(X_eval).any(axis=1)]  # every row has a missing value
+    assert len(X_eval) > 300
+    assert_device_matches(cm, X_eval, targets=[target])
+    if is_classifier(est):
+        np.testing.assert_array_equal(cm.predict(X_eval), est.predict(X_eval))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -142,4 +172,30 @@ def test_save_writes_the_source_and_returns_the_path(load_data, tmp_path):
     path = cm.save(tmp_path / "saved.hpp")
     assert path == tmp_path / "saved.hpp"
     assert path.read_text() == cm.to_source()
-    assert cm.to_source().endswith("#endif  // EMLEARN_GEN_MODEL_saved_HPP\n")
+    assert re.search(r"#endif  // EMLEARN_GEN_MODEL_saved_[0-9a-f]{16}_HPP\n\Z", cm.to_source())
+
+
+@pytest.mark.parametrize("n_estimators", [1, 3])
+def test_banner_of_a_model_without_split_nodes(n_estimators):
+    """Trees that are a single leaf have no split nodes to divide the table
+    size by: the banner says so instead of "nan per split node"."""
+    X = np.arange(24.0).reshape(8, 3)
+    est = RandomForestRegressor(n_estimators=n_estimators, random_state=0).fit(X, np.full(8, 2.5))
+    assert all(tree.tree_.node_count == 1 for tree in est.estimators_)
+    cm = emlearn_gen.convert(est, name="constant")
+    source = cm.to_source()
+    banner = source[: source.index("#ifndef")]
+    trees = "1 tree" if n_estimators == 1 else f"{n_estimators} trees"
+    assert f"// {trees}, 0 split nodes, 1 distinct leaf;\n" in banner, banner
+    assert f"// tables {cm.packed.table_bytes} bytes (no split nodes: every tree is a single leaf).\n" in banner
+    assert "nan" not in banner
+    np.testing.assert_array_equal(cm.predict(X), est.predict(X))
+
+
+def test_banner_counts_split_nodes_and_leaves(load_data):
+    X, y = load_data("iris")
+    est = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    source = emlearn_gen.convert(est, name="counted").to_source()
+    n_splits = int((est.tree_.children_left >= 0).sum())
+    assert f"// 1 tree, {n_splits} split nodes, " in source
+    assert " per split node, leaves included).\n" in source

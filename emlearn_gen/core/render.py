@@ -4,10 +4,12 @@ never scikit-learn objects."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import jinja2
 import numpy as np
@@ -83,6 +85,50 @@ def _classes_context(classes: Any) -> Dict[str, Any]:
     }
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def stack_lines(cm: Any) -> List[str]:
+    """Banner lines stating the stack each entry point needs at most."""
+    kernel = cm.family.kernel_stack_bytes
+    lines = ["Stack per call, at most (kernel measured at -Os on Cortex-M0, Cortex-M4F and AVR):"]
+    for ep in cm.entry_points:
+        local, what = cm._lowered.scratch.get(ep.name, (0, ""))
+        arrays = f"{what} + " if local else ""
+        lines.append(f"{ep.name}() {local + kernel} bytes: {arrays}{kernel} for the kernel.")
+    return lines
+
+
+def model_fingerprint(cm: Any, fields: Dict[str, int], classes: Dict[str, Any]) -> str:
+    """16 hex digits that identify what a header defines: family and format,
+    layout, tables, entry points and labels. Headers of one name and
+    fingerprint are the same model (the include guard and the link-time check
+    of core/templates/model_identity.j2 rely on it); comments (versions,
+    summary) do not count. Deterministic across hosts."""
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(f"{label}:{len(data)}:".encode("ascii"))
+        digest.update(data)
+
+    tables = cm._tables
+    description = {
+        "family": cm.family.name,
+        "format": cm.family.format_version,
+        "real": tables.real,
+        "fields": fields,
+        "entry_points": [[ep.name, ep.output, ep.width] for ep in cm.entry_points],
+        "classes": classes["classes"],
+        "label_type": classes["label_type"],
+    }
+    add("model", json.dumps(description, sort_keys=True, ensure_ascii=True).encode("ascii"))
+    for name in sorted(tables.tables):
+        table = np.asarray(tables.tables[name])
+        add(name, np.ascontiguousarray(table, dtype=table.dtype.newbyteorder("<")).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def model_context(cm: Any) -> Dict[str, Any]:
     """Everything the generic header template needs, plus the family's context."""
     family = cm.family
@@ -90,12 +136,14 @@ def model_context(cm: Any) -> Dict[str, Any]:
     tables = cm._tables
     entries = {ep.name: ep for ep in lowered.entry_points}
     decision = entries.get("decision_function")
+    fields = family.layout.header_fields(tables.tables, tables.fields)
+    classes = _classes_context(lowered.classes)
     context: Dict[str, Any] = {
         "name": cm.name,
         "estimator": cm.estimator_name,
         "options": lowered.options,
-        "summary": list(lowered.summary),
-        "stack_bytes": lowered.stack_bytes,
+        "summary": list(lowered.summary) + stack_lines(cm),
+        "fingerprint": model_fingerprint(cm, fields, classes),
         "runtime_header": f"emlearn_gen/{family.runtime_header}",
         "format_macro": family.format_macro,
         "format_version": family.format_version,
@@ -105,9 +153,9 @@ def model_context(cm: Any) -> Dict[str, Any]:
         "entry_points": list(lowered.entry_points),
         "layout": family.layout,
         "tables": tables.tables,
-        "fields": family.layout.header_fields(tables.tables, tables.fields),
+        "fields": fields,
         "real": tables.real,
-        **_classes_context(lowered.classes),
+        **classes,
         **cm._versions,
     }
     context.update(lowered.context)

@@ -1,4 +1,4 @@
-// Tests of common.hpp: bit-field reads, table access and argmax.
+// Tests of common.hpp: bit-field reads, table access, missing values and argmax.
 #include <gtest/gtest.h>
 
 #include <stdint.h>
@@ -274,6 +274,47 @@ TEST(TableCopy, CopiesFloatsUnaligned) {
   memcpy(back, dst + 1, sizeof(back));
   EXPECT_EQ(back[0], 3.25f);
   EXPECT_EQ(back[1], -1.0f);
+}
+
+// --- is_missing -------------------------------------------------------------
+
+float from_bits(uint32_t bits) {
+  float value;
+  memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+TEST(IsMissing, EveryNaNAndNothingElse) {
+  // Every NaN: exponent all ones and any non-zero mantissa, either sign,
+  // quiet or signalling.
+  for (uint32_t sign : {0u, 0x80000000u}) {
+    for (uint32_t mantissa : {1u, 2u, 0x12345u, 0x3FFFFFu, 0x400000u, 0x400001u, 0x7FFFFFu}) {
+      EXPECT_TRUE(emlearn_gen::is_missing(from_bits(sign | 0x7F800000u | mantissa)))
+          << std::hex << (sign | 0x7F800000u | mantissa);
+    }
+  }
+  EXPECT_TRUE(emlearn_gen::is_missing(std::numeric_limits<float>::quiet_NaN()));
+  EXPECT_TRUE(emlearn_gen::is_missing(std::numeric_limits<float>::signaling_NaN()));
+  // Everything else is present: infinities, the extremes, zeros, subnormals.
+  const float present[] = {
+      std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+      std::numeric_limits<float>::max(),      std::numeric_limits<float>::lowest(),
+      std::numeric_limits<float>::min(),      std::numeric_limits<float>::denorm_min(),
+      -std::numeric_limits<float>::denorm_min(), 0.0f, -0.0f, 1.0f, -3.5e30f};
+  for (float value : present) {
+    EXPECT_FALSE(emlearn_gen::is_missing(value)) << value;
+  }
+}
+
+TEST(IsMissing, AgreesWithIsnanOnEveryExponentAndMantissaEdge) {
+  for (uint32_t exponent = 0; exponent < 256u; ++exponent) {
+    for (uint32_t mantissa : {0u, 1u, 0x400000u, 0x7FFFFFu}) {
+      for (uint32_t sign : {0u, 0x80000000u}) {
+        const uint32_t bits = sign | (exponent << 23) | mantissa;
+        EXPECT_EQ(emlearn_gen::is_missing(from_bits(bits)), std::isnan(from_bits(bits))) << std::hex << bits;
+      }
+    }
+  }
 }
 
 // --- argmax -----------------------------------------------------------------

@@ -73,7 +73,6 @@ class LinearFamily(Family):
             fields={"n_features": ir.n_features, "n_scores": ir.n_scores, "link": LINKS[ir.link]},
         )
         entry_points = _entry_points(ir)
-        scratch = 4 * ir.n_scores  # predict(): the scores, on the stack
         return Lowered(
             task=ir.task,
             n_features=ir.n_features,
@@ -86,7 +85,10 @@ class LinearFamily(Family):
                 f"{ir.n_scores} score{'s' if ir.n_scores != 1 else ''} of {ir.n_features} features, "
                 f"link {ir.link}; tables {packed.table_bytes} bytes.",
             ),
-            stack_bytes=scratch if ir.task == "classifier" else 0,
+            # A classifier's predict() keeps its scores for the argmax.
+            scratch={"predict": (4 * ir.n_scores, f"{ir.n_scores} score{'s' if ir.n_scores != 1 else ''} of 4 bytes")}
+            if ir.task == "classifier"
+            else {},
             allow_nan=False,
         )
 

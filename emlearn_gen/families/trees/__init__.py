@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 from ...core.entry_points import LABEL, VALUES, EntryPoint
 from ...core.family import Family, Lowered, Option, Packed
 from ...core.layout import Field, Layout, Table
-from .context import REAL_TYPES, tree_summary
+from .context import REAL_TYPES, tree_scratch, tree_summary
 from .contract import TreeContract
 from .convert import SUPPORTED, convert_trees
 from .ir import TreeEnsemble
@@ -97,6 +97,7 @@ class TreesFamily(Family):
             n_outputs=None if classifier else ir.leaf_width,
             context={"real_type": REAL_TYPES[dtype]},
             summary=tree_summary(packed),
+            scratch=tree_scratch(packed, classifier),
         )
 
     def tables(self, packed: PackedForest) -> Packed:

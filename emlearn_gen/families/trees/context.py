@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Dict, Tuple
 
 from .pack import PackedForest
 
@@ -11,10 +11,36 @@ from .pack import PackedForest
 REAL_TYPES = {"float32": "float", "float64": "emlearn_gen::real64"}
 
 
+#: Bytes of one value of the model's sums (real64 is 8 bytes on every target).
+REAL_BYTES = {"float32": 4, "float64": 8}
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def tree_summary(packed: PackedForest) -> Tuple[str, ...]:
-    per_split = packed.table_bytes / packed.n_nodes if packed.n_nodes else float("nan")
+    sizes = f"tables {packed.table_bytes} bytes"
+    if packed.n_nodes:
+        sizes += f" ({packed.table_bytes / packed.n_nodes:.2f} per split node, leaves included)."
+    else:
+        sizes += " (no split nodes: every tree is a single leaf)."
     return (
-        f"{packed.n_trees} tree{'s' if packed.n_trees != 1 else ''}, {packed.n_nodes} split nodes, "
-        f"{packed.n_leaves} distinct leaves;",
-        f"tables {packed.table_bytes} bytes ({per_split:.2f} per split node, leaves included).",
+        f"{_plural(packed.n_trees, 'tree')}, {_plural(packed.n_nodes, 'split node')}, "
+        f"{packed.n_leaves} distinct {'leaf' if packed.n_leaves == 1 else 'leaves'};",
+        sizes,
     )
+
+
+def tree_scratch(packed: PackedForest, classifier: bool) -> Dict[str, Tuple[int, str]]:
+    """Local arrays of each entry point (model.hpp.j2): predict() of a
+    classifier sums the classes for argmax; an entry point writing floats
+    sums in the caller's `out` when the sums are float32, and in a local
+    float64 array (then rounded into `out`) when they are float64."""
+    size = REAL_BYTES[packed.real]
+    width = packed.leaf_width
+    sums = (width * size, f"{_plural(width, 'sum')} of {size} bytes")
+    local = sums if packed.real == "float64" else (0, "")
+    if classifier:
+        return {"predict": sums, "predict_proba": local}
+    return {"predict": local}

@@ -265,7 +265,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     if n_nodes * record_bits >= 2**32 or len(roots) * root_bits >= 2**32:
         raise ValueError("model tables exceed 512 MiB, the runtime's addressing limit")
 
-    return PackedForest(
+    packed = PackedForest(
         nodes=pack_fields(records, record_bits, word_bits // 8),
         thresholds=np.ascontiguousarray(threshold_table, dtype=np.float32),
         leaves=leaf_rows,
@@ -284,3 +284,14 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         word_bits=word_bits,
         real=real,
     )
+    return _read_only(packed)
+
+
+def _read_only(packed: PackedForest) -> PackedForest:
+    """``packed`` with every table read-only: the header and the host runtime
+    are made from these tables, so a change after packing would make them
+    disagree (writing to one raises ValueError; np.array(table) gives a
+    writable copy)."""
+    for name in ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots"):
+        getattr(packed, name).flags.writeable = False
+    return packed

@@ -20,11 +20,16 @@
   (EMLEARN_GEN_VERSION_MAJOR * 10000L + EMLEARN_GEN_VERSION_MINOR * 100L +     \
    EMLEARN_GEN_VERSION_PATCH)
 
-// Tree routing relies on IEEE comparisons with NaN (`x <= t` is false for a
-// missing value), and results equal the host's only if every operation is
-// rounded as written. -ffast-math and its parts let the compiler assume NaN
-// never occurs (finite-math-only) or rewrite x / n as x * (1 / n)
-// (reciprocal-math, associative-math; GCC names these, clang does not).
+// Results equal the host's only if every operation is rounded as written, and
+// NaN inputs (missing values) must reach the tree kernel as NaN. -ffast-math
+// and its parts let the compiler rewrite x / n as x * (1 / n)
+// (-freciprocal-math, -fassociative-math) or assume that no value is NaN
+// (-ffinite-math-only), so they are refused wherever the compiler reveals
+// them: GCC defines a macro for each, clang only __FAST_MATH__ and
+// __FINITE_MATH_ONLY__ (which its -fno-honor-nans and -fno-honor-infinities
+// set together). clang's -fno-honor-nans on its own reveals nothing; the
+// kernels stay correct under it because they tell missing values apart by
+// their bits (is_missing) and never compare a NaN.
 #if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__) || \
     defined(__RECIPROCAL_MATH__) || defined(__ASSOCIATIVE_MATH__)
 #error "emlearn-gen models need IEEE float semantics: build without -ffast-math, -ffinite-math-only, -freciprocal-math and -fassociative-math"
@@ -101,6 +106,17 @@ inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
 #endif
   const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
   return static_cast<Word>((word >> (pos & 7u)) & mask);
+}
+
+/// True if `value` is a NaN, that is a missing value: exponent all ones and
+/// mantissa non-zero. Decided on the bits with integer operations, so that no
+/// compiler option that assumes "no NaN" (-ffinite-math-only, clang's
+/// -fno-honor-nans) can fold it away.
+inline bool is_missing(float value) {
+  static_assert(sizeof(float) == sizeof(uint32_t), "float must be IEEE binary32");
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  return (bits & 0x7FFFFFFFu) > 0x7F800000u;
 }
 
 /// Index of the first largest of `n` values (ties go to the lowest index, as

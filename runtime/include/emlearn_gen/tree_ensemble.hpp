@@ -106,10 +106,11 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
     const uint32_t thr = f.thr_bits ? static_cast<uint32_t>(record >> thr_shift) : node;
 
     const float value = x[feature];
-    const float threshold = table_read(f.thresholds + thr);
-    // !(value > threshold) is also true for NaN.
-    const bool left = (flags & detail::flag_missing_left) ? !(value > threshold)
-                                                          : (value <= threshold);
+    // A missing value goes where the flag says; only present values are
+    // compared, so the routing holds even where the compiler may assume that
+    // no comparison sees a NaN.
+    const bool left = is_missing(value) ? (flags & detail::flag_missing_left) != 0
+                                        : value <= table_read(f.thresholds + thr);
     const uint32_t leaf_flag = left ? detail::flag_left_leaf : detail::flag_right_leaf;
     if (flags & leaf_flag) {
       // Going right from a left leaf means both children are leaves: ref + 1.

@@ -1,0 +1,96 @@
+"""The stack each entry point needs, as the generated header's banner states
+it, against what the entry points use on the emulated devices (high-water
+mark of the footprint program, emlearn_gen.testing.footprint)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any, Callable, Dict, Tuple
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression, PoissonRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+import emlearn_gen
+from emlearn_gen.families import REGISTRY
+from emlearn_gen.testing import DEVICE_TARGET_NAMES, BuildCache, footprint
+from emlearn_gen.testing.pytest_plugin import require_target
+
+_STACK_LINE = re.compile(r"^// (\w+)\(\) (\d+) bytes: (?:(\d+) \w+ of (\d+) bytes \+ )?(\d+) for the kernel\.$", re.M)
+KERNEL_STACK_BYTES = REGISTRY.get("trees").kernel_stack_bytes
+
+
+def stated_stack(source: str) -> Dict[str, Tuple[int, int]]:
+    """{entry point: (bytes stated, bytes of its sums)} from a header's banner."""
+    banner = source[: source.index("#ifndef")]
+    assert "// Stack per call, at most" in banner, banner
+    stated = {}
+    for name, total, n, size, kernel in _STACK_LINE.findall(banner):
+        sums = int(n) * int(size) if n else 0
+        assert int(total) == sums + int(kernel) == sums + KERNEL_STACK_BYTES, banner
+        stated[name] = (int(total), sums)
+    return stated
+
+
+def _classes(n: int) -> Tuple[np.ndarray, np.ndarray]:
+    return make_classification(
+        n_samples=max(600, 6 * n), n_features=10, n_informative=8, n_classes=n,
+        n_clusters_per_class=1, random_state=n,
+    )
+
+
+# name -> (data, estimator, dtype): both sum types, classifiers and regressors,
+# many classes, bit-coded and direct leaves, a model without split nodes.
+MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable[[], Any], str]] = {
+    "float64_2_classes": (lambda load: _classes(2), lambda: RandomForestClassifier(5, max_depth=6, random_state=0), "float64"),
+    "float64_50_classes": (lambda load: _classes(50), lambda: RandomForestClassifier(3, max_depth=8, random_state=0), "float64"),
+    "float64_200_classes": (lambda load: _classes(200), lambda: RandomForestClassifier(2, max_depth=8, random_state=0), "float64"),
+    "float32_digits": (lambda load: load("digits"), lambda: RandomForestClassifier(5, max_depth=8, random_state=0), "float32"),
+    "float32_regressor": (lambda load: load("linnerud"), lambda: RandomForestRegressor(5, random_state=0), "float32"),
+    "float64_regressor": (lambda load: load("nan_regression"), lambda: DecisionTreeRegressor(max_depth=8, random_state=0), "float64"),
+    "single_leaf": (lambda load: (np.zeros((8, 3)), np.ones(8)), lambda: DecisionTreeClassifier(), "float64"),
+    # Linear models: the scores of predict(), exp in softmax and log links.
+    "linear_softmax": (lambda load: load("digits"), lambda: LogisticRegression(max_iter=50), None),
+    "linear_poisson": (lambda load: load("diabetes"), lambda: PoissonRegressor(), None),
+}
+
+
+@pytest.fixture(scope="module")
+def cache(emlearn_build_cache: BuildCache) -> BuildCache:
+    return emlearn_build_cache
+
+
+@pytest.mark.parametrize("target", DEVICE_TARGET_NAMES)
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_banner_states_the_stack_entry_points_use(model, target, load_data, cache):
+    """Every entry point uses at most the stack the banner states, and at
+    least the sums it says it keeps there."""
+    require_target(target)
+    data, factory, dtype = MODELS[model]
+    X, y = data(load_data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = factory().fit(X, y)
+    cm = emlearn_gen.convert(est, name="stack_model", **({"dtype": dtype} if dtype else {}))
+    stated = stated_stack(cm.to_source())
+    assert set(stated) == {ep.name for ep in cm.entry_points}
+    assert {name: total for name, (total, _) in stated.items()} == cm.stated_stack
+    used = footprint(cm, target, X[:4], cache=cache).stack_by_method
+    for name, (total, sums) in stated.items():
+        assert sums <= used[name] <= total, (name, used[name], stated[name])
+
+
+def test_float64_classifier_banner_counts_8_bytes_per_class(load_data):
+    """predict() of a classifier keeps the class sums and nothing more."""
+    X, y = _classes(50)
+    est = RandomForestClassifier(2, max_depth=4, random_state=0).fit(X, y)
+    for dtype, size in (("float64", 8), ("float32", 4)):
+        stated = stated_stack(emlearn_gen.convert(est, name="many", dtype=dtype).to_source())
+        assert stated["predict"] == (50 * size + KERNEL_STACK_BYTES, 50 * size)
+        # float32 probabilities are summed in the caller's buffer.
+        assert stated["predict_proba"][1] == (400 if dtype == "float64" else 0)
