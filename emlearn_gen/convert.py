@@ -14,7 +14,7 @@ from .converters import to_ir
 from .host.trees import HostTrees
 from .ir.trees import TreeEnsemble
 from .model import CModel
-from .packing.trees import REAL_DTYPES, pack_trees
+from .packing.trees import REAL_DTYPES, float32_sums_fit, pack_trees
 
 
 def _versions() -> dict:
@@ -41,12 +41,15 @@ def convert(estimator: Any, name: str = "model", *, dtype: Optional[str] = None)
         ``"float32"`` (the default for regressors) halves the flash of leaf
         values and uses float arithmetic; outputs stay within float32 rounding
         of scikit-learn's, but a classifier's label may differ where two
-        classes' probabilities tie exactly in real arithmetic.
+        classes' probabilities tie exactly in real arithmetic. A regressor
+        whose leaf values summed over its trees could exceed float32's range
+        gets float64 by default, and ``dtype="float32"`` raises ValueError.
 
     Raises
     ------
     NotFittedError for an unfitted estimator, TypeError for an unsupported
-    one, ValueError for a bad name or option.
+    one, ValueError for a bad name or option, and ValueError or TypeError
+    naming what is wrong for a model whose fitted attributes are malformed.
     """
     name = check_identifier(name, "name")
     if dtype is not None and dtype not in REAL_DTYPES:
@@ -55,10 +58,36 @@ def convert(estimator: Any, name: str = "model", *, dtype: Optional[str] = None)
     return _BUILDERS[family](estimator, ir, name, dtype)
 
 
+def _default_tree_dtype(ir: TreeEnsemble) -> str:
+    """float64 for classifiers (scikit-learn's rounding, so its tie-breaks);
+    float32 for regressors, unless their float32 sums could overflow."""
+    if ir.task == "classifier" or not float32_sums_fit(ir):
+        return "float64"
+    return "float32"
+
+
+def _feature_names(estimator: Any) -> Optional[np.ndarray]:
+    """The estimator's feature_names_in_ (absent when fitted without names),
+    one per feature, as strings."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        return None
+    names = np.asarray(names, dtype=object)
+    what = f"{type(estimator).__name__}.feature_names_in_"
+    if names.shape != (int(estimator.n_features_in_),):
+        raise ValueError(
+            f"{what} has shape {names.shape}, but the estimator has {estimator.n_features_in_} "
+            "features; refit it, or delete the attribute to convert without names"
+        )
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{what} must hold strings, as scikit-learn sets it from string column names")
+    return names
+
+
 def _tree_model(estimator: Any, ir: TreeEnsemble, name: str, dtype: Optional[str]) -> CModel:
     classifier = ir.task == "classifier"
     if dtype is None:
-        dtype = "float64" if classifier else "float32"
+        dtype = _default_tree_dtype(ir)
     packed = pack_trees(ir, real=dtype)
     return CModel(
         name=name,
@@ -79,6 +108,7 @@ def _tree_model(estimator: Any, ir: TreeEnsemble, name: str, dtype: Optional[str
         versions=_versions(),
         allow_nan=True,
         packed=packed,
+        feature_names=_feature_names(estimator),
     )
 
 

@@ -9,7 +9,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
-from ._validation import check_X
+from ._validation import check_feature_names, check_X
+from .codegen.banner import feature_name_lines
 from .codegen.render import render
 
 #: One entry point of a generated header: (name, kind, width). kind "label" is
@@ -49,11 +50,16 @@ class CModel:
         versions: Dict[str, Any],
         allow_nan: bool,
         packed: Any,
+        feature_names: Optional[np.ndarray] = None,
     ) -> None:
         self.name = name
         self.estimator_name = estimator_name
         self.task = task
         self.n_features_in_ = n_features
+        # As on scikit-learn estimators, the attribute exists only when the
+        # estimator was fitted on data with (all-string) column names.
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
         self.n_outputs_ = n_outputs
         if classes is not None:
             self.classes_ = classes
@@ -69,9 +75,28 @@ class CModel:
     def __repr__(self) -> str:
         return f"CModel(name={self.name!r}, estimator={self.estimator_name})"
 
+    def _display_name(self) -> str:
+        return f"CModel {self.name!r}"
+
     def check_input(self, X: Any) -> np.ndarray:
-        """X as the float32 matrix the C++ code sees, or a ValueError saying what is wrong."""
-        return check_X(X, self.n_features_in_, f"CModel {self.name!r}", self._allow_nan)
+        """X as the float32 matrix the C++ code sees, or a ValueError saying what is wrong.
+
+        The C++ code takes features by position; column names that X carries
+        must be the estimator's, in its order. Unlike predict, a plain array
+        given to a model fitted with names is not warned about: this is the
+        positional interface the devices see.
+        """
+        fitted = getattr(self, "feature_names_in_", None)
+        check_feature_names(X, fitted, self._display_name(), warn=False)
+        return check_X(X, self.n_features_in_, self._display_name(), self._allow_nan)
+
+    def _predict_input(self, X: Any) -> np.ndarray:
+        """check_input, with scikit-learn's warnings when only X or only the
+        estimator has feature names. Called from the predict methods only:
+        the warnings point at their caller."""
+        fitted = getattr(self, "feature_names_in_", None)
+        check_feature_names(X, fitted, self._display_name(), stacklevel=3)
+        return check_X(X, self.n_features_in_, self._display_name(), self._allow_nan)
 
     def raw_outputs(self, method: str, X: Any) -> np.ndarray:
         """What the header's ``method`` returns for each row of X, computed by
@@ -81,7 +106,7 @@ class CModel:
 
     def predict(self, X: Any) -> np.ndarray:
         """Labels (classifiers) or outputs (regressors), as the estimator's predict."""
-        raw = self.raw_outputs("predict", X)
+        raw = self._host.run("predict", self._predict_input(X))
         if self.task == "classifier":
             return self.classes_.take(raw, axis=0)
         y = raw.astype(np.float64)
@@ -90,7 +115,7 @@ class CModel:
     @available_if(_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), float64."""
-        return self.raw_outputs("predict_proba", X).astype(np.float64)
+        return self._host.run("predict_proba", self._predict_input(X)).astype(np.float64)
 
     def footprint(self, target: str = "cortex-m0", X: Any = None) -> Any:
         """Flash, static RAM and stack this model adds on a device target,
@@ -111,6 +136,7 @@ class CModel:
             name=self.name,
             estimator=self.estimator_name,
             options=self._options,
+            feature_lines=feature_name_lines(getattr(self, "feature_names_in_", ())),
             **self._versions,
         )
         text = render(self._template, context)

@@ -10,9 +10,16 @@ the difference is therefore at most
     u * ((T + 1) * A + 2 * |r|)
 
 where A is the mean over trees of |leaf value| for that sample and r is
-scikit-learn's result. With dtype="float64" the runtime repeats scikit-learn's
-float64 operations in the same order, so the float32 output is exactly
-scikit-learn's value rounded to float32.
+scikit-learn's result. Relative error u holds for normal floats only: a
+value rounded into float32's subnormal range (below 2**-126) is off by up to
+half its spacing, 2**-150, absolutely. Such roundings are those of the T leaf
+values, the division and the comparison (sums of subnormals are exact), so
+the bound adds (T + 2) * 2**-150. Overflow is excluded by construction:
+convert() never sums in float32 where the sum could leave float32's range.
+
+With dtype="float64" the runtime repeats scikit-learn's float64 operations
+in the same order, so the float32 output is exactly scikit-learn's value
+rounded to float32.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from typing import Any, Optional
 import numpy as np
 
 U32 = 2.0**-24
+#: Largest absolute error of rounding to float32 in its subnormal range.
+SUBNORMAL_HALF_SPACING = 2.0**-150
 
 
 def _per_tree_outputs(estimator: Any, X: np.ndarray) -> np.ndarray:
@@ -38,7 +47,8 @@ def float32_sum_tolerance(estimator: Any, X: np.ndarray, reference: np.ndarray) 
     parts = _per_tree_outputs(estimator, X)
     n_trees = parts.shape[0]
     mean_abs = np.abs(parts).mean(axis=0).reshape(reference.shape)
-    return U32 * ((n_trees + 1) * mean_abs + 2 * np.abs(reference))
+    relative = U32 * ((n_trees + 1) * mean_abs + 2 * np.abs(reference))
+    return relative + (n_trees + 2) * SUBNORMAL_HALF_SPACING
 
 
 def assert_matches_sklearn(cmodel: Any, estimator: Any, X: Any, dtype: Optional[str] = None) -> None:
