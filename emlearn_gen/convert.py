@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 import sklearn
@@ -22,6 +22,24 @@ def _versions() -> Dict[str, Any]:
     }
 
 
+def _feature_names(estimator: Any) -> Optional[np.ndarray]:
+    """The estimator's feature_names_in_ (absent when fitted without names),
+    one per feature, as strings."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        return None
+    names = np.asarray(names, dtype=object)
+    what = f"{type(estimator).__name__}.feature_names_in_"
+    if names.shape != (int(estimator.n_features_in_),):
+        raise ValueError(
+            f"{what} has shape {names.shape}, but the estimator has {estimator.n_features_in_} "
+            "features; refit it, or delete the attribute to convert without names"
+        )
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{what} must hold strings, as scikit-learn sets it from string column names")
+    return names
+
+
 def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     """Converts a fitted scikit-learn estimator into a CModel.
 
@@ -35,13 +53,17 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
         scikit-learn's float64 arithmetic operation for operation, so labels
         are identical even where classes tie and rounding decides;
         ``"float32"`` (the default for regressors) halves the flash of leaf
-        values. Linear models: ``"float32"``. See docs/architecture.md for the
-        numeric contract of each family.
+        values; a regressor whose leaf values summed over its trees could
+        exceed float32's range gets float64 by default, and
+        ``dtype="float32"`` raises ValueError. Linear models: ``"float32"``.
+        See docs/architecture.md for the numeric contract of each family.
 
     Raises
     ------
     NotFittedError for an unfitted estimator, TypeError for an unsupported
-    one or an unknown option, ValueError for a bad name or option value.
+    one or an unknown option, ValueError for a bad name or option value, and
+    ValueError or TypeError naming what is wrong for a model whose fitted
+    attributes are malformed.
     """
     name = check_identifier(name, "name")
     family = REGISTRY.family_of(estimator)
@@ -55,6 +77,7 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
         estimator_name=type(estimator).__name__,
         lowered=lowered,
         versions=_versions(),
+        feature_names=_feature_names(estimator),
     )
 
 

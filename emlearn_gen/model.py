@@ -14,7 +14,7 @@ from .core.entry_points import LABEL, OUTLIER, EntryPoint, by_name
 from .core.family import Family, Lowered
 from .core.host import HostModel
 from .core.render import render_model
-from .core.validation import check_X
+from .core.validation import check_feature_names, check_X
 
 
 def _has(method: str) -> Callable[[Any], bool]:
@@ -38,12 +38,17 @@ class CModel:
         estimator_name: str,
         lowered: Lowered,
         versions: Dict[str, Any],
+        feature_names: Optional[np.ndarray] = None,
     ) -> None:
         self.name = name
         self.family = family
         self.estimator_name = estimator_name
         self.task = lowered.task
         self.n_features_in_ = lowered.n_features
+        # As on scikit-learn estimators, the attribute exists only when the
+        # estimator was fitted on data with (all-string) column names.
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
         if lowered.classes is not None:
             self.classes_ = lowered.classes
         if lowered.n_outputs is not None:
@@ -64,9 +69,28 @@ class CModel:
         """The options the model was generated with, defaults resolved."""
         return dict(self._lowered.options)
 
+    def _display_name(self) -> str:
+        return f"CModel {self.name!r}"
+
     def check_input(self, X: Any) -> np.ndarray:
-        """X as the float32 matrix the C++ code sees, or a ValueError saying what is wrong."""
-        return check_X(X, self.n_features_in_, f"CModel {self.name!r}", allow_nan=self._lowered.allow_nan)
+        """X as the float32 matrix the C++ code sees, or a ValueError saying what is wrong.
+
+        The C++ code takes features by position; column names that X carries
+        must be the estimator's, in its order. Unlike predict, a plain array
+        given to a model fitted with names is not warned about: this is the
+        positional interface the devices see.
+        """
+        fitted = getattr(self, "feature_names_in_", None)
+        check_feature_names(X, fitted, self._display_name(), warn=False)
+        return check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._lowered.allow_nan)
+
+    def _predict_input(self, X: Any) -> np.ndarray:
+        """check_input, with scikit-learn's warnings when only X or only the
+        estimator has feature names. Called from the public prediction
+        methods only: the warnings point at their caller."""
+        fitted = getattr(self, "feature_names_in_", None)
+        check_feature_names(X, fitted, self._display_name(), stacklevel=4)
+        return check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._lowered.allow_nan)
 
     def raw_outputs(self, method: str, X: Any) -> np.ndarray:
         """What the header's ``method`` returns for each row of X, computed by
@@ -79,7 +103,7 @@ class CModel:
     def _sklearn_result(self, method: str, X: Any) -> np.ndarray:
         """``method``'s result in scikit-learn's shape and dtype."""
         ep = self._entries[method]
-        raw = self.raw_outputs(method, X)
+        raw = self._host.run(method, self._predict_input(X))
         if ep.output == LABEL:
             return self.classes_.take(raw, axis=0)
         if ep.output == OUTLIER:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import emlearn_gen
@@ -27,9 +28,9 @@ def test_unfitted_estimator_raises_not_fitted():
 
 def test_unsupported_estimator_lists_supported():
     with pytest.raises(TypeError) as err:
-        emlearn_gen.convert(LogisticRegression())
+        emlearn_gen.convert(KNeighborsClassifier())
     message = str(err.value)
-    assert "LogisticRegression" in message
+    assert "cannot convert KNeighborsClassifier" in message and "LogisticRegression" in message
     for name in ("DecisionTreeClassifier", "RandomForestRegressor", "ExtraTreesClassifier"):
         assert name in message
     assert set(emlearn_gen.supported_estimators()) >= {"DecisionTreeClassifier", "RandomForestClassifier"}

@@ -16,6 +16,8 @@ from emlearn_gen.families.trees.pack import (
     FLAG_BITS,
     FLAG_LEFT_LEAF,
     FLAG_RIGHT_LEAF,
+    float32_sum_bound,
+    float32_sums_fit,
     pack_trees,
     round_down_to_float32,
 )
@@ -152,3 +154,25 @@ def test_distinct_leaf_values_are_stored_directly(load_data):
     packed = pack_trees(_ir(est))
     assert packed.value_bits == 0
     assert packed.leaf_values.size == packed.leaves.size
+
+
+def test_float32_sum_bound_covers_every_sum(load_data):
+    X, y = load_data("diabetes")
+    est = RandomForestRegressor(n_estimators=20, max_depth=5, random_state=0).fit(X, y - y.mean())
+    bound = float32_sum_bound(_ir(est))
+    per_tree = np.stack([m.predict(X) for m in est.estimators_])
+    assert np.abs(per_tree.sum(axis=0)).max() <= bound
+    # It is the sum over trees of the largest |leaf value|, with a margin for
+    # float32 rounding of a few ulps per tree, no more.
+    largest = sum(np.abs(m.tree_.value[m.tree_.children_left < 0, 0, 0]).max() for m in est.estimators_)
+    assert largest < bound <= largest * (1 + 22 * 2.0**-24)
+
+
+def test_float32_sums_beyond_range_are_refused_by_the_packer(load_data):
+    X, _ = load_data("diabetes")
+    y = np.where(X[:, 2] > 0, 1e37, -1e37)  # 40 trees: sums up to 4e38 > FLT_MAX
+    ir = _ir(RandomForestRegressor(n_estimators=40, max_depth=2, random_state=0).fit(X, y))
+    assert not float32_sums_fit(ir)
+    with pytest.raises(ValueError, match=r"beyond float32's range.*use dtype='float64'"):
+        pack_trees(ir, real="float32")
+    assert pack_trees(ir, real="float64").real == "float64"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from emlearn_gen.testing.datasets import CLASSIFICATION_SETS, REGRESSION_SETS, probe_inputs
@@ -20,6 +22,7 @@ from sklearn.tree import (
 )
 
 import emlearn_gen
+from emlearn_gen.testing import HostTarget, run_model
 from emlearn_gen.testing.reference import assert_matches_sklearn
 
 CLASSIFIERS = {
@@ -201,3 +204,47 @@ def test_forest_probabilities_are_soft_votes(load_data):
     # With impure leaves, soft voting differs from counting votes.
     assert not np.allclose(proba, hard)
     np.testing.assert_allclose(proba, est.predict_proba(X), rtol=0, atol=1e-6)
+
+
+def _large_target_forest(load_data, top: float):
+    """100 depth-3 trees on diabetes with targets between top / 4 and top."""
+    X, _ = load_data("diabetes")
+    y = np.where(X[:, 2] > 0, top, top / 4) * (1 - 0.1 * (X[:, 8] > 0))
+    return RandomForestRegressor(n_estimators=100, max_depth=3, random_state=0).fit(X, y), X
+
+
+def test_float32_sums_that_could_overflow_default_to_float64(load_data, tmp_path):
+    # Every leaf fits float32 (1e37), their sum over 100 trees (1e39) does not.
+    est, X = _large_target_forest(load_data, 1e37)
+    want = est.predict(X)
+    assert np.all(np.isfinite(want)) and np.abs(want).max() > 5e36
+    cm = emlearn_gen.convert(est)
+    assert cm.packed.real == "float64" and "dtype=float64" in cm.to_source()
+    assert_matches_sklearn(cm, est, X)
+    # The compiled header computes what the host runtime does.
+    if shutil.which("g++"):
+        got = run_model(cm, X[:40], HostTarget("g++"), workdir=tmp_path)["predict"]
+        assert np.array_equal(got.view(np.uint32), cm.raw_outputs("predict", X[:40]).view(np.uint32))
+        assert np.all(np.isfinite(got))
+    with pytest.raises(ValueError, match=r"dtype='float32'.* 100 trees can reach 1(\.\d+)?e\+39.*use dtype='float64'"):
+        emlearn_gen.convert(est, dtype="float32")
+
+
+def test_float32_sums_that_fit_keep_float32(load_data):
+    # The worst case, 100 trees times the largest leaf, is just below FLT_MAX.
+    est, X = _large_target_forest(load_data, 3.3e36)
+    cm = emlearn_gen.convert(est)
+    assert cm.packed.real == "float32"
+    assert np.all(np.isfinite(cm.predict(X)))
+    assert_matches_sklearn(cm, est, X)
+
+
+@pytest.mark.parametrize("scale", [1e-44, 1e-40, 1e-38])
+def test_float32_bound_holds_for_subnormal_outputs(load_data, scale):
+    """Leaf values in float32's subnormal range round with an absolute, not
+    relative, error; the stated bound accounts for it."""
+    X, y = load_data("diabetes")
+    est = RandomForestRegressor(n_estimators=30, random_state=0).fit(X, y / np.abs(y).max() * scale)
+    cm = emlearn_gen.convert(est)
+    assert cm.packed.real == "float32"
+    assert_matches_sklearn(cm, est, X)

@@ -41,9 +41,13 @@ def int_literal(value: int) -> str:
     v = int(value)
     if -(2**31) < v < 2**31:
         return str(v)
+    if v == -(2**63):
+        # 9223372036854775808 fits no signed type, so -INT64_C(9223372036854775808)
+        # does not compile; INT64_MIN is written as its own standard expression.
+        return "(-INT64_C(9223372036854775807) - 1)"
     if -(2**63) < v < 2**63:
         return f"INT64_C({v})"
-    raise ValueError(f"integer {v} does not fit in 64 bits")
+    raise ValueError(f"integer {v} does not fit in int64")
 
 
 def string_literal(text: str) -> str:
@@ -52,6 +56,10 @@ def string_literal(text: str) -> str:
     Everything but plain printable ASCII is written as an octal escape, so no
     label can end the literal, start a comment or form a trigraph.
     """
+    if "\0" in text:
+        # It would end the string in C: refuse rather than write a label
+        # that reads back cut short (labels are checked at convert()).
+        raise ValueError(f"string {text!r} contains a NUL character")
     out = ['"']
     for byte in text.encode("utf-8"):
         ch = chr(byte)

@@ -15,6 +15,7 @@ import jinja2
 import numpy as np
 
 from . import literals
+from .banner import feature_name_lines
 from .entry_points import VALUES
 from .layout import header_length, table_ctype
 
@@ -143,6 +144,7 @@ def model_context(cm: Any) -> Dict[str, Any]:
         "estimator": cm.estimator_name,
         "options": lowered.options,
         "summary": list(lowered.summary) + stack_lines(cm),
+        "feature_lines": feature_name_lines(getattr(cm, "feature_names_in_", ())),
         "fingerprint": model_fingerprint(cm, fields, classes),
         "runtime_header": f"emlearn_gen/{family.runtime_header}",
         "format_macro": family.format_macro,

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import warnings
+from typing import Optional
 
 import numpy as np
 from sklearn.utils import check_array
+
+# scikit-learn's own reading of column names (pandas, polars, ... through
+# narwhals in recent versions; only all-string names count, mixed types raise
+# TypeError), so that CModel accepts and refuses exactly the containers the
+# estimator does. Private, but present and unchanged in meaning since 1.0.
+from sklearn.utils.validation import _get_feature_names
 
 _INF_MESSAGE = "Input X contains infinity or a value too large for dtype('float32')."
 
@@ -53,3 +60,59 @@ def check_X(X: object, n_features: int, model_name: str, allow_nan: bool) -> np.
             f"{n_features} features as input."
         )
     return X32
+
+
+def _list_names(names: "list[str]") -> str:
+    """At most five names, one a line, as scikit-learn lists them."""
+    lines = [f"- {name}\n" for name in names[:5]]
+    if len(names) > 5:
+        lines.append("- ...\n")
+    return "".join(lines)
+
+
+def check_feature_names(
+    X: object,
+    fitted: Optional[np.ndarray],
+    model_name: str,
+    *,
+    warn: bool = True,
+    stacklevel: int = 2,
+) -> None:
+    """Checks X's column names against the names seen in fit, as
+    scikit-learn's predict does: a ValueError when both have names and they
+    differ in content or order (the C++ code takes features by position, so
+    a reordered DataFrame would silently give wrong answers), and with
+    ``warn`` a UserWarning when only one side has names (``stacklevel`` as
+    for warnings.warn, counted from the caller of this function).
+    """
+    given = _get_feature_names(X)
+    if fitted is None and given is None:
+        return
+    if fitted is None:
+        if warn:
+            warnings.warn(
+                f"X has feature names, but {model_name} was fitted without feature names",
+                UserWarning,
+                stacklevel=stacklevel + 1,
+            )
+        return
+    if given is None:
+        if warn:
+            warnings.warn(
+                f"X does not have valid feature names, but {model_name} was fitted with feature names",
+                UserWarning,
+                stacklevel=stacklevel + 1,
+            )
+        return
+    if len(fitted) == len(given) and bool(np.all(fitted == given)):
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unexpected = sorted(set(given) - set(fitted))
+    missing = sorted(set(fitted) - set(given))
+    if unexpected:
+        message += "Feature names unseen at fit time:\n" + _list_names(unexpected)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + _list_names(missing)
+    if not unexpected and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)

@@ -18,7 +18,7 @@ from .context import REAL_TYPES, tree_scratch, tree_summary
 from .contract import TreeContract
 from .convert import SUPPORTED, convert_trees
 from .ir import TreeEnsemble
-from .pack import REAL_DTYPES, PackedForest, pack_trees
+from .pack import REAL_DTYPES, PackedForest, float32_sums_fit, pack_trees
 
 LAYOUT = Layout(
     kernel="trees",
@@ -70,7 +70,9 @@ class TreesFamily(Family):
 
     def lower(self, ir: TreeEnsemble, options: Mapping[str, Any]) -> Lowered:
         classifier = ir.task == "classifier"
-        dtype = options["dtype"] or ("float64" if classifier else "float32")
+        # float64 for classifiers (scikit-learn's rounding, so its tie-breaks);
+        # float32 for regressors, unless their float32 sums could overflow.
+        dtype = options["dtype"] or ("float32" if not classifier and float32_sums_fit(ir) else "float64")
         packed = pack_trees(ir, real=dtype)
         if classifier:
             entry_points = (

@@ -36,13 +36,38 @@ class Tree:
     def is_leaf(self) -> np.ndarray:
         return self.children_left == LEAF
 
+    def _check_single_parents(self, inner: np.ndarray) -> None:
+        """Every node but the root is the child of exactly one node.
+
+        Forward-pointing children alone allow a DAG (node i with both
+        children i + 1), which packing would expand into 2**depth nodes: a
+        small crafted model could then take any time and memory. A tree's
+        work is bounded by its node count.
+        """
+        kids = np.concatenate([self.children_left[inner], self.children_right[inner]]).astype(np.int64)
+        parents = np.bincount(kids, minlength=self.n_nodes)
+        if parents[0] != 0:
+            raise ValueError("the root (node 0) must not be the child of another node")
+        bad = np.flatnonzero(parents[1:] != 1) + 1
+        if bad.size:
+            node = int(bad[0])
+            raise ValueError(
+                f"node {node} has {int(parents[node])} parents; in a tree every node but the "
+                "root has exactly one (these arrays describe a graph that is not a tree)"
+            )
+
     def validate(self, n_features: int, leaf_width: int) -> None:
         n = self.n_nodes
         if n == 0:
             raise ValueError("a tree must have at least one node")
+        if self.children_left.shape != (n,):
+            raise ValueError("tree.children_left must be 1-D")
         for name in ("children_right", "feature", "threshold", "missing_left"):
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"tree.{name} must have shape ({n},)")
+        for name in ("children_left", "children_right", "feature"):
+            if getattr(self, name).dtype.kind not in "iu":
+                raise ValueError(f"tree.{name} must hold integers")
         if self.value.shape != (n, leaf_width):
             raise ValueError(f"tree.value must have shape ({n}, {leaf_width})")
         inner = ~self.is_leaf
@@ -52,6 +77,7 @@ class Tree:
             kids = side[inner]
             if np.any(kids <= np.flatnonzero(inner)) or np.any(kids >= n):
                 raise ValueError("child indices must point forward inside the tree")
+        self._check_single_parents(inner)
         if np.any((self.feature[inner] < 0) | (self.feature[inner] >= n_features)):
             raise ValueError(f"split features must lie in [0, {n_features})")
         if np.any(np.isnan(self.threshold[inner])):
@@ -87,5 +113,8 @@ class TreeEnsemble:
         if self.task == "classifier":
             if self.classes is None or len(self.classes) != self.leaf_width:
                 raise ValueError("a classifier needs one label per leaf value")
-        for tree in self.trees:
-            tree.validate(self.n_features, self.leaf_width)
+        for index, tree in enumerate(self.trees):
+            try:
+                tree.validate(self.n_features, self.leaf_width)
+            except ValueError as exc:
+                raise ValueError(f"tree {index}: {exc}") from None

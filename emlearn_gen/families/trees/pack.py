@@ -153,6 +153,39 @@ class _LeafTable:
         return [self._rows[key] for key in sequence], pair_at, first
 
 
+def check_leaf_range(ir: TreeEnsemble) -> None:
+    """Every leaf value fits float32: the header's outputs are floats, and a
+    mean of values that fit cannot leave float32's range either."""
+    for tree_index, tree in enumerate(ir.trees):
+        leaf_values = tree.value[tree.is_leaf]
+        if np.any(np.abs(leaf_values) > FLOAT32_MAX):
+            raise ValueError(
+                f"tree {tree_index} has a leaf value of {np.abs(leaf_values).max():.3g}, beyond "
+                "float32's range (3.4e38), so the header's float outputs cannot hold it: "
+                "rescale the targets before fitting"
+            )
+
+
+def float32_sum_bound(ir: TreeEnsemble) -> float:
+    """An upper bound on |sum of leaf values over the trees| as the runtime
+    computes it in float32, over every input and output.
+
+    Per output, the exact sum is at most the sum over trees of the largest
+    |leaf value| of each tree. Rounding each leaf to float32 and each of the
+    T - 1 additions multiplies it by at most (1 + 2**-24) each; one more factor
+    covers the float64 evaluation of this bound itself.
+    """
+    worst = np.zeros(ir.leaf_width, dtype=np.float64)
+    for tree in ir.trees:
+        worst += np.abs(tree.value[tree.is_leaf]).max(axis=0)
+    return float(worst.max()) * (1.0 + 2.0**-24) ** (len(ir.trees) + 1)
+
+
+def float32_sums_fit(ir: TreeEnsemble) -> bool:
+    """True when float32 sums of leaf values cannot overflow (see float32_sum_bound)."""
+    return float32_sum_bound(ir) <= FLOAT32_MAX
+
+
 def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     """Packs a validated TreeEnsemble into runtime tables."""
     if real not in REAL_DTYPES:
@@ -168,14 +201,16 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     roots: List[Union[int, bytes]] = []
     leaves = _LeafTable()
 
-    for tree_index, tree in enumerate(ir.trees):
-        leaf_values = tree.value[tree.is_leaf]
-        if np.any(np.abs(leaf_values) > FLOAT32_MAX):
-            raise ValueError(
-                f"tree {tree_index} has a leaf value of {np.abs(leaf_values).max():.3g}, beyond "
-                "float32's range (3.4e38), so the header's float outputs cannot hold it: "
-                "rescale the targets before fitting"
-            )
+    check_leaf_range(ir)
+    if real == "float32" and not float32_sums_fit(ir):
+        raise ValueError(
+            f"with dtype='float32' the sum of leaf values over the model's {len(ir.trees)} trees "
+            f"can reach {float32_sum_bound(ir):.3g}, beyond float32's range (3.4e38), and would "
+            "overflow to inf before the division by the number of trees: use dtype='float64', "
+            "whose sums cannot overflow (the default, dtype=None, picks it for such models)"
+        )
+
+    for tree in ir.trees:
         values = tree.value.astype(real_dtype)
         thr32 = round_down_to_float32(tree.threshold)
         left, right = tree.children_left, tree.children_right
