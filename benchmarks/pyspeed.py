@@ -30,15 +30,24 @@ def _per_call(fn: Callable[[], Any], min_time: float, repeats: int = 5) -> float
     return best
 
 
-def api_speed(cmodel: Any, estimator: Any, X: np.ndarray, batch_rows: int, min_time: float) -> Dict[str, float]:
+def api_speed(cmodel: Any, estimator: Any, X: np.ndarray, batch_rows: int, min_time: float,
+              tile: bool = True) -> Dict[str, float]:
     """Single-sample latency and batch throughput of CModel.predict and of the
-    estimator's predict (single-threaded: n_jobs=1 where it exists)."""
+    estimator's predict (single-threaded: n_jobs=1 where it exists).
+
+    The batch is ``batch_rows`` rows tiled from X, or with ``tile=False`` the
+    distinct rows of X only (no row repeats, so nothing is learnt from the
+    first copy of a row; the batch is then smaller)."""
     if hasattr(estimator, "n_jobs"):
         estimator.set_params(n_jobs=1)
     X = np.ascontiguousarray(X, dtype=np.float32)
     x1 = X[:1]
-    reps = max(1, -(-batch_rows // X.shape[0]))
-    Xb = np.ascontiguousarray(np.tile(X, (reps, 1))[:batch_rows])
+    if tile:
+        reps = max(1, -(-batch_rows // X.shape[0]))
+        Xb = np.ascontiguousarray(np.tile(X, (reps, 1))[:batch_rows])
+    else:
+        Xb = X
+        batch_rows = X.shape[0]
     ours_1 = _per_call(lambda: cmodel.predict(x1), min_time)
     sk_1 = _per_call(lambda: estimator.predict(x1), min_time)
     ours_b = _per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)

@@ -125,11 +125,14 @@ def _fidelity_cell(row: Optional[Dict[str, Any]], notes: Dict[str, int]) -> str:
     parts = []
     if eq is not None:
         parts.append(f"{eq:.1f}%" if eq < 99.95 or eq == 100.0 else f"{eq:.2f}%")
+    dec = _num(row.get("max_decision_err"))
     if err is not None:
         parts.append(f"{err:.1e}" if err else "0")
         ulp = _num(row.get("max_output_err_ulp"))
         if ulp is not None:
             parts[-1] += f" ({ulp:.3g} ulp)"
+    elif dec is not None:
+        parts.append(f"{dec:.1e} (decision)" if dec else "0 (decision)")
     elif row.get("task") == "classifier":
         parts.append("no proba")
     return " / ".join(parts) if parts else "–"
@@ -247,6 +250,13 @@ def summary_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
                 continue
             eq = _num(row.get("labels_equal_pct"))
             err = _num(row.get("max_output_err"))
+            dec = _num(row.get("max_decision_err"))
+            if err is not None:
+                err_cell = f"{err:.1e}" if err else "0"
+            elif dec is not None:
+                err_cell = (f"{dec:.1e}" if dec else "0") + " (decision)"
+            else:
+                err_cell = "–"
             m0 = row.get("m0_flash")
             if _num(m0) is not None:
                 per = _num(row.get("m0_bytes_per_split"))
@@ -256,11 +266,70 @@ def summary_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
             else:
                 m0_cell = "–"
             body.append([
-                model, row["tool_label"], "–" if eq is None else f"{eq:.1f}%",
-                "–" if err is None else (f"{err:.1e}" if err else "0"),
-                m0_cell, _kib(row.get("m4f_flash")), _fmt(row.get("instr_per_pred"), 0),
+                model, row["tool_label"], "–" if eq is None else f"{eq:.1f}%", err_cell, m0_cell,
+                _kib(row.get("m4f_flash")), _fmt(row.get("instr_per_pred"), 0),
             ])
     return _table(header, body)
+
+
+def _diff(value: Any) -> str:
+    f = _num(value)
+    return "–" if f is None else (f"{f:.1e}" if f else "0")
+
+
+def linear_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    """Linear models, every tool: labels against scikit-learn with the rows
+    that differ and how many of them lie outside the float32 tie zone, the
+    largest differences of decision_function and of predict_proba or the
+    regression output, flash per weight and instructions."""
+    header = ["model", "tool", "labels = sklearn", "rows differing (outside tie zone)",
+              "max diff decision_function", "max diff proba / output", "contract (ours)",
+              "M0 flash (B/weight)", "M4F flash", "AVR flash", "instr/prediction"]
+    body = []
+    linear = [m for m in _models(rows) if any(r["model"] == m and r["family"] == "linear" for r in rows)]
+    for model in linear:
+        for tool in _tools(rows):
+            row = _get(rows, model, tool)
+            if row is None:
+                continue
+            if row["status"] != "ok":
+                body.append([model, row["tool_label"], _note(row["status"], notes)] + [""] * (len(header) - 3))
+                continue
+            eq = _num(row.get("labels_equal_pct"))
+            if row["task"] == "classifier" and _num(row.get("labels_differ")) is not None:
+                outside = _num(row.get("labels_differ_outside_tie"))
+                differ = f"{int(row['labels_differ'])}" + (f" ({int(outside)})" if outside is not None else "")
+            else:
+                differ = "–"
+            per = _num(row.get("m0_bytes_per_weight"))
+            m0 = _kib(row.get("m0_flash")) + (f" ({per:.1f})" if per is not None else "")
+            if row.get("m0_note"):
+                m0 = _note("n/a: " + str(row["m0_note"]), notes)
+            avr = _kib(row.get("avr_flash"))
+            if row.get("avr_note"):
+                avr = _note("n/a: " + str(row["avr_note"]), notes)
+            contract = str(row.get("contract") or "–") if row.get("ours") else ""
+            if contract.startswith("broken"):
+                contract = "**broken**: " + contract[len("broken: "):]
+            out_err = _diff(row.get("max_output_err"))
+            if _num(row.get("max_output_err_ulp")) is not None:
+                out_err += f" ({row['max_output_err_ulp']:.3g} ulp)"
+            body.append([
+                model, row["tool_label"], "–" if eq is None else f"{eq:.1f}%", differ,
+                _diff(row.get("max_decision_err")), out_err, contract, m0, _kib(row.get("m4f_flash")), avr,
+                _fmt(row.get("instr_per_pred"), 0),
+            ])
+    return _table(header, body)
+
+
+def tie_zone_lines(rows: List[Dict[str, Any]]) -> List[str]:
+    """Per linear classifier: test rows in the tie zone of the float32 contract."""
+    out = []
+    for row in _ours(rows):
+        if row["family"] == "linear" and _num(row.get("tie_zone_rows")) is not None:
+            out.append(f"- {row['model']}: {int(row['tie_zone_rows'])} of {int(row['n_test'])} test rows in the "
+                       f"tie zone; {row.get('n_weights', 0):.0f} weights and intercepts")
+    return out
 
 
 def _ours(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -280,6 +349,17 @@ def target_lines(rows: List[Dict[str, Any]]) -> List[str]:
         bad = [r for r in trees if r["status"] != "ok" or _num(r.get("labels_equal_pct")) != 100.0]
         out.append(f"- Fidelity, 100% of labels equal on every tree classifier: {verdict(not bad)}"
                    + (f" ({', '.join(r['model'] for r in bad)})" if bad else f" ({len(trees)} models)"))
+    linear = [r for r in ours if r["family"] == "linear"]
+    if linear:
+        bad = [r for r in linear if r["status"] != "ok" or r.get("contract") != "kept"
+               or r.get("api_contract") != "kept"]
+        differ = sum(int(_num(r.get("labels_differ")) or 0) for r in linear)
+        ties = sum(int(_num(r.get("tie_zone_rows")) or 0) for r in linear)
+        out.append("- Fidelity, linear models: labels differ from scikit-learn only in the tie zone of the float32 "
+                   "contract, scores, probabilities and outputs within its bound (compiled header and CModel): "
+                   f"{verdict(not bad)}"
+                   + (f" ({', '.join(r['model'] for r in bad)})" if bad else
+                      f" ({len(linear)} models; {differ} labels differ, {ties} test rows in the tie zone)"))
     for dev in ("m0", "m4f"):
         for integer, limit in ((False, TARGETS["bytes_per_split_continuous"]), (True, TARGETS["bytes_per_split_integer"])):
             cands = [r for r in ours if r["family"] == "trees" and bool(r.get("integer_features")) == integer
@@ -318,16 +398,36 @@ def target_lines(rows: List[Dict[str, Any]]) -> List[str]:
     return out
 
 
+def measured_at_lines(rows: List[Dict[str, Any]], env: Dict[str, Any]) -> List[str]:
+    """The commit emlearn-gen was measured at; per group of models when the
+    table merges rows of several runs (run.py --merge)."""
+    groups: Dict[str, List[str]] = {}
+    for row in rows:
+        tree = str(row.get("measured_at") or env.get("source_tree") or "")
+        if not tree:
+            continue
+        when = f" on {row['measured_on']}" if row.get("measured_on") else ""
+        models = groups.setdefault(tree + when, [])
+        if row["model"] not in models:
+            models.append(row["model"])
+    if not groups:
+        return []
+    if len(groups) == 1:
+        tree = f"emlearn-gen measured at commit {next(iter(groups))}"
+        if env.get("source_tree_end") and env["source_tree_end"] != env.get("source_tree"):
+            tree += f"; the package changed during the run (at the end: {env['source_tree_end']})"
+        return [tree + ".", ""]
+    lines = ["Rows measured in separate runs (run.py --merge):", ""]
+    lines += [f"- commit {tree}: {', '.join(models)}" for tree, models in groups.items()]
+    return lines + [""]
+
+
 def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str, Any]) -> str:
     notes: Dict[str, int] = {}
     parts = [f"# Benchmark results ({env['mode']} run, {env['date']})", ""]
     parts += ["Machine: " + f"{env['cpu']}, {env['nproc']} cores; Python {env['python']}, numpy {env['numpy']}, "
               f"scikit-learn {env['scikit-learn']}.", ""]
-    if env.get("source_tree"):
-        tree = f"emlearn-gen measured at commit {env['source_tree']}"
-        if env.get("source_tree_end") and env["source_tree_end"] != env["source_tree"]:
-            tree += f"; the package changed during the run (at the end: {env['source_tree_end']})"
-        parts += [tree + ".", ""]
+    parts += measured_at_lines(rows, env)
     parts += ["Tools: " + ", ".join(f"{k} {v}" for k, v in env["tools"].items()) + ".", ""]
     parts += ["Compilers: " + "; ".join(f"{k}: {v}" for k, v in env["compilers"].items()) + ".", ""]
     if env.get("skipped_devices"):
@@ -338,9 +438,23 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
     parts += ["## Targets", ""] + target_lines(rows) + [""]
     parts += ["## Summary", "",
               "Labels equal to scikit-learn's predict on the test set; largest difference of predict_proba "
-              "(regression: of the output); flash the model adds on a Cortex-M0 and M4F (bytes per split node "
-              "in brackets); host instructions per prediction. Details in the sections below.", "",
+              "(regression: of the output; a classifier without predict_proba: of decision_function); flash the "
+              "model adds on a Cortex-M0 and M4F (bytes per split node in brackets); host instructions per "
+              "prediction. Details in the sections below.", "",
               summary_table(rows, notes), ""]
+    if any(r["family"] == "linear" for r in rows):
+        parts += ["## Linear models", "",
+                  "emlearn-gen's default for linear models is float32 (weights, sums, links). Its numeric "
+                  "contract bounds every score by gamma(n+3) * (sum |w x| + |b|) against scikit-learn's "
+                  "float64 score and carries the bound through the link; a label may differ only in the "
+                  "tie zone, where the two best scores (binary: the score and 0) are closer than that bound. "
+                  "The reference is scikit-learn on the test rows as float64 (models fitted on float32 keep "
+                  "float32 coefficients, and scikit-learn computes float32 inputs in float32). 'rows "
+                  "differing' counts labels unequal to scikit-learn's, in brackets those outside the tie zone; "
+                  "'contract' is the family's own check (emlearn_gen/families/linear/contract.py) on the "
+                  "compiled header's results. B/weight = added flash / (weights + intercepts).", ""]
+        parts += tie_zone_lines(rows) + [""]
+        parts += [linear_table(rows, notes), ""]
     parts += ["## Fidelity", "",
               "Share of test samples whose predicted label equals scikit-learn's `predict` / largest absolute "
               "difference of `predict_proba` (classifiers) or of the output (regressors; there the share counts "
@@ -371,7 +485,12 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
               time_table(rows, notes), ""]
     if notes:
         parts += ["## Notes", ""] + [f"{i}. {text}" for text, i in notes.items()] + [""]
-    parts += [f"Run time: {env.get('elapsed_s', 0):.0f} s."]
+    run_time = f"Run time: {env.get('elapsed_s', 0):.0f} s"
+    if env.get("merged"):
+        kept = env["merged"]
+        run_time += (f" (this run); the kept rows' {kept.get('mode')} run took "
+                     f"{_num(kept.get('elapsed_s')) or 0:.0f} s")
+    parts += [run_time + "."]
     return "\n".join(parts) + "\n"
 
 
@@ -436,6 +555,10 @@ def _parse(value: str) -> Any:
         return None
     if value in ("True", "False"):
         return value == "True"
+    try:
+        return int(value)  # written back as it was read (run.py --merge)
+    except ValueError:
+        pass
     try:
         return float(value)
     except ValueError:

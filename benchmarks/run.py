@@ -4,8 +4,10 @@
     python -m benchmarks.run --quick    # small models, for CI; benchmarks/results/quick/
 
 Exit status: 0 when every tool that could convert a model was measured; 1 when
-emlearn-gen crashed or fell below 100 % label agreement with scikit-learn on a
-tree model (a fidelity regression). Slow numbers never fail the run.
+emlearn-gen crashed, fell below 100 % label agreement with scikit-learn on a
+tree model, or broke the float32 contract of a linear model (a label
+differing outside the tie zone, an output beyond the bound): a fidelity
+regression. Slow numbers never fail the run.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from . import models as M
 from . import native
 from . import report
 from .pyspeed import api_speed
-from .tools import TOOLS, ModelInfo, NotApplicable, generate, tool_versions
+from .fidelity import CompiledModel, Reference, check_contract, compare, linear_tie_zone
+from .tools import TOOLS, ModelInfo, NotApplicable, generate, ours_options, tool_versions
 
 HERE = Path(__file__).resolve().parent
 
@@ -66,25 +69,23 @@ def tree_stats(est: Any, X: np.ndarray) -> Dict[str, float]:
     return stats
 
 
-def fidelity(task: str, classes: Optional[np.ndarray], sk_pred: np.ndarray, sk_out: Optional[np.ndarray],
-             labels: Optional[np.ndarray], outputs: Optional[np.ndarray], output_kind: str) -> Dict[str, Any]:
-    row: Dict[str, Any] = {}
-    if task == "classifier":
-        if labels is not None:
-            want = np.searchsorted(classes, sk_pred)
-            row["labels_equal_pct"] = 100.0 * float(np.mean(labels == want))
-        if outputs is not None and sk_out is not None and output_kind in ("proba", "votes"):
-            row["max_output_err"] = float(np.max(np.abs(outputs.astype(np.float64) - sk_out)))
-    else:
-        if outputs is not None:
-            got = outputs.reshape(sk_pred.shape[0], -1).astype(np.float64)
-            want = sk_pred.reshape(got.shape[0], -1).astype(np.float64)
-            err = np.abs(got - want)
-            ulp = np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
-            row["labels_equal_pct"] = 100.0 * float(np.mean(np.all(got.astype(np.float32) == want.astype(np.float32), axis=1)))
-            row["max_output_err"] = float(err.max())
-            row["max_output_err_ulp"] = float((err / ulp).max())
-    return row
+def linear_stats(est: Any) -> Dict[str, float]:
+    """Weights and intercepts of a linear model: what its tables hold."""
+    if getattr(est, "coef_", None) is None:
+        return {}
+    return {"n_weights": int(np.size(est.coef_) + np.size(getattr(est, "intercept_", 0.0)))}
+
+
+def reference_rows(spec: M.ModelSpec, X: np.ndarray) -> np.ndarray:
+    """The rows scikit-learn's reference results are computed on.
+
+    Linear models fitted on float32 keep float32 coefficients, and
+    scikit-learn then computes float32 inputs in float32 through BLAS, itself
+    rounded in an unspecified order. The same rows as float64 give the
+    model's exact result, the one the float32 contract bounds. Trees compare
+    their float32 thresholds either way.
+    """
+    return X.astype(np.float64) if spec.family == "linear" else X
 
 
 def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices: List[native.Device],
@@ -95,13 +96,11 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
     fit_s = time.perf_counter() - t0
     X = data.X_test
     task = "classifier" if hasattr(est, "classes_") else "regressor"
-    classes = np.asarray(est.classes_) if task == "classifier" else None
-    sk_pred = est.predict(X)
-    sk_out = est.predict_proba(X) if task == "classifier" and hasattr(est, "predict_proba") else None
-    info = ModelInfo(task=task, n_features=X.shape[1], n_classes=len(classes) if classes is not None else 0,
+    ref = Reference.of(est, reference_rows(spec, X))
+    info = ModelInfo(task=task, n_features=X.shape[1], n_classes=len(ref.classes) if ref.classes is not None else 0,
                      family=spec.family)
     X_speed = X[: prof["callgrind_rows"]]
-    stats = tree_stats(est, X_speed)
+    stats = {**tree_stats(est, X_speed), **(linear_stats(est) if spec.family == "linear" else {})}
     common = {
         "model": spec.key, "dataset": spec.dataset, "family": spec.family, "description": spec.description,
         "estimator": type(est).__name__, "task": task, "n_features": X.shape[1], "n_test": X.shape[0],
@@ -113,7 +112,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
     pending = []
     for key in tools:
         tool = TOOLS[key]
-        if tool.only_task and tool.only_task != task:
+        if (tool.only_task and tool.only_task != task) or (tool.only_family and tool.only_family != spec.family):
             continue
         row: Dict[str, Any] = {**common, "tool": key, "tool_label": tool.label, "ours": tool.ours, "status": "ok"}
         rows.append(row)
@@ -135,8 +134,10 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
         try:
             build = native.build_host(folder, gen, X.shape[1], prof["compile_timeout"])
             row["host_compile_s"] = build.compile_s
-            labels, outputs = native.run_host(folder, build, X, gen, prof["compile_timeout"])
-            row.update(fidelity(task, classes, sk_pred, sk_out, labels, outputs, gen.outputs))
+            results = native.run_host(folder, build, X, gen, prof["compile_timeout"])
+            row.update(compare(task, ref, results, gen.outputs))
+            if spec.family == "linear" and task == "classifier":
+                row.update(linear_tie_zone(est, X, ref, results))
             if shutil.which("valgrind"):
                 ir = native.callgrind_instructions(folder, build, X_speed, gen, prof["compile_timeout"] * 2)
                 row["instr_per_pred"] = ir
@@ -149,13 +150,21 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
         if tool.ours:
             import emlearn_gen
 
-            cm = emlearn_gen.convert(est, name="model", dtype="float64" if key.endswith("_f64") else "float32")
+            cm = emlearn_gen.convert(est, name="model", **ours_options(key, spec.family))
             host = cm.predict(X)
             if task == "classifier":
-                row["api_labels_equal_pct"] = 100.0 * float(np.mean(host == sk_pred))
+                row["api_labels_equal_pct"] = 100.0 * float(np.mean(host == ref.predict))
             else:
-                row["api_max_output_err"] = float(np.max(np.abs(host - sk_pred)))
-            row.update(api_speed(cm, est, X, prof["api_batch_rows"], prof["api_min_time"]))
+                row["api_max_output_err"] = float(np.max(np.abs(host - ref.predict)))
+            if spec.family == "linear":
+                # The family's float32 contract, on the compiled header's
+                # results and on the host model (CModel.predict and friends).
+                row.update(check_contract(cm.family.contract, CompiledModel(X, ref, results), est, X))
+                row.update(check_contract(cm.family.contract, cm, est, X, prefix="api_"))
+            # Trees are timed on a batch tiled from the test rows (as in every
+            # table so far); the other families on the distinct test rows only.
+            row.update(api_speed(cm, est, X, prof["api_batch_rows"], prof["api_min_time"],
+                                 tile=spec.family == "trees"))
         log(f"[{spec.key}] {key}: equal {row.get('labels_equal_pct', float('nan')):.2f}%  "
             f"instr/pred {row.get('instr_per_pred', float('nan')):.0f}  convert {gen.convert_s:.2f} s  "
             f"compile {row.get('host_compile_s', float('nan')):.2f} s")
@@ -186,6 +195,8 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
             row[f"{dev.key}_overflow"] = fp.overflow
         if row.get("n_split_nodes"):
             row[f"{dev.key}_bytes_per_split"] = fp.flash / row["n_split_nodes"]
+        if row.get("n_weights"):
+            row[f"{dev.key}_bytes_per_weight"] = fp.flash / row["n_weights"]
     if not spec.footprint:
         for row in rows:
             if row["status"] == "ok":
@@ -235,15 +246,24 @@ def source_tree() -> str:
 
 
 def regressions(rows: List[Dict[str, Any]]) -> List[str]:
-    """Real breakage of our tool on a tree model: a crash, labels that are not
-    all equal to scikit-learn's, or (float64 option) regression outputs that
-    are not scikit-learn's float64 result rounded to float32."""
+    """Real breakage of our tool on a model family it converts: a crash, or
+    results that break the family's promise. Trees: labels that are not all
+    equal to scikit-learn's, or (float64 option) regression outputs that are
+    not scikit-learn's float64 result rounded to float32. Linear models: the
+    float32 contract, on the compiled header and on CModel (labels differ only
+    in the tie zone, scores, probabilities and outputs within the bound)."""
     problems = []
     for row in rows:
-        if not row.get("ours") or row["family"] != "trees":
+        if not row.get("ours") or row["family"] not in ("trees", "linear"):
             continue
         if row["status"] != "ok":
             problems.append(f"{row['model']}: {row['tool']} failed: {row['status']}")
+            continue
+        if row["family"] == "linear":
+            for prefix, what in (("", "compiled header"), ("api_", "CModel")):
+                verdict = row.get(f"{prefix}contract")
+                if verdict != "kept":
+                    problems.append(f"{row['model']}: {what}: float32 contract {verdict or 'not checked'}")
             continue
         equal = row.get("labels_equal_pct")
         if row["task"] == "classifier":
@@ -256,6 +276,33 @@ def regressions(rows: List[Dict[str, Any]]) -> List[str]:
         elif row["tool"] == "emlearn_gen_f64" and (equal is None or equal < 100.0):
             problems.append(f"{row['model']}: dtype=float64 outputs equal scikit-learn's on {equal}% of samples")
     return problems
+
+
+def kept_rows(out: Path, measured: set) -> List[Dict[str, Any]]:
+    """--merge: the rows of an earlier run in ``out`` for models this run
+    does not measure, tagged with the commit and date they were measured at."""
+    path = out / "results.csv"
+    if not path.exists():
+        return []
+    previous = json.loads((out / "environment.json").read_text(encoding="utf-8"))
+    rows = [r for r in report.load_csv(path) if r["model"] not in measured]
+    tree = str(previous.get("source_tree", "unknown"))
+    end = previous.get("source_tree_end")
+    if end and end != tree:
+        tree += f" ({end} at the end of that run)"
+    for row in rows:
+        if not row.get("measured_at"):
+            row["measured_at"] = tree
+        if not row.get("measured_on"):
+            row["measured_on"] = previous.get("date", "unknown")
+    return rows
+
+
+def merged(kept: List[Dict[str, Any]], rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Kept and new rows, models in the order of models.MODELS."""
+    order = {m.key: i for i, m in enumerate(M.MODELS)}
+    everything = kept + rows
+    return sorted(everything, key=lambda r: order.get(r["model"], len(order)))  # stable: tools keep their order
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -272,6 +319,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--keep", default=None, help="keep generated sources and builds in this folder")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite results.md and results.png from the results.csv in --out (no measuring)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of models this run does not measure from the results.csv in --out "
+                             "(each row records the commit and date it was measured at)")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     prof = _profile(quick)
@@ -307,6 +357,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         log(f"footprint on {key} skipped: {why}")
     env = environment(quick, devices)
     env["skipped_devices"] = skipped_devices
+    kept = kept_rows(out, {s.key for s in specs}) if args.merge else []
+    if kept:
+        previous = json.loads((out / "environment.json").read_text(encoding="utf-8"))
+        env["merged"] = {"models": list(dict.fromkeys(r["model"] for r in kept)),
+                         **{k: previous.get(k) for k in ("mode", "date", "source_tree", "elapsed_s")}}
+        log(f"--merge: keeping the rows of {len(env['merged']['models'])} models from {out}/results.csv")
     t_start = time.perf_counter()
     rows: List[Dict[str, Any]] = []
     crashed: List[str] = []
@@ -326,13 +382,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                     crashed.append(f"{spec.key}: benchmark crashed:\n{traceback.format_exc()}")
                     log(crashed[-1])
                 env["elapsed_s"] = time.perf_counter() - t_start
-                report.write(out, rows, env, datasets)
+                for row in rows:
+                    row.setdefault("measured_at", env["source_tree"])
+                    row.setdefault("measured_on", env["date"])
+                report.write(out, merged(kept, rows), env, datasets)
     finally:
         if work_ctx is not None:
             work_ctx.cleanup()
     env["elapsed_s"] = time.perf_counter() - t_start
     env["source_tree_end"] = source_tree()
-    report.write(out, rows, env, datasets)
+    for name in dict.fromkeys(str(r["dataset"]) for r in kept):
+        if name not in datasets:
+            datasets[name] = M.load_dataset(name)
+    report.write(out, merged(kept, rows), env, datasets)
     (out / "environment.json").write_text(json.dumps(env, indent=2, default=str) + "\n", encoding="utf-8")
     log(f"wrote {out}/results.csv, results.md, results.png in {env['elapsed_s']:.0f} s")
     problems = crashed + regressions(rows)

@@ -332,6 +332,9 @@ def _micromlgen_version() -> str:
     return version("micromlgen")
 
 
+_MICROMLGEN_CLASS = re.compile(r"^\s*class\s+(\w+)\s*\{", re.MULTILINE)
+
+
 def _gen_micromlgen(est: Any, info: ModelInfo, out: Path) -> Generated:
     from micromlgen import port
 
@@ -342,13 +345,17 @@ def _gen_micromlgen(est: Any, info: ModelInfo, out: Path) -> Generated:
         raise NotApplicable(f"{type(exc).__name__}: {str(exc).strip()[:160]}") from exc
     convert_s = time.perf_counter() - t0
     (out / "model.h").write_text(text, encoding="utf-8")
+    # Some ports ignore classname (LinearRegression is always named so).
+    found = _MICROMLGEN_CLASS.search(text)
+    if found is None:
+        raise NotApplicable("no class in micromlgen's output")
     call = "bench_model.predict(const_cast<float*>(static_cast<const float*>(x)))"
     lines = [
         "#include <stdint.h>",
         '#include "model.h"',
         'extern "C" int32_t bench_predict(const void* x);',
         'extern "C" void bench_outputs(const void* x, float* out);',
-        "static Eloquent::ML::Port::BenchModel bench_model;",
+        f"static Eloquent::ML::Port::{found.group(1)} bench_model;",
     ]
     if info.task == "classifier":
         lines += [
