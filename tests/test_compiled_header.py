@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
 from sklearn.base import is_classifier
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.tree import DecisionTreeClassifier
 
 import emlearn_gen
 from emlearn_gen.testing import HostTarget, assert_device_matches, catalog, run_model

@@ -27,9 +27,6 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import (
     DecisionTreeClassifier,
-    DecisionTreeRegressor,
-    ExtraTreeClassifier,
-    ExtraTreeRegressor,
 )
 
 import emlearn_gen
