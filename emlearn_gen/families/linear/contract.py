@@ -16,14 +16,22 @@ Links add their own rounding, with the runtime's exp within a relative
 * exp (log-link regressors): relative (e^B - 1) + EXP_MAX_REL_ERROR * e^B;
 * sigmoid (binary logistic): B / 4 + (EXP_MAX_REL_ERROR + 3u) * p, and u more
   for 1 - p;
-* one-vs-rest logistic: each sigmoid relative eta_k = B_k (1 - s_k) +
-  EXP_MAX_REL_ERROR + 3u, so p_k relative 2 * max(eta) + (K + 1) u;
+* one-vs-rest logistic: p_k = s_k / sum_j s_j, s_k the sigmoid. Scores
+  within B move p_k by a relative 2 max B; where no score is positive the
+  runtime scales every sigmoid by e^-max first (e^(x_k - max) / (1 + e^x_k),
+  two exps, a subtraction whose rounding exp amplifies by |d_k|, an addition
+  and a division), so p_k is within a relative
+  2 max B + 4 EXP_MAX_REL_ERROR + 2u max |d| + (K + 5) u;
 * softmax: relative (e^{2 max B} - 1) + u (|d_k| + sum_j p_j |d_j|)
   + 2 EXP_MAX_REL_ERROR + (K + 1) u, where d_k = score_k - max score (the
   rounding of the subtraction, amplified by exp);
 * modified Huber: q_k = (clip(s_k, -1, 1) + 1) / 2 within B_k / 2 + u;
   binary p = {1 - q, q}; multi-class p_k = q_k / sum q within
   (|dq_k| + p_k sum |dq_j|) / sum q + (K + 1) u p_k.
+
+Every probability also carries an absolute (K + 2) * 2**-148 for values that
+underflow float32 (below 2**-126) in scikit-learn's float64 result or in an
+intermediate of the runtime's.
 
 Labels equal scikit-learn's except in the tie zone: binary rows whose score
 lies within B of 0, multi-class rows whose two best scores lie within the sum
@@ -70,20 +78,27 @@ def proba_bound(link: str, scores: np.ndarray, B: np.ndarray) -> np.ndarray:
     e = EXP_MAX_REL_ERROR
     if link == "logistic" and K == 1:
         p = _sigmoid(scores[:, 0])
-        one = B[:, 0] / 4 + (e + 3 * U) * p
+        one = B[:, 0] / 4 + (e + 3 * U) * p + 3 * 2.0**-148
         return np.stack([one + U, one], axis=1)
+    underflow = (K + 2) * 2.0**-148
     if link == "logistic":
         s = _sigmoid(scores)
-        eta = B * (1 - s) + e + 3 * U
-        p = s / s.sum(axis=1, keepdims=True)
-        return p * (2 * eta.max(axis=1, keepdims=True) + (K + 1) * U)
+        total = s.sum(axis=1, keepdims=True)
+        d = scores - scores.max(axis=1, keepdims=True)
+        bmax = B.max(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = s / total
+        rel = np.expm1(2 * bmax) + 4 * e + 2 * U * np.abs(d).max(axis=1, keepdims=True) + (K + 5) * U
+        # Where every float64 sigmoid is 0 scikit-learn returns a uniform
+        # row; the runtime's scaled sigmoids do not underflow: no bound.
+        return np.where(total > 0, p * rel + underflow, np.inf)
     if link == "softmax":
         d = scores - scores.max(axis=1, keepdims=True)
         p = np.exp(d)
         p /= p.sum(axis=1, keepdims=True)
         bmax = B.max(axis=1, keepdims=True)
         rel = np.expm1(2 * bmax) + U * (np.abs(d) + (p * np.abs(d)).sum(axis=1, keepdims=True)) + 2 * e + (K + 1) * U
-        return p * rel
+        return p * rel + underflow
     if link == "modified_huber":
         q = (np.clip(scores, -1, 1) + 1) / 2
         dq = B / 2 + U

@@ -105,7 +105,8 @@ inline float modified_huber_proba(float s) {
 /// written to `out`: linear_n_classes(m) values, computed in place there
 /// (no other scratch). Stack: a few words.
 ///   logistic, one score s:   p = sigmoid_f(s), out = {1 - p, p};
-///   logistic, more scores:   sigmoid_f of each, then normalize_sum_f
+///   logistic, more scores:   sigmoid_f of each (scaled by e^-max where no
+///                            score is positive), then normalize_sum_f
 ///                            (one-vs-rest, as LogisticRegression(ovr) and
 ///                            SGDClassifier(loss="log_loss"));
 ///   softmax:                 softmax_f of the scores (multinomial); one
@@ -128,8 +129,18 @@ inline void linear_proba(const M& m, const float* x, float* out) {
       out[1] = p;
       return;
     }
+    // One-vs-rest: p_k = sigmoid(s_k) / sum_j sigmoid(s_j). Where no score
+    // is positive, every sigmoid is first scaled by e^-max, exactly in real
+    // arithmetic: sigmoid(s) e^-max = e^(s - max) / (1 + e^s), the largest of
+    // them at least 1/2. Unscaled, scores below about -87 give float32
+    // sigmoids of 0 where scikit-learn's float64 ones are not, and the
+    // normalization would turn a clear winner into a uniform row.
+    float top = out[0];
+    for (uint32_t k = 1; k < n; ++k) {
+      top = out[k] > top ? out[k] : top;
+    }
     for (uint32_t k = 0; k < n; ++k) {
-      out[k] = sigmoid_f(out[k]);
+      out[k] = top > 0.0f ? sigmoid_f(out[k]) : exp_f(out[k] - top) / (1.0f + exp_f(out[k]));
     }
     normalize_sum_f(out, n);
   } else if (m.link == linear_link::softmax) {
