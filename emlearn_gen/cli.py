@@ -334,8 +334,9 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dtype",
         choices=("float32", "float64"),
-        help="type of leaf values and their sums (default: as emlearn_gen.convert(): float64 for "
-        "classifiers, which repeats scikit-learn's arithmetic, float32 for regressors)",
+        help="type of stored values and sums, where the model's family offers it (default: as "
+        "emlearn_gen.convert(): trees use float64 for classifiers, which repeats scikit-learn's "
+        "arithmetic, and float32 for regressors; linear models use float32 only)",
     )
     parser.add_argument(
         "--option",

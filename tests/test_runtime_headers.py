@@ -17,7 +17,7 @@ from typing import List, Sequence, Tuple
 
 import pytest
 
-# The flags the runtime promises to compile cleanly under (DESIGN §5).
+# The flags the runtime promises to compile cleanly under.
 from emlearn_gen.testing import STRICT_FLAGS
 
 REPO = Path(__file__).resolve().parent.parent

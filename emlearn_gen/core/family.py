@@ -103,8 +103,8 @@ class NumericContract(ABC):
 class Family(ABC):
     """One model family; see the module docstring."""
 
-    #: Folder, host kernel and runtime header stem: "trees" ->
-    #: families/trees/, kernel "trees", runtime header emlearn_gen/<header>.
+    #: The family's folder (families/<name>/) and the prefix of its format
+    #: macro (EMLEARN_GEN_<NAME>_FORMAT); its layout names its host kernel.
     name: str
     #: scikit-learn classes converted by this family.
     estimators: Tuple[type, ...]
@@ -157,6 +157,6 @@ class Family(ABC):
     def catalog(self) -> Sequence[Any]:
         """Examples of every estimator class of the family, fitted on data
         that exercises it (``emlearn_gen.testing.catalog.Example``): the
-        equivalence, header, device and footprint tests and the benchmarks
-        all run these."""
+        equivalence (level 1), header (level 2) and device (level 3) tests
+        run every one of them."""
         return ()

@@ -10,9 +10,9 @@ between runtime headers are dropped and their include guards are kept. Two
 standalone models, or a standalone model and the runtime headers of the same
 version, therefore coexist in one translation unit (the guards skip the second
 copy) and across translation units (the runtime is inline functions and
-templates only). The inlined ``common.hpp`` defines the runtime version, so
-the model's version check still works: a runtime of another version included
-first wins the guards and the check stops the build with "regenerate".
+templates only). The inlined family header defines its table format, so the
+model's format check still works: a runtime of another format included first
+wins the guards and the check stops the build with "regenerate".
 """
 
 from __future__ import annotations

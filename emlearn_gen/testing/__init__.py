@@ -1,5 +1,6 @@
 """Run generated headers on real compilers and emulated devices, and check
-that they compute what the host runtime computes (DESIGN §6, levels 2 and 3).
+that they compute what the host runtime computes (levels 2 and 3 of the
+equivalence contract, docs/architecture.md).
 
     from emlearn_gen.testing import assert_device_matches, footprint, run_model
     assert_device_matches(cmodel, X, targets=["cortex-m0", "cortex-m4f", "avr"])

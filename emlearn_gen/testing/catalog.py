@@ -30,8 +30,8 @@ class Example:
     ``key`` is unique across the catalog (test ids); ``make`` returns the
     unfitted estimator; ``data`` names a data set of ``datasets.DATASETS``;
     ``probe`` adds rows that stress the family's exactness; ``options`` go to
-    ``convert()``; ``devices`` runs it on the emulated devices (level 3) and
-    ``quick`` marks the few examples a quick benchmark run takes.
+    ``convert()``; ``devices`` runs it on the emulated devices (level 3);
+    ``n_eval`` caps the rows taken from the data set and from the probe.
     """
 
     key: str

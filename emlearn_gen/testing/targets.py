@@ -1,5 +1,5 @@
 """Build-and-run targets for generated headers: the host compilers and three
-emulated microcontrollers (DESIGN §7).
+emulated microcontrollers.
 
 A target turns the sources of a test program (see ``harness``) into an image,
 runs it and returns what the program printed through ``eg_putc``:
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-#: The flags generated code must compile cleanly under (DESIGN §5).
+#: The flags generated code must compile cleanly under.
 STRICT_FLAGS: Tuple[str, ...] = (
     "-Wall",
     "-Wextra",

@@ -11,7 +11,8 @@
 #include <string.h>
 
 // The single source of the project version: pyproject.toml and CMake read it
-// from these three lines, and every generated header checks it.
+// from these three lines. Generated headers check the table format of their
+// family (EMLEARN_GEN_<FAMILY>_FORMAT), not this version.
 #define EMLEARN_GEN_VERSION_MAJOR 0
 #define EMLEARN_GEN_VERSION_MINOR 1
 #define EMLEARN_GEN_VERSION_PATCH 0
