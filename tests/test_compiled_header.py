@@ -3,14 +3,13 @@ flags, included from two translation units, against the host runtime."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from firmware_support import require_tool
 from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
@@ -51,11 +50,7 @@ NO_NAN_TARGETS = [
 
 
 def _require(compiler: str) -> None:
-    if shutil.which(compiler) is None:
-        message = f"{compiler} is not installed: apt-get install {'clang' if 'clang' in compiler else 'g++'}"
-        if os.environ.get("EMLEARN_GEN_REQUIRE_DEVICE") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tool(compiler, "clang" if "clang" in compiler else "g++")
 
 
 @pytest.mark.parametrize("target", COMPILERS, ids=lambda t: f"{t.name}{t.opt}")

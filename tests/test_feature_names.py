@@ -4,12 +4,12 @@ scikit-learn checks them, and listed in the header's banner."""
 from __future__ import annotations
 
 import re
-import shutil
 import warnings
 from typing import Any, Callable, List, Tuple
 
 import numpy as np
 import pytest
+from firmware_support import require_tool
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.tree import DecisionTreeClassifier
 
@@ -51,8 +51,7 @@ def _outcome(call: Callable[[], Any]) -> Tuple[str, str, List[str]]:
 
 
 def _require_gxx() -> None:
-    if shutil.which("g++") is None:
-        pytest.skip("g++ is not installed: apt-get install g++")
+    require_tool("g++", "g++")
 
 
 def _same_outcome(est: Any, cm: Any, method: str, X: Any) -> Tuple[str, str, List[str]]:

@@ -4,14 +4,13 @@ advice, instead of failing (or coming back altered) later."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any, List
 
 import numpy as np
 import pytest
+from firmware_support import require_tool
 from sklearn.ensemble import RandomForestClassifier
 
 import emlearn_gen
@@ -39,11 +38,7 @@ REFUSED = {
 
 
 def _require_gxx() -> None:
-    if shutil.which("g++") is None:
-        message = "g++ is not installed: apt-get install g++"
-        if os.environ.get("EMLEARN_GEN_REQUIRE_DEVICE") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tool("g++", "g++")
 
 
 def _fit(labels: np.ndarray, load_data: Any) -> Any:

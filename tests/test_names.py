@@ -3,13 +3,12 @@ to the C headers firmware includes, and every accepted name compiles."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import List
 
 import pytest
+from firmware_support import require_tool
 from sklearn.tree import DecisionTreeClassifier
 
 import emlearn_gen
@@ -63,11 +62,7 @@ def tree(load_data):
 
 
 def _require(compiler: str) -> None:
-    if shutil.which(compiler) is None:
-        message = f"{compiler} is not installed: apt-get install {'clang' if 'clang' in compiler else 'g++'}"
-        if os.environ.get("EMLEARN_GEN_REQUIRE_DEVICE") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tool(compiler, "clang" if "clang" in compiler else "g++")
 
 
 def _compile(compiler: str, std: str, folder: Path, source: str) -> subprocess.CompletedProcess:
