@@ -76,8 +76,6 @@ def test_every_estimator_matches_host_runtime_on_every_device(example, cache):
     targets = devices()
     est, X_eval = catalog.fitted(example)
     cm = emlearn_gen.convert(est, name="device_model", **example.options)
-    if not cm._lowered.allow_nan:
-        X_eval = X_eval[~np.isnan(X_eval).any(axis=1)]
     reports = assert_device_matches(cm, X_eval, targets=targets, cache=cache)
     assert sorted(reports) == sorted(DEVICES)
     check_reports(cm, reports, len(X_eval))

@@ -140,7 +140,10 @@ class Family(ABC):
                 f"convert() got an unknown option {unknown[0]!r} for {self.name} models; "
                 f"their options are: {names}"
             )
-        return {name: option.check(given.get(name)) for name, option in known.items()}
+        try:
+            return {name: option.check(given.get(name)) for name, option in known.items()}
+        except ValueError as exc:
+            raise ValueError(f"{self.name} models: {exc}") from None
 
     @abstractmethod
     def to_ir(self, estimator: Any) -> Any:

@@ -81,10 +81,14 @@ def _fitted(key: str) -> Tuple[Any, np.ndarray]:
     rows = [np.asarray(X[: item.n_eval], dtype=np.float64)]
     if item.probe is not None:
         rows.append(np.asarray(item.probe(est, X), dtype=np.float64)[: item.n_eval])
-    return est, np.concatenate(rows)
+    X_eval = np.concatenate(rows)
+    if not est.__sklearn_tags__().input_tags.allow_nan:
+        X_eval = X_eval[~np.isnan(X_eval).any(axis=1)]  # scikit-learn refuses them
+    return est, X_eval
 
 
 def fitted(item: Example) -> Tuple[Any, np.ndarray]:
     """(fitted estimator, evaluation rows) of an example; fitted once per
-    process. The rows are the data set's first rows plus the probe's."""
+    process. The rows are the data set's first rows plus the probe's, less
+    rows with NaN where the estimator does not accept NaN."""
     return _fitted(item.key)
