@@ -22,6 +22,10 @@ class tree_kernel : public kernel {
     f_.leaves = t.get<Real>("leaves", &n_values);
     f_.leaf_codes = t.get<uint8_t>("leaf_codes", &n_codes_bytes);
     f_.roots = t.get<uint8_t>("roots", &n_roots_bytes);
+    size_t n_outlier_sum = 0, n_outlier_float = 0;
+    f_.outlier_sum = t.get<Real>("outlier_sum", &n_outlier_sum);
+    f_.outlier_float = t.get<float>("outlier_float", &n_outlier_float);
+    outlier_ = f.get("outlier", 1) != 0;
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));
     f_.n_leaves = static_cast<uint32_t>(f.get("n_leaves", UINT32_MAX));
     f_.n_trees = static_cast<uint32_t>(f.get("n_trees", UINT32_MAX));
@@ -39,6 +43,9 @@ class tree_kernel : public kernel {
     }
     check_status(emlearn_gen::forest_validate<Word>(f_, n_nodes_bytes, n_roots_bytes, n_codes_bytes),
                  "invalid packed forest");
+    if (outlier_ && (n_outlier_sum != 1 || n_outlier_float != 2 || f_.leaf_width != 1)) {
+      throw std::invalid_argument("invalid packed forest: an outlier detector needs 1 + 2 score constants and 1 value per leaf");
+    }
   }
 
   uint32_t n_features() const override { return f_.n_features; }
@@ -64,6 +71,23 @@ class tree_kernel : public kernel {
         float* y = static_cast<float*>(out);
         for (size_t i = 0; i < mean.size(); ++i) y[i] = emlearn_gen::to_float(mean[i]);
       };
+    }
+    if (outlier_) {
+      if (name == "predict" && kind == output_kind::int_scalar) {
+        return per_row(f_.n_features, sizeof(int32_t), [f](const float* x, void* out) {
+          *static_cast<int32_t*>(out) = emlearn_gen::isolation_predict<Word>(f, x);
+        });
+      }
+      if (name == "score_samples" && kind == output_kind::float_vector && width == 1) {
+        return per_row(f_.n_features, sizeof(float), [f](const float* x, void* out) {
+          *static_cast<float*>(out) = emlearn_gen::isolation_score<Word>(f, x);
+        });
+      }
+      if (name == "decision_function" && kind == output_kind::float_vector && width == 1) {
+        return per_row(f_.n_features, sizeof(float), [f](const float* x, void* out) {
+          *static_cast<float*>(out) = emlearn_gen::isolation_decision<Word>(f, x);
+        });
+      }
     }
     if (name == "predict" && kind == output_kind::int_scalar) {
       // The class a generated classifier's predict() returns.
@@ -94,6 +118,7 @@ class tree_kernel : public kernel {
   }
 
   emlearn_gen::forest<Real> f_{};
+  bool outlier_ = false;
 };
 
 std::unique_ptr<kernel> make_trees(tables& t, fields& f) {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ...core.entry_points import LABEL, VALUES, EntryPoint
+from ...core.entry_points import LABEL, OUTLIER, VALUES, EntryPoint
 from ...core.family import Family, Lowered, Option, Packed
 from ...core.layout import Field, Layout, Table
 from .context import REAL_TYPES, tree_scratch, tree_summary
@@ -28,6 +28,8 @@ LAYOUT = Layout(
         Table("leaves", "real", "Leaf rows, or the distinct leaf values (value_bits > 0)."),
         Table("leaf_codes", "uint8_t", "Per leaf value, its index into leaves (value_bits > 0)."),
         Table("roots", "uint8_t", "Root of each tree: a node, or n_nodes + a leaf."),
+        Table("outlier_sum", "real", "Outlier detectors: the sum of leaves below which x is an outlier."),
+        Table("outlier_float", "float", "Outlier detectors: the score's scale (ln 2 / denominator) and offset."),
     ),
     fields=(
         Field("n_nodes", "uint32_t"),
@@ -44,6 +46,7 @@ LAYOUT = Layout(
         Field("value_bits", "uint8_t"),
         Field("word_bits", "uint8_t"),
         Field("real_bits", "uint8_t"),
+        Field("outlier", "uint8_t"),
     ),
 )
 
@@ -52,7 +55,8 @@ class TreesFamily(Family):
     name = "trees"
     estimators = SUPPORTED
     runtime_header = "tree_ensemble.hpp"
-    format_version = 1
+    # 2: the outlier score's tables (isolation forests).
+    format_version = 2
     template = "families/trees/model.hpp.j2"
     layout = LAYOUT
     contract = TreeContract()
@@ -70,11 +74,22 @@ class TreesFamily(Family):
 
     def lower(self, ir: TreeEnsemble, options: Mapping[str, Any]) -> Lowered:
         classifier = ir.task == "classifier"
-        # float64 for classifiers (scikit-learn's rounding, so its tie-breaks);
-        # float32 for regressors, unless their float32 sums could overflow.
-        dtype = options["dtype"] or ("float32" if not classifier and float32_sums_fit(ir) else "float64")
+        outlier = ir.task == "outlier_detector"
+        # float64 for classifiers (scikit-learn's rounding, so its tie-breaks)
+        # and isolation forests (scikit-learn's sum of path lengths, so its
+        # labels); float32 for regressors, unless their sums could overflow.
+        regressor32 = ir.task == "regressor" and float32_sums_fit(ir)
+        dtype = options["dtype"] or ("float32" if regressor32 else "float64")
         packed = pack_trees(ir, real=dtype)
-        if classifier:
+        if outlier:
+            entry_points = (
+                EntryPoint("predict", OUTLIER, doc="-1 for an outlier, +1 for an inlier, as scikit-learn decides."),
+                EntryPoint("score_samples", VALUES, 1, vector=True,
+                           doc="scikit-learn's score_samples: writes 1 value to `out` (lower: more abnormal)."),
+                EntryPoint("decision_function", VALUES, 1, vector=True,
+                           doc="scikit-learn's decision_function: writes 1 value to `out` (< 0: an outlier)."),
+            )
+        elif classifier:
             entry_points = (
                 EntryPoint("predict", LABEL, doc="Predicted class: an index into classes[]."),
                 EntryPoint(
@@ -96,10 +111,10 @@ class TreesFamily(Family):
             packed=packed,
             options=(("dtype", dtype),),
             classes=ir.classes,
-            n_outputs=None if classifier else ir.leaf_width,
+            n_outputs=ir.leaf_width if ir.task == "regressor" else None,
             context={"real_type": REAL_TYPES[dtype]},
             summary=tree_summary(packed),
-            scratch=tree_scratch(packed, classifier),
+            scratch=tree_scratch(packed, classifier, outlier),
         )
 
     def tables(self, packed: PackedForest) -> Packed:
@@ -110,6 +125,8 @@ class TreesFamily(Family):
                 "leaves": packed.leaf_values,
                 "leaf_codes": packed.leaf_codes,
                 "roots": packed.roots,
+                "outlier_sum": packed.outlier_sum,
+                "outlier_float": packed.outlier_float,
             },
             fields={
                 "n_nodes": packed.n_nodes,
@@ -124,6 +141,7 @@ class TreesFamily(Family):
                 "value_bits": packed.value_bits,
                 "word_bits": packed.word_bits,
                 "real_bits": 32 if packed.real == "float32" else 64,
+                "outlier": int(packed.outlier_float.size > 0),
             },
             real=packed.real,
         )

@@ -4,7 +4,13 @@ on, just below and just above every threshold)."""
 
 from __future__ import annotations
 
-from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    IsolationForest,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
 
 from ...testing.catalog import Example
@@ -42,6 +48,21 @@ EXAMPLES = (
         "ExtraTreesRegressor",
         lambda: ExtraTreesRegressor(n_estimators=6, max_depth=8, random_state=0),
         "extreme_regression",
+        _probe,
+    ),
+    # Anomaly detection: "auto" and a float contamination, trees on a part of
+    # the samples and of the features, NaN inputs.
+    Example("IsolationForest", lambda: IsolationForest(n_estimators=20, random_state=0), "nan_classification", _probe),
+    Example(
+        "IsolationForest-contamination",
+        lambda: IsolationForest(n_estimators=15, contamination=0.1, max_samples=0.5, random_state=1),
+        "breast_cancer",
+        _probe,
+    ),
+    Example(
+        "IsolationForest-max_features",
+        lambda: IsolationForest(n_estimators=12, max_features=0.5, contamination=0.05, random_state=2),
+        "synthetic_classification",
         _probe,
     ),
 )

@@ -16,7 +16,19 @@ rounded to float32 adds one more. To first order the difference is at most
     u * ((T + 1) * A + 2 * |r|)
 
 where A is the mean over trees of |leaf value| for that sample and r is
-scikit-learn's result. Relative error u holds for normal floats only: a
+scikit-learn's result.
+
+Isolation forests: the leaves hold scikit-learn's per-leaf path lengths and
+are summed in float64 in its order, so the sum D is scikit-learn's and the
+label (decided on D against the threshold scikit-learn's own arithmetic
+puts between outliers and inliers) is identical on every sample.
+score_samples = -2^(-D / denominator) is computed in float as
+-exp(-(float(D) * float(ln 2 / denominator))): three roundings of the exponent
+y and the runtime's exp, so it is within |s| (3u |ln(-s)| + EXP_MAX_REL_ERROR)
++ 2**-149 of scikit-learn's s; decision_function = s - offset adds
+u (|offset| + |decision|).
+
+Relative error u holds for normal floats only: a
 value rounded into float32's subnormal range (below 2**-126) is off by up to
 half its spacing, 2**-150, absolutely. Such roundings are those of the T leaf
 values, the division and the comparison (sums of subnormals are exact), so
@@ -30,6 +42,7 @@ from typing import Any, Dict
 
 import numpy as np
 
+from ... import _runtime
 from ...core.family import NumericContract
 
 U32 = 2.0**-24
@@ -55,6 +68,38 @@ def float32_sum_tolerance(estimator: Any, X: np.ndarray, reference: np.ndarray) 
     return relative + (n_trees + 2) * SUBNORMAL_HALF_SPACING
 
 
+def _assert_within(what: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> float:
+    assert got.shape == want.shape and got.dtype == np.float64, (what, got.shape, want.shape, got.dtype)
+    err = np.abs(got - want)
+    if np.any(err > bound):
+        worst = int(np.argmax(err - bound))
+        raise AssertionError(
+            f"{what} differs from scikit-learn by {err[worst]:.3g} at row {worst} "
+            f"(got {got[worst]!r}, scikit-learn {want[worst]!r}); the contract allows {bound[worst]:.3g}"
+        )
+    return float(err.max()) if err.size else 0.0
+
+
+def assert_outlier_detector_matches(cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+    """IsolationForest: identical labels, scores within the bound above."""
+    want_labels = estimator.predict(X)
+    got_labels = cm.predict(X)
+    bad = np.flatnonzero(want_labels != got_labels)
+    if bad.size:
+        raise AssertionError(f"{bad.size} of {len(X)} outlier labels differ from scikit-learn (first rows {bad[:5].tolist()})")
+    assert got_labels.dtype == want_labels.dtype, (got_labels.dtype, want_labels.dtype)
+    s = estimator.score_samples(X)
+    e = float(_runtime.EXP_MAX_REL_ERROR)
+    with np.errstate(divide="ignore"):
+        bound = np.abs(s) * (3 * U32 * np.abs(np.log(-s)) + e) + 2.0**-149
+    report = {"max_abs_diff": _assert_within("score_samples", cm.score_samples(X), s, bound)}
+    d = estimator.decision_function(X)
+    bound_d = bound + U32 * (abs(float(estimator.offset_)) + np.abs(d))
+    report["max_decision_diff"] = _assert_within("decision_function", cm.decision_function(X), d, bound_d)
+    report["outliers"] = int(np.count_nonzero(want_labels == -1))
+    return report
+
+
 class TreeContract(NumericContract):
     statement = (
         "Labels identical to scikit-learn's on every sample, NaN included. dtype=float64: "
@@ -64,6 +109,8 @@ class TreeContract(NumericContract):
 
     def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
         X = np.asarray(X)
+        if cm.task == "outlier_detector":
+            return assert_outlier_detector_matches(cm, estimator, X)
         dtype = cm.options["dtype"]
         if hasattr(estimator, "classes_"):
             want_labels = estimator.predict(X)

@@ -25,8 +25,9 @@ from sklearn.tree import (
     ExtraTreeRegressor,
 )
 
-from .ir import LEAF, Tree, TreeEnsemble
 from ...core.labels import check_single_output_classes
+from . import isolation
+from .ir import LEAF, Tree, TreeEnsemble
 
 SINGLE_TREES = (
     DecisionTreeClassifier,
@@ -40,7 +41,7 @@ FORESTS = (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
 )
-SUPPORTED = SINGLE_TREES + FORESTS
+SUPPORTED = SINGLE_TREES + FORESTS + isolation.SUPPORTED
 
 #: The tree class each forest fits its members with.
 MEMBER_CLASS = {
@@ -198,6 +199,15 @@ def convert_trees(estimator: Any) -> TreeEnsemble:
         getattr(estimator, "n_features_in_", None), f"{name}.n_features_in_", 1, MAX_FEATURES,
         "generated headers count features in a signed 32-bit int",
     )
+    if isinstance(estimator, isolation.SUPPORTED):
+        ir = isolation.convert_isolation_forest(
+            estimator, lambda sk_tree, what: _read_tree(sk_tree, what, "regressor", 1, 1)
+        )
+        try:
+            ir.validate()
+        except ValueError as exc:
+            raise ValueError(f"{name} cannot be converted: {exc}") from None
+        return ir
     n_outputs = _count(
         getattr(estimator, "n_outputs_", None), f"{name}.n_outputs_", 1, MAX_LEAF_WIDTH,
         "the runtime holds a leaf row's width in 16 bits",

@@ -87,23 +87,56 @@ class Tree:
 
 
 @dataclass(frozen=True)
+class OutlierScore:
+    """scikit-learn's IsolationForest on the sum D of the leaf values (each
+    leaf's path length plus the average path length of its samples, less 1).
+
+    score_samples = -2 ** (-D / denominator); decision_function =
+    score_samples - offset; predict = -1 where decision_function < 0. The
+    label is decided on D itself: ``depth_threshold`` is the smallest D for
+    which scikit-learn's float64 arithmetic gives decision_function >= 0, so
+    labels are scikit-learn's exactly (D is summed as scikit-learn sums it).
+    """
+
+    denominator: float
+    offset: float
+    depth_threshold: float
+
+    def validate(self) -> None:
+        if not (np.isfinite(self.denominator) and self.denominator > 0):
+            raise ValueError("the average path length of max_samples must be positive (max_samples > 1)")
+        if not np.isfinite(self.offset):
+            raise ValueError("offset_ must be finite")
+        if np.isnan(self.depth_threshold) or self.depth_threshold < 0:
+            raise ValueError("the depth threshold must be a non-negative number")
+
+
+@dataclass(frozen=True)
 class TreeEnsemble:
     """The mean of the leaf values reached in each tree.
 
     A single decision tree is an ensemble of one. For classifiers the mean
     row holds class probabilities and the label is its argmax (ties go to the
-    first class, as numpy.argmax does); for regressors it holds the outputs.
+    first class, as numpy.argmax does); for regressors it holds the outputs;
+    outlier detectors (isolation forests) score the sum (``outlier``).
     """
 
-    task: Literal["classifier", "regressor"]
+    task: Literal["classifier", "regressor", "outlier_detector"]
     n_features: int
     leaf_width: int
     trees: Tuple[Tree, ...]
     classes: Optional[np.ndarray] = None  # classifiers: labels, as scikit-learn's classes_
+    outlier: Optional[OutlierScore] = None  # outlier detectors
 
     def validate(self) -> None:
-        if self.task not in ("classifier", "regressor"):
+        if self.task not in ("classifier", "regressor", "outlier_detector"):
             raise ValueError(f"unknown task {self.task!r}")
+        if (self.task == "outlier_detector") != (self.outlier is not None):
+            raise ValueError("an outlier detector, and only one, has an outlier score")
+        if self.outlier is not None:
+            if self.leaf_width != 1:
+                raise ValueError("an outlier detector's leaves hold one value")
+            self.outlier.validate()
         if self.n_features < 1:
             raise ValueError("a model needs at least one feature")
         if self.leaf_width < 1:

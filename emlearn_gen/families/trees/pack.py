@@ -6,7 +6,7 @@ only writer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections import defaultdict, deque
 from typing import Deque, Dict, List, Tuple, Union
 
@@ -60,6 +60,10 @@ class PackedForest:
     value_bits: int  # 0: leaf_values holds the rows themselves
     word_bits: int
     real: str  # "float32" or "float64"
+    # Outlier detectors: the sum below which a sample is an outlier (real),
+    # and the score's scale and offset (float); empty for other models.
+    outlier_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    outlier_float: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
     @property
     def record_bits(self) -> int:
@@ -75,6 +79,7 @@ class PackedForest:
         codes = self.leaf_codes.nbytes if self.value_bits else 0
         return int(
             self.nodes.nbytes + self.thresholds.nbytes + self.leaf_values.nbytes + codes + self.roots.nbytes
+            + self.outlier_sum.nbytes + self.outlier_float.nbytes
         )
 
 
@@ -318,8 +323,23 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         value_bits=value_bits,
         word_bits=word_bits,
         real=real,
+        **_outlier_tables(ir, real_dtype),
     )
     return _read_only(packed)
+
+
+def _outlier_tables(ir: TreeEnsemble, real_dtype: type) -> dict:
+    """The outlier score's constants: score_samples = -exp(-D * scale) with
+    scale = ln 2 / denominator (2 ** -x as e ** (-x ln 2)), rounded to float."""
+    if ir.outlier is None:
+        return {"outlier_sum": np.zeros(0, dtype=real_dtype), "outlier_float": np.zeros(0, dtype=np.float32)}
+    if real_dtype is not np.float64:
+        raise ValueError("an isolation forest sums its path lengths in float64; use dtype='float64'")
+    scale = np.log(2.0) / ir.outlier.denominator
+    return {
+        "outlier_sum": np.array([ir.outlier.depth_threshold], dtype=np.float64),
+        "outlier_float": np.array([scale, ir.outlier.offset], dtype=np.float32),
+    }
 
 
 def _read_only(packed: PackedForest) -> PackedForest:
@@ -327,6 +347,6 @@ def _read_only(packed: PackedForest) -> PackedForest:
     are made from these tables, so a change after packing would make them
     disagree (writing to one raises ValueError; np.array(table) gives a
     writable copy)."""
-    for name in ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots"):
+    for name in ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots", "outlier_sum", "outlier_float"):
         getattr(packed, name).flags.writeable = False
     return packed

@@ -31,11 +31,12 @@
 
 #include "common.hpp"
 #include "float64.hpp"
+#include "math.hpp"
 
 // Version of the table layout below. Generated headers check it, so a header
 // compiles against any runtime that reads its tables the same way; change it
 // with any change to the layout or to what the kernels compute from it.
-#define EMLEARN_GEN_TREES_FORMAT 1
+#define EMLEARN_GEN_TREES_FORMAT 2
 
 namespace emlearn_gen {
 
@@ -56,6 +57,8 @@ struct forest {
   const Real* leaves;        ///< n_values values: rows, or distinct values
   const uint8_t* leaf_codes; ///< n_leaves * leaf_width fields of value_bits
   const uint8_t* roots;      ///< n_trees fields of root_bits, + padding
+  const Real* outlier_sum;   ///< outlier detectors: {sum below which x is an outlier}
+  const float* outlier_float;///< outlier detectors: {score scale, offset}
   uint32_t n_nodes;          ///< split nodes in all trees
   uint32_t n_thresholds;
   uint32_t n_leaves;         ///< distinct leaf rows
@@ -137,11 +140,10 @@ inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* ou
   }
 }
 
-/// Mean of the leaf rows that `x` reaches, one per tree, as scikit-learn
-/// computes it: rows summed in tree order from zero, then divided by the
-/// number of trees. Writes leaf_width values to `out`.
+/// Sum of the leaf rows that `x` reaches, one per tree, added in tree order
+/// from zero (as scikit-learn adds them). Writes leaf_width values to `out`.
 template <typename Word, typename F>
-inline void forest_mean(const F& f, const float* x, typename F::real_type* out) {
+inline void forest_sum(const F& f, const float* x, typename F::real_type* out) {
   typedef typename F::real_type Real;
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     out[j] = zero<Real>();
@@ -149,9 +151,45 @@ inline void forest_mean(const F& f, const float* x, typename F::real_type* out) 
   for (uint32_t t = 0; t < f.n_trees; ++t) {
     forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x), out);
   }
+}
+
+/// Mean of the leaf rows that `x` reaches, one per tree, as scikit-learn
+/// computes it: rows summed in tree order from zero, then divided by the
+/// number of trees. Writes leaf_width values to `out`.
+template <typename Word, typename F>
+inline void forest_mean(const F& f, const float* x, typename F::real_type* out) {
+  forest_sum<Word>(f, x, out);
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     out[j] = divide(out[j], f.n_trees);
   }
+}
+
+/// Isolation forests (scikit-learn's IsolationForest; leaf_width 1): the
+/// label of `x`, decided on D, the sum of its leaves' path lengths, summed as
+/// scikit-learn sums it: -1 (an outlier) where D is below outlier_sum[0],
+/// the smallest sum whose decision_function scikit-learn finds >= 0; else +1.
+/// Stack: one sum.
+template <typename Word, typename F>
+inline int32_t isolation_predict(const F& f, const float* x) {
+  typename F::real_type sum;
+  forest_sum<Word>(f, x, &sum);
+  return table_read(f.outlier_sum) > sum ? -1 : 1;
+}
+
+/// scikit-learn's score_samples, -2^(-D / denominator), as
+/// -exp_f(-(D * scale)) in float with scale = ln 2 / denominator
+/// (outlier_float[0]): within the family's stated bound of scikit-learn's.
+template <typename Word, typename F>
+inline float isolation_score(const F& f, const float* x) {
+  typename F::real_type sum;
+  forest_sum<Word>(f, x, &sum);
+  return -exp_f(-rounded(to_float(sum) * table_read(f.outlier_float)));
+}
+
+/// scikit-learn's decision_function: score_samples - offset_ (outlier_float[1]).
+template <typename Word, typename F>
+inline float isolation_decision(const F& f, const float* x) {
+  return isolation_score<Word>(f, x) - table_read(f.outlier_float + 1);
 }
 
 /// forest_mean for `n` rows of `X` (row-major, n_features values each),
