@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import IsolationForest, RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -57,6 +57,8 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     # Linear models: the scores of predict(), exp in softmax and log links.
     "linear_softmax": (lambda load: load("digits"), lambda: LogisticRegression(max_iter=50), None),
     "linear_poisson": (lambda load: load("diabetes"), lambda: PoissonRegressor(), None),
+    # An outlier detector: one float64 sum, then exp.
+    "isolation_forest": (lambda load: load("wine"), lambda: IsolationForest(n_estimators=10, random_state=0), None),
 }
 
 

@@ -57,8 +57,6 @@ struct forest {
   const Real* leaves;        ///< n_values values: rows, or distinct values
   const uint8_t* leaf_codes; ///< n_leaves * leaf_width fields of value_bits
   const uint8_t* roots;      ///< n_trees fields of root_bits, + padding
-  const Real* outlier_sum;   ///< outlier detectors: {sum below which x is an outlier}
-  const float* outlier_float;///< outlier detectors: {score scale, offset}
   uint32_t n_nodes;          ///< split nodes in all trees
   uint32_t n_thresholds;
   uint32_t n_leaves;         ///< distinct leaf rows
@@ -71,6 +69,8 @@ struct forest {
   uint8_t thr_bits;
   uint8_t root_bits;         ///< a root >= n_nodes is leaf (root - n_nodes)
   uint8_t value_bits;        ///< 0: `leaves` holds the rows directly
+  const Real* outlier_sum;   ///< outlier detectors: {sum below which x is an outlier}
+  const float* outlier_float;///< outlier detectors: {score scale, offset}
 };
 
 namespace detail {
