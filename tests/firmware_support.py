@@ -167,13 +167,14 @@ def simavr_uart(output: str) -> str:
     return "".join(_SIMAVR_PIECE.findall(output)).replace(".", "\n")
 
 
-def readme_block(tag: str) -> str:
-    """The fenced block that follows ``<!-- readme-test: tag -->`` in README.md."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+def readme_block(tag: str, readme: Path = REPO / "README.md") -> str:
+    """The fenced block that follows ``<!-- readme-test: tag -->`` in a README
+    (the repository's by default)."""
+    text = readme.read_text(encoding="utf-8")
     match = re.search(
         r"<!-- readme-test: " + re.escape(tag) + r" -->\n```[^\n]*\n(.*?)```", text, re.S
     )
-    assert match, f"README.md has no block tagged {tag!r}"
+    assert match, f"{readme.name} has no block tagged {tag!r}"
     return match.group(1)
 
 
