@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -71,6 +72,9 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     check_is_fitted(estimator)
     ir = family.to_ir(estimator)
     lowered = family.lower(ir, checked)
+    if lowered.allow_nan and not estimator.__sklearn_tags__().input_tags.allow_nan:
+        # NaN means "missing" only where scikit-learn's estimator accepts it.
+        lowered = dataclasses.replace(lowered, allow_nan=False)
     return CModel(
         name=name,
         family=family,

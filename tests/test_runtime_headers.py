@@ -63,6 +63,9 @@ template int32_t eg::argmax<eg::soft_double>(const eg::soft_double*, int32_t);
   template int32_t eg::isolation_predict<W>(const eg::forest<R>&, const float*); \\
   template float eg::isolation_score<W>(const eg::forest<R>&, const float*); \\
   template float eg::isolation_decision<W>(const eg::forest<R>&, const float*); \\
+  template int32_t eg::boost_label<W>(const eg::forest<R>&, const float*, R*); \\
+  template void eg::boost_raw<W>(const eg::forest<R>&, const float*, R*, float*); \\
+  template void eg::boost_proba<W>(const eg::forest<R>&, const float*, R*, float*); \\
   template eg::status eg::forest_validate<W>(const eg::forest<R>&, size_t, size_t, size_t);
 EG_FOREST_KERNELS(uint32_t, float)
 EG_FOREST_KERNELS(uint64_t, float)
@@ -83,10 +86,10 @@ static const eg::real64 demo_leaves64[2] EMLEARN_GEN_TABLE_ATTR = {
     EMLEARN_GEN_F64(0x0000000000000000ull, 0.0), EMLEARN_GEN_F64(0x3ff0000000000000ull, 1.0)};
 constexpr eg::forest<float> demo EMLEARN_GEN_TABLE_ATTR = {
     demo_nodes, demo_thresholds, demo_leaves, demo_codes, demo_roots,
-    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL};
+    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u};
 constexpr eg::forest<eg::real64> demo64 EMLEARN_GEN_TABLE_ATTR = {
     demo_nodes, demo_thresholds, demo_leaves64, demo_codes, demo_roots,
-    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL};
+    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u};
 
 int32_t demo_predict(const float* x) {
   const eg::forest<float> f = eg::table_read(&demo);

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.ensemble import IsolationForest, RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import GradientBoostingClassifier, IsolationForest, RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -59,6 +59,8 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     "linear_poisson": (lambda load: load("diabetes"), lambda: PoissonRegressor(), None),
     # An outlier detector: one float64 sum, then exp.
     "isolation_forest": (lambda load: load("wine"), lambda: IsolationForest(n_estimators=10, random_state=0), None),
+    # Boosting: the raw scores of every class as float64 sums, then softmax.
+    "gradient_boosting": (lambda load: load("wine"), lambda: GradientBoostingClassifier(n_estimators=5, random_state=0), None),
 }
 
 

@@ -26,6 +26,7 @@ class tree_kernel : public kernel {
     f_.outlier_sum = t.get<Real>("outlier_sum", &n_outlier_sum);
     f_.outlier_float = t.get<float>("outlier_float", &n_outlier_float);
     outlier_ = f.get("outlier", 1) != 0;
+    f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::softmax));
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));
     f_.n_leaves = static_cast<uint32_t>(f.get("n_leaves", UINT32_MAX));
     f_.n_trees = static_cast<uint32_t>(f.get("n_trees", UINT32_MAX));
@@ -62,15 +63,36 @@ class tree_kernel : public kernel {
         }
       });
     }
-    if (width == leaf_width && kind == output_kind::float_vector &&
-        (name == "predict" || name == "predict_proba")) {
-      // The mean of the leaves, narrowed to float as the header narrows it.
-      return [f, leaf_width](const float* X, size_t n, void* out) {
-        std::vector<Real> mean(n * leaf_width);
-        batch_mean(f, X, n, mean.data());
-        float* y = static_cast<float*>(out);
-        for (size_t i = 0; i < mean.size(); ++i) y[i] = emlearn_gen::to_float(mean[i]);
-      };
+    if (f_.boost != 0) {
+      const uint32_t n_classes = f_.boost == emlearn_gen::boost_link::logistic ||
+                                         f_.boost == emlearn_gen::boost_link::logistic2x
+                                     ? 2u
+                                     : leaf_width;
+      if (name == "predict" && kind == output_kind::int_scalar && f_.boost != emlearn_gen::boost_link::identity) {
+        return [f, leaf_width](const float* X, size_t n, void* out) {
+          std::vector<Real> sums(leaf_width);
+          for (size_t i = 0; i < n; ++i) {
+            static_cast<int32_t*>(out)[i] = emlearn_gen::boost_label<Word>(f, X + i * f.n_features, sums.data());
+          }
+        };
+      }
+      const bool raw = (name == "decision_function" || name == "predict") && width == leaf_width;
+      const bool proba = name == "predict_proba" && width == n_classes && f_.boost != emlearn_gen::boost_link::identity;
+      if (kind == output_kind::float_vector && (raw || proba)) {
+        return [f, leaf_width, width, proba](const float* X, size_t n, void* out) {
+          std::vector<Real> sums(leaf_width);
+          for (size_t i = 0; i < n; ++i) {
+            float* y = static_cast<float*>(out) + i * width;
+            if (proba) {
+              emlearn_gen::boost_proba<Word>(f, X + i * f.n_features, sums.data(), y);
+            } else {
+              emlearn_gen::boost_raw<Word>(f, X + i * f.n_features, sums.data(), y);
+            }
+          }
+        };
+      }
+      throw std::invalid_argument("the trees kernel has no boosted entry point '" + name + "' of width " +
+                                  std::to_string(width));
     }
     if (outlier_) {
       if (name == "predict" && kind == output_kind::int_scalar) {
@@ -88,6 +110,16 @@ class tree_kernel : public kernel {
           *static_cast<float*>(out) = emlearn_gen::isolation_decision<Word>(f, x);
         });
       }
+    }
+    if (width == leaf_width && kind == output_kind::float_vector &&
+        (name == "predict" || name == "predict_proba")) {
+      // The mean of the leaves, narrowed to float as the header narrows it.
+      return [f, leaf_width](const float* X, size_t n, void* out) {
+        std::vector<Real> mean(n * leaf_width);
+        batch_mean(f, X, n, mean.data());
+        float* y = static_cast<float*>(out);
+        for (size_t i = 0; i < mean.size(); ++i) y[i] = emlearn_gen::to_float(mean[i]);
+      };
     }
     if (name == "predict" && kind == output_kind::int_scalar) {
       // The class a generated classifier's predict() returns.

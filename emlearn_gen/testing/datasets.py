@@ -83,7 +83,8 @@ def probe_inputs(model: object, X: np.ndarray, n_base: int = 20, seed: int = 0) 
     These decide whether thresholds are compared the way scikit-learn does.
     """
     rng = np.random.default_rng(seed)
-    members = getattr(model, "estimators_", [model])
+    # Forests hold a list of trees, gradient boosting a (stages, classes) array.
+    members = list(np.ravel(np.asarray(getattr(model, "estimators_", [model]), dtype=object)))
     base = X[rng.integers(0, len(X), size=n_base)].astype(np.float32)
     rows = [base]
     for tree in members[:10]:

@@ -17,7 +17,7 @@ from ...core.layout import Field, Layout, Table
 from .context import REAL_TYPES, tree_scratch, tree_summary
 from .contract import TreeContract
 from .convert import SUPPORTED, convert_trees
-from .ir import TreeEnsemble
+from .ir import BOOST_LINKS, TreeEnsemble
 from .pack import REAL_DTYPES, PackedForest, float32_sums_fit, pack_trees
 
 LAYOUT = Layout(
@@ -47,8 +47,24 @@ LAYOUT = Layout(
         Field("word_bits", "uint8_t"),
         Field("real_bits", "uint8_t"),
         Field("outlier", "uint8_t"),
+        Field("boost", "uint8_t"),
     ),
 )
+
+
+def _boosted_entry_points(ir: TreeEnsemble) -> tuple:
+    """Gradient boosting: raw scores (decision_function), labels decided on
+    them, probabilities through the loss's link; regressors' raw score."""
+    width = ir.leaf_width
+    if ir.task == "regressor":
+        return (EntryPoint("predict", VALUES, 1, vector=True, doc="Predicted output: writes 1 value to `out`."),)
+    return (
+        EntryPoint("predict", LABEL, doc="Predicted class: an index into classes[]."),
+        EntryPoint("decision_function", VALUES, width, vector=width == 1,
+                   doc="Raw scores: writes n_decision values to `out` (binary: >= 0 means classes[1])."),
+        EntryPoint("predict_proba", VALUES, ir.boost.n_classes,
+                   doc="Class probabilities: writes n_classes values to `out`."),
+    )
 
 
 class TreesFamily(Family):
@@ -75,13 +91,16 @@ class TreesFamily(Family):
     def lower(self, ir: TreeEnsemble, options: Mapping[str, Any]) -> Lowered:
         classifier = ir.task == "classifier"
         outlier = ir.task == "outlier_detector"
-        # float64 for classifiers (scikit-learn's rounding, so its tie-breaks)
-        # and isolation forests (scikit-learn's sum of path lengths, so its
-        # labels); float32 for regressors, unless their sums could overflow.
-        regressor32 = ir.task == "regressor" and float32_sums_fit(ir)
+        # float64 for classifiers (scikit-learn's rounding, so its tie-breaks),
+        # isolation forests and boosted models (scikit-learn's float64 sums,
+        # so its labels and raw scores); float32 for forest regressors, unless
+        # their sums could overflow.
+        regressor32 = ir.task == "regressor" and ir.boost is None and float32_sums_fit(ir)
         dtype = options["dtype"] or ("float32" if regressor32 else "float64")
         packed = pack_trees(ir, real=dtype)
-        if outlier:
+        if ir.boost is not None:
+            entry_points = _boosted_entry_points(ir)
+        elif outlier:
             entry_points = (
                 EntryPoint("predict", OUTLIER, doc="-1 for an outlier, +1 for an inlier, as scikit-learn decides."),
                 EntryPoint("score_samples", VALUES, 1, vector=True,
@@ -114,8 +133,13 @@ class TreesFamily(Family):
             n_outputs=ir.leaf_width if ir.task == "regressor" else None,
             context={"real_type": REAL_TYPES[dtype]},
             summary=tree_summary(packed),
-            scratch=tree_scratch(packed, classifier, outlier),
+            scratch=tree_scratch(packed, classifier, outlier or ir.boost is not None),
         )
+
+    @staticmethod
+    def boost_link_name(packed: PackedForest) -> str:
+        """The boosted model's link ("" for forests)."""
+        return {v: k for k, v in BOOST_LINKS.items()}.get(packed.boost, "")
 
     def tables(self, packed: PackedForest) -> Packed:
         return Packed(
@@ -142,6 +166,7 @@ class TreesFamily(Family):
                 "word_bits": packed.word_bits,
                 "real_bits": 32 if packed.real == "float32" else 64,
                 "outlier": int(packed.outlier_float.size > 0),
+                "boost": packed.boost,
             },
             real=packed.real,
         )

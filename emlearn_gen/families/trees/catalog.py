@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from sklearn.ensemble import (
     ExtraTreesClassifier,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
     ExtraTreesRegressor,
     IsolationForest,
     RandomForestClassifier,
@@ -64,5 +66,21 @@ EXAMPLES = (
         lambda: IsolationForest(n_estimators=12, max_features=0.5, contamination=0.05, random_state=2),
         "synthetic_classification",
         _probe,
+    ),
+    # Gradient boosting: binary, multi-class, the exponential loss, init
+    # "zero", subsampling; every regression loss.
+    Example("GradientBoostingClassifier-binary",
+            lambda: GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0), "breast_cancer", _probe),
+    Example("GradientBoostingClassifier-multiclass",
+            lambda: GradientBoostingClassifier(n_estimators=15, max_depth=3, subsample=0.7, random_state=0),
+            "wine", _probe),
+    Example("GradientBoostingClassifier-exponential",
+            lambda: GradientBoostingClassifier(loss="exponential", n_estimators=20, init="zero", random_state=1),
+            "breast_cancer", _probe),
+    *(
+        Example(f"GradientBoostingRegressor-{loss}",
+                (lambda loss=loss: GradientBoostingRegressor(loss=loss, n_estimators=25, max_depth=3, random_state=0)),
+                "diabetes", _probe)
+        for loss in ("squared_error", "absolute_error", "huber", "quantile")
     ),
 )

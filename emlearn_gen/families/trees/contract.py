@@ -28,6 +28,15 @@ y and the runtime's exp, so it is within |s| (3u |ln(-s)| + EXP_MAX_REL_ERROR)
 + 2**-149 of scikit-learn's s; decision_function = s - offset adds
 u (|offset| + |decision|).
 
+Gradient boosting: the leaves hold learning_rate * value as scikit-learn
+rounds the product, after a single-leaf tree with the init estimator's raw
+prediction, summed in float64 in scikit-learn's order: raw scores are
+scikit-learn's bit for bit, so labels are identical on every sample and
+decision_function (regressors: predict) equals scikit-learn's rounded to
+float32. predict_proba applies the runtime's sigmoid or softmax to those
+float32 scores: within the link bounds of emlearn_gen/core/bounds.py for
+scores within u |raw| + 2**-149.
+
 Relative error u holds for normal floats only: a
 value rounded into float32's subnormal range (below 2**-126) is off by up to
 half its spacing, 2**-150, absolutely. Such roundings are those of the T leaf
@@ -43,6 +52,7 @@ from typing import Any, Dict
 import numpy as np
 
 from ... import _runtime
+from ...core.bounds import proba_bound
 from ...core.family import NumericContract
 
 U32 = 2.0**-24
@@ -100,6 +110,52 @@ def assert_outlier_detector_matches(cm: Any, estimator: Any, X: np.ndarray) -> D
     return report
 
 
+def _assert_labels_identical(cm: Any, estimator: Any, X: np.ndarray) -> None:
+    want, got = estimator.predict(X), cm.predict(X)
+    bad = np.flatnonzero(want != got)
+    if bad.size:
+        raise AssertionError(f"{bad.size} of {len(X)} labels differ from scikit-learn (first rows {bad[:5].tolist()})")
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+
+
+def assert_boosted_matches(cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+    """Gradient boosting: identical labels and raw scores (rounded to
+    float32), probabilities within the link's bound."""
+    if cm.task == "regressor":
+        want = np.asarray(estimator.predict(X), dtype=np.float64)
+        got = cm.predict(X)
+        assert got.shape == want.shape, (got.shape, want.shape)
+        np.testing.assert_array_equal(got, want.astype(np.float32).astype(np.float64))
+        return {"max_abs_diff": float(np.max(np.abs(got - want))) if got.size else 0.0}
+    _assert_labels_identical(cm, estimator, X)
+    raw = np.asarray(estimator.decision_function(X), dtype=np.float64)
+    got_raw = cm.decision_function(X)
+    assert got_raw.shape == raw.shape, (got_raw.shape, raw.shape)
+    np.testing.assert_array_equal(got_raw, raw.astype(np.float32).astype(np.float64))
+    scores = raw.reshape(len(X), -1)
+    B = U32 * np.abs(scores) + 2.0**-149  # the raw scores' rounding to float
+    link = cm.family.boost_link_name(cm.packed)
+    if link == "logistic2x":
+        bound = proba_bound("logistic", 2 * scores, 2 * B)
+    else:
+        bound = proba_bound(link, scores, B)
+    want = estimator.predict_proba(X)
+    diff = _assert_within_matrix("predict_proba", cm.predict_proba(X), want, bound)
+    return {"max_abs_diff": float(np.max(np.abs(got_raw - raw))), "max_proba_diff": diff}
+
+
+def _assert_within_matrix(what: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> float:
+    assert got.shape == want.shape, (what, got.shape, want.shape)
+    err = np.abs(got - want)
+    if np.any(err > bound):
+        flat = int(np.argmax((err - bound).reshape(-1)))
+        raise AssertionError(
+            f"{what} differs from scikit-learn by {err.flat[flat]:.3g} at flat index {flat}; "
+            f"the contract allows {bound.flat[flat]:.3g}"
+        )
+    return float(err.max()) if err.size else 0.0
+
+
 class TreeContract(NumericContract):
     statement = (
         "Labels identical to scikit-learn's on every sample, NaN included. dtype=float64: "
@@ -111,6 +167,8 @@ class TreeContract(NumericContract):
         X = np.asarray(X)
         if cm.task == "outlier_detector":
             return assert_outlier_detector_matches(cm, estimator, X)
+        if cm.packed.boost:
+            return assert_boosted_matches(cm, estimator, X)
         dtype = cm.options["dtype"]
         if hasattr(estimator, "classes_"):
             want_labels = estimator.predict(X)

@@ -26,7 +26,7 @@ from sklearn.tree import (
 )
 
 from ...core.labels import check_single_output_classes
-from . import isolation
+from . import boosting, isolation
 from .ir import LEAF, Tree, TreeEnsemble
 
 SINGLE_TREES = (
@@ -41,7 +41,7 @@ FORESTS = (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
 )
-SUPPORTED = SINGLE_TREES + FORESTS + isolation.SUPPORTED
+SUPPORTED = SINGLE_TREES + FORESTS + isolation.SUPPORTED + boosting.SUPPORTED
 
 #: The tree class each forest fits its members with.
 MEMBER_CLASS = {
@@ -199,10 +199,16 @@ def convert_trees(estimator: Any) -> TreeEnsemble:
         getattr(estimator, "n_features_in_", None), f"{name}.n_features_in_", 1, MAX_FEATURES,
         "generated headers count features in a signed 32-bit int",
     )
-    if isinstance(estimator, isolation.SUPPORTED):
-        ir = isolation.convert_isolation_forest(
-            estimator, lambda sk_tree, what: _read_tree(sk_tree, what, "regressor", 1, 1)
-        )
+    # Isolation forests and gradient boosting hold one-output regression
+    # trees whose leaf values their own modules rewrite.
+    special = (
+        (isolation.SUPPORTED, isolation.convert_isolation_forest),
+        (boosting.SUPPORTED, boosting.convert_gradient_boosting),
+    )
+    for kinds, convert_special in special:
+        if not isinstance(estimator, kinds):
+            continue
+        ir = convert_special(estimator, lambda sk_tree, what: _read_tree(sk_tree, what, "regressor", 1, 1))
         try:
             ir.validate()
         except ValueError as exc:

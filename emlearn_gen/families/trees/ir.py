@@ -111,6 +111,31 @@ class OutlierScore:
             raise ValueError("the depth threshold must be a non-negative number")
 
 
+#: Links of boosted models: raw score -> output. "identity" (regressors),
+#: "logistic" (binary: sigmoid), "logistic2x" (binary, exponential loss:
+#: sigmoid of twice the score), "softmax" (multi-class).
+BOOST_LINKS = {"identity": 1, "logistic": 2, "logistic2x": 3, "softmax": 4}
+
+
+@dataclass(frozen=True)
+class BoostScore:
+    """A boosted model: the leaves' *sum* (not their mean) is the raw score,
+    one per class (one for binary classifiers and regressors); ``link``
+    turns it into probabilities (classifiers) or outputs (regressors)."""
+
+    link: str
+    n_classes: int  # classifiers: classes_; regressors: 1
+
+    def validate(self, leaf_width: int) -> None:
+        if self.link not in BOOST_LINKS:
+            raise ValueError(f"unknown boosting link {self.link!r}")
+        binary = self.link in ("logistic", "logistic2x")
+        if binary and (leaf_width != 1 or self.n_classes != 2):
+            raise ValueError("a binary boosted classifier has one raw score and two classes")
+        if self.link == "softmax" and leaf_width != self.n_classes:
+            raise ValueError("a multi-class boosted classifier has one raw score per class")
+
+
 @dataclass(frozen=True)
 class TreeEnsemble:
     """The mean of the leaf values reached in each tree.
@@ -127,6 +152,7 @@ class TreeEnsemble:
     trees: Tuple[Tree, ...]
     classes: Optional[np.ndarray] = None  # classifiers: labels, as scikit-learn's classes_
     outlier: Optional[OutlierScore] = None  # outlier detectors
+    boost: Optional[BoostScore] = None  # boosted models: a sum, then a link
 
     def validate(self) -> None:
         if self.task not in ("classifier", "regressor", "outlier_detector"):
@@ -143,7 +169,11 @@ class TreeEnsemble:
             raise ValueError("leaf_width must be at least 1")
         if not self.trees:
             raise ValueError("an ensemble needs at least one tree")
-        if self.task == "classifier":
+        if self.boost is not None:
+            self.boost.validate(self.leaf_width)
+            if self.classes is not None and len(self.classes) != self.boost.n_classes:
+                raise ValueError("a boosted classifier needs one label per class")
+        elif self.task == "classifier":
             if self.classes is None or len(self.classes) != self.leaf_width:
                 raise ValueError("a classifier needs one label per leaf value")
         for index, tree in enumerate(self.trees):

@@ -12,7 +12,7 @@ from typing import Deque, Dict, List, Tuple, Union
 
 import numpy as np
 
-from .ir import TreeEnsemble
+from .ir import BOOST_LINKS, TreeEnsemble
 from ...core.bits import bits_for, pack_fields, packed_size, word_bits_for
 
 FLAG_LEFT_LEAF = 1
@@ -64,6 +64,7 @@ class PackedForest:
     # and the score's scale and offset (float); empty for other models.
     outlier_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
     outlier_float: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    boost: int = 0  # boosted models: their link (ir.BOOST_LINKS); 0: a mean
 
     @property
     def record_bits(self) -> int:
@@ -324,8 +325,17 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         word_bits=word_bits,
         real=real,
         **_outlier_tables(ir, real_dtype),
+        boost=_boost_link(ir, real_dtype),
     )
     return _read_only(packed)
+
+
+def _boost_link(ir: TreeEnsemble, real_dtype: type) -> int:
+    if ir.boost is None:
+        return 0
+    if real_dtype is not np.float64:
+        raise ValueError("gradient boosting sums its raw scores in float64 (scikit-learn's); use dtype='float64'")
+    return BOOST_LINKS[ir.boost.link]
 
 
 def _outlier_tables(ir: TreeEnsemble, real_dtype: type) -> dict:

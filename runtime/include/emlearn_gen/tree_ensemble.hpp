@@ -71,7 +71,19 @@ struct forest {
   uint8_t value_bits;        ///< 0: `leaves` holds the rows directly
   const Real* outlier_sum;   ///< outlier detectors: {sum below which x is an outlier}
   const float* outlier_float;///< outlier detectors: {score scale, offset}
+  uint8_t boost;             ///< boosted models: their link (boost_link); 0: a mean
 };
+
+/// How a boosted model's raw scores (the sum of its leaves; the first tree
+/// holds the init estimator's row) become outputs.
+namespace boost_link {
+enum : uint8_t {
+  identity = 1,    ///< regressors: the raw score
+  logistic = 2,    ///< binary: p = sigmoid(raw)
+  logistic2x = 3,  ///< binary, exponential loss: p = sigmoid(2 raw)
+  softmax = 4,     ///< one raw score per class
+};
+}  // namespace boost_link
 
 namespace detail {
 constexpr uint32_t flag_left_leaf = 1u;
@@ -184,6 +196,44 @@ inline float isolation_score(const F& f, const float* x) {
   typename F::real_type sum;
   forest_sum<Word>(f, x, &sum);
   return -exp_f(-rounded(to_float(sum) * table_read(f.outlier_float)));
+}
+
+/// Boosted models' label: class 1 where the one raw score is >= 0 (as
+/// scikit-learn), else the first largest raw score. `sums` is caller
+/// scratch of leaf_width values.
+template <typename Word, typename F>
+inline int32_t boost_label(const F& f, const float* x, typename F::real_type* sums) {
+  typedef typename F::real_type Real;
+  forest_sum<Word>(f, x, sums);
+  if (f.leaf_width == 1u) {
+    return zero<Real>() > sums[0] ? 0 : 1;
+  }
+  return argmax(sums, static_cast<int32_t>(f.leaf_width));
+}
+
+/// Boosted models' raw scores (decision_function; regressors' predict),
+/// rounded to float: leaf_width values to `out`; `sums` is caller scratch.
+template <typename Word, typename F>
+inline void boost_raw(const F& f, const float* x, typename F::real_type* sums, float* out) {
+  forest_sum<Word>(f, x, sums);
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    out[j] = to_float(sums[j]);
+  }
+}
+
+/// Boosted classifiers' probabilities, from the raw scores rounded to float:
+/// 2 values for binary models, leaf_width otherwise; `sums` is scratch.
+template <typename Word, typename F>
+inline void boost_proba(const F& f, const float* x, typename F::real_type* sums, float* out) {
+  boost_raw<Word>(f, x, sums, out);
+  if (f.boost == boost_link::softmax) {
+    softmax_f(out, f.leaf_width);
+    return;
+  }
+  const float raw = f.boost == boost_link::logistic2x ? 2.0f * out[0] : out[0];
+  const float p = sigmoid_f(raw);
+  out[0] = 1.0f - p;
+  out[1] = p;
 }
 
 /// scikit-learn's decision_function: score_samples - offset_ (outlier_float[1]).

@@ -1,0 +1,67 @@
+"""Error bounds of the runtime's links (sigmoid, softmax, modified Huber),
+shared by the numeric contracts of the families that use them.
+
+Each bound is on |runtime - scikit-learn| of a probability, given
+scikit-learn's float64 scores and a bound B on how far the runtime's scores
+(the link's input) may lie from them; the derivations are in the linear
+family's contract (emlearn_gen/families/linear/contract.py), and the
+runtime's exp is within EXP_MAX_REL_ERROR (runtime math.hpp).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _runtime
+
+U = 2.0**-24
+TINY = 2.0**-149
+EXP_MAX_REL_ERROR = float(_runtime.EXP_MAX_REL_ERROR)
+
+
+def _sigmoid(s: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-s))
+
+
+def proba_bound(link: str, scores: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Bound on |runtime - scikit-learn| of every predict_proba value."""
+    K = scores.shape[1]
+    e = EXP_MAX_REL_ERROR
+    if link == "logistic" and K == 1:
+        p = _sigmoid(scores[:, 0])
+        one = B[:, 0] / 4 + (e + 3 * U) * p + 3 * 2.0**-148
+        return np.stack([one + U, one], axis=1)
+    underflow = (K + 2) * 2.0**-148
+    if link == "logistic":
+        s = _sigmoid(scores)
+        total = s.sum(axis=1, keepdims=True)
+        d = scores - scores.max(axis=1, keepdims=True)
+        bmax = B.max(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = s / total
+        rel = np.expm1(2 * bmax) + 4 * e + 2 * U * np.abs(d).max(axis=1, keepdims=True) + (K + 5) * U
+        # Where every float64 sigmoid is 0 scikit-learn returns a uniform
+        # row; the runtime's scaled sigmoids do not underflow: no bound.
+        return np.where(total > 0, p * rel + underflow, np.inf)
+    if link == "softmax":
+        d = scores - scores.max(axis=1, keepdims=True)
+        p = np.exp(d)
+        p /= p.sum(axis=1, keepdims=True)
+        bmax = B.max(axis=1, keepdims=True)
+        rel = np.expm1(2 * bmax) + U * (np.abs(d) + (p * np.abs(d)).sum(axis=1, keepdims=True)) + 2 * e + (K + 1) * U
+        return p * rel + underflow
+    if link == "modified_huber":
+        q = (np.clip(scores, -1, 1) + 1) / 2
+        dq = B / 2 + U
+        if K == 1:
+            return np.concatenate([dq + U, dq], axis=1)
+        total = q.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = q / total
+            out = (dq + p * dq.sum(axis=1, keepdims=True)) / total + (K + 1) * U * p
+        # Where the sum is within its own error of 0, scikit-learn's uniform
+        # fallback and a tiny positive sum are both possible: no bound.
+        ambiguous = total <= dq.sum(axis=1, keepdims=True)
+        return np.where(ambiguous, np.inf, out)
+    raise ValueError(f"no predict_proba for link {link!r}")
