@@ -164,7 +164,8 @@ float demo_linear_predict(const float* x) {
 float demo_math(float* v, uint32_t n) {
   eg::softmax_f(v, n);
   eg::normalize_sum_f(v, n);
-  return eg::exp_f(v[0]) + eg::sigmoid_f(v[0]) + eg::rounded(v[0] * v[0]);
+  return eg::exp_f(v[0]) + eg::sigmoid_f(v[0]) + eg::rounded(v[0] * v[0]) + eg::log_f(v[0]) +
+         eg::sqrt_f(v[0]) + eg::tanh_f(v[0]);
 }
 """
 KERNEL_HEADERS = ("common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp")

@@ -4,8 +4,8 @@ compilers really build it:
 * rounded() keeps a product out of a fused multiply-add where the compiler
   would otherwise contract it (arm-none-eabi-g++ on Cortex-M4F, g++ and
   clang++ on x86 with FMA), in the compiler's default floating-point mode;
-* exp_f and sigmoid_f return the same bits on the host and on the emulated
-  devices (Cortex-M0 soft float, Cortex-M4F FPU, AVR with avr-libc's float),
+* exp_f, sigmoid_f, log_f, sqrt_f and tanh_f return the same bits on the
+  host and on the emulated devices (Cortex-M0 soft float, Cortex-M4F FPU, AVR with avr-libc's float),
   built the way user firmware is: without -ffp-contract=off.
 
 Their accuracy is checked by the GoogleTest suite (tests/cpp/test_math.cpp).
@@ -189,9 +189,39 @@ def exp_inputs() -> np.ndarray:
     return np.concatenate([special, edges, multiples, halfway, subnormal_results, random]).astype(np.float32)
 
 
+def more_inputs() -> np.ndarray:
+    """About 150 inputs for log_f, sqrt_f and tanh_f: subnormals of every
+    normalisation shift, the neighbours of 1 and of log's reduction edges,
+    exact squares, tanh's branch limits, and random positive values over the
+    whole exponent range."""
+    subnormals = _from_bits([0x00000002, 0x00000003, 0x00000100, 0x00012345, 0x007FFFFF, 0x00400000])
+    edges = _neighbours(
+        _f32([1.0, 2.0, 4.0, np.sqrt(0.5), np.sqrt(2.0), 2.0 * np.sqrt(2.0), 0.625, 2.0**-12, 9.03, 9.0109]),
+        steps=2,
+    )
+    squares = _f32([9.0, 0.0625, 1e-20, 6.25e36, 2.0**-148])
+    rng = np.random.default_rng(20261129)
+    random = np.concatenate(
+        [
+            _f32(np.exp2(rng.uniform(-149.0, 127.0, 40))),
+            _f32(rng.uniform(0.5, 2.0, 20)),
+            _f32(rng.uniform(-12.0, 12.0, 30)),
+        ]
+    )
+    return np.concatenate([subnormals, edges, squares, random]).astype(np.float32)
+
+
+def math_inputs() -> np.ndarray:
+    return np.concatenate([exp_inputs(), more_inputs()])
+
+
+# The functions each program line prints, in order.
+FUNCTIONS = ("exp_f", "sigmoid_f", "log_f", "sqrt_f", "tanh_f")
+
+
 def bits_program(prelude: str, exit_code: str, inputs: np.ndarray) -> str:
-    """A program printing the bits of exp_f and sigmoid_f of each input as
-    hex, one line per input, then END. The inputs live in program memory on
+    """A program printing the bits of FUNCTIONS of each input as hex, one
+    line per input, then END. The inputs live in program memory on
     AVR, read through table_read like model tables."""
     table = ",\n".join(
         "    " + ", ".join(f"0x{b:08x}u" for b in chunk)
@@ -229,6 +259,12 @@ def bits_program(prelude: str, exit_code: str, inputs: np.ndarray) -> str:
                 put_hex(emlearn_gen::exp_f(x));
                 eg_putc(' ');
                 put_hex(emlearn_gen::sigmoid_f(x));
+                eg_putc(' ');
+                put_hex(emlearn_gen::log_f(x));
+                eg_putc(' ');
+                put_hex(emlearn_gen::sqrt_f(x));
+                eg_putc(' ');
+                put_hex(emlearn_gen::tanh_f(x));
                 eg_putc('\\n');
               }}
               eg_putc('E');
@@ -293,29 +329,34 @@ def _device_bits(tmp_path: Path, inputs: np.ndarray, target: DeviceTarget) -> Li
 @pytest.fixture(scope="module")
 def host_bits(tmp_path_factory: pytest.TempPathFactory) -> List[List[str]]:
     """What the host computes (g++ -O2, x86-64 SSE or the host's FPU)."""
-    return _host_bits(tmp_path_factory.mktemp("host"), exp_inputs(), HostTarget("g++"))
+    return _host_bits(tmp_path_factory.mktemp("host"), math_inputs(), HostTarget("g++"))
 
 
-def test_host_bits_are_exp_and_sigmoid(host_bits: List[List[str]]) -> None:
+def test_host_bits_are_the_functions(host_bits: List[List[str]]) -> None:
     """The program prints what it should: within a few ulps of numpy's
-    float64 exp and logistic function (the tight bounds are the GoogleTest
-    suite's)."""
-    x = exp_inputs().astype(np.float64)
+    float64 functions (the tight bounds are the GoogleTest suite's)."""
+    x = math_inputs().astype(np.float64)
     got = np.array([[np.nan if w == "nan" else _from_bits([int(w, 16)])[0] for w in row] for row in host_bits])
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         want_exp = np.exp(x)
         want_sigmoid = 1.0 / (1.0 + np.exp(-x))
-    for column, want in ((0, want_exp), (1, want_sigmoid)):
+        want_log = np.log(x)
+        want_sqrt = np.sqrt(x)
+    want_tanh = np.tanh(x)
+    for column, want in ((0, want_exp), (1, want_sigmoid), (2, want_log), (3, want_sqrt), (4, want_tanh)):
         have = got[:, column].astype(np.float64)
         assert np.array_equal(np.isnan(have), np.isnan(want))
-        finite = np.isfinite(want) & (want < F32_MAX)
-        tolerance = 4e-7 * want[finite] + 2.0**-149
-        assert np.all(np.abs(have[finite] - want[finite]) <= tolerance), column
-        assert np.all(have[~finite & ~np.isnan(want)] == np.inf)
+        finite = np.isfinite(want) & (np.abs(want) < F32_MAX)
+        tolerance = 4e-7 * np.abs(want[finite]) + 2.0**-149
+        assert np.all(np.abs(have[finite] - want[finite]) <= tolerance), FUNCTIONS[column]
+        beyond = ~finite & ~np.isnan(want)  # infinite in float: the sign's infinity
+        assert np.all(have[beyond] == np.copysign(np.inf, want[beyond])), FUNCTIONS[column]
     # The inputs reach every branch: overflow, zero, subnormal results, 1.
     exp_column = got[:, 0]
     assert np.isinf(exp_column).any() and (exp_column == 0).any() and (exp_column == 1).any()
     assert ((exp_column > 0) & (exp_column < 2.0**-126)).sum() >= 20
+    # ... and log_f, sqrt_f and tanh_f see subnormal and negative inputs.
+    assert ((x > 0) & (x < 2.0**-126)).sum() >= 10 and (x < 0).sum() >= 30
 
 
 def _fma_host_flags() -> List[str]:
@@ -335,13 +376,13 @@ def test_host_compilers_agree_also_with_fma(compiler: str, host_bits: List[List[
     if not flags and compiler == "g++":
         pytest.skip("this machine cannot run FMA code; the baseline build is the only host build")
     target = HostTarget(compiler, extra_flags=tuple(flags))
-    assert _host_bits(tmp_path, exp_inputs(), target) == host_bits
+    assert _host_bits(tmp_path, math_inputs(), target) == host_bits
 
 
 @pytest.mark.parametrize("device", [CORTEX_M0, CORTEX_M4F, AVR], ids=lambda d: d.name)
 def test_devices_compute_the_host_bits(device: DeviceTarget, host_bits: List[List[str]], tmp_path: Path) -> None:
-    got = _device_bits(tmp_path, exp_inputs(), device)
-    inputs = exp_inputs().view(np.uint32)
+    got = _device_bits(tmp_path, math_inputs(), device)
+    inputs = math_inputs().view(np.uint32)
     differences = [
         f"x = 0x{inputs[i]:08x}: device {got[i]}, host {host_bits[i]}" for i in range(len(got)) if got[i] != host_bits[i]
     ]
