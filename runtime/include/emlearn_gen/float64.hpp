@@ -103,8 +103,9 @@ constexpr uint64_t exponent_mask = static_cast<uint64_t>(0x7FF) << 52;
 constexpr uint64_t infinity_bits = exponent_mask;
 constexpr uint64_t quiet_nan_bits = exponent_mask | (static_cast<uint64_t>(1) << 51);
 
-// Infinity or NaN.
-inline bool is_special(uint64_t bits) { return (bits & exponent_mask) == exponent_mask; }
+// Infinity or NaN. Tested on the exponent field shifted down: avr-g++ 5.4
+// folds `(bits & exponent_mask) == exponent_mask` to false.
+inline bool is_special(uint64_t bits) { return ((bits >> 52) & 0x7FFu) == 0x7FFu; }
 inline bool is_nan(uint64_t bits) { return (bits & ~sign_bit) > infinity_bits; }
 
 // The significand of a finite nonzero value with its leading bit moved to
@@ -205,8 +206,18 @@ inline soft_double divide(soft_double x, uint32_t n) {
 /// -x (exact; flips the sign bit).
 inline soft_double negate(soft_double x) { return f64::from_bits(x.bits ^ f64::sign_bit); }
 
-/// a - b, correctly rounded: a + (-b).
-inline soft_double subtract(soft_double a, soft_double b) { return add(a, negate(b)); }
+/// a - b, correctly rounded: a + (-b). Unlike add, which is for finite
+/// values, infinities and NaN follow IEEE 754 (inf - inf is NaN).
+inline soft_double subtract(soft_double a, soft_double b) {
+  if (f64::is_special(a.bits) || f64::is_special(b.bits)) {
+    if (f64::is_nan(a.bits) || f64::is_nan(b.bits) ||
+        (f64::is_special(a.bits) && f64::is_special(b.bits) && a.bits == b.bits)) {
+      return f64::from_bits(f64::quiet_nan_bits);
+    }
+    return f64::is_special(a.bits) ? a : negate(b);
+  }
+  return add(a, negate(b));
+}
 
 /// a * b, correctly rounded, subnormals included. Overflow gives infinity;
 /// infinities and NaN follow IEEE 754 (0 * inf is NaN).
