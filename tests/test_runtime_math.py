@@ -554,6 +554,37 @@ def test_host_bits64_are_exp_and_the_operations(host_bits64: List[List[str]]) ->
     assert ((have > 0) & (have < 2.0**-1022)).sum() >= 15
 
 
+@pytest.mark.parametrize("compiler", ["g++", "clang++"])
+def test_host_binary64_bits_also_with_fma(compiler: str, host_bits64: List[List[str]], tmp_path: Path) -> None:
+    """Built with FMA available, multiply() still rounds its product before
+    exp_r64's sums (rounded64), as soft_double does."""
+    flags = _fma_host_flags()
+    if not flags and compiler == "g++":
+        pytest.skip("this machine cannot run FMA code; the baseline build is the only host build")
+    assert _program64_bits(tmp_path, HostTarget(compiler, extra_flags=tuple(flags))) == host_bits64
+
+
+SQRT_SOURCE = """\
+#include "emlearn_gen/math.hpp"
+extern "C" float root(float x) { return emlearn_gen::sqrt_f(x); }
+"""
+
+
+@pytest.mark.parametrize("target", ["cortex-m4f", "x86-haswell-g++", "x86-haswell-clang++"])
+def test_sqrt_f_uses_no_library_call_or_sqrt_instruction(target: str, tmp_path: Path) -> None:
+    """sqrt_f is integer code: no call to sqrtf (which differs between C
+    libraries) and no FPU square root instruction (vsqrt.f32, sqrtss)."""
+    compiler, package, flags, _, _, needs_x86 = CONTRACTION_TARGETS[target]
+    if needs_x86 and not _x86_host():
+        pytest.skip(f"{target}: the host compiler targets {platform.machine()}, not x86")
+    _require_compiler(compiler, package)
+    src = tmp_path / "root.cpp"
+    src.write_text(SQRT_SOURCE)
+    asm = _run([compiler, "-std=c++11", "-O2", *flags, f"-I{INCLUDE_DIR}", "-S", "-o", "-", src], tmp_path)
+    body = _function_body(asm, "root")
+    assert not re.search(r"sqrt", body, flags=re.I), body
+
+
 @pytest.mark.parametrize("device", [CORTEX_M0, CORTEX_M4F, AVR], ids=lambda d: d.name)
 def test_devices_compute_the_host_binary64_bits(
     device: DeviceTarget, host_bits64: List[List[str]], tmp_path: Path
