@@ -300,6 +300,9 @@ inline float log_f(float x) {
   return (((rounded(s * (h + r)) + rounded(kf * ln2_lo)) - h) + f) + rounded(kf * ln2_hi);
 }
 
+/// sqrt_f is correctly rounded: within half an ulp, u relative.
+constexpr float sqrt_max_rel_error = unit_roundoff;
+
 /// The square root of x in float, correctly rounded (to nearest even), the
 /// same bits on every target: error <= half an ulp, that is
 /// sqrt_max_rel_error = u relative. -0 gives -0, negative x and NaN give
@@ -311,8 +314,6 @@ inline float log_f(float x) {
 /// instruction and no float arithmetic at all, so neither the C library nor
 /// the compiler's choice of instruction can change a bit. Stack: a few
 /// words.
-constexpr float sqrt_max_rel_error = unit_roundoff;
-
 inline float sqrt_f(float x) {
   using namespace detail;
   uint32_t bits = float_bits(x);
