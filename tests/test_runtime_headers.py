@@ -171,7 +171,18 @@ float demo_linear_predict(const float* x) {
 float demo_math(float* v, uint32_t n) {
   eg::softmax_f(v, n);
   eg::normalize_sum_f(v, n);
-  return eg::exp_f(v[0]) + eg::sigmoid_f(v[0]) + eg::rounded(v[0] * v[0]);
+  return eg::exp_f(v[0]) + eg::sigmoid_f(v[0]) + eg::rounded(v[0] * v[0]) + eg::log_f(v[0]) +
+         eg::sqrt_f(v[0]) + eg::tanh_f(v[0]);
+}
+
+// binary64 arithmetic and exp_r64 on real64 (soft_double where double has
+// 32 bits), and on soft_double everywhere.
+template eg::real64 eg::exp_r64<eg::real64>(eg::real64);
+eg::real64 demo_real64(eg::real64 a, eg::real64 b) {
+  return eg::exp_r64(eg::divide(eg::add(eg::subtract(eg::multiply(a, b), eg::negate(b)), a), b));
+}
+float demo_soft_double(eg::soft_double a, eg::soft_double b) {
+  return eg::to_float(eg::exp_r64(eg::divide(eg::subtract(eg::multiply(a, b), eg::negate(b)), a)));
 }
 """
 KERNEL_HEADERS = ("common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp")

@@ -4,9 +4,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <float.h>
+#include <math.h>
+
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(EMLEARN_GEN_TEST_PORTABLE_READ)
@@ -280,6 +284,274 @@ TEST(SoftDouble, ZeroIsPositiveZero) {
   EXPECT_EQ(emlearn_gen::zero<soft_double>().bits, 0u);
   EXPECT_EQ(bits_of(emlearn_gen::zero<double>()), bits_of(0.0));
   EXPECT_EQ(bits_of(emlearn_gen::zero<float>()), bits_of(0.0f));
+}
+
+// Random pairs whose product or quotient lands anywhere from below the
+// subnormal range to past overflow: the exponents are drawn so that the
+// result's exponent is uniform over [-1120, 1060].
+std::pair<double, double> random_pair_around(Lcg& rng, bool product) {
+  const double a = random_finite(rng);
+  int ea = 0;
+  const double fa = std::frexp(a, &ea);
+  const int target = static_cast<int>(rng.next() % 2180) - 1120;
+  const int a_exp = static_cast<int>(rng.next() % 1000) - 500;
+  const int b_exp = product ? target - a_exp : a_exp - target;
+  int eb = 0;
+  const double fb = std::frexp(random_finite(rng), &eb);
+  return std::make_pair(std::ldexp(fa, a_exp), std::ldexp(fb == 0.0 ? 0.75 : fb, b_exp));
+}
+
+// Both NaN (any NaN), or the same bits.
+bool same_result(uint64_t got, double want) {
+  if (std::isnan(want)) {
+    return std::isnan(from_bits(got));
+  }
+  return got == bits_of(want);
+}
+
+template <typename Soft, typename Hard>
+int check_binary(const char* name, Soft soft_op, Hard hard_op, bool product_like, uint64_t seed) {
+  int compared = 0;
+  auto check = [&](double a, double b) {
+    const double want = hard_op(a, b);
+    const uint64_t got = soft_op(soft(a), soft(b)).bits;
+    ++compared;
+    if (!same_result(got, want)) {
+      ADD_FAILURE() << name << std::hexfloat << " of " << a << " and " << b << ": got " << from_bits(got)
+                    << ", expected " << want;
+      return false;
+    }
+    return true;
+  };
+  std::vector<double> values = special_values();
+  values.push_back(std::numeric_limits<double>::infinity());
+  values.push_back(-std::numeric_limits<double>::infinity());
+  values.push_back(std::numeric_limits<double>::quiet_NaN());
+  for (double a : values) {
+    for (double b : values) {
+      if (!check(a, b)) return compared;
+    }
+  }
+  Lcg rng(seed);
+  for (int i = 0; i < 200000; ++i) {
+    if (!check(random_finite(rng), random_finite(rng))) return compared;
+    const std::pair<double, double> ab = random_pair_around(rng, product_like);
+    if (!check(ab.first, ab.second)) return compared;
+    // Significands with few bits set, where exact and halfway results
+    // happen.
+    const double c = std::ldexp(static_cast<double>(rng.next() % 4096u) + 1.0, static_cast<int>(rng.next() % 80) - 40);
+    const double d = std::ldexp(static_cast<double>(rng.next() % 4096u) + 1.0, static_cast<int>(rng.next() % 80) - 40);
+    if (!check(c, d)) return compared;
+  }
+  for (int i = 0; i < 100000; ++i) {
+    const double around = std::ldexp(1.0, static_cast<int>(rng.next() % 2000) - 1000);
+    if (!check(random_near(rng, around), random_near(rng, around))) return compared;
+  }
+  return compared;
+}
+
+TEST(SoftDouble, MultiplyIsCorrectlyRounded) {
+  const int compared = check_binary(
+      "multiply", [](soft_double a, soft_double b) { return emlearn_gen::multiply(a, b); },
+      [](double a, double b) { return a * b; }, true, 23);
+  EXPECT_GT(compared, 700000);
+}
+
+TEST(SoftDouble, DivideIsCorrectlyRounded) {
+  const int compared = check_binary(
+      "divide", [](soft_double a, soft_double b) { return emlearn_gen::divide(a, b); },
+      [](double a, double b) { return a / b; }, false, 29);
+  EXPECT_GT(compared, 700000);
+}
+
+TEST(SoftDouble, SubtractIsCorrectlyRounded) {
+  Lcg rng(31);
+  std::vector<double> values = special_values();
+  values.push_back(std::numeric_limits<double>::infinity());
+  values.push_back(-std::numeric_limits<double>::infinity());
+  values.push_back(std::numeric_limits<double>::quiet_NaN());
+  for (double a : values) {
+    for (double b : values) {
+      ASSERT_TRUE(same_result(emlearn_gen::subtract(soft(a), soft(b)).bits, a - b)) << std::hexfloat << a << " - " << b;
+    }
+  }
+  for (int i = 0; i < 200000; ++i) {
+    const double a = random_finite(rng);
+    const double b = random_finite(rng);
+    ASSERT_EQ(emlearn_gen::subtract(soft(a), soft(b)).bits, bits_of(a - b)) << std::hexfloat << a << " - " << b;
+    const double around = std::ldexp(1.0, static_cast<int>(rng.next() % 2000) - 1000);
+    const double c = random_near(rng, around);
+    const double d = random_near(rng, around);
+    ASSERT_EQ(emlearn_gen::subtract(soft(c), soft(d)).bits, bits_of(c - d)) << std::hexfloat << c << " - " << d;
+  }
+  EXPECT_EQ(emlearn_gen::negate(soft(1.5)).bits, bits_of(-1.5));
+  EXPECT_EQ(emlearn_gen::negate(soft(0.0)).bits, bits_of(-0.0));
+}
+
+TEST(SoftDouble, MultiplyAndDivideSpecialCases) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(emlearn_gen::multiply(soft(-0.0), soft(3.0)).bits, bits_of(-0.0));
+  EXPECT_EQ(emlearn_gen::multiply(soft(-2.0), soft(-0.0)).bits, bits_of(0.0));
+  EXPECT_EQ(emlearn_gen::multiply(soft(kDblMax), soft(2.0)).bits, bits_of(inf));
+  EXPECT_EQ(emlearn_gen::multiply(soft(kDenormMin), soft(0.5)).bits, bits_of(0.0));  // tie to even: 0
+  EXPECT_EQ(emlearn_gen::multiply(soft(kDenormMin), soft(1.5)).bits, bits_of(2 * kDenormMin));
+  EXPECT_EQ(emlearn_gen::multiply(soft(kDblMin), soft(kDblMin)).bits, bits_of(0.0));
+  EXPECT_TRUE(std::isnan(from_bits(emlearn_gen::multiply(soft(inf), soft(0.0)).bits)));
+  EXPECT_EQ(emlearn_gen::divide(soft(1.0), soft(0.0)).bits, bits_of(inf));
+  EXPECT_EQ(emlearn_gen::divide(soft(1.0), soft(-0.0)).bits, bits_of(-inf));
+  EXPECT_TRUE(std::isnan(from_bits(emlearn_gen::divide(soft(0.0), soft(0.0)).bits)));
+  EXPECT_EQ(emlearn_gen::divide(soft(-3.0), soft(inf)).bits, bits_of(-0.0));
+  EXPECT_EQ(emlearn_gen::divide(soft(1.0), soft(kDenormMin)).bits, bits_of(inf));
+  EXPECT_EQ(emlearn_gen::divide(soft(kDenormMin), soft(2.0)).bits, bits_of(0.0));
+  EXPECT_EQ(emlearn_gen::divide(soft(3 * kDenormMin), soft(2.0)).bits, bits_of(2 * kDenormMin));
+  // The count division is the general one's special case.
+  EXPECT_EQ(emlearn_gen::divide(soft(1.0), soft(3.0)).bits, emlearn_gen::divide(soft(1.0), 3u).bits);
+}
+
+TEST(SoftDouble, HardwareOverloadsAreTheOperators) {
+  // Kernels call these on real64 = double: the plain operations, with the
+  // product rounded before any sum.
+  Lcg rng(37);
+  for (int i = 0; i < 10000; ++i) {
+    const double a = random_finite(rng);
+    const double b = random_finite(rng);
+    const double c = random_finite(rng);
+    ASSERT_EQ(bits_of(emlearn_gen::add(a, b)), bits_of(a + b));
+    ASSERT_EQ(bits_of(emlearn_gen::subtract(a, b)), bits_of(a - b));
+    ASSERT_EQ(bits_of(emlearn_gen::multiply(a, b)), bits_of(a * b));
+    ASSERT_EQ(bits_of(emlearn_gen::divide(a, b)), bits_of(a / b));
+    ASSERT_EQ(bits_of(emlearn_gen::negate(a)), bits_of(-a));
+    // A product then a sum: what soft_double computes (add is for finite
+    // values, so only where the product is finite).
+    if (std::fabs(a * b) > kDblMax) continue;
+    ASSERT_EQ(bits_of(emlearn_gen::add(emlearn_gen::multiply(a, b), c)),
+              emlearn_gen::add(emlearn_gen::multiply(soft(a), soft(b)), soft(c)).bits);
+  }
+  volatile double a = 1.0 + std::ldexp(1.0, -30);
+  volatile double c = -(1.0 + std::ldexp(1.0, -29));
+  // (1 + 2^-30)^2 - (1 + 2^-29) = 2^-60, lost when the product is rounded.
+  EXPECT_EQ(emlearn_gen::add(emlearn_gen::multiply(a, a), c), 0.0);
+}
+
+// --------------------------------------------------------------------------
+// exp_r64
+
+const double kU64 = std::ldexp(1.0, -53);
+
+// Soft and hardware results agree bit for bit (NaN with NaN).
+void expect_exp_r64_agrees(double x) {
+  const double hard = emlearn_gen::exp_r64(x);
+  const uint64_t soft_bits = emlearn_gen::exp_r64(soft(x)).bits;
+  if (std::isnan(hard)) {
+    ASSERT_TRUE(std::isnan(from_bits(soft_bits))) << std::hexfloat << x;
+  } else {
+    ASSERT_EQ(soft_bits, bits_of(hard)) << std::hexfloat << x;
+  }
+}
+
+TEST(ExpR64, SoftDoubleComputesTheHardwareBits) {
+  Lcg rng(41);
+  for (int i = 0; i < 300000; ++i) {
+    // Uniform over the whole finite range of results and past both ends.
+    const double x = std::ldexp(static_cast<double>(rng.next() >> 11), -53) * 1480.0 - 760.0;
+    expect_exp_r64_agrees(x);
+    // Small arguments of every magnitude.
+    const double tiny = std::ldexp(static_cast<double>(rng.next() >> 11), -53 - static_cast<int>(rng.next() % 70));
+    expect_exp_r64_agrees((rng.next() & 1u) ? tiny : -tiny);
+    expect_exp_r64_agrees(random_finite(rng));
+  }
+  for (double x : special_values()) {
+    expect_exp_r64_agrees(x);
+  }
+  expect_exp_r64_agrees(std::numeric_limits<double>::infinity());
+  expect_exp_r64_agrees(-std::numeric_limits<double>::infinity());
+  expect_exp_r64_agrees(std::numeric_limits<double>::quiet_NaN());
+}
+
+long double reference_exp(double x) { return expl(static_cast<long double>(x)); }
+
+bool precise_reference() { return LDBL_MANT_DIG >= 64; }
+
+TEST(ExpR64, RelativeErrorWithinStatedBoundOverTheNormalRange) {
+  if (!precise_reference()) {
+    GTEST_SKIP() << "long double has no more precision than double here";
+  }
+  Lcg rng(43);
+  long double worst = 0.0L;
+  double worst_x = 0.0;
+  int checked = 0;
+  auto check = [&](double x) {
+    const long double want = reference_exp(x);
+    if (!(want >= static_cast<long double>(kDblMin) && want <= static_cast<long double>(kDblMax))) {
+      return;
+    }
+    const long double err = fabsl(static_cast<long double>(emlearn_gen::exp_r64(x)) - want) / want;
+    ++checked;
+    if (err > worst) {
+      worst = err;
+      worst_x = x;
+    }
+  };
+  for (int i = 0; i < 1000000; ++i) {
+    check(std::ldexp(static_cast<double>(rng.next() >> 11), -53) * 1420.0 - 710.0);
+    check(std::ldexp(static_cast<double>(rng.next() >> 11), -53) * 1.4 - 0.7);
+  }
+  // Every 2^-10 multiple of ln2 / 2 neighbours: the ends of the reduction.
+  for (int k = -1020; k <= 1023; ++k) {
+    const double x = (k + 0.5) * 0.6931471805599453;
+    check(x);
+    check(std::nextafter(x, 0.0));
+    check(std::nextafter(x, 2000.0));
+  }
+  printf("exp_r64: max relative error %.4g (%.3f u) at x = %.17g over %d points; bound %.4g\n",
+         static_cast<double>(worst), static_cast<double>(worst / kU64), worst_x, checked,
+         emlearn_gen::exp_r64_max_rel_error);
+  EXPECT_GT(checked, 1900000);
+  EXPECT_LE(worst, static_cast<long double>(emlearn_gen::exp_r64_max_rel_error)) << std::hexfloat << worst_x;
+  EXPECT_GT(worst, 0.5L * kU64);
+}
+
+TEST(ExpR64, SubnormalResultsWithinOneRoundingOfTheBound) {
+  if (!precise_reference()) {
+    GTEST_SKIP() << "long double has no more precision than double here";
+  }
+  Lcg rng(47);
+  for (int i = 0; i < 200000; ++i) {
+    const double x = -708.4 - std::ldexp(static_cast<double>(rng.next() >> 11), -53) * 37.0;
+    const long double want = reference_exp(x);
+    const long double got = static_cast<long double>(emlearn_gen::exp_r64(x));
+    ASSERT_LE(fabsl(got - want),
+              static_cast<long double>(emlearn_gen::exp_r64_max_rel_error) * want + static_cast<long double>(kDenormMin) / 2)
+        << std::hexfloat << x;
+  }
+}
+
+TEST(ExpR64, SpecialValuesAndRangeEnds) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(std::isnan(emlearn_gen::exp_r64(std::numeric_limits<double>::quiet_NaN())));
+  EXPECT_EQ(emlearn_gen::exp_r64(inf), inf);
+  EXPECT_EQ(emlearn_gen::exp_r64(-inf), 0.0);
+  EXPECT_EQ(emlearn_gen::exp_r64(0.0), 1.0);
+  EXPECT_EQ(emlearn_gen::exp_r64(-0.0), 1.0);
+  EXPECT_EQ(emlearn_gen::exp_r64(kDenormMin), 1.0);
+  EXPECT_EQ(emlearn_gen::exp_r64(kDblMax), inf);
+  EXPECT_EQ(emlearn_gen::exp_r64(-kDblMax), 0.0);
+  EXPECT_NEAR(emlearn_gen::exp_r64(1.0), exp(1.0), emlearn_gen::exp_r64_max_rel_error * exp(1.0));
+  // The largest x whose e^x rounds to a finite double gives a finite
+  // result; the next gives infinity.
+  const double last_finite = from_bits(0x40862E42FEFA39EFull);
+  EXPECT_LT(exp(last_finite), inf);
+  EXPECT_EQ(exp(std::nextafter(last_finite, inf)), inf);
+  EXPECT_LT(emlearn_gen::exp_r64(last_finite), inf);
+  EXPECT_EQ(emlearn_gen::exp_r64(std::nextafter(last_finite, inf)), inf);
+  // Just above 2^-54 the result is not stuck at 1.
+  EXPECT_GT(emlearn_gen::exp_r64(std::ldexp(1.0, -52)), 1.0);
+  EXPECT_LT(emlearn_gen::exp_r64(-std::ldexp(1.0, -52)), 1.0);
+  EXPECT_EQ(emlearn_gen::exp_r64(std::nextafter(std::ldexp(1.0, -54), 0.0)), 1.0);
+  // Where the true value rounds to 0 or to the smallest subnormal.
+  EXPECT_EQ(emlearn_gen::exp_r64(-746.0), 0.0);
+  EXPECT_EQ(emlearn_gen::exp_r64(-745.0), exp(-745.0));
+  EXPECT_EQ(emlearn_gen::exp_r64(-800.0), 0.0);
 }
 
 // A mean as forest_mean computes it (sum from zero in order, then divide by

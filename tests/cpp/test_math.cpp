@@ -18,6 +18,12 @@ namespace {
 
 using emlearn_gen::exp_f;
 using emlearn_gen::exp_max_rel_error;
+using emlearn_gen::log_f;
+using emlearn_gen::log_max_rel_error;
+using emlearn_gen::sqrt_f;
+using emlearn_gen::sqrt_max_rel_error;
+using emlearn_gen::tanh_f;
+using emlearn_gen::tanh_max_rel_error;
 using emlearn_gen::normalize_sum_f;
 using emlearn_gen::sigmoid_f;
 using emlearn_gen::sigmoid_max_rel_error;
@@ -164,6 +170,192 @@ TEST(ExpF, AccurateAroundIntegerMultiplesOfLn2) {
 }
 
 double sigmoid_ref(double s) { return 1.0 / (1.0 + exp(-s)); }
+
+// Every 32nd positive float bit pattern, subnormals included: about 67
+// million points, against double log.
+TEST(LogF, RelativeErrorWithinStatedBoundOverPositiveFloats) {
+  double worst = 0.0;
+  uint32_t worst_bits = 0;
+  uint64_t checked = 0;
+  for (uint32_t b = 1; b < 0x7F800000u; b += 32u) {
+    const float x = from_bits(b);
+    const double want = log(static_cast<double>(x));
+    const float got = log_f(x);
+    if (want == 0.0) {
+      ASSERT_EQ(bits_of(got), 0u);
+      continue;
+    }
+    const double err = rel_error(got, want);
+    ++checked;
+    if (err > worst) {
+      worst = err;
+      worst_bits = b;
+    }
+  }
+  printf("log_f: max relative error %.4g (%.3f u) at x = %.9g (0x%08x) over %llu points; bound %.4g\n",
+         worst, worst / kU, static_cast<double>(from_bits(worst_bits)), worst_bits,
+         static_cast<unsigned long long>(checked), static_cast<double>(log_max_rel_error));
+  EXPECT_GT(checked, 65000000u);
+  EXPECT_LE(worst, static_cast<double>(log_max_rel_error)) << "at 0x" << std::hex << worst_bits;
+  EXPECT_GT(worst, 0.5 * kU);
+}
+
+TEST(LogF, EveryFloatAroundOneAndTheReductionEdges) {
+  // Where the result is smallest relative to its terms: next to 1, and on
+  // both sides of sqrt(2)/2 and sqrt(2) where the reduction changes k.
+  const float centres[] = {1.0f, 0.70710677f, 1.41421354f, 0.35355339f, 2.82842708f, 0.5f, 2.0f};
+  for (float c : centres) {
+    float x = c;
+    for (int i = 0; i < 200000; ++i) {
+      x = nextafterf(x, 0.0f);
+    }
+    for (int i = 0; i < 400000; ++i, x = nextafterf(x, kInf)) {
+      const double want = log(static_cast<double>(x));
+      if (want == 0.0) {
+        ASSERT_EQ(bits_of(log_f(x)), 0u);
+        continue;
+      }
+      ASSERT_LE(rel_error(log_f(x), want), static_cast<double>(log_max_rel_error)) << "x = " << x;
+    }
+  }
+}
+
+TEST(LogF, SpecialValues) {
+  EXPECT_EQ(log_f(0.0f), -kInf);
+  EXPECT_EQ(log_f(-0.0f), -kInf);
+  EXPECT_EQ(log_f(kInf), kInf);
+  EXPECT_TRUE(std::isnan(log_f(-kInf)));
+  EXPECT_TRUE(std::isnan(log_f(-1.0f)));
+  EXPECT_TRUE(std::isnan(log_f(-std::numeric_limits<float>::denorm_min())));
+  EXPECT_TRUE(std::isnan(log_f(kNaN)));
+  EXPECT_TRUE(std::isnan(log_f(-kNaN)));
+  EXPECT_EQ(bits_of(log_f(1.0f)), 0u);
+  // Exact powers of two are k ln2 from the split constants.
+  EXPECT_LE(rel_error(log_f(std::numeric_limits<float>::denorm_min()), -149.0 * log(2.0)),
+            static_cast<double>(log_max_rel_error));
+  EXPECT_LE(rel_error(log_f(std::numeric_limits<float>::max()), log(kFltMax)),
+            static_cast<double>(log_max_rel_error));
+}
+
+TEST(LogF, InvertsExpF) {
+  // ln(e^x) returns x within the two bounds, on a grid across exp's range.
+  for (float x = -80.0f; x < 80.0f; x += 0.37f) {
+    const double y = static_cast<double>(log_f(exp_f(x)));
+    const double tol = static_cast<double>(exp_max_rel_error) + static_cast<double>(log_max_rel_error) * fabs(y);
+    EXPECT_NEAR(y, static_cast<double>(x), tol * 1.01 + 1e-12) << x;
+  }
+}
+
+// Correct rounding, compared bit for bit: double's sqrt is correctly
+// rounded with 53 >= 2 * 24 + 2 bits, so rounding it to float is too.
+float reference_sqrt(float x) { return static_cast<float>(sqrt(static_cast<double>(x))); }
+
+TEST(SqrtF, CorrectlyRoundedOnEveryFloatOfTwoBinadesAndSubnormals) {
+  // [1, 4) covers both parities of the exponent; the subnormals every
+  // normalisation shift.
+  for (uint32_t b = 0x3F800000u; b < 0x40800000u; ++b) {
+    ASSERT_EQ(bits_of(sqrt_f(from_bits(b))), bits_of(reference_sqrt(from_bits(b)))) << std::hex << b;
+  }
+  for (uint32_t b = 1u; b < 0x00800000u; b += 3u) {
+    ASSERT_EQ(bits_of(sqrt_f(from_bits(b))), bits_of(reference_sqrt(from_bits(b)))) << std::hex << b;
+  }
+}
+
+TEST(SqrtF, CorrectlyRoundedAcrossTheWholeRange) {
+  uint64_t checked = 0;
+  for (uint32_t b = 0x00800000u; b < 0x7F800000u; b += 61u) {
+    ASSERT_EQ(bits_of(sqrt_f(from_bits(b))), bits_of(reference_sqrt(from_bits(b)))) << std::hex << b;
+    ++checked;
+  }
+  EXPECT_GT(checked, 30000000u);
+  // Squares of floats: exact results.
+  for (float r = 1e-20f; r < 1e19f; r *= 1.37f) {
+    const float square = r * r;
+    EXPECT_EQ(bits_of(sqrt_f(square)), bits_of(reference_sqrt(square))) << r;
+  }
+  EXPECT_EQ(sqrt_f(std::numeric_limits<float>::max()), reference_sqrt(std::numeric_limits<float>::max()));
+  EXPECT_EQ(static_cast<double>(sqrt_max_rel_error), kU);
+}
+
+TEST(SqrtF, SpecialValues) {
+  EXPECT_EQ(bits_of(sqrt_f(0.0f)), bits_of(0.0f));
+  EXPECT_EQ(bits_of(sqrt_f(-0.0f)), bits_of(-0.0f));
+  EXPECT_EQ(sqrt_f(kInf), kInf);
+  EXPECT_EQ(sqrt_f(4.0f), 2.0f);
+  EXPECT_EQ(sqrt_f(0.25f), 0.5f);
+  EXPECT_TRUE(std::isnan(sqrt_f(-kInf)));
+  EXPECT_TRUE(std::isnan(sqrt_f(-1.0f)));
+  EXPECT_TRUE(std::isnan(sqrt_f(-std::numeric_limits<float>::denorm_min())));
+  EXPECT_TRUE(std::isnan(sqrt_f(kNaN)));
+}
+
+// Every 16th float bit pattern with 0 < |x| < 10 (tanh is 1 in float
+// above), both signs, against double tanh.
+TEST(TanhF, RelativeErrorWithinStatedBound) {
+  double worst = 0.0;
+  uint32_t worst_bits = 0;
+  uint64_t checked = 0;
+  const uint32_t top = bits_of(10.0f);
+  for (uint32_t b = 1; b < top; b += 16u) {
+    for (uint32_t sign = 0; sign < 2u; ++sign) {
+      const uint32_t bits = b | (sign << 31);
+      const float x = from_bits(bits);
+      const float got = tanh_f(x);
+      ASSERT_EQ(bits_of(got) >> 31, sign) << x;
+      const double want = tanh(static_cast<double>(x));
+      if (fabs(want) < kFltMin) {
+        ASSERT_EQ(got, x);  // tanh x = x - x^3/3: rounds to x
+        continue;
+      }
+      const double err = rel_error(got, want);
+      ++checked;
+      if (err > worst) {
+        worst = err;
+        worst_bits = bits;
+      }
+    }
+  }
+  printf("tanh_f: max relative error %.4g (%.3f u) at x = %.9g (0x%08x) over %llu points; bound %.4g\n",
+         worst, worst / kU, static_cast<double>(from_bits(worst_bits)), worst_bits,
+         static_cast<unsigned long long>(checked), static_cast<double>(tanh_max_rel_error));
+  EXPECT_GT(checked, 100000000u);
+  EXPECT_LE(worst, static_cast<double>(tanh_max_rel_error)) << "at 0x" << std::hex << worst_bits;
+  EXPECT_GT(worst, 0.5 * kU);
+}
+
+TEST(TanhF, EveryFloatAroundTheBranchLimits) {
+  const float limits[] = {0.625f, 2.44140625e-04f, 9.03f, 9.0109f};
+  for (float c : limits) {
+    float x = c;
+    for (int i = 0; i < 100000; ++i) {
+      x = nextafterf(x, 0.0f);
+    }
+    for (int i = 0; i < 200000; ++i, x = nextafterf(x, kInf)) {
+      ASSERT_LE(rel_error(tanh_f(x), tanh(static_cast<double>(x))), static_cast<double>(tanh_max_rel_error))
+          << "x = " << x;
+    }
+  }
+}
+
+TEST(TanhF, SpecialValuesAndLargeArguments) {
+  EXPECT_EQ(tanh_f(kInf), 1.0f);
+  EXPECT_EQ(tanh_f(-kInf), -1.0f);
+  EXPECT_EQ(tanh_f(std::numeric_limits<float>::max()), 1.0f);
+  EXPECT_EQ(tanh_f(-std::numeric_limits<float>::max()), -1.0f);
+  EXPECT_EQ(tanh_f(20.0f), 1.0f);
+  EXPECT_EQ(tanh_f(-1000.0f), -1.0f);
+  EXPECT_EQ(bits_of(tanh_f(0.0f)), bits_of(0.0f));
+  EXPECT_EQ(bits_of(tanh_f(-0.0f)), bits_of(-0.0f));
+  EXPECT_EQ(tanh_f(std::numeric_limits<float>::denorm_min()), std::numeric_limits<float>::denorm_min());
+  EXPECT_TRUE(std::isnan(tanh_f(kNaN)));
+  // Where double tanh rounds to 1 in float, so does tanh_f; and odd.
+  for (float x = 0.001f; x < 12.0f; x *= 1.01f) {
+    EXPECT_EQ(tanh_f(-x), -tanh_f(x)) << x;
+    if (static_cast<float>(tanh(static_cast<double>(x))) == 1.0f) {
+      EXPECT_EQ(tanh_f(x), 1.0f) << x;
+    }
+  }
+}
 
 TEST(SigmoidF, WithinStatedBoundForBothSigns) {
   double worst = 0.0;

@@ -1,11 +1,15 @@
 // emlearn-gen runtime: IEEE binary64 in software, for targets whose `double`
 // has 32 bits (avr-g++), so that float64 models compute there exactly what
-// they compute on the host: the few operations the kernels use (addition,
-// division by a count, comparison, rounding to float) with round-to-nearest-
-// even, subnormals included, on integers only.
+// they compute on the host: the operations the kernels use (addition,
+// subtraction, multiplication, division, comparison, rounding to float)
+// with round-to-nearest-even, subnormals included, on integers only; and
+// exp_r64, built from those operations alone.
 //
 // `real64` is the type float64 model tables and sums use: plain `double`
 // where it has 64 bits, soft_double elsewhere. Model values are finite.
+// Kernels call add, subtract, multiply and divide rather than the
+// operators, so one kernel compiles for both types, and so that on `double`
+// a product is rounded before any sum (no fused multiply-add).
 #ifndef EMLEARN_GEN_FLOAT64_HPP
 #define EMLEARN_GEN_FLOAT64_HPP
 
@@ -95,6 +99,50 @@ inline soft_double round_pack(bool negative, int32_t e, uint64_t m) {
 
 inline bool is_zero(soft_double x) { return (x.bits << 1) == 0u; }
 
+constexpr uint64_t exponent_mask = static_cast<uint64_t>(0x7FF) << 52;
+constexpr uint64_t infinity_bits = exponent_mask;
+constexpr uint64_t quiet_nan_bits = exponent_mask | (static_cast<uint64_t>(1) << 51);
+
+// Infinity or NaN. Tested on the exponent field shifted down: avr-g++ 5.4
+// folds `(bits & exponent_mask) == exponent_mask` to false.
+inline bool is_special(uint64_t bits) { return ((bits >> 52) & 0x7FFu) == 0x7FFu; }
+inline bool is_nan(uint64_t bits) { return (bits & ~sign_bit) > infinity_bits; }
+
+// The significand of a finite nonzero value with its leading bit moved to
+// bit 52, and the exponent field that goes with it (below 1 for
+// subnormals): value = m * 2^(e - 1075).
+inline unpacked unpack_normalised(uint64_t bits) {
+  unpacked u = unpack(bits);
+  u.m >>= 3;
+  while (u.m < hidden_bit) {
+    u.m <<= 1;
+    --u.e;
+  }
+  return u;
+}
+
+// The 128-bit product a * b of two values below 2^64, as high and low
+// words, from 32-bit halves (no 128-bit type on AVR or 32-bit ARM).
+inline void multiply_wide(uint64_t a, uint64_t b, uint64_t* high, uint64_t* low) {
+  const uint64_t mask = 0xFFFFFFFFu;
+  const uint64_t a0 = a & mask;
+  const uint64_t a1 = a >> 32;
+  const uint64_t b0 = b & mask;
+  const uint64_t b1 = b >> 32;
+  const uint64_t p00 = a0 * b0;
+  const uint64_t p01 = a0 * b1;
+  const uint64_t p10 = a1 * b0;
+  const uint64_t p11 = a1 * b1;
+  const uint64_t middle = (p00 >> 32) + (p01 & mask) + (p10 & mask);
+  *low = (middle << 32) | (p00 & mask);
+  *high = p11 + (p01 >> 32) + (p10 >> 32) + (middle >> 32);
+}
+
+inline soft_double from_bits(uint64_t bits) {
+  soft_double out = {bits};
+  return out;
+}
+
 }  // namespace f64
 
 /// a + b, correctly rounded.
@@ -153,6 +201,87 @@ inline soft_double divide(soft_double x, uint32_t n) {
   }
   q |= (r != 0u) ? 1u : 0u;
   return f64::round_pack((x.bits >> 63) != 0u, u.e + 3 - extra, q);
+}
+
+/// -x (exact; flips the sign bit).
+inline soft_double negate(soft_double x) { return f64::from_bits(x.bits ^ f64::sign_bit); }
+
+/// a - b, correctly rounded: a + (-b). Unlike add, which is for finite
+/// values, infinities and NaN follow IEEE 754 (inf - inf is NaN).
+inline soft_double subtract(soft_double a, soft_double b) {
+  if (f64::is_special(a.bits) || f64::is_special(b.bits)) {
+    if (f64::is_nan(a.bits) || f64::is_nan(b.bits) ||
+        (f64::is_special(a.bits) && f64::is_special(b.bits) && a.bits == b.bits)) {
+      return f64::from_bits(f64::quiet_nan_bits);
+    }
+    return f64::is_special(a.bits) ? a : negate(b);
+  }
+  return add(a, negate(b));
+}
+
+/// a * b, correctly rounded, subnormals included. Overflow gives infinity;
+/// infinities and NaN follow IEEE 754 (0 * inf is NaN).
+inline soft_double multiply(soft_double a, soft_double b) {
+  const uint64_t sign = (a.bits ^ b.bits) & f64::sign_bit;
+  if (f64::is_special(a.bits) || f64::is_special(b.bits)) {
+    if (f64::is_nan(a.bits) || f64::is_nan(b.bits) || f64::is_zero(a) || f64::is_zero(b)) {
+      return f64::from_bits(f64::quiet_nan_bits);
+    }
+    return f64::from_bits(sign | f64::infinity_bits);
+  }
+  if (f64::is_zero(a) || f64::is_zero(b)) {
+    return f64::from_bits(sign);
+  }
+  const f64::unpacked x = f64::unpack_normalised(a.bits);
+  const f64::unpacked y = f64::unpack_normalised(b.bits);
+  // Both significands in [2^52, 2^53): the product in [2^104, 2^106).
+  // Keep its top 62 bits, with every lower bit folded into a sticky bit:
+  // a * b = m * 2^(x.e + y.e - 2106) = m * 2^(e - 1078).
+  uint64_t high = 0u;
+  uint64_t low = 0u;
+  f64::multiply_wide(x.m, y.m, &high, &low);
+  const uint64_t lost = low & ((static_cast<uint64_t>(1) << 44) - 1u);
+  const uint64_t m = (high << 20) | (low >> 44) | (lost != 0u ? 1u : 0u);
+  return f64::round_pack(sign != 0u, x.e + y.e - 1028, m);
+}
+
+/// a / b, correctly rounded, subnormals included. Overflow gives infinity;
+/// division by zero, infinities and NaN follow IEEE 754 (x / +-0 is +-inf
+/// for x != 0, 0 / 0 and inf / inf are NaN).
+inline soft_double divide(soft_double a, soft_double b) {
+  const uint64_t sign = (a.bits ^ b.bits) & f64::sign_bit;
+  if (f64::is_nan(a.bits) || f64::is_nan(b.bits)) {
+    return f64::from_bits(f64::quiet_nan_bits);
+  }
+  const bool a_inf = f64::is_special(a.bits);
+  const bool b_inf = f64::is_special(b.bits);
+  if ((a_inf && b_inf) || (f64::is_zero(a) && f64::is_zero(b))) {
+    return f64::from_bits(f64::quiet_nan_bits);
+  }
+  if (a_inf || f64::is_zero(b)) {
+    return f64::from_bits(sign | f64::infinity_bits);
+  }
+  if (b_inf || f64::is_zero(a)) {
+    return f64::from_bits(sign);
+  }
+  const f64::unpacked x = f64::unpack_normalised(a.bits);
+  const f64::unpacked y = f64::unpack_normalised(b.bits);
+  // Long division of significands in [2^52, 2^53), one quotient bit at a
+  // time: 57 bits, q = floor(x.m 2^56 / y.m) in (2^55, 2^57), enough for
+  // 53 bits and guard, round and sticky; a nonzero remainder is sticky.
+  // a / b = q * 2^(x.e - y.e - 56) = q * 2^(e - 1078).
+  uint64_t r = x.m;
+  uint64_t q = 0u;
+  for (int32_t i = 0; i < 57; ++i) {
+    q <<= 1;
+    if (r >= y.m) {
+      r -= y.m;
+      q |= 1u;
+    }
+    r <<= 1;
+  }
+  q |= (r != 0u) ? 1u : 0u;
+  return f64::round_pack(sign != 0u, x.e - y.e + 1022, q);
 }
 
 /// a > b for finite values (+0 and -0 compare equal).
@@ -217,6 +346,42 @@ inline double divide(double x, uint32_t n) { return x / static_cast<double>(n); 
 inline float to_float(float x) { return x; }
 inline float to_float(double x) { return static_cast<float>(x); }
 
+/// Returns `x` unchanged, in a way the optimiser cannot see through (as
+/// math.hpp's rounded() for float): a product passed through it is rounded
+/// to double before any sum uses it, so no compiler contracts the two into
+/// a fused multiply-add, which soft_double cannot repeat.
+inline double rounded64(double x) {
+#if defined(__GNUC__)
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2_MATH__)
+  __asm__("" : "+x"(x));  // an SSE register
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(x));  // a SIMD/FP register
+#elif defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 8) && !defined(__SOFTFP__)
+  __asm__("" : "+w"(x));  // a VFP double register (__ARM_FP bit 3: double precision)
+#elif defined(__riscv) && defined(__riscv_flen) && __riscv_flen >= 64
+  __asm__("" : "+f"(x));  // a D-extension register
+#elif defined(__arm__) || defined(__AVR__)
+  // Software double: a pair of core registers on ARM (AVR's 32-bit double
+  // in four); no FMA there, so this only has to cost nothing.
+  __asm__("" : "+r"(x));
+#else
+  // Software double (no FMA to fear) and anything else: through memory,
+  // which also drops x87 excess precision.
+  __asm__("" : "+m"(x));
+#endif
+  return x;
+#else
+  volatile double stored = x;
+  return stored;
+#endif
+}
+
+inline double negate(double x) { return -x; }
+inline double add(double a, double b) { return a + b; }
+inline double subtract(double a, double b) { return a - b; }
+inline double multiply(double a, double b) { return rounded64(a * b); }
+inline double divide(double a, double b) { return a / b; }
+
 template <typename Real>
 inline Real zero() {
   return Real(0);
@@ -225,6 +390,140 @@ template <>
 inline soft_double zero<soft_double>() {
   soft_double z = {0u};
   return z;
+}
+
+namespace f64 {
+
+// A binary64 value's bits and back, for both real64 types.
+inline uint64_t to_bits(soft_double x) { return x.bits; }
+template <typename Real>
+inline Real real_from_bits(uint64_t bits);
+template <>
+inline soft_double real_from_bits<soft_double>(uint64_t bits) {
+  return from_bits(bits);
+}
+#if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
+inline uint64_t to_bits(double x) {
+  uint64_t bits;
+  memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+template <>
+inline double real_from_bits<double>(uint64_t bits) {
+  double x;
+  memcpy(&x, &bits, sizeof x);
+  return x;
+}
+#endif
+
+// exp_r64's constants, as bit patterns.
+constexpr uint64_t exp_overflow = 0x40862E42FEFA39EFull;   // 709.782712893384, the largest x with
+                                                           // e^x <= DBL_MAX
+constexpr uint64_t exp_underflow = 0x4087500000000000ull;  // -746 (magnitude): e^x < 2^-1076 below
+constexpr uint64_t exp_tiny = 0x3C90000000000000ull;       // 2^-54: e^x rounds to 1 below
+constexpr uint64_t log2e = 0x3FF71547652B82FEull;          // log2(e)
+constexpr uint64_t shifter = 0x4338000000000000ull;        // 1.5 * 2^52
+constexpr uint64_t ln2_hi = 0x3FE62E42FEE00000ull;  // 32 significant bits: k ln2_hi exact for
+                                                    // |k| <= 2^21
+constexpr uint64_t ln2_lo = 0x3DEA39EF35793C76ull;  // ln2 - ln2_hi
+constexpr uint64_t one = 0x3FF0000000000000ull;
+// 2^e for -1022 <= e <= 1023.
+template <typename Real>
+inline Real pow2(int32_t e) {
+  return real_from_bits<Real>(static_cast<uint64_t>(e + 1023) << 52);
+}
+
+}  // namespace f64
+
+/// Largest error of exp_r64 relative to the true e^x, where e^x is normal
+/// (x in [-708.39, 709.78]), u = 2^-53 (first order):
+///   - the reduced argument r = (x - k ln2_hi) - k ln2_lo: k ln2_hi and the
+///     first difference are exact, the product k ln2_lo and the second
+///     difference round: <= u |r| + 2^-76 <= 0.347u in e^r (|r| <= ln2/2);
+///     ln2_hi + ln2_lo is ln2 to 2^-86, times |k| <= 1076: below 2^-75;
+///   - truncation of the Taylor polynomial after r^13 and its coefficients
+///     rounded to double: r^14/14! e^|r| <= 6e-18 = 0.05u, and
+///     u (e^|r| - 1 - |r|) <= 0.07u, relative to e^r >= 0.707: <= 0.17u;
+///   - evaluation of p = 1 + (r + r^2 q): the final sum u; r + r^2 q rounds
+///     u |e^r - 1| <= 0.415u, relative to p <= 0.42u (largest at
+///     r = -ln2/2, p = 0.707); r^2 q carries the roundings of r^2, of q
+///     (Horner: <= 2u of q, each step's product a fraction of the
+///     coefficient it is added to) and of the product, 4u of
+///     r^2 q <= 0.078, relative to p <= 0.32u;
+///   - scaling by 2^k: exact for normal results.
+/// 0.347u + 0.17u + u + 0.42u + 0.32u = 2.26u, rounded up to 2.3u.
+/// Subnormal results are p 2^k rounded once more: within
+/// exp_r64_max_rel_error e^x + 2^-1075.
+constexpr double exp_r64_max_rel_error = 2.3 * 1.1102230246251565e-16;
+
+/// e^x in binary64 from add, subtract, multiply and bit operations only, so
+/// `double` on the host and soft_double on AVR return the same bits.
+/// Real is double (where it has 64 bits) or soft_double; call it on real64.
+/// Error: <= exp_r64_max_rel_error (2.3 * 2^-53) relative to e^x where
+/// the result is normal; subnormal results within that plus 2^-1075.
+/// NaN gives NaN, x > 709.782712893384 gives +inf, x < -746 gives 0,
+/// |x| < 2^-54 gives 1.
+///
+/// Method: as exp_f: e^x = 2^k e^r with k the integer nearest x log2(e)
+/// (found by adding and subtracting 1.5 * 2^52, which rounds to an integer
+/// without a conversion instruction), r = x - k ln2 in two parts
+/// (Cody-Waite), e^r = 1 + r + r^2 q(r) with q of degree 11, and 2^k
+/// applied to the bits. Stack: a few words (and soft_double temporaries).
+template <typename Real>
+inline Real exp_r64(Real x) {
+  using namespace f64;
+  static_assert(sizeof(Real) == 8, "exp_r64 needs a binary64 type: use real64");
+  const uint64_t bits = to_bits(x);
+  const uint64_t magnitude = bits & ~sign_bit;
+  const bool negative = (bits >> 63) != 0u;
+  if (magnitude > infinity_bits) {
+    return x;  // NaN
+  }
+  if (!negative && magnitude > exp_overflow) {
+    return real_from_bits<Real>(infinity_bits);
+  }
+  if (negative && magnitude > exp_underflow) {
+    return real_from_bits<Real>(0u);
+  }
+  const Real unit = real_from_bits<Real>(one);
+  if (magnitude < exp_tiny) {
+    return unit;  // also keeps subnormal inputs out of the arithmetic
+  }
+  const Real y = multiply(x, real_from_bits<Real>(log2e));
+  // |y| < 1077: y + 1.5 * 2^52 has ulp 1, so it is the nearest integer
+  // to y (ties to even) plus 1.5 * 2^52, and its low bits hold k.
+  const Real shift = real_from_bits<Real>(shifter);
+  const Real rounded_y = add(y, shift);
+  const int32_t k = static_cast<int32_t>(static_cast<int64_t>(to_bits(rounded_y) - shifter));
+  const Real kf = subtract(rounded_y, shift);  // exact
+  const Real r = subtract(subtract(x, multiply(kf, real_from_bits<Real>(ln2_hi))),
+                          multiply(kf, real_from_bits<Real>(ln2_lo)));
+  // q(r) = (e^r - 1 - r) / r^2 by Horner, with the Taylor coefficients
+  // 1/k! for k = 13 down to 2 rounded to double (immediates, not a table,
+  // so no RAM on AVR).
+  Real q = real_from_bits<Real>(0x3DE6124613A86D09ull);                    // 1/13!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3E21EED8EFF8D898ull));  // 1/12!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3E5AE64567F544E4ull));  // 1/11!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3E927E4FB7789F5Cull));  // 1/10!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3EC71DE3A556C734ull));  // 1/9!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3EFA01A01A01A01Aull));  // 1/8!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3F2A01A01A01A01Aull));  // 1/7!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3F56C16C16C16C17ull));  // 1/6!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3F81111111111111ull));  // 1/5!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3FA5555555555555ull));  // 1/4!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3FC5555555555555ull));  // 1/3!
+  q = add(multiply(q, r), real_from_bits<Real>(0x3FE0000000000000ull));  // 1/2!
+  const Real p = add(unit, add(r, multiply(multiply(r, r), q)));  // in [0.70, 1.42]
+  // 2^k as bits only for -1022 <= k <= 1023 (|k| <= 1076 here): k = 1024
+  // takes a factor 2 first; a subnormal result is an exact scaling by
+  // 2^(k + 200) then one rounding multiplication by 2^-200.
+  if (k > 1023) {
+    return multiply(multiply(p, pow2<Real>(1)), pow2<Real>(k - 1));
+  }
+  if (k < -1022) {
+    return multiply(multiply(p, pow2<Real>(k + 200)), pow2<Real>(-200));
+  }
+  return multiply(p, pow2<Real>(k));
 }
 
 #if defined(__SIZEOF_DOUBLE__) && __SIZEOF_DOUBLE__ < 8
