@@ -22,11 +22,11 @@ class tree_kernel : public kernel {
     f_.leaves = t.get<Real>("leaves", &n_values);
     f_.leaf_codes = t.get<uint8_t>("leaf_codes", &n_codes_bytes);
     f_.roots = t.get<uint8_t>("roots", &n_roots_bytes);
-    size_t n_outlier_sum = 0, n_outlier_float = 0;
-    f_.outlier_sum = t.get<Real>("outlier_sum", &n_outlier_sum);
-    f_.outlier_float = t.get<float>("outlier_float", &n_outlier_float);
+    size_t n_real_constants = 0, n_float_constants = 0;
+    f_.real_constants = t.get<Real>("real_constants", &n_real_constants);
+    f_.float_constants = t.get<float>("float_constants", &n_float_constants);
     outlier_ = f.get("outlier", 1) != 0;
-    f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::softmax));
+    f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::samme));
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));
     f_.n_leaves = static_cast<uint32_t>(f.get("n_leaves", UINT32_MAX));
     f_.n_trees = static_cast<uint32_t>(f.get("n_trees", UINT32_MAX));
@@ -44,7 +44,10 @@ class tree_kernel : public kernel {
     }
     check_status(emlearn_gen::forest_validate<Word>(f_, n_nodes_bytes, n_roots_bytes, n_codes_bytes),
                  "invalid packed forest");
-    if (outlier_ && (n_outlier_sum != 1 || n_outlier_float != 2 || f_.leaf_width != 1)) {
+    if (f_.boost == emlearn_gen::boost_link::samme && n_real_constants != 1) {
+      throw std::invalid_argument("invalid packed forest: AdaBoost needs the sum of its estimator weights");
+    }
+    if (outlier_ && (n_real_constants != 1 || n_float_constants != 2 || f_.leaf_width != 1)) {
       throw std::invalid_argument("invalid packed forest: an outlier detector needs 1 + 2 score constants and 1 value per leaf");
     }
   }
@@ -76,7 +79,9 @@ class tree_kernel : public kernel {
           }
         };
       }
-      const bool raw = (name == "decision_function" || name == "predict") && width == leaf_width;
+      const bool samme = f_.boost == emlearn_gen::boost_link::samme;
+      const uint32_t n_decision = samme && leaf_width == 2u ? 1u : leaf_width;
+      const bool raw = (name == "decision_function" || name == "predict") && width == n_decision;
       const bool proba = name == "predict_proba" && width == n_classes && f_.boost != emlearn_gen::boost_link::identity;
       if (kind == output_kind::float_vector && (raw || proba)) {
         return [f, leaf_width, width, proba](const float* X, size_t n, void* out) {

@@ -28,8 +28,8 @@ LAYOUT = Layout(
         Table("leaves", "real", "Leaf rows, or the distinct leaf values (value_bits > 0)."),
         Table("leaf_codes", "uint8_t", "Per leaf value, its index into leaves (value_bits > 0)."),
         Table("roots", "uint8_t", "Root of each tree: a node, or n_nodes + a leaf."),
-        Table("outlier_sum", "real", "Outlier detectors: the sum of leaves below which x is an outlier."),
-        Table("outlier_float", "float", "Outlier detectors: the score's scale (ln 2 / denominator) and offset."),
+        Table("real_constants", "real", "Isolation forests: the sum below which x is an outlier; AdaBoost: the weights' sum."),
+        Table("float_constants", "float", "Isolation forests: the score's scale (ln 2 / denominator) and offset."),
     ),
     fields=(
         Field("n_nodes", "uint32_t"),
@@ -55,7 +55,7 @@ LAYOUT = Layout(
 def _boosted_entry_points(ir: TreeEnsemble) -> tuple:
     """Gradient boosting: raw scores (decision_function), labels decided on
     them, probabilities through the loss's link; regressors' raw score."""
-    width = ir.leaf_width
+    width = ir.boost.n_decision
     if ir.task == "regressor":
         return (EntryPoint("predict", VALUES, 1, vector=True, doc="Predicted output: writes 1 value to `out`."),)
     return (
@@ -149,8 +149,8 @@ class TreesFamily(Family):
                 "leaves": packed.leaf_values,
                 "leaf_codes": packed.leaf_codes,
                 "roots": packed.roots,
-                "outlier_sum": packed.outlier_sum,
-                "outlier_float": packed.outlier_float,
+                "real_constants": packed.real_constants,
+                "float_constants": packed.float_constants,
             },
             fields={
                 "n_nodes": packed.n_nodes,
@@ -165,7 +165,7 @@ class TreesFamily(Family):
                 "value_bits": packed.value_bits,
                 "word_bits": packed.word_bits,
                 "real_bits": 32 if packed.real == "float32" else 64,
-                "outlier": int(packed.outlier_float.size > 0),
+                "outlier": int(packed.float_constants.size > 0),
                 "boost": packed.boost,
             },
             real=packed.real,

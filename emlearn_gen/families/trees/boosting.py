@@ -1,5 +1,5 @@
-"""scikit-learn's GradientBoostingClassifier and GradientBoostingRegressor ->
-TreeEnsemble IR whose raw score is a sum.
+"""scikit-learn's GradientBoostingClassifier, GradientBoostingRegressor and
+AdaBoostClassifier -> TreeEnsemble IR whose raw score is a sum.
 
 scikit-learn adds, per sample and class k, ``learning_rate * leaf value`` of
 every stage's tree k to the init estimator's raw prediction, in float64, in
@@ -15,13 +15,13 @@ from __future__ import annotations
 from typing import Any, Callable, List
 
 import numpy as np
-from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
-from sklearn.tree import DecisionTreeRegressor
+from sklearn.ensemble import AdaBoostClassifier, GradientBoostingClassifier, GradientBoostingRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier
 
 from ...core.labels import check_single_output_classes
 from .ir import LEAF, BoostScore, Tree, TreeEnsemble
 
-SUPPORTED = (GradientBoostingClassifier, GradientBoostingRegressor)
+SUPPORTED = (GradientBoostingClassifier, GradientBoostingRegressor, AdaBoostClassifier)
 
 #: scikit-learn's link from raw scores to probabilities, by loss link class.
 _PROBA_LINKS = {"LogitLink": "logistic", "HalfLogitLink": "logistic2x", "MultinomialLogit": "softmax"}
@@ -54,9 +54,58 @@ def _single_leaf(row: np.ndarray) -> Tree:
     )
 
 
-def convert_gradient_boosting(estimator: Any, read_tree: Callable[[Any, str], Tree]) -> TreeEnsemble:
+def convert_boosting(estimator: Any, read_tree: Callable[..., Tree]) -> TreeEnsemble:
+    """IR of a fitted gradient boosting or AdaBoost model."""
+    if isinstance(estimator, AdaBoostClassifier):
+        return convert_adaboost(estimator, read_tree)
+    return convert_gradient_boosting(estimator, read_tree)
+
+
+def convert_adaboost(estimator: Any, read_tree: Callable[..., Tree]) -> TreeEnsemble:
+    """AdaBoostClassifier (SAMME) with tree estimators: each tree's leaves
+    vote, as scikit-learn's decision_function adds them, for the class the
+    tree predicts there: the tree's weight for that class, -weight / (K - 1)
+    for the others (rounded as scikit-learn rounds it)."""
+    name = type(estimator).__name__
+    n_features = int(estimator.n_features_in_)
+    classes = check_single_output_classes(estimator.classes_, 1, name)
+    k = len(classes)
+    if k < 2:
+        raise ValueError(f"{name} was fitted on one class; a classifier needs two or more")
+    members = list(getattr(estimator, "estimators_", []) or [])
+    weights = np.asarray(estimator.estimator_weights_, dtype=np.float64)
+    if not members or weights.ndim != 1 or weights.size < len(members):
+        raise ValueError(f"{name}: estimators_ and estimator_weights_ do not match (not fitted?)")
+    index_of = {label: i for i, label in enumerate(np.asarray(estimator.classes_).tolist())}
+    trees: List[Tree] = []
+    for i, (member, w) in enumerate(zip(members, weights.tolist())):
+        what = f"{name}.estimators_[{i}]"
+        if type(member) not in (DecisionTreeClassifier, ExtraTreeClassifier):
+            raise TypeError(f"{what} is a {type(member).__name__}; emlearn_gen converts AdaBoost over decision trees")
+        member_classes = np.asarray(member.classes_).tolist()
+        if any(c not in index_of for c in member_classes):
+            raise ValueError(f"{what} predicts classes the ensemble does not have")
+        tree = read_tree(member.tree_, f"{what}.tree_", "classifier", 1, len(member_classes))
+        # The class the tree predicts at each node: the first largest fraction.
+        predicted = np.array([index_of[member_classes[j]] for j in np.argmax(tree.value, axis=1)])
+        other = -1 / (k - 1) * w  # as scikit-learn computes it
+        value = np.full((tree.n_nodes, k), other)
+        value[np.arange(tree.n_nodes), predicted] = w
+        trees.append(Tree(tree.children_left, tree.children_right, tree.feature, tree.threshold,
+                          tree.missing_left, value))
+    return TreeEnsemble(
+        task="classifier",
+        n_features=n_features,
+        leaf_width=k,
+        trees=tuple(trees),
+        classes=classes,
+        boost=BoostScore(link="samme", n_classes=k, weight_sum=float(weights.sum())),
+    )
+
+
+def convert_gradient_boosting(estimator: Any, read_tree: Callable[..., Tree]) -> TreeEnsemble:
     """IR of a fitted GradientBoostingClassifier or GradientBoostingRegressor.
-    ``read_tree(sk_tree, what)`` reads and checks one tree's arrays."""
+    ``read_tree(sk_tree, what, ...)`` reads and checks one tree's arrays."""
     name = type(estimator).__name__
     n_features = int(estimator.n_features_in_)
     stages = np.asarray(getattr(estimator, "estimators_", None), dtype=object)
@@ -82,7 +131,7 @@ def convert_gradient_boosting(estimator: Any, read_tree: Callable[[Any, str], Tr
             what = f"{name}.estimators_[{i}, {k}]"
             if type(member) is not DecisionTreeRegressor:
                 raise TypeError(f"{what} is a {type(member).__name__}; gradient boosting's trees are DecisionTreeRegressor")
-            tree = read_tree(member.tree_, f"{what}.tree_")
+            tree = read_tree(member.tree_, f"{what}.tree_", "regressor", 1, 1)
             # As scikit-learn adds it: learning_rate * value, rounded once.
             value = np.zeros((tree.n_nodes, width))
             value[:, k] = scale * tree.value[:, 0]

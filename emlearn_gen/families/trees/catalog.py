@@ -5,6 +5,7 @@ on, just below and just above every threshold)."""
 from __future__ import annotations
 
 from sklearn.ensemble import (
+    AdaBoostClassifier,
     ExtraTreesClassifier,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
@@ -77,6 +78,12 @@ EXAMPLES = (
     Example("GradientBoostingClassifier-exponential",
             lambda: GradientBoostingClassifier(loss="exponential", n_estimators=20, init="zero", random_state=1),
             "breast_cancer", _probe),
+    # AdaBoost (SAMME) over decision stumps and deeper trees.
+    Example("AdaBoostClassifier-binary", lambda: AdaBoostClassifier(n_estimators=25, random_state=0),
+            "breast_cancer", _probe),
+    Example("AdaBoostClassifier-multiclass",
+            lambda: AdaBoostClassifier(DecisionTreeClassifier(max_depth=3), n_estimators=15, random_state=0),
+            "wine", _probe),
     *(
         Example(f"GradientBoostingRegressor-{loss}",
                 (lambda loss=loss: GradientBoostingRegressor(loss=loss, n_estimators=25, max_depth=3, random_state=0)),

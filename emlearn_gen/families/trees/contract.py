@@ -135,7 +135,14 @@ def assert_boosted_matches(cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, 
     scores = raw.reshape(len(X), -1)
     B = U32 * np.abs(scores) + 2.0**-149  # the raw scores' rounding to float
     link = cm.family.boost_link_name(cm.packed)
-    if link == "logistic2x":
+    if link == "samme":
+        # softmax of {-d, d} / 2 (two classes) or of d / (K - 1): one more
+        # rounding where the division is not by 2.
+        k = len(estimator.classes_)
+        scaled = np.column_stack([-scores[:, 0], scores[:, 0]]) / 2 if k == 2 else scores / (k - 1)
+        bound_in = np.abs(scaled) * (U32 if k == 2 else 2 * U32) + 2.0**-149
+        bound = proba_bound("softmax", scaled, bound_in)
+    elif link == "logistic2x":
         bound = proba_bound("logistic", 2 * scores, 2 * B)
     else:
         bound = proba_bound(link, scores, B)

@@ -203,12 +203,12 @@ def convert_trees(estimator: Any) -> TreeEnsemble:
     # trees whose leaf values their own modules rewrite.
     special = (
         (isolation.SUPPORTED, isolation.convert_isolation_forest),
-        (boosting.SUPPORTED, boosting.convert_gradient_boosting),
+        (boosting.SUPPORTED, boosting.convert_boosting),
     )
     for kinds, convert_special in special:
         if not isinstance(estimator, kinds):
             continue
-        ir = convert_special(estimator, lambda sk_tree, what: _read_tree(sk_tree, what, "regressor", 1, 1))
+        ir = convert_special(estimator, _read_tree)
         try:
             ir.validate()
         except ValueError as exc:

@@ -114,7 +114,9 @@ class OutlierScore:
 #: Links of boosted models: raw score -> output. "identity" (regressors),
 #: "logistic" (binary: sigmoid), "logistic2x" (binary, exponential loss:
 #: sigmoid of twice the score), "softmax" (multi-class).
-BOOST_LINKS = {"identity": 1, "logistic": 2, "logistic2x": 3, "softmax": 4}
+#: "samme" (AdaBoost): the weighted votes over the weights' sum, as
+#: scikit-learn's decision_function; probabilities by softmax.
+BOOST_LINKS = {"identity": 1, "logistic": 2, "logistic2x": 3, "softmax": 4, "samme": 5}
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,12 @@ class BoostScore:
 
     link: str
     n_classes: int  # classifiers: classes_; regressors: 1
+    weight_sum: float = 1.0  # samme: what the votes are divided by
+
+    @property
+    def n_decision(self) -> int:
+        """Raw scores scikit-learn's decision_function returns per sample."""
+        return 1 if self.n_classes == 2 or self.link == "identity" else self.n_classes
 
     def validate(self, leaf_width: int) -> None:
         if self.link not in BOOST_LINKS:
@@ -132,8 +140,10 @@ class BoostScore:
         binary = self.link in ("logistic", "logistic2x")
         if binary and (leaf_width != 1 or self.n_classes != 2):
             raise ValueError("a binary boosted classifier has one raw score and two classes")
-        if self.link == "softmax" and leaf_width != self.n_classes:
-            raise ValueError("a multi-class boosted classifier has one raw score per class")
+        if self.link in ("softmax", "samme") and leaf_width != self.n_classes:
+            raise ValueError("this boosted classifier has one sum per class")
+        if self.link == "samme" and not (np.isfinite(self.weight_sum) and self.weight_sum > 0):
+            raise ValueError("AdaBoost's estimator weights must have a positive, finite sum")
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,9 @@ def depth_threshold(denominator: float, offset: float) -> float:
 
 
 def convert_isolation_forest(estimator: Any, read_tree: Any) -> TreeEnsemble:
-    """IR of a fitted IsolationForest. ``read_tree(sk_tree, what)`` reads and
-    checks a tree's arrays (convert.py), its leaf values then replaced."""
+    """IR of a fitted IsolationForest. ``read_tree(sk_tree, what, ...)`` reads and
+    checks a tree's arrays (convert.py: task, outputs, leaf width), its
+    leaf values then replaced."""
     name = type(estimator).__name__
     n_features = int(estimator.n_features_in_)
     members = list(getattr(estimator, "estimators_", []) or [])
@@ -75,7 +76,7 @@ def convert_isolation_forest(estimator: Any, read_tree: Any) -> TreeEnsemble:
         what = f"{name}.estimators_[{index}]"
         if type(member) is not ExtraTreeRegressor:
             raise TypeError(f"{what} is a {type(member).__name__}; an IsolationForest's trees are ExtraTreeRegressor")
-        tree = read_tree(member.tree_, f"{what}.tree_")
+        tree = read_tree(member.tree_, f"{what}.tree_", "regressor", 1, 1)
         n = tree.n_nodes
         lengths = np.asarray(path_lengths[index], dtype=np.float64)
         avg = np.asarray(average[index], dtype=np.float64)

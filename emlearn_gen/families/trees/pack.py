@@ -62,8 +62,8 @@ class PackedForest:
     real: str  # "float32" or "float64"
     # Outlier detectors: the sum below which a sample is an outlier (real),
     # and the score's scale and offset (float); empty for other models.
-    outlier_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    outlier_float: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    real_constants: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    float_constants: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     boost: int = 0  # boosted models: their link (ir.BOOST_LINKS); 0: a mean
 
     @property
@@ -80,7 +80,7 @@ class PackedForest:
         codes = self.leaf_codes.nbytes if self.value_bits else 0
         return int(
             self.nodes.nbytes + self.thresholds.nbytes + self.leaf_values.nbytes + codes + self.roots.nbytes
-            + self.outlier_sum.nbytes + self.outlier_float.nbytes
+            + self.real_constants.nbytes + self.float_constants.nbytes
         )
 
 
@@ -324,7 +324,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         value_bits=value_bits,
         word_bits=word_bits,
         real=real,
-        **_outlier_tables(ir, real_dtype),
+        **_constant_tables(ir, real_dtype),
         boost=_boost_link(ir, real_dtype),
     )
     return _read_only(packed)
@@ -338,17 +338,26 @@ def _boost_link(ir: TreeEnsemble, real_dtype: type) -> int:
     return BOOST_LINKS[ir.boost.link]
 
 
+def _constant_tables(ir: TreeEnsemble, real_dtype: type) -> dict:
+    if ir.boost is not None and ir.boost.link == "samme":
+        return {
+            "real_constants": np.array([ir.boost.weight_sum], dtype=real_dtype),
+            "float_constants": np.zeros(0, dtype=np.float32),
+        }
+    return _outlier_tables(ir, real_dtype)
+
+
 def _outlier_tables(ir: TreeEnsemble, real_dtype: type) -> dict:
     """The outlier score's constants: score_samples = -exp(-D * scale) with
     scale = ln 2 / denominator (2 ** -x as e ** (-x ln 2)), rounded to float."""
     if ir.outlier is None:
-        return {"outlier_sum": np.zeros(0, dtype=real_dtype), "outlier_float": np.zeros(0, dtype=np.float32)}
+        return {"real_constants": np.zeros(0, dtype=real_dtype), "float_constants": np.zeros(0, dtype=np.float32)}
     if real_dtype is not np.float64:
         raise ValueError("an isolation forest sums its path lengths in float64; use dtype='float64'")
     scale = np.log(2.0) / ir.outlier.denominator
     return {
-        "outlier_sum": np.array([ir.outlier.depth_threshold], dtype=np.float64),
-        "outlier_float": np.array([scale, ir.outlier.offset], dtype=np.float32),
+        "real_constants": np.array([ir.outlier.depth_threshold], dtype=np.float64),
+        "float_constants": np.array([scale, ir.outlier.offset], dtype=np.float32),
     }
 
 
@@ -357,6 +366,6 @@ def _read_only(packed: PackedForest) -> PackedForest:
     are made from these tables, so a change after packing would make them
     disagree (writing to one raises ValueError; np.array(table) gives a
     writable copy)."""
-    for name in ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots", "outlier_sum", "outlier_float"):
+    for name in ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots", "real_constants", "float_constants"):
         getattr(packed, name).flags.writeable = False
     return packed

@@ -381,6 +381,9 @@ inline double add(double a, double b) { return a + b; }
 inline double subtract(double a, double b) { return a - b; }
 inline double multiply(double a, double b) { return rounded64(a * b); }
 inline double divide(double a, double b) { return a / b; }
+// float models run the same kernels (subtraction and division round once).
+inline float subtract(float a, float b) { return a - b; }
+inline float divide(float a, float b) { return a / b; }
 
 template <typename Real>
 inline Real zero() {

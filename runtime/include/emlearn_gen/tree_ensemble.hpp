@@ -69,8 +69,9 @@ struct forest {
   uint8_t thr_bits;
   uint8_t root_bits;         ///< a root >= n_nodes is leaf (root - n_nodes)
   uint8_t value_bits;        ///< 0: `leaves` holds the rows directly
-  const Real* outlier_sum;   ///< outlier detectors: {sum below which x is an outlier}
-  const float* outlier_float;///< outlier detectors: {score scale, offset}
+  const Real* real_constants;   ///< isolation forests: {sum below which x is an outlier};
+                                ///< AdaBoost: {sum of the estimator weights}
+  const float* float_constants; ///< isolation forests: {score scale, offset}
   uint8_t boost;             ///< boosted models: their link (boost_link); 0: a mean
 };
 
@@ -82,6 +83,7 @@ enum : uint8_t {
   logistic = 2,    ///< binary: p = sigmoid(raw)
   logistic2x = 3,  ///< binary, exponential loss: p = sigmoid(2 raw)
   softmax = 4,     ///< one raw score per class
+  samme = 5,       ///< AdaBoost (SAMME): weighted votes / real_constants[0]
 };
 }  // namespace boost_link
 
@@ -178,24 +180,43 @@ inline void forest_mean(const F& f, const float* x, typename F::real_type* out) 
 
 /// Isolation forests (scikit-learn's IsolationForest; leaf_width 1): the
 /// label of `x`, decided on D, the sum of its leaves' path lengths, summed as
-/// scikit-learn sums it: -1 (an outlier) where D is below outlier_sum[0],
+/// scikit-learn sums it: -1 (an outlier) where D is below real_constants[0],
 /// the smallest sum whose decision_function scikit-learn finds >= 0; else +1.
 /// Stack: one sum.
 template <typename Word, typename F>
 inline int32_t isolation_predict(const F& f, const float* x) {
   typename F::real_type sum;
   forest_sum<Word>(f, x, &sum);
-  return table_read(f.outlier_sum) > sum ? -1 : 1;
+  return table_read(f.real_constants) > sum ? -1 : 1;
 }
 
 /// scikit-learn's score_samples, -2^(-D / denominator), as
 /// -exp_f(-(D * scale)) in float with scale = ln 2 / denominator
-/// (outlier_float[0]): within the family's stated bound of scikit-learn's.
+/// (float_constants[0]): within the family's stated bound of scikit-learn's.
 template <typename Word, typename F>
 inline float isolation_score(const F& f, const float* x) {
   typename F::real_type sum;
   forest_sum<Word>(f, x, &sum);
-  return -exp_f(-rounded(to_float(sum) * table_read(f.outlier_float)));
+  return -exp_f(-rounded(to_float(sum) * table_read(f.float_constants)));
+}
+
+/// AdaBoost (SAMME) decision as scikit-learn computes it: each class's
+/// weighted votes (the leaf rows: the tree's weight for its class,
+/// -weight / (K - 1) for the others), divided by the weights' sum; for two
+/// classes, the second minus the first. Writes leaf_width values to `sums`
+/// and returns the number of decision values (1 for two classes, else K).
+template <typename Word, typename F>
+inline uint16_t samme_decision(const F& f, const float* x, typename F::real_type* sums) {
+  forest_sum<Word>(f, x, sums);
+  const typename F::real_type total = table_read(f.real_constants);
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    sums[j] = divide(sums[j], total);
+  }
+  if (f.leaf_width == 2u) {
+    sums[0] = subtract(sums[1], sums[0]);
+    return 1u;
+  }
+  return f.leaf_width;
 }
 
 /// Boosted models' label: class 1 where the one raw score is >= 0 (as
@@ -204,6 +225,13 @@ inline float isolation_score(const F& f, const float* x) {
 template <typename Word, typename F>
 inline int32_t boost_label(const F& f, const float* x, typename F::real_type* sums) {
   typedef typename F::real_type Real;
+  if (f.boost == boost_link::samme) {
+    // scikit-learn: class 1 where the two-class decision is > 0.
+    if (samme_decision<Word>(f, x, sums) == 1u) {
+      return sums[0] > zero<Real>() ? 1 : 0;
+    }
+    return argmax(sums, static_cast<int32_t>(f.leaf_width));
+  }
   forest_sum<Word>(f, x, sums);
   if (f.leaf_width == 1u) {
     return zero<Real>() > sums[0] ? 0 : 1;
@@ -215,8 +243,13 @@ inline int32_t boost_label(const F& f, const float* x, typename F::real_type* su
 /// rounded to float: leaf_width values to `out`; `sums` is caller scratch.
 template <typename Word, typename F>
 inline void boost_raw(const F& f, const float* x, typename F::real_type* sums, float* out) {
-  forest_sum<Word>(f, x, sums);
-  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+  uint16_t n = f.leaf_width;
+  if (f.boost == boost_link::samme) {
+    n = samme_decision<Word>(f, x, sums);
+  } else {
+    forest_sum<Word>(f, x, sums);
+  }
+  for (uint16_t j = 0; j < n; ++j) {
     out[j] = to_float(sums[j]);
   }
 }
@@ -225,6 +258,22 @@ inline void boost_raw(const F& f, const float* x, typename F::real_type* sums, f
 /// 2 values for binary models, leaf_width otherwise; `sums` is scratch.
 template <typename Word, typename F>
 inline void boost_proba(const F& f, const float* x, typename F::real_type* sums, float* out) {
+  if (f.boost == boost_link::samme) {
+    // scikit-learn: softmax of decision / (K - 1); for two classes of
+    // {-decision, decision} / 2.
+    if (samme_decision<Word>(f, x, sums) == 1u) {
+      out[1] = to_float(sums[0]) / 2.0f;
+      out[0] = -out[1];
+      softmax_f(out, 2u);
+      return;
+    }
+    const float classes_less_one = static_cast<float>(f.leaf_width - 1u);
+    for (uint16_t j = 0; j < f.leaf_width; ++j) {
+      out[j] = to_float(sums[j]) / classes_less_one;
+    }
+    softmax_f(out, f.leaf_width);
+    return;
+  }
   boost_raw<Word>(f, x, sums, out);
   if (f.boost == boost_link::softmax) {
     softmax_f(out, f.leaf_width);
@@ -236,10 +285,10 @@ inline void boost_proba(const F& f, const float* x, typename F::real_type* sums,
   out[1] = p;
 }
 
-/// scikit-learn's decision_function: score_samples - offset_ (outlier_float[1]).
+/// scikit-learn's decision_function: score_samples - offset_ (float_constants[1]).
 template <typename Word, typename F>
 inline float isolation_decision(const F& f, const float* x) {
-  return isolation_score<Word>(f, x) - table_read(f.outlier_float + 1);
+  return isolation_score<Word>(f, x) - table_read(f.float_constants + 1);
 }
 
 /// forest_mean for `n` rows of `X` (row-major, n_features values each),
