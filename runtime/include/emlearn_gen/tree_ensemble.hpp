@@ -47,7 +47,9 @@ namespace emlearn_gen {
 /// Generated headers pass a type whose members are all `static constexpr`,
 /// so every width, shift and mask is a compile-time constant in the device
 /// code whether or not the compiler inlines the kernel, and no descriptor
-/// object exists in memory at all.
+/// object exists in memory at all. A table member may also be anything
+/// table_read(table, index) and read_bits<Word>(table, pos, width) read,
+/// such as a far_table (large models on AVR).
 template <typename Real>
 struct forest {
   typedef Real real_type;
@@ -110,7 +112,7 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
     // compared, so the routing holds even where the compiler may assume that
     // no comparison sees a NaN.
     const bool left = is_missing(value) ? (flags & detail::flag_missing_left) != 0
-                                        : value <= table_read(f.thresholds + thr);
+                                        : value <= table_read(f.thresholds, thr);
     const uint32_t leaf_flag = left ? detail::flag_left_leaf : detail::flag_right_leaf;
     if (flags & leaf_flag) {
       // Going right from a left leaf means both children are leaves: ref + 1.
@@ -126,14 +128,14 @@ inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* ou
   const uint32_t first = leaf * f.leaf_width;
   if (f.value_bits == 0) {
     for (uint16_t j = 0; j < f.leaf_width; ++j) {
-      out[j] += table_read(f.leaves + first + j);
+      out[j] += table_read(f.leaves, first + j);
     }
     return;
   }
   uint32_t pos = first * f.value_bits;
   for (uint16_t j = 0; j < f.leaf_width; ++j, pos += f.value_bits) {
     const uint32_t code = static_cast<uint32_t>(read_bits<Word>(f.leaf_codes, pos, f.value_bits));
-    out[j] += table_read(f.leaves + code);
+    out[j] += table_read(f.leaves, code);
   }
 }
 
