@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 import emlearn_gen
 from emlearn_gen.core import render
-from emlearn_gen.testing import AVR, BuildCache, DoesNotFit, assert_device_matches
+from emlearn_gen.testing import AVR, BuildCache, DoesNotFit, assert_device_matches, footprint
 from emlearn_gen.testing.pytest_plugin import require_target
 
 KIB = 1024
@@ -112,6 +112,26 @@ def test_linear_model_over_32_kib_runs_on_avr(tmp_path: Path) -> None:
     assert avr_table_bytes(cm) > 32 * KIB
     far = run_on_avr(cm, X[:16].astype(np.float32), tmp_path, others=["host"])
     assert any(name.endswith("far_weights_2") for name in far)
+
+
+@pytest.mark.parametrize("kind", ["forest", "linear"])
+def test_far_tables_keep_the_stated_stack_and_no_ram(kind: str, digits: Any, tmp_path: Path) -> None:
+    """Far reads add no static RAM (tables and descriptors stay in flash) and
+    keep every entry point within the stack its banner states."""
+    require_target("avr")
+    if kind == "forest":
+        X, y = digits
+        cm = emlearn_gen.convert(RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y), "forest100")
+    else:
+        X, y = make_classification(n_samples=300, n_features=1000, n_informative=30, n_classes=10,
+                                   n_clusters_per_class=1, random_state=0)
+        cm = emlearn_gen.convert(LogisticRegression(max_iter=200).fit(X, y), "wide_linear")
+    with BuildCache(tmp_path) as cache:
+        fp = footprint(cm, "avr", X[:2].astype(np.float32), cache=cache)
+    assert fp.ram == 0
+    assert avr_table_bytes(cm) <= fp.flash < avr_table_bytes(cm) + 12 * KIB
+    for name, stated in cm.stated_stack.items():
+        assert 0 < fp.stack_by_method[name] <= stated, name
 
 
 def test_small_model_headers_have_no_far_variant(digits: Any) -> None:
