@@ -73,11 +73,11 @@ def digits() -> Any:
 
 def test_forest_over_32_kib_runs_on_avr(digits: Any, tmp_path: Path) -> None:
     """100 trees: more than one avr-gcc object may hold (avr-g++ used to refuse
-    its node table), and run on the host, the Cortex-M4F and the AVR."""
+    its node table), and run on the host (g++, clang++), the Cortex-M4F and the AVR."""
     X, y = digits
     cm = emlearn_gen.convert(RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y), "forest100")
     assert 32 * KIB < avr_table_bytes(cm) < NEAR
-    far = run_on_avr(cm, X[:40], tmp_path, others=["host", "cortex-m4f"])
+    far = run_on_avr(cm, X[:40], tmp_path, others=["host", "host-clang++", "cortex-m4f"])
     assert any(name.endswith("far_nodes_1") for name in far)  # the node table was split
 
 
