@@ -9,7 +9,8 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import jinja2
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from . import literals
 from .banner import feature_name_lines
 from .entry_points import VALUES
-from .layout import header_length, table_ctype
+from .layout import Layout, header_length, table_ctype
 
 #: Templates live inside the package: core/templates/ and families/<name>/.
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -43,6 +44,73 @@ def table_body(array: np.ndarray, ctype: str) -> str:
     return literals.wrap((literals.int_literal(v) for v in data.tolist()), 12)
 
 
+#: avr-gcc's largest object: PTRDIFF_MAX where pointers have 16 bits. A
+#: model whose tables take more has far tables on AVR (see far_tables).
+AVR_MAX_OBJECT_BYTES = 2**15 - 1
+#: far_chunk_bytes and far_chunk_overlap of runtime/include/emlearn_gen/common.hpp.
+FAR_CHUNK_BYTES = 16384
+FAR_CHUNK_OVERLAP = 8
+#: Bytes of a table element on AVR (real64 is soft_double there).
+_AVR_ELEMENT_BYTES = {"uint8_t": 1, "int16_t": 2, "float": 4, "emlearn_gen::real64": 8}
+
+
+@dataclass(frozen=True)
+class FarTable:
+    """One table of a model with far tables (AVR): its chunks, each
+    ``2**shift`` elements (FAR_CHUNK_BYTES) followed by FAR_CHUNK_OVERLAP
+    bytes of the next, so that a read of up to that many bytes stays in the
+    chunk where it starts; the last chunk holds the rest."""
+
+    name: str
+    ctype: str
+    doc: str
+    shift: int
+    chunks: Tuple[np.ndarray, ...]
+
+
+def table_bytes_avr(layout: Layout, tables: Mapping[str, np.ndarray], real: str) -> int:
+    """Bytes the tables of a header take on AVR."""
+    return sum(
+        header_length(tables[t.name]) * _AVR_ELEMENT_BYTES[table_ctype(t, real)] for t in layout.tables
+    )
+
+
+def far_tables(layout: Layout, tables: Mapping[str, np.ndarray], real: str) -> Optional[List[FarTable]]:
+    """The chunks of every table, for the header's AVR far-table variant, if
+    the model needs one: if its tables take more than one avr-gcc object may
+    hold. Then a table may be over that limit itself, and together they
+    would crowd (or overflow) the low 64 KiB of flash that near PROGMEM data
+    must share. None for smaller models, whose headers are as on every other
+    target."""
+    if table_bytes_avr(layout, tables, real) <= AVR_MAX_OBJECT_BYTES:
+        return None
+    out = []
+    for t in layout.tables:
+        ctype = table_ctype(t, real)
+        element = _AVR_ELEMENT_BYTES[ctype]
+        per_chunk = FAR_CHUNK_BYTES // element
+        overlap = FAR_CHUNK_OVERLAP // element
+        data = np.asarray(tables[t.name]).reshape(-1)
+        if data.size == 0:
+            data = np.zeros(1, dtype=data.dtype)  # as table_body: C++ has no empty arrays
+        chunks = tuple(
+            _even_bytes(data[start : start + per_chunk + overlap], element)
+            for start in range(0, data.size, per_chunk)
+        )
+        out.append(FarTable(t.name, ctype, t.doc, per_chunk.bit_length() - 1, chunks))
+    return out
+
+
+def _even_bytes(chunk: np.ndarray, element: int) -> np.ndarray:
+    """``chunk`` with a zero byte appended if it has an odd number of bytes.
+    The chunks lie among the code, which must stay at even addresses: avr-gcc
+    aligns no function, each relies on the sections before it being of even
+    size."""
+    if (chunk.size * element) % 2 == 0:
+        return chunk
+    return np.concatenate([chunk, np.zeros(1, dtype=chunk.dtype)])
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -62,6 +130,7 @@ def environment() -> jinja2.Environment:
     env.filters["comment"] = comment_text
     env.globals["header_length"] = header_length
     env.globals["table_ctype"] = table_ctype
+    env.globals["far_tables"] = far_tables
     return env
 
 

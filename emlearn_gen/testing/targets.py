@@ -500,7 +500,10 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SIMAVR_LINE = re.compile(r"\x1b\[32m(.*?)\n\x1b\[0m")
 
 #: Program memory that ``memcpy_P``/``pgm_read_*`` reach on AVR: 16-bit
-#: addresses. Every PROGMEM table must end below it.
+#: addresses. The linker puts all PROGMEM data at the start of flash, before
+#: the code, and it must end below this: the tables of models of up to 32 KiB
+#: of tables, and the test inputs. Larger models' tables lie after the code
+#: and are read with far (24-bit) addresses, so only the flash limits them.
 AVR_NEAR_PROGMEM = 64 * KIB
 
 
@@ -568,12 +571,17 @@ class AvrTarget(DeviceTarget):
         return None
 
     def check_fit(self, elf: Path, workdir: Path, timeout: float) -> None:
+        """Refuses an image whose near PROGMEM data (read with 16-bit
+        addresses) does not end within the low 64 KiB of flash. The linker has
+        checked the flash; tables of models over 32 KiB are read with far
+        addresses wherever they lie."""
         over = self.progmem_end(elf, timeout) - AVR_NEAR_PROGMEM
         if over > 0:
             raise DoesNotFit(
-                f"does not fit {self.name} ({self.description}): {over} bytes over the "
-                f"{AVR_NEAR_PROGMEM // KIB} KiB of program memory that the runtime's table reads "
-                "(memcpy_P, 16-bit addresses) reach; larger tables need far reads (pgm_read_*_far)",
+                f"does not fit {self.name} ({self.description}): its PROGMEM data is {over} bytes over "
+                f"the low {AVR_NEAR_PROGMEM // KIB} KiB of flash that 16-bit reads (memcpy_P) reach; "
+                "that is the tables of models of up to 32 KiB of tables, and the inputs "
+                "(models with larger tables keep them beyond, read with far addresses)",
                 "near program memory",
                 over,
             )

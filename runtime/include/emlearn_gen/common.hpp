@@ -77,6 +77,21 @@ inline T table_read(const T* p) {
 #endif
 }
 
+/// Reads element `i` of a model table. The kernels read every table this
+/// way, so that a generated header can hand them a table that is not a
+/// pointer (far_table, on AVR) and they read it all the same.
+template <typename T>
+inline T table_read(const T* table, uint32_t i) {
+  return table_read(table + i);
+}
+
+/// The part of a model table from element `first` on, to read with
+/// table_read(part, i) (element first + i).
+template <typename T>
+inline const T* table_from(const T* table, uint32_t first) {
+  return table + first;
+}
+
 /// Bytes a bit string of `count` fields of `width` bits must have for
 /// read_bits<Word>: the data, plus what a sizeof(Word)-byte read starting at
 /// the last field's first byte reaches past it. The generator pads to this.
@@ -108,6 +123,89 @@ inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
   const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
   return static_cast<Word>((word >> (pos & 7u)) & mask);
 }
+
+#if defined(__AVR_HAVE_ELPM__)
+// Far tables: AVR devices with more than 64 KiB of flash (ELPM).
+//
+// avr-gcc refuses objects over 32 KiB, and 16-bit pointers (memcpy_P) reach
+// only the low 64 KiB of flash, where the linker puts all PROGMEM data. So a
+// generated header whose tables are larger than one object may be (see
+// core/templates/layout.j2) hands the kernels far_tables instead of
+// pointers on these devices: each table is split into chunks of 16 KiB, each
+// chunk is placed after the code (out of the low 64 KiB that other PROGMEM
+// data needs) and read with 24-bit addresses (ELPM). Smaller models keep
+// near PROGMEM tables and pointers, and pay nothing for this.
+
+/// A program-memory address with all 24 bits (uint_farptr_t).
+typedef uint32_t far_address;
+
+/// The far address of a program-memory object named by `object`, wherever
+/// the linker puts it: avr-libc's pgm_get_far_address, marked __extension__
+/// because it is a statement expression.
+#define EMLEARN_GEN_FAR_ADDRESS(object) (__extension__ pgm_get_far_address(object))
+
+/// Bytes a chunk of a far table holds, and what it repeats of the next
+/// chunk: a read of up to far_chunk_overlap bytes that starts in a chunk
+/// (read_bits reads sizeof(Word) <= 8 bytes) never leaves it.
+constexpr uint32_t far_chunk_bytes = 16384u;
+constexpr uint32_t far_chunk_overlap = 8u;
+
+/// A table of `T` held as chunks of far_chunk_bytes / sizeof(T) = 2^Shift
+/// elements (plus the overlap). `Chunks::address(k)` is the far address of
+/// chunk k. Holds no data: everything is in the types.
+template <typename T, typename Chunks, uint8_t Shift>
+struct far_table {
+  static_assert((static_cast<uint32_t>(1) << Shift) * sizeof(T) == far_chunk_bytes,
+                "a chunk holds far_chunk_bytes of elements");
+};
+
+/// Far address of element `i` of a far table.
+template <typename T, typename Chunks, uint8_t Shift>
+inline far_address far_element(far_table<T, Chunks, Shift>, uint32_t i) {
+  const uint32_t in_chunk = i & ((static_cast<uint32_t>(1) << Shift) - 1u);
+  return Chunks::address(i >> Shift) + in_chunk * static_cast<uint32_t>(sizeof(T));
+}
+
+/// Reads element `i` of a far table.
+template <typename T, typename Chunks, uint8_t Shift>
+inline T table_read(far_table<T, Chunks, Shift> table, uint32_t i) {
+  T value;
+  memcpy_PF(&value, far_element(table, i), sizeof(T));
+  return value;
+}
+
+/// The part of a far table from element `first` on (table_from).
+template <typename T, typename Chunks, uint8_t Shift>
+struct far_table_part {
+  uint32_t first;
+};
+
+template <typename T, typename Chunks, uint8_t Shift>
+inline far_table_part<T, Chunks, Shift> table_from(far_table<T, Chunks, Shift>, uint32_t first) {
+  far_table_part<T, Chunks, Shift> part = {first};
+  return part;
+}
+
+/// Reads element `i` of a part of a far table.
+template <typename T, typename Chunks, uint8_t Shift>
+inline T table_read(far_table_part<T, Chunks, Shift> part, uint32_t i) {
+  return table_read(far_table<T, Chunks, Shift>(), part.first + i);
+}
+
+/// read_bits() of a bit string held as a far table.
+template <typename Word, typename Chunks, uint8_t Shift>
+inline Word read_bits(far_table<uint8_t, Chunks, Shift> bits, uint32_t pos, uint8_t width) {
+  static_assert(sizeof(Word) <= far_chunk_overlap, "a read stays inside one chunk");
+  uint8_t bytes[sizeof(Word)];
+  memcpy_PF(bytes, far_element(bits, pos >> 3), sizeof(Word));
+  Word word = 0;
+  for (unsigned i = sizeof(Word); i > 0; --i) {
+    word = static_cast<Word>((word << 8) | bytes[i - 1]);
+  }
+  const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
+  return static_cast<Word>((word >> (pos & 7u)) & mask);
+}
+#endif  // __AVR_HAVE_ELPM__
 
 /// True if `value` is a NaN, that is a missing value: exponent all ones and
 /// mantissa non-zero. Decided on the bits with integer operations, so that no

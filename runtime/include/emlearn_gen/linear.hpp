@@ -43,7 +43,8 @@ enum : uint8_t {
 /// The kernels below take any type `M` with these members. Generated
 /// headers pass a type whose members are all `static constexpr`, so sizes
 /// and the link are compile-time constants in device code and no
-/// descriptor object exists in memory.
+/// descriptor object exists in memory. A table member may also be anything
+/// table_read(table, index) reads, such as a far_table (large models on AVR).
 struct linear_model {
   const float* weights;     ///< n_scores * n_features, row-major (one row per score)
   const float* intercepts;  ///< n_scores
@@ -67,12 +68,13 @@ inline uint32_t linear_n_classes(const M& m) {
 template <typename M>
 inline void linear_scores(const M& m, const float* x, float* scores) {
   for (uint32_t k = 0; k < m.n_scores; ++k) {
-    const float* row = m.weights + static_cast<size_t>(k) * m.n_features;
+    // k * n_features < 2^32: linear_validate checks n_scores * n_features.
+    const auto row = table_from(m.weights, k * m.n_features);
     float sum = 0.0f;
     for (uint32_t i = 0; i < m.n_features; ++i) {
-      sum += rounded(table_read(row + i) * x[i]);
+      sum += rounded(table_read(row, i) * x[i]);
     }
-    scores[k] = sum + table_read(m.intercepts + k);
+    scores[k] = sum + table_read(m.intercepts, k);
   }
 }
 

@@ -48,7 +48,9 @@ namespace emlearn_gen {
 /// Generated headers pass a type whose members are all `static constexpr`,
 /// so every width, shift and mask is a compile-time constant in the device
 /// code whether or not the compiler inlines the kernel, and no descriptor
-/// object exists in memory at all.
+/// object exists in memory at all. A table member may also be anything
+/// table_read(table, index) and read_bits<Word>(table, pos, width) read,
+/// such as a far_table (large models on AVR).
 template <typename Real>
 struct forest {
   typedef Real real_type;
@@ -127,7 +129,7 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
     // compared, so the routing holds even where the compiler may assume that
     // no comparison sees a NaN.
     const bool left = is_missing(value) ? (flags & detail::flag_missing_left) != 0
-                                        : value <= table_read(f.thresholds + thr);
+                                        : value <= table_read(f.thresholds, thr);
     const uint32_t leaf_flag = left ? detail::flag_left_leaf : detail::flag_right_leaf;
     if (flags & leaf_flag) {
       // Going right from a left leaf means both children are leaves: ref + 1.
@@ -143,14 +145,14 @@ inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* ou
   const uint32_t first = leaf * f.leaf_width;
   if (f.value_bits == 0) {
     for (uint16_t j = 0; j < f.leaf_width; ++j) {
-      out[j] += table_read(f.leaves + first + j);
+      out[j] += table_read(f.leaves, first + j);
     }
     return;
   }
   uint32_t pos = first * f.value_bits;
   for (uint16_t j = 0; j < f.leaf_width; ++j, pos += f.value_bits) {
     const uint32_t code = static_cast<uint32_t>(read_bits<Word>(f.leaf_codes, pos, f.value_bits));
-    out[j] += table_read(f.leaves + code);
+    out[j] += table_read(f.leaves, code);
   }
 }
 
@@ -187,7 +189,7 @@ template <typename Word, typename F>
 inline int32_t isolation_predict(const F& f, const float* x) {
   typename F::real_type sum;
   forest_sum<Word>(f, x, &sum);
-  return table_read(f.real_constants) > sum ? -1 : 1;
+  return table_read(f.real_constants, 0u) > sum ? -1 : 1;
 }
 
 /// scikit-learn's score_samples, -2^(-D / denominator), as
@@ -197,7 +199,7 @@ template <typename Word, typename F>
 inline float isolation_score(const F& f, const float* x) {
   typename F::real_type sum;
   forest_sum<Word>(f, x, &sum);
-  return -exp_f(-rounded(to_float(sum) * table_read(f.float_constants)));
+  return -exp_f(-rounded(to_float(sum) * table_read(f.float_constants, 0u)));
 }
 
 /// AdaBoost (SAMME) decision as scikit-learn computes it: each class's
@@ -208,7 +210,7 @@ inline float isolation_score(const F& f, const float* x) {
 template <typename Word, typename F>
 inline uint16_t samme_decision(const F& f, const float* x, typename F::real_type* sums) {
   forest_sum<Word>(f, x, sums);
-  const typename F::real_type total = table_read(f.real_constants);
+  const typename F::real_type total = table_read(f.real_constants, 0u);
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     sums[j] = divide(sums[j], total);
   }
@@ -288,7 +290,7 @@ inline void boost_proba(const F& f, const float* x, typename F::real_type* sums,
 /// scikit-learn's decision_function: score_samples - offset_ (float_constants[1]).
 template <typename Word, typename F>
 inline float isolation_decision(const F& f, const float* x) {
-  return isolation_score<Word>(f, x) - table_read(f.float_constants + 1);
+  return isolation_score<Word>(f, x) - table_read(f.float_constants, 1u);
 }
 
 /// forest_mean for `n` rows of `X` (row-major, n_features values each),
