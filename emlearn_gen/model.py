@@ -22,6 +22,17 @@ def _has(method: str) -> Callable[[Any], bool]:
     return lambda model: method in model._entries
 
 
+def _resolve_n_jobs(value: Optional[int]) -> int:
+    """n_jobs as scikit-learn reads it: None is 1, -1 every CPU, -2 all but one."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value == 0:
+        raise ValueError(f"n_jobs must be a positive integer, -1 for every CPU, or None; got {value!r}")
+    if value > 0:
+        return int(value)
+    return max(1, (os.cpu_count() or 1) + 1 + int(value))
+
+
 class CModel:
     """A scikit-learn model converted to C++.
 
@@ -60,6 +71,8 @@ class CModel:
         self._tables = family.tables(lowered.packed)
         self._host = HostModel(family.layout, self._tables, lowered.entry_points)
         self._versions = versions
+        self._allow_nan = lowered.allow_nan
+        self._n_jobs = 1
 
     def __repr__(self) -> str:
         return f"CModel(name={self.name!r}, estimator={self.estimator_name})"
@@ -68,6 +81,21 @@ class CModel:
     def options(self) -> Dict[str, str]:
         """The options the model was generated with, defaults resolved."""
         return dict(self._lowered.options)
+
+    @property
+    def n_jobs(self) -> int:
+        """Threads a prediction on many rows is split over (default 1).
+
+        As in scikit-learn: a positive count, or -1 for every CPU (-2 all but
+        one, ...). The rows are shared out in C++ with the GIL released; each
+        row's result is the same for any n_jobs. Batches of a few hundred rows
+        or fewer run on one thread.
+        """
+        return self._n_jobs
+
+    @n_jobs.setter
+    def n_jobs(self, value: Optional[int]) -> None:
+        self._n_jobs = _resolve_n_jobs(value)
 
     def _display_name(self) -> str:
         return f"CModel {self.name!r}"
@@ -84,13 +112,24 @@ class CModel:
         check_feature_names(X, fitted, self._display_name(), warn=False)
         return check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._lowered.allow_nan)
 
-    def _predict_input(self, X: Any) -> np.ndarray:
-        """check_input, with scikit-learn's warnings when only X or only the
-        estimator has feature names. Called from the public prediction
-        methods only: the warnings point at their caller."""
+    def _predict_raw(self, method: str, X: Any) -> np.ndarray:
+        """Raw results of ``method`` on X, with the checks of check_input and
+        scikit-learn's warnings when only X or only the estimator has feature
+        names. Called from the public prediction methods only (through
+        _sklearn_result): the warnings point at their caller."""
         fitted = getattr(self, "feature_names_in_", None)
-        check_feature_names(X, fitted, self._display_name(), stacklevel=4)
-        return check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._lowered.allow_nan)
+        plain = type(X) is np.ndarray
+        # A plain ndarray has no column names: with none fitted either there
+        # is nothing to check (scikit-learn's reading of names costs more
+        # than a whole single-row prediction).
+        if fitted is not None or not plain:
+            check_feature_names(X, fitted, self._display_name(), stacklevel=4)
+        if plain:
+            raw = self._host.run_array(method, X, self._allow_nan, self._n_jobs)
+            if raw is not None:
+                return raw
+        X32 = check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._allow_nan)
+        return self._host.run(method, X32, self._n_jobs)
 
     def raw_outputs(self, method: str, X: Any) -> np.ndarray:
         """What the header's ``method`` returns for each row of X, computed by
@@ -98,12 +137,12 @@ class CModel:
         rows (n, width) otherwise. Device results are compared against this."""
         if method not in self._entries:
             raise AttributeError(f"{self.estimator_name} has no {method}")
-        return self._host.run(method, self.check_input(X))
+        return self._host.run(method, self.check_input(X), self._n_jobs)
 
     def _sklearn_result(self, method: str, X: Any) -> np.ndarray:
         """``method``'s result in scikit-learn's shape and dtype."""
         ep = self._entries[method]
-        raw = self._host.run(method, self._predict_input(X))
+        raw = self._predict_raw(method, X)
         if ep.output == LABEL:
             return self.classes_.take(raw, axis=0)
         if ep.output == OUTLIER:
