@@ -224,8 +224,14 @@ class HostModel {
   // other input or holds a value that scikit-learn refuses (NaN unless
   // `allow_nan`; infinity, also where rounding overflowed): Python's own
   // checks then convert it or word the error, so messages stay one place.
-  py::object run_array(const std::string& name, const py::object& X, bool allow_nan, int n_jobs) const {
+  //
+  // With `labels` (a 1-D C-contiguous array of any dtype but object, for an
+  // entry point of int output), the result is labels[index] for each row,
+  // in labels' dtype: numpy's labels.take(indices), without a second call.
+  py::object run_array(const std::string& name, const py::object& X, bool allow_nan, int n_jobs,
+                       const py::object& labels) const {
     const bound_entry& e = find_entry(name);
+    if (!labels.is_none()) check_labels(e, labels);
     const bool f32 = py::isinstance<py::array_t<float>>(X);
     if (!f32 && !py::isinstance<py::array_t<double>>(X)) return py::none();
     const py::array a = py::reinterpret_borrow<py::array>(X);
@@ -252,6 +258,7 @@ class HostModel {
       if (accepted) run_rows(e, x, n, y, n_jobs);
     }
     if (!accepted) return py::none();
+    if (!labels.is_none()) return take(py::reinterpret_borrow<py::array>(labels), out);
     return std::move(out);
   }
 
@@ -264,6 +271,36 @@ class HostModel {
       throw std::invalid_argument("this model has no entry point '" + name + "'");
     }
     return it->second;
+  }
+
+  static void check_labels(const bound_entry& e, const py::object& labels) {
+    if (e.kind != output_kind::int_scalar || !py::isinstance<py::array>(labels)) {
+      throw std::invalid_argument("labels need an entry point of int output and a numpy array");
+    }
+    const py::array a = py::reinterpret_borrow<py::array>(labels);
+    if (a.ndim() != 1 || a.dtype().kind() == 'O' || !(a.flags() & py::array::c_style)) {
+      throw std::invalid_argument("labels must be a 1-D C-contiguous array of a dtype other than object");
+    }
+  }
+
+  // labels.take(indices): each element copied as bytes, whatever the dtype.
+  static py::array take(const py::array& labels, const py::array& indices) {
+    const py::ssize_t n = indices.shape(0);
+    py::array out(labels.dtype(), std::vector<py::ssize_t>{n}, std::vector<py::ssize_t>{});
+    const size_t itemsize = static_cast<size_t>(labels.itemsize());
+    const size_t n_labels = static_cast<size_t>(labels.shape(0));
+    const int32_t* index = static_cast<const int32_t*>(indices.data());
+    const char* from = static_cast<const char*>(labels.data());
+    char* to = static_cast<char*>(out.mutable_data());
+    for (py::ssize_t i = 0; i < n; ++i) {
+      const size_t k = static_cast<size_t>(index[i]);
+      if (index[i] < 0 || k >= n_labels) {
+        throw std::logic_error("the kernel returned class index " + std::to_string(index[i]) + " of " +
+                               std::to_string(n_labels));
+      }
+      std::memcpy(to + static_cast<size_t>(i) * itemsize, from + k * itemsize, itemsize);
+    }
+    return out;
   }
 
   static py::array allocate(const bound_entry& e, py::ssize_t n) {
@@ -350,6 +387,6 @@ PYBIND11_MODULE(_runtime, m) {
            py::arg("kernel"), py::arg("tables"), py::arg("fields"), py::arg("entry_points"))
       .def("run", &HostModel::run, py::arg("name"), py::arg("X"), py::arg("n_jobs") = 1)
       .def("run_array", &HostModel::run_array, py::arg("name"), py::arg("X"), py::arg("allow_nan"),
-           py::arg("n_jobs") = 1)
+           py::arg("n_jobs") = 1, py::arg("labels") = py::none())
       .def_property_readonly("n_features", &HostModel::n_features);
 }

@@ -45,11 +45,15 @@ class HostModel:
         ``n_jobs`` threads share the rows; results do not depend on it."""
         return self._model.run(name, X32, n_jobs)
 
-    def run_array(self, name: str, X: np.ndarray, allow_nan: bool, n_jobs: int = 1) -> Optional[np.ndarray]:
+    def run_array(
+        self, name: str, X: np.ndarray, allow_nan: bool, n_jobs: int = 1, labels: Optional[np.ndarray] = None
+    ) -> Optional[np.ndarray]:
         """run() with the input checks in the same C++ call, for the common
         case: X a 2-D C-contiguous float32 or float64 ndarray of the model's
         width with at least one row, float64 rounded to nearest float32 as
         numpy rounds it. None when X is anything else or holds a value that
         check_X refuses (NaN unless ``allow_nan``, infinity): check_X then
-        converts it or raises its error."""
-        return self._model.run_array(name, X, allow_nan, n_jobs)
+        converts it or raises its error. With ``labels`` (1-D, C-contiguous,
+        not of object dtype; int entry points only) the result is
+        ``labels.take(indices)``."""
+        return self._model.run_array(name, X, allow_nan, n_jobs, labels)
