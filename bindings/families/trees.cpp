@@ -2,6 +2,7 @@
 // over the tables of emlearn_gen/families/trees/pack.py.
 #include <climits>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -39,9 +40,12 @@ struct expanded_forest {
     return at;
   }
 
-  // One node's decision on x: the child it goes to.
+  // One node's decision on x: the child it goes to. With `may_be_missing`
+  // false the caller knows that x holds no NaN.
+  template <bool may_be_missing = true>
   static int32_t step(const node& d, const float* x) {
     const float value = x[d.feature & ~missing_left];
+    if (!may_be_missing) return d.child[value <= d.threshold ? 0 : 1];
     // As forest_leaf: NaN follows the node's flag and only a present value
     // decides by comparison. Bit operations rather than a branch, so that
     // the lanes of a batch run without jumps.
@@ -97,24 +101,87 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
   return e;
 }
 
-// forest_mean_batch() on the expanded forest: for each block of rows, each
-// tree in order, so a row's leaves are summed in tree order from zero and
-// divided by the tree count, exactly as forest_mean() does. Within a tree,
-// `lanes` rows walk side by side, each lane taking the next row of the
-// block as soon as its row reaches a leaf: the lanes' independent loads and
-// comparisons overlap instead of each walk waiting on its previous node,
-// and a mispredicted exit costs one lane's refill, not a whole walk.
-template <typename Real>
-void expanded_mean_batch(const expanded_forest<Real>& e, const float* X, size_t n, Real* out) {
+// Whether any of `count` values is NaN (bits, as is_missing decides).
+inline bool any_missing(const float* x, size_t count) {
+  uint32_t non_finite = 0;  // bit 31: some magnitude >= 0x7F800000; no branch, so it vectorises
+  uint32_t infinite = 0;
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bits &= 0x7FFFFFFFu;
+    non_finite |= bits + 0x00800000u;
+    infinite |= static_cast<uint32_t>(bits == 0x7F800000u);
+  }
+  // An infinity counts too: rare, and then the exact walk runs.
+  return (non_finite & 0x80000000u) != 0 || infinite != 0;
+}
+
+// Adds to `out` (rows start..stop, leaf_width values each) the leaf row
+// that each row reaches in tree `root`. `lanes` rows walk side by side,
+// each lane taking the next row as soon as its row reaches a leaf: the
+// lanes' independent loads and comparisons overlap instead of each walk
+// waiting on its previous node, and an exit costs one lane's refill.
+template <bool may_be_missing, typename Real>
+void expanded_add_tree(const expanded_forest<Real>& e, int32_t root, const float* X, size_t start, size_t stop,
+                       Real* out) {
   typedef expanded_forest<Real> forest_type;
-  const size_t block = 1024;
   const unsigned lanes = 16;
   const size_t width = e.width;
   const size_t n_features = e.n_features;
   const typename forest_type::node* nodes = e.nodes.data();
+  size_t next = start;  // the next row no lane has taken
+  size_t row[lanes];
+  const float* x[lanes];
+  int32_t at[lanes];
+  unsigned active = 0;
+  for (; active < lanes && next < stop; ++active, ++next) {
+    row[active] = next;
+    x[active] = X + next * n_features;
+    at[active] = root;
+  }
+  // Every lane is at a split node at the top of each pass.
+  while (active) {
+    if (active == lanes) {
+      for (unsigned l = 0; l < lanes; ++l) at[l] = forest_type::template step<may_be_missing>(nodes[at[l]], x[l]);
+    } else {
+      for (unsigned l = 0; l < active; ++l) at[l] = forest_type::template step<may_be_missing>(nodes[at[l]], x[l]);
+    }
+    for (unsigned l = 0; l < active;) {
+      if (at[l] >= 0) {
+        ++l;
+        continue;
+      }
+      const Real* leaf = e.rows.data() + static_cast<size_t>(~at[l]) * width;
+      Real* y = out + row[l] * width;
+      for (size_t j = 0; j < width; ++j) y[j] += leaf[j];
+      if (next < stop) {
+        row[l] = next;
+        x[l] = X + next * n_features;
+        at[l] = root;
+        ++next;
+        ++l;
+      } else {  // no row left: the last lane takes this one's place
+        --active;
+        row[l] = row[active];
+        x[l] = x[active];
+        at[l] = at[active];
+      }
+    }
+  }
+}
+
+// forest_mean_batch() on the expanded forest: for each block of rows, each
+// tree in order, so a row's leaves are summed in tree order from zero and
+// divided by the tree count, exactly as forest_mean() does.
+template <typename Real>
+void expanded_mean_batch(const expanded_forest<Real>& e, const float* X, size_t n, Real* out) {
+  const size_t block = 1024;
+  const size_t width = e.width;
   for (size_t i = 0; i < n * width; ++i) out[i] = emlearn_gen::zero<Real>();
   for (size_t start = 0; start < n; start += block) {
     const size_t stop = n - start < block ? n : start + block;
+    // Blocks without NaN (most) skip the missing-value test at every node.
+    const bool missing = any_missing(X + start * e.n_features, (stop - start) * e.n_features);
     for (uint32_t t = 0; t < e.n_trees; ++t) {
       const int32_t root = e.roots[t];
       if (root < 0) {  // a tree that is one leaf
@@ -122,41 +189,10 @@ void expanded_mean_batch(const expanded_forest<Real>& e, const float* X, size_t 
         for (size_t i = start; i < stop; ++i) {
           for (size_t j = 0; j < width; ++j) out[i * width + j] += leaf[j];
         }
-        continue;
-      }
-      size_t next = start;  // the next row no lane has taken
-      size_t row[lanes];
-      int32_t at[lanes];
-      unsigned active = 0;
-      for (; active < lanes && next < stop; ++active) {
-        row[active] = next++;
-        at[active] = root;
-      }
-      // Every lane is at a split node at the top of each pass.
-      while (active) {
-        if (active == lanes) {
-          for (unsigned l = 0; l < lanes; ++l) at[l] = forest_type::step(nodes[at[l]], X + row[l] * n_features);
-        } else {
-          for (unsigned l = 0; l < active; ++l) at[l] = forest_type::step(nodes[at[l]], X + row[l] * n_features);
-        }
-        for (unsigned l = 0; l < active;) {
-          if (at[l] >= 0) {
-            ++l;
-            continue;
-          }
-          const Real* leaf = e.rows.data() + static_cast<size_t>(~at[l]) * width;
-          Real* y = out + row[l] * width;
-          for (size_t j = 0; j < width; ++j) y[j] += leaf[j];
-          if (next < stop) {
-            row[l] = next++;
-            at[l] = root;
-            ++l;
-          } else {  // no row left: the last lane takes this one's place
-            --active;
-            row[l] = row[active];
-            at[l] = at[active];
-          }
-        }
+      } else if (missing) {
+        expanded_add_tree<true>(e, root, X, start, stop, out);
+      } else {
+        expanded_add_tree<false>(e, root, X, start, stop, out);
       }
     }
   }
