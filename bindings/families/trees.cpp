@@ -1,5 +1,6 @@
 // Host kernel of the trees family: runtime/include/emlearn_gen/tree_ensemble.hpp
 // over the tables of emlearn_gen/families/trees/pack.py.
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstring>
@@ -101,6 +102,20 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
   return e;
 }
 
+// Index of the lowest set bit of a non-zero mask.
+inline unsigned lowest_bit(uint32_t mask) {
+#if defined(__GNUC__) || defined(__clang__)
+  return static_cast<unsigned>(__builtin_ctz(mask));
+#else
+  unsigned i = 0;
+  while (!(mask & 1u)) {
+    mask >>= 1;
+    ++i;
+  }
+  return i;
+#endif
+}
+
 // Whether any of `count` values is NaN (bits, as is_missing decides).
 inline bool any_missing(const float* x, size_t count) {
   uint32_t non_finite = 0;  // bit 31: some magnitude >= 0x7F800000; no branch, so it vectorises
@@ -116,17 +131,17 @@ inline bool any_missing(const float* x, size_t count) {
   return (non_finite & 0x80000000u) != 0 || infinite != 0;
 }
 
-// Adds to `out` (rows start..stop, leaf_width values each) the leaf row
-// that each row reaches in tree `root`. `lanes` rows walk side by side,
-// each lane taking the next row as soon as its row reaches a leaf: the
-// lanes' independent loads and comparisons overlap instead of each walk
-// waiting on its previous node, and an exit costs one lane's refill.
+// Writes to leaf[i - start] the leaf row that row i of X reaches in the
+// tree at `root` (a split node), for rows start..stop. `lanes` rows walk
+// side by side, each lane taking the next row as soon as its row reaches a
+// leaf: the lanes' independent loads and comparisons overlap instead of
+// each walk waiting on its previous node, and an exit costs one lane's
+// refill.
 template <bool may_be_missing, typename Real>
-void expanded_add_tree(const expanded_forest<Real>& e, int32_t root, const float* X, size_t start, size_t stop,
-                       Real* out) {
+void expanded_leaves(const expanded_forest<Real>& e, int32_t root, const float* X, size_t start, size_t stop,
+                     uint32_t* leaf) {
   typedef expanded_forest<Real> forest_type;
   const unsigned lanes = 16;
-  const size_t width = e.width;
   const size_t n_features = e.n_features;
   const typename forest_type::node* nodes = e.nodes.data();
   size_t next = start;  // the next row no lane has taken
@@ -135,27 +150,40 @@ void expanded_add_tree(const expanded_forest<Real>& e, int32_t root, const float
   int32_t at[lanes];
   unsigned active = 0;
   for (; active < lanes && next < stop; ++active, ++next) {
-    row[active] = next;
+    row[active] = next - start;
     x[active] = X + next * n_features;
     at[active] = root;
   }
   // Every lane is at a split node at the top of each pass.
-  while (active) {
-    if (active == lanes) {
-      for (unsigned l = 0; l < lanes; ++l) at[l] = forest_type::template step<may_be_missing>(nodes[at[l]], x[l]);
-    } else {
-      for (unsigned l = 0; l < active; ++l) at[l] = forest_type::template step<may_be_missing>(nodes[at[l]], x[l]);
+  while (next + lanes <= stop) {
+    // Rows enough for every lane to refill in this pass: step all lanes,
+    // note the finished ones in a mask (no branch per lane), refill those.
+    uint32_t finished = 0;
+    for (unsigned l = 0; l < lanes; ++l) {
+      at[l] = forest_type::template step<may_be_missing>(nodes[at[l]], x[l]);
+      finished |= (static_cast<uint32_t>(at[l]) >> 31) << l;
     }
+    while (finished) {
+      const unsigned l = lowest_bit(finished);
+      finished &= finished - 1u;
+      leaf[row[l]] = static_cast<uint32_t>(~at[l]);
+      row[l] = next - start;
+      x[l] = X + next * n_features;
+      at[l] = root;
+      ++next;
+    }
+  }
+  // The last rows: lanes retire as the rows run out.
+  while (active) {
+    for (unsigned l = 0; l < active; ++l) at[l] = forest_type::template step<may_be_missing>(nodes[at[l]], x[l]);
     for (unsigned l = 0; l < active;) {
       if (at[l] >= 0) {
         ++l;
         continue;
       }
-      const Real* leaf = e.rows.data() + static_cast<size_t>(~at[l]) * width;
-      Real* y = out + row[l] * width;
-      for (size_t j = 0; j < width; ++j) y[j] += leaf[j];
+      leaf[row[l]] = static_cast<uint32_t>(~at[l]);
       if (next < stop) {
-        row[l] = next;
+        row[l] = next - start;
         x[l] = X + next * n_features;
         at[l] = root;
         ++next;
@@ -170,33 +198,44 @@ void expanded_add_tree(const expanded_forest<Real>& e, int32_t root, const float
   }
 }
 
-// forest_mean_batch() on the expanded forest: for each block of rows, each
-// tree in order, so a row's leaves are summed in tree order from zero and
-// divided by the tree count, exactly as forest_mean() does.
+// forest_mean_batch() on the expanded forest. For each block of rows, the
+// trees are walked one after the other (each tree's nodes stay in cache),
+// recording the leaf each row reaches; then each row sums its leaf rows in
+// tree order from zero and divides by the tree count, exactly as
+// forest_mean() does.
 template <typename Real>
 void expanded_mean_batch(const expanded_forest<Real>& e, const float* X, size_t n, Real* out) {
-  const size_t block = 1024;
   const size_t width = e.width;
-  for (size_t i = 0; i < n * width; ++i) out[i] = emlearn_gen::zero<Real>();
+  const size_t n_trees = e.n_trees;
+  // Rows per block: the leaf indices of a block stay within 256 KiB.
+  const size_t block = std::max<size_t>(64, std::min<size_t>(1024, (size_t(1) << 16) / n_trees));
+  std::vector<uint32_t> leaves(block * n_trees);
   for (size_t start = 0; start < n; start += block) {
     const size_t stop = n - start < block ? n : start + block;
+    const size_t rows = stop - start;
     // Blocks without NaN (most) skip the missing-value test at every node.
-    const bool missing = any_missing(X + start * e.n_features, (stop - start) * e.n_features);
-    for (uint32_t t = 0; t < e.n_trees; ++t) {
+    const bool missing = any_missing(X + start * e.n_features, rows * e.n_features);
+    for (size_t t = 0; t < n_trees; ++t) {
       const int32_t root = e.roots[t];
+      uint32_t* leaf = leaves.data() + t * block;
       if (root < 0) {  // a tree that is one leaf
-        const Real* leaf = e.rows.data() + static_cast<size_t>(~root) * width;
-        for (size_t i = start; i < stop; ++i) {
-          for (size_t j = 0; j < width; ++j) out[i * width + j] += leaf[j];
-        }
+        std::fill(leaf, leaf + rows, static_cast<uint32_t>(~root));
       } else if (missing) {
-        expanded_add_tree<true>(e, root, X, start, stop, out);
+        expanded_leaves<true>(e, root, X, start, stop, leaf);
       } else {
-        expanded_add_tree<false>(e, root, X, start, stop, out);
+        expanded_leaves<false>(e, root, X, start, stop, leaf);
       }
     }
+    for (size_t i = 0; i < rows; ++i) {
+      Real* y = out + (start + i) * width;
+      for (size_t j = 0; j < width; ++j) y[j] = emlearn_gen::zero<Real>();
+      for (size_t t = 0; t < n_trees; ++t) {
+        const Real* value = e.rows.data() + static_cast<size_t>(leaves[t * block + i]) * width;
+        for (size_t j = 0; j < width; ++j) y[j] += value[j];
+      }
+      for (size_t j = 0; j < width; ++j) y[j] = emlearn_gen::divide(y[j], e.n_trees);
+    }
   }
-  for (size_t i = 0; i < n * width; ++i) out[i] = emlearn_gen::divide(out[i], e.n_trees);
 }
 
 template <typename Real, typename Word>
