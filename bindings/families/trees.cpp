@@ -103,9 +103,9 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
 }
 
 // Index of the lowest set bit of a non-zero mask.
-inline unsigned lowest_bit(uint32_t mask) {
+inline unsigned lowest_bit(uint64_t mask) {
 #if defined(__GNUC__) || defined(__clang__)
-  return static_cast<unsigned>(__builtin_ctz(mask));
+  return static_cast<unsigned>(__builtin_ctzll(mask));
 #else
   unsigned i = 0;
   while (!(mask & 1u)) {
@@ -141,7 +141,9 @@ template <bool may_be_missing, typename Real>
 void expanded_leaves(const expanded_forest<Real>& e, int32_t root, const float* X, size_t start, size_t stop,
                      uint32_t* leaf) {
   typedef expanded_forest<Real> forest_type;
-  const unsigned lanes = 16;
+  // Measured on forests of 10 to 100 trees: 8 lanes reach about 0.7 of
+  // the speed of 32, 64 a few percent more than 32.
+  const unsigned lanes = 64;
   const size_t n_features = e.n_features;
   const typename forest_type::node* nodes = e.nodes.data();
   size_t next = start;  // the next row no lane has taken
@@ -158,10 +160,10 @@ void expanded_leaves(const expanded_forest<Real>& e, int32_t root, const float* 
   while (next + lanes <= stop) {
     // Rows enough for every lane to refill in this pass: step all lanes,
     // note the finished ones in a mask (no branch per lane), refill those.
-    uint32_t finished = 0;
+    uint64_t finished = 0;
     for (unsigned l = 0; l < lanes; ++l) {
       at[l] = forest_type::template step<may_be_missing>(nodes[at[l]], x[l]);
-      finished |= (static_cast<uint32_t>(at[l]) >> 31) << l;
+      finished |= static_cast<uint64_t>(static_cast<uint32_t>(at[l]) >> 31) << l;
     }
     while (finished) {
       const unsigned l = lowest_bit(finished);
