@@ -292,21 +292,21 @@ class tree_kernel : public kernel {
         (name == "predict" || name == "predict_proba")) {
       // The mean of the leaves, narrowed to float as the header narrows it.
       return [f, e, leaf_width](const float* X, size_t n, void* out) {
-        std::vector<Real> mean(n * leaf_width);
-        batch_mean(f, *e, X, n, mean.data());
         float* y = static_cast<float*>(out);
-        for (size_t i = 0; i < mean.size(); ++i) y[i] = emlearn_gen::to_float(mean[i]);
+        chunked_mean(f, *e, X, n, [y, leaf_width](size_t start, size_t rows, const Real* mean) {
+          for (size_t i = 0; i < rows * leaf_width; ++i) y[start * leaf_width + i] = emlearn_gen::to_float(mean[i]);
+        });
       };
     }
     if (name == "predict" && kind == output_kind::int_scalar) {
       // The class a generated classifier's predict() returns.
       return [f, e, leaf_width](const float* X, size_t n, void* out) {
-        std::vector<Real> mean(n * leaf_width);
-        batch_mean(f, *e, X, n, mean.data());
         int32_t* y = static_cast<int32_t*>(out);
-        for (size_t i = 0; i < n; ++i) {
-          y[i] = emlearn_gen::argmax(mean.data() + i * leaf_width, static_cast<int32_t>(leaf_width));
-        }
+        chunked_mean(f, *e, X, n, [y, leaf_width](size_t start, size_t rows, const Real* mean) {
+          for (size_t i = 0; i < rows; ++i) {
+            y[start + i] = emlearn_gen::argmax(mean + i * leaf_width, static_cast<int32_t>(leaf_width));
+          }
+        });
       };
     }
     throw std::invalid_argument("the trees kernel has no entry point '" + name + "' of " +
@@ -314,15 +314,25 @@ class tree_kernel : public kernel {
   }
 
  private:
-  // One row through the header's own entry point; more through the
+  // The means of n rows, handed to `use(start, rows, means)` a chunk at a
+  // time, so the means stay in cache between computing and narrowing them.
+  // One row goes through the header's own entry point; more through the
   // expanded forest, which gives the same bits faster.
-  static void batch_mean(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>& e, const float* X,
-                         size_t n, Real* out) {
+  template <typename Use>
+  static void chunked_mean(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>& e, const float* X,
+                           size_t n, Use use) {
+    const size_t chunk = 2048;
+    std::vector<Real> mean((n < chunk ? n : chunk) * f.leaf_width);
     if (n == 1) {
-      emlearn_gen::forest_mean<Word>(f, X, out);
+      emlearn_gen::forest_mean<Word>(f, X, mean.data());
+      use(0, 1, mean.data());
       return;
     }
-    expanded_mean_batch(e, X, n, out);
+    for (size_t start = 0; start < n; start += chunk) {
+      const size_t rows = n - start < chunk ? n - start : chunk;
+      expanded_mean_batch(e, X + start * f.n_features, rows, mean.data());
+      use(start, rows, static_cast<const Real*>(mean.data()));
+    }
   }
 
   emlearn_gen::forest<Real> f_{};
