@@ -35,12 +35,6 @@ struct expanded_forest {
   uint32_t width = 0;
   uint32_t n_trees = 0;
 
-  // The leaf row reached by `x` from `at` (a node, or ~leaf).
-  int32_t walk(int32_t at, const float* x) const {
-    while (at >= 0) at = step(nodes[static_cast<size_t>(at)], x);
-    return at;
-  }
-
   // One node's decision on x: the child it goes to. With `may_be_missing`
   // false the caller knows that x holds no NaN.
   template <bool may_be_missing = true>
