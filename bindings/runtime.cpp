@@ -218,7 +218,7 @@ class HostModel {
   }
 
   // run() for the common case in one call, checks included: X a 2-D,
-  // C-contiguous float32 or float64 numpy array of n_features columns and at
+  // C-contiguous, aligned float32 or float64 numpy array of n_features columns and at
   // least one row. float64 values are rounded to the nearest float32, as
   // numpy's astype does. Returns None, having run nothing, when X is any
   // other input or holds a value that scikit-learn refuses (NaN unless
@@ -235,8 +235,9 @@ class HostModel {
     const bool f32 = py::isinstance<py::array_t<float>>(X);
     if (!f32 && !py::isinstance<py::array_t<double>>(X)) return py::none();
     const py::array a = py::reinterpret_borrow<py::array>(X);
+    const int layout = py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
     if (a.ndim() != 2 || a.shape(0) == 0 || a.shape(1) != static_cast<py::ssize_t>(kernel_->n_features()) ||
-        !(a.flags() & py::array::c_style)) {
+        (a.flags() & layout) != layout) {
       return py::none();
     }
     const size_t n = static_cast<size_t>(a.shape(0));

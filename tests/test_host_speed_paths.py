@@ -142,6 +142,7 @@ def _inputs_to_compare(n_features: int) -> list:
         base[5:].astype(np.float16),
         np.rint(base[5:]).astype(np.int64),
         np.ascontiguousarray(base[:1]),
+        np.frombuffer(b"\0" + base.tobytes(), dtype=np.float64, offset=1).reshape(base.shape),  # unaligned
     ]
 
 
