@@ -30,24 +30,16 @@ def _per_call(fn: Callable[[], Any], min_time: float, repeats: int = 5) -> float
     return best
 
 
-def api_speed(cmodel: Any, estimator: Any, X: np.ndarray, batch_rows: int, min_time: float,
-              tile: bool = True) -> Dict[str, float]:
-    """Single-sample latency and batch throughput of CModel.predict and of the
-    estimator's predict (single-threaded: n_jobs=1 where it exists).
-
-    The batch is ``batch_rows`` rows tiled from X, or with ``tile=False`` the
-    distinct rows of X only (no row repeats, so nothing is learnt from the
-    first copy of a row; the batch is then smaller)."""
+def api_speed(cmodel: Any, estimator: Any, x1: np.ndarray, batch: np.ndarray, min_time: float) -> Dict[str, float]:
+    """Single-sample latency (on the one row ``x1``) and batch throughput (on
+    the rows of ``batch``, models.throughput_rows) of CModel.predict and of
+    the estimator's predict, single-threaded: n_jobs=1 where it exists, and
+    CModel's default n_jobs (1)."""
     if hasattr(estimator, "n_jobs"):
         estimator.set_params(n_jobs=1)
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    x1 = X[:1]
-    if tile:
-        reps = max(1, -(-batch_rows // X.shape[0]))
-        Xb = np.ascontiguousarray(np.tile(X, (reps, 1))[:batch_rows])
-    else:
-        Xb = X
-        batch_rows = X.shape[0]
+    x1 = np.ascontiguousarray(x1, dtype=np.float32).reshape(1, -1)
+    Xb = np.ascontiguousarray(batch, dtype=np.float32)
+    batch_rows = Xb.shape[0]
     ours_1 = _per_call(lambda: cmodel.predict(x1), min_time)
     sk_1 = _per_call(lambda: estimator.predict(x1), min_time)
     ours_b = _per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)
@@ -57,6 +49,7 @@ def api_speed(cmodel: Any, estimator: Any, X: np.ndarray, batch_rows: int, min_t
         "api_single_us_sklearn": sk_1 * 1e6,
         "api_single_speedup": sk_1 / ours_1,
         "api_batch_rows": float(batch_rows),
+        "api_batch_distinct_rows": float(np.unique(Xb, axis=0).shape[0]),
         "api_batch_rows_per_s_ours": batch_rows / ours_b,
         "api_batch_rows_per_s_sklearn": batch_rows / sk_b,
         "api_batch_throughput_ratio": sk_b / ours_b,

@@ -208,7 +208,8 @@ def api_table(rows: List[Dict[str, Any]]) -> str:
             continue
         if row["tool"].endswith("_f64") and row["task"] != "regressor":
             continue
-        name = row["model"] + (" (float64)" if row["tool"].endswith("_f64") else "")
+        suffix = {"_f64": " (float64)", "_f32": " (float32)"}.get(row["tool"][-4:], "")
+        name = row["model"] + suffix
         body.append([
             name, _fmt(row["api_single_us_sklearn"], 1, " µs"), _fmt(row["api_single_us_ours"], 2, " µs"),
             _fmt(row["api_single_speedup"], 0, "x"), _fmt(row["api_batch_rows"], 0),
@@ -476,8 +477,11 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
               "'/split' divides by the split nodes scikit-learn's own path visits, so it includes leaf "
               "accumulation and the final argmax.", "", speed_table(rows, notes), ""]
     parts += ["## Speed: Python API on the host", "",
-              "`CModel.predict` against the estimator's `predict` (n_jobs=1), same process and run; "
-              "best of several repeats.", "", api_table(rows), ""]
+              "`CModel.predict` against the estimator's `predict` (n_jobs=1 on both), same process and run; "
+              "best of several repeats. The batch rows never repeat: test rows with an independent "
+              "perturbation of every feature (integer-valued sets: -1, 0 or +1, clipped to the training "
+              "range; continuous sets: Gaussian noise of 5 % of the feature's standard deviation).",
+              "", api_table(rows), ""]
     parts += ["## Conversion and compile time", "",
               "Conversion: wall time of the tool's Python call(s) that produce the source (for emlearn-gen "
               "`convert()` + `to_source()`). Compile: user+system CPU time of compiling the translation unit "

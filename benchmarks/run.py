@@ -150,7 +150,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
         if tool.ours:
             import emlearn_gen
 
-            cm = emlearn_gen.convert(est, name="model", **ours_options(key, spec.family))
+            cm = emlearn_gen.convert(est, name="model", **ours_options(key))
             host = cm.predict(X)
             if task == "classifier":
                 row["api_labels_equal_pct"] = 100.0 * float(np.mean(host == ref.predict))
@@ -161,10 +161,9 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
                 # results and on the host model (CModel.predict and friends).
                 row.update(check_contract(cm.family.contract, CompiledModel(X, ref, results), est, X))
                 row.update(check_contract(cm.family.contract, cm, est, X, prefix="api_"))
-            # Trees are timed on a batch tiled from the test rows (as in every
-            # table so far); the other families on the distinct test rows only.
-            row.update(api_speed(cm, est, X, prof["api_batch_rows"], prof["api_min_time"],
-                                 tile=spec.family == "trees"))
+            # Batch throughput on rows that never repeat (models.throughput_rows).
+            batch = M.throughput_rows(data, prof["api_batch_rows"])
+            row.update(api_speed(cm, est, X[:1], batch, prof["api_min_time"]))
         log(f"[{spec.key}] {key}: equal {row.get('labels_equal_pct', float('nan')):.2f}%  "
             f"instr/pred {row.get('instr_per_pred', float('nan')):.0f}  convert {gen.convert_s:.2f} s  "
             f"compile {row.get('host_compile_s', float('nan')):.2f} s")

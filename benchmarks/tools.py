@@ -78,17 +78,18 @@ def _ours_version() -> str:
     return emlearn_gen.__version__
 
 
-def ours_options(tool_key: str, family: str) -> Dict[str, str]:
+def ours_options(tool_key: str) -> Dict[str, str]:
     """The convert() options a row of ours is measured with; the Python API
     measurements (run.py) use the same.
 
-    Trees keep the float32 leaves they have always been measured with (the
-    classifiers' default is float64); every other family is measured with
-    its defaults, i.e. what ``emlearn_gen.convert(est)`` gives.
+    ``emlearn_gen`` is every family's defaults, i.e. what
+    ``emlearn_gen.convert(est)`` gives (tree classifiers: float64 leaves,
+    tree regressors and linear models: float32). The ``_f32`` and ``_f64``
+    tools are the trees' other dtype beside it, in rows of their own.
     """
     if tool_key.endswith("_f64"):
         return {"dtype": "float64"}
-    if family == "trees":
+    if tool_key.endswith("_f32"):
         return {"dtype": "float32"}
     return {}
 
@@ -98,7 +99,7 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen
 
     t0 = time.perf_counter()
     try:
-        cm = emlearn_gen.convert(est, name="model", **ours_options(tool_key, info.family))
+        cm = emlearn_gen.convert(est, name="model", **ours_options(tool_key))
     except TypeError as exc:
         raise NotApplicable(f"not supported yet ({type(est).__name__})") from exc
     text = cm.to_source()
@@ -381,6 +382,9 @@ TOOLS: Dict[str, Tool] = {
     t.key: t
     for t in (
         Tool("emlearn_gen", "emlearn-gen (ours)", _gen_ours, _ours_version, ours=True),
+        Tool("emlearn_gen_f32", "emlearn-gen (ours, dtype=float32)",
+             lambda est, info, out: _gen_ours(est, info, out, "emlearn_gen_f32"), _ours_version, ours=True,
+             only_task="classifier", only_family="trees"),
         Tool("emlearn_gen_f64", "emlearn-gen (ours, dtype=float64)",
              lambda est, info, out: _gen_ours(est, info, out, "emlearn_gen_f64"), _ours_version, ours=True,
              only_task="regressor", only_family="trees"),

@@ -8,8 +8,12 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <cstring>
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "emlearn_gen/common.hpp"
 #include "emlearn_gen/math.hpp"
@@ -167,6 +171,7 @@ using namespace emlearn_gen_host;
 struct bound_entry {
   output_kind kind;
   uint32_t width;
+  uint32_t n_features;
   entry_function fn;
 };
 
@@ -189,42 +194,175 @@ class HostModel {
       if (width == 0 || (kind == output_kind::int_scalar && width != 1)) {
         throw std::invalid_argument("entry point '" + name + "': bad width");
       }
-      entries_[name] = bound_entry{kind, width, kernel_->entry(name, kind, width)};
+      entries_[name] = bound_entry{kind, width, kernel_->n_features(), kernel_->entry(name, kind, width)};
     }
   }
 
   // The entry point `name` on every row of X: int32 (n,) or (n, width).
-  py::array run(const std::string& name, const py::array_t<float, py::array::c_style | py::array::forcecast>& X) const {
-    const auto it = entries_.find(name);
-    if (it == entries_.end()) {
-      throw std::invalid_argument("this model has no entry point '" + name + "'");
-    }
-    const bound_entry& e = it->second;
+  // X is already checked (Python's check_X); `n_jobs` threads share the rows.
+  py::array run(const std::string& name, const py::array_t<float, py::array::c_style | py::array::forcecast>& X,
+                int n_jobs) const {
+    const bound_entry& e = find_entry(name);
     const uint32_t n_features = kernel_->n_features();
     if (X.ndim() != 2 || X.shape(1) != static_cast<py::ssize_t>(n_features)) {
       throw std::invalid_argument("X must have shape (n_samples, " + std::to_string(n_features) + ")");
     }
-    const py::ssize_t n = X.shape(0);
-    py::array out;
-    if (e.kind == output_kind::int_scalar) {
-      out = py::array_t<int32_t>(n);
-    } else if (e.kind == output_kind::int_vector) {
-      out = py::array_t<int32_t>({n, static_cast<py::ssize_t>(e.width)});
-    } else {
-      out = py::array_t<float>({n, static_cast<py::ssize_t>(e.width)});
-    }
+    py::array out = allocate(e, X.shape(0));
     const float* x = X.data();
     void* y = out.mutable_data();
     {
       py::gil_scoped_release release;
-      e.fn(x, static_cast<size_t>(n), y);
+      run_rows(e, x, static_cast<size_t>(X.shape(0)), y, n_jobs);
     }
     return out;
+  }
+
+  // run() for the common case in one call, checks included: X a 2-D,
+  // C-contiguous, aligned float32 or float64 numpy array of n_features columns and at
+  // least one row. float64 values are rounded to the nearest float32, as
+  // numpy's astype does. Returns None, having run nothing, when X is any
+  // other input or holds a value that scikit-learn refuses (NaN unless
+  // `allow_nan`; infinity, also where rounding overflowed): Python's own
+  // checks then convert it or word the error, so messages stay one place.
+  //
+  // With `labels` (a 1-D C-contiguous array of any dtype but object, for an
+  // entry point of int output), the result is labels[index] for each row,
+  // in labels' dtype: numpy's labels.take(indices), without a second call.
+  py::object run_array(const std::string& name, const py::object& X, bool allow_nan, int n_jobs,
+                       const py::object& labels) const {
+    const bound_entry& e = find_entry(name);
+    if (!labels.is_none()) check_labels(e, labels);
+    const bool f32 = py::isinstance<py::array_t<float>>(X);
+    if (!f32 && !py::isinstance<py::array_t<double>>(X)) return py::none();
+    const py::array a = py::reinterpret_borrow<py::array>(X);
+    const int layout = py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+    if (a.ndim() != 2 || a.shape(0) == 0 || a.shape(1) != static_cast<py::ssize_t>(kernel_->n_features()) ||
+        (a.flags() & layout) != layout) {
+      return py::none();
+    }
+    const size_t n = static_cast<size_t>(a.shape(0));
+    const size_t count = n * kernel_->n_features();
+    py::array out = allocate(e, a.shape(0));
+    void* y = out.mutable_data();
+    bool accepted = false;
+    {
+      py::gil_scoped_release release;
+      std::vector<float> converted;
+      const float* x = static_cast<const float*>(a.data());
+      if (!f32) {
+        converted.resize(count);
+        const double* source = static_cast<const double*>(a.data());
+        for (size_t i = 0; i < count; ++i) converted[i] = static_cast<float>(source[i]);
+        x = converted.data();
+      }
+      accepted = acceptable(x, count, allow_nan);
+      if (accepted) run_rows(e, x, n, y, n_jobs);
+    }
+    if (!accepted) return py::none();
+    if (!labels.is_none()) return take(py::reinterpret_borrow<py::array>(labels), out);
+    return std::move(out);
   }
 
   uint32_t n_features() const { return kernel_->n_features(); }
 
  private:
+  const bound_entry& find_entry(const std::string& name) const {
+    const auto it = entries_.find(name);
+    if (it == entries_.end()) {
+      throw std::invalid_argument("this model has no entry point '" + name + "'");
+    }
+    return it->second;
+  }
+
+  static void check_labels(const bound_entry& e, const py::object& labels) {
+    if (e.kind != output_kind::int_scalar || !py::isinstance<py::array>(labels)) {
+      throw std::invalid_argument("labels need an entry point of int output and a numpy array");
+    }
+    const py::array a = py::reinterpret_borrow<py::array>(labels);
+    if (a.ndim() != 1 || a.dtype().kind() == 'O' || !(a.flags() & py::array::c_style)) {
+      throw std::invalid_argument("labels must be a 1-D C-contiguous array of a dtype other than object");
+    }
+  }
+
+  // labels.take(indices): each element copied as bytes, whatever the dtype.
+  static py::array take(const py::array& labels, const py::array& indices) {
+    const py::ssize_t n = indices.shape(0);
+    py::array out(labels.dtype(), std::vector<py::ssize_t>{n}, std::vector<py::ssize_t>{});
+    const size_t itemsize = static_cast<size_t>(labels.itemsize());
+    const size_t n_labels = static_cast<size_t>(labels.shape(0));
+    const int32_t* index = static_cast<const int32_t*>(indices.data());
+    const char* from = static_cast<const char*>(labels.data());
+    char* to = static_cast<char*>(out.mutable_data());
+    for (py::ssize_t i = 0; i < n; ++i) {
+      const size_t k = static_cast<size_t>(index[i]);
+      if (index[i] < 0 || k >= n_labels) {
+        throw std::logic_error("the kernel returned class index " + std::to_string(index[i]) + " of " +
+                               std::to_string(n_labels));
+      }
+      std::memcpy(to + static_cast<size_t>(i) * itemsize, from + k * itemsize, itemsize);
+    }
+    return out;
+  }
+
+  static py::array allocate(const bound_entry& e, py::ssize_t n) {
+    if (e.kind == output_kind::int_scalar) return py::array_t<int32_t>(n);
+    if (e.kind == output_kind::int_vector) return py::array_t<int32_t>({n, static_cast<py::ssize_t>(e.width)});
+    return py::array_t<float>({n, static_cast<py::ssize_t>(e.width)});
+  }
+
+  // Whether scikit-learn accepts every value: no infinity, and NaN only
+  // where the family takes it as missing. Decided on the bits, as the
+  // kernels decide NaN.
+  static bool acceptable(const float* x, size_t count, bool allow_nan) {
+    // Only OR, add and equality, so the compiler vectorises the scan with
+    // baseline SSE2 (an unsigned max would need SSE4.1).
+    uint32_t non_finite = 0;  // bit 31: some magnitude >= 0x7F800000 (inf or NaN)
+    uint32_t infinities = 0;
+    for (size_t i = 0; i < count; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, x + i, sizeof bits);
+      bits &= 0x7FFFFFFFu;
+      non_finite |= bits + 0x00800000u;
+      infinities |= static_cast<uint32_t>(bits == 0x7F800000u);
+    }
+    return !infinities && (allow_nan || !(non_finite & 0x80000000u));
+  }
+
+  // Runs e on n rows, split into contiguous blocks over up to n_jobs
+  // threads. Each row's result depends on that row only, so the split never
+  // changes a result. Called without the GIL.
+  static void run_rows(const bound_entry& e, const float* x, size_t n, void* y, int n_jobs) {
+    const size_t n_features = e.n_features;
+    const size_t stride = (e.kind == output_kind::int_scalar ? 1u : e.width) * 4u;
+    // A thread costs tens of microseconds: give each at least a few hundred rows.
+    const size_t min_rows = 256;
+    size_t jobs = n_jobs > 1 ? static_cast<size_t>(n_jobs) : 1u;
+    if (jobs > (n + min_rows - 1) / min_rows) jobs = (n + min_rows - 1) / min_rows;
+    if (jobs <= 1) {
+      e.fn(x, n, y);
+      return;
+    }
+    const size_t per_job = (n + jobs - 1) / jobs;
+    std::vector<std::thread> threads;
+    std::vector<std::exception_ptr> errors(jobs);
+    for (size_t j = 0; j < jobs; ++j) {
+      const size_t start = j * per_job;
+      const size_t rows = start >= n ? 0 : (n - start < per_job ? n - start : per_job);
+      if (!rows) break;
+      threads.emplace_back([&e, &errors, j, x, y, start, rows, n_features, stride] {
+        try {
+          e.fn(x + start * n_features, rows, static_cast<char*>(y) + start * stride);
+        } catch (...) {
+          errors[j] = std::current_exception();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& err : errors) {
+      if (err) std::rethrow_exception(err);
+    }
+  }
+
   // The kernel points into these: they live as long as the model.
   tables tables_;
   std::unique_ptr<kernel> kernel_;
@@ -248,6 +386,8 @@ PYBIND11_MODULE(_runtime, m) {
       .def(py::init<const std::string&, const py::dict&, const py::dict&,
                     const std::vector<std::tuple<std::string, std::string, uint32_t>>&>(),
            py::arg("kernel"), py::arg("tables"), py::arg("fields"), py::arg("entry_points"))
-      .def("run", &HostModel::run, py::arg("name"), py::arg("X"))
+      .def("run", &HostModel::run, py::arg("name"), py::arg("X"), py::arg("n_jobs") = 1)
+      .def("run_array", &HostModel::run_array, py::arg("name"), py::arg("X"), py::arg("allow_nan"),
+           py::arg("n_jobs") = 1, py::arg("labels") = py::none())
       .def_property_readonly("n_features", &HostModel::n_features);
 }

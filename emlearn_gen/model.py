@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from functools import update_wrapper
 from pathlib import Path
+from types import MethodType
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
-from sklearn.utils.metaestimators import available_if
 
 from ._files import write_text_atomic
 from .core.entry_points import LABEL, OUTLIER, EntryPoint, by_name
@@ -17,9 +18,35 @@ from .core.render import render_model
 from .core.validation import check_feature_names, check_X
 
 
-def _has(method: str) -> Callable[[Any], bool]:
-    """Condition for available_if: the converted estimator has ``method``."""
-    return lambda model: method in model._entries
+class _entry_point:
+    """A prediction method that exists exactly where the model has the entry
+    point of its name, as scikit-learn's ``available_if`` makes one exist:
+    ``hasattr`` is False elsewhere and the AttributeError names the method.
+    Here the error message is formatted only when raised; available_if
+    formats it on every access, a fifth of a single-row prediction."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        update_wrapper(self, fn)
+
+    def __get__(self, obj: Any, owner: Optional[type] = None) -> Callable[..., Any]:
+        if obj is None:
+            return self.fn
+        if self.name not in obj._entries:
+            raise AttributeError(f"This {type(obj).__name__!r} has no attribute {self.name!r}")
+        return MethodType(self.fn, obj)
+
+
+def _resolve_n_jobs(value: Optional[int]) -> int:
+    """n_jobs as scikit-learn reads it: None is 1, -1 every CPU, -2 all but one."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value == 0:
+        raise ValueError(f"n_jobs must be a positive integer, -1 for every CPU, or None; got {value!r}")
+    if value > 0:
+        return int(value)
+    return max(1, (os.cpu_count() or 1) + 1 + int(value))
 
 
 class CModel:
@@ -60,6 +87,14 @@ class CModel:
         self._tables = family.tables(lowered.packed)
         self._host = HostModel(family.layout, self._tables, lowered.entry_points)
         self._versions = versions
+        self._allow_nan = lowered.allow_nan
+        # Labels the runtime can copy as bytes (not Python objects such as
+        # str in an object array): it then returns them itself.
+        classes = getattr(self, "classes_", None)
+        self._labels_by_bytes = (
+            classes is not None and classes.ndim == 1 and classes.dtype.kind != "O" and classes.flags.c_contiguous
+        )
+        self._n_jobs = 1
 
     def __repr__(self) -> str:
         return f"CModel(name={self.name!r}, estimator={self.estimator_name})"
@@ -68,6 +103,21 @@ class CModel:
     def options(self) -> Dict[str, str]:
         """The options the model was generated with, defaults resolved."""
         return dict(self._lowered.options)
+
+    @property
+    def n_jobs(self) -> int:
+        """Threads a prediction on many rows is split over (default 1).
+
+        As in scikit-learn: a positive count, or -1 for every CPU (-2 all but
+        one, ...). The rows are shared out in C++ with the GIL released; each
+        row's result is the same for any n_jobs. Batches of a few hundred rows
+        or fewer run on one thread.
+        """
+        return self._n_jobs
+
+    @n_jobs.setter
+    def n_jobs(self, value: Optional[int]) -> None:
+        self._n_jobs = _resolve_n_jobs(value)
 
     def _display_name(self) -> str:
         return f"CModel {self.name!r}"
@@ -84,26 +134,38 @@ class CModel:
         check_feature_names(X, fitted, self._display_name(), warn=False)
         return check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._lowered.allow_nan)
 
-    def _predict_input(self, X: Any) -> np.ndarray:
-        """check_input, with scikit-learn's warnings when only X or only the
-        estimator has feature names. Called from the public prediction
-        methods only: the warnings point at their caller."""
-        fitted = getattr(self, "feature_names_in_", None)
-        check_feature_names(X, fitted, self._display_name(), stacklevel=4)
-        return check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._lowered.allow_nan)
-
     def raw_outputs(self, method: str, X: Any) -> np.ndarray:
         """What the header's ``method`` returns for each row of X, computed by
         the host runtime: int32 for label and outlier entry points, float32
         rows (n, width) otherwise. Device results are compared against this."""
         if method not in self._entries:
             raise AttributeError(f"{self.estimator_name} has no {method}")
-        return self._host.run(method, self.check_input(X))
+        return self._host.run(method, self.check_input(X), self._n_jobs)
 
     def _sklearn_result(self, method: str, X: Any) -> np.ndarray:
-        """``method``'s result in scikit-learn's shape and dtype."""
+        """``method``'s result on X in scikit-learn's shape and dtype, with
+        the checks of check_input and scikit-learn's warnings when only X or
+        only the estimator has feature names. Called from the public
+        prediction methods only: the warnings point at their caller."""
         ep = self._entries[method]
-        raw = self._host.run(method, self._predict_input(X))
+        fitted = getattr(self, "feature_names_in_", None)
+        plain = type(X) is np.ndarray
+        # A plain ndarray has no column names: with none fitted either there
+        # is nothing to check (scikit-learn's reading of names costs more
+        # than a whole single-row prediction).
+        if fitted is not None or not plain:
+            check_feature_names(X, fitted, self._display_name(), stacklevel=3)
+        if plain:
+            # The common input: checked, run and labelled in one C++ call.
+            labels = self.classes_ if ep.output == LABEL and self._labels_by_bytes else None
+            raw = self._host.run_array(method, X, self._allow_nan, self._n_jobs, labels)
+            if raw is not None:
+                return raw if labels is not None else self._shaped(ep, raw)
+        X32 = check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._allow_nan)
+        return self._shaped(ep, self._host.run(method, X32, self._n_jobs))
+
+    def _shaped(self, ep: EntryPoint, raw: np.ndarray) -> np.ndarray:
+        """Raw results of ``ep`` in scikit-learn's shape and dtype."""
         if ep.output == LABEL:
             return self.classes_.take(raw, axis=0)
         if ep.output == OUTLIER:
@@ -111,27 +173,27 @@ class CModel:
         values = raw.astype(np.float64)
         return values.ravel() if ep.vector else values
 
-    @available_if(_has("predict"))
+    @_entry_point
     def predict(self, X: Any) -> np.ndarray:
         """Labels (classifiers), +1/-1 (outlier detectors) or outputs (regressors), as the estimator's predict."""
         return self._sklearn_result("predict", X)
 
-    @available_if(_has("predict_proba"))
+    @_entry_point
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), float64."""
         return self._sklearn_result("predict_proba", X)
 
-    @available_if(_has("decision_function"))
+    @_entry_point
     def decision_function(self, X: Any) -> np.ndarray:
         """Scores, as the estimator's decision_function (1-D for binary classifiers)."""
         return self._sklearn_result("decision_function", X)
 
-    @available_if(_has("score_samples"))
+    @_entry_point
     def score_samples(self, X: Any) -> np.ndarray:
         """Per-sample scores, as the estimator's score_samples."""
         return self._sklearn_result("score_samples", X)
 
-    @available_if(_has("transform"))
+    @_entry_point
     def transform(self, X: Any) -> np.ndarray:
         """Transformed features, as the estimator's transform."""
         return self._sklearn_result("transform", X)

@@ -3,7 +3,7 @@ tables, with the entry points of the model's description."""
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -39,7 +39,21 @@ class HostModel:
             entry_points=[ep.host_kind() for ep in entry_points] + list(host_only),
         )
 
-    def run(self, name: str, X32: np.ndarray) -> np.ndarray:
+    def run(self, name: str, X32: np.ndarray, n_jobs: int = 1) -> np.ndarray:
         """Raw results of entry point ``name`` on the rows of X32 (a
-        C-contiguous float32 matrix): int32 (n,) or float32 (n, width)."""
-        return self._model.run(name, X32)
+        C-contiguous float32 matrix): int32 (n,) or float32 (n, width).
+        ``n_jobs`` threads share the rows; results do not depend on it."""
+        return self._model.run(name, X32, n_jobs)
+
+    def run_array(
+        self, name: str, X: np.ndarray, allow_nan: bool, n_jobs: int = 1, labels: Optional[np.ndarray] = None
+    ) -> Optional[np.ndarray]:
+        """run() with the input checks in the same C++ call, for the common
+        case: X a 2-D C-contiguous float32 or float64 ndarray of the model's
+        width with at least one row, float64 rounded to nearest float32 as
+        numpy rounds it. None when X is anything else or holds a value that
+        check_X refuses (NaN unless ``allow_nan``, infinity): check_X then
+        converts it or raises its error. With ``labels`` (1-D, C-contiguous,
+        not of object dtype; int entry points only) the result is
+        ``labels.take(indices)``."""
+        return self._model.run_array(name, X, allow_nan, n_jobs, labels)

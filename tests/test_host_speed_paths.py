@@ -1,0 +1,229 @@
+"""The host's fast paths give the results and errors of the general ones.
+
+CModel's prediction methods take the common input (a 2-D C-contiguous
+float32 or float64 ndarray of the model's width) through one C++ call that
+checks and runs it; the trees' host kernel walks batches over its own
+expanded copy of the tables, several rows per tree at a time; ``n_jobs``
+splits a batch over threads. Every result must stay bit-identical to the
+general path: the Python checks (check_X) and, for trees, the header's own
+single-row kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import emlearn_gen
+from emlearn_gen import model as model_module
+from emlearn_gen.core.validation import check_X
+from emlearn_gen.families.trees import FAMILY as TREES
+from emlearn_gen.testing import catalog
+
+TREE_EXAMPLES = tuple(TREES.catalog())
+FORESTS = tuple(e for e in TREE_EXAMPLES if "Forest" in e.key or "Trees" in e.key)
+VALUE_METHODS = ("predict", "predict_proba")
+
+
+def _converted(example, **options):
+    est, X = catalog.fitted(example)
+    return est, emlearn_gen.convert(est, name="model", **{**example.options, **options}), X
+
+
+def _batch(X: np.ndarray, n_rows: int, seed: int = 0) -> np.ndarray:
+    """``n_rows`` rows from X, perturbed so they do not repeat; NaN stays NaN."""
+    rng = np.random.default_rng(seed)
+    rows = X[np.arange(n_rows) % len(X)].astype(np.float64)
+    rows = rows * (1.0 + 1e-3 * rng.standard_normal(rows.shape))
+    rows[: len(X)] = X[: min(len(X), n_rows)]  # the probe's exact threshold rows too
+    big = np.finfo(np.float32).max
+    return np.ascontiguousarray(np.clip(rows, -big, big), dtype=np.float32)  # NaN stays
+
+
+def _single_rows(cm, method: str, X: np.ndarray) -> np.ndarray:
+    """raw_outputs row by row: the header's own single-row kernel."""
+    return np.concatenate([cm.raw_outputs(method, X[i : i + 1]) for i in range(len(X))])
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    """Floats as their bit patterns (NaN and -0.0 compared exactly); other arrays as they are."""
+    return a.view(f"u{a.dtype.itemsize}") if a.dtype.kind == "f" else a
+
+
+def _methods(cm):
+    return [ep.name for ep in cm.entry_points]
+
+
+@pytest.mark.parametrize("example", TREE_EXAMPLES, ids=[e.key for e in TREE_EXAMPLES])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tree_batch_kernel_equals_the_single_row_kernel(example, dtype):
+    """Batches walk the host's expanded node table with interleaved rows; a
+    single row walks the header's bit records. Same bits on every row, NaN
+    and inputs on every threshold included."""
+    _, cm, X = _converted(example, dtype=dtype)
+    X32 = _batch(X, 700)
+    for method in _methods(cm):
+        batch = cm.raw_outputs(method, X32)
+        np.testing.assert_array_equal(_bits(batch), _bits(_single_rows(cm, method, X32)))
+
+
+@pytest.mark.parametrize("example", FORESTS, ids=[e.key for e in FORESTS])
+def test_results_do_not_depend_on_n_jobs(example):
+    est, cm, X = _converted(example)
+    X32 = _batch(X, 3000)  # enough rows for 7 threads of a few hundred
+    assert cm.n_jobs == 1
+    results = {}
+    for n_jobs in (1, 2, 7):
+        cm.n_jobs = n_jobs
+        results[n_jobs] = {m: getattr(cm, m)(X32) for m in VALUE_METHODS if hasattr(cm, m)}
+        results[n_jobs]["raw"] = cm.raw_outputs("predict", X32)
+    for n_jobs in (2, 7):
+        for method, want in results[1].items():
+            got = results[n_jobs][method]
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(_bits(got), _bits(want), err_msg=method)
+    if hasattr(est, "classes_"):  # labels equal scikit-learn's (its outputs differ by the contract)
+        np.testing.assert_array_equal(results[7]["predict"], est.predict(X32))
+
+
+@pytest.mark.parametrize("value, want", [(None, 1), (1, 1), (3, 3), (np.int64(2), 2), (-1, os.cpu_count() or 1)])
+def test_n_jobs_is_read_as_scikit_learn_reads_it(value, want):
+    _, cm, _ = _converted(FORESTS[0])
+    cm.n_jobs = value
+    assert cm.n_jobs == want
+
+
+@pytest.mark.parametrize("value", [0, 1.5, "2", True])
+def test_bad_n_jobs_is_refused(value):
+    _, cm, _ = _converted(FORESTS[0])
+    with pytest.raises(ValueError, match="n_jobs must be a positive integer"):
+        cm.n_jobs = value
+    assert cm.n_jobs == 1
+
+
+def _refuse_check_X(*args, **kwargs):
+    raise AssertionError("check_X ran on an input the fast path takes")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_rows", [1, 5])
+def test_common_input_takes_one_call(monkeypatch, dtype, n_rows):
+    """A C-contiguous float32/float64 ndarray of the right width skips the
+    Python checks (the fast path does them), with the same results."""
+    est, cm, X = _converted(catalog.example("RandomForestClassifier"))
+    X = np.ascontiguousarray(X[:n_rows], dtype=dtype)
+    want = {m: getattr(cm, m)(np.asfortranarray(X)) for m in VALUE_METHODS}  # general path
+    monkeypatch.setattr(model_module, "check_X", _refuse_check_X)
+    for method, expected in want.items():
+        np.testing.assert_array_equal(getattr(cm, method)(X), expected)
+
+
+def _inputs_to_compare(n_features: int) -> list:
+    """Inputs on which the fast and the general path must agree: float64
+    values that round (halfway cases, subnormals, the edge of float32's
+    range), and layouts the fast path leaves to check_X."""
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((6, n_features)) * 10.0
+    halfway = np.float64(1.0) + np.float64(2.0**-24)  # rounds to even: 1.0
+    base[0, :] = halfway
+    base[1, :] = 1e-45  # float32 subnormal
+    base[2, :] = np.nextafter(np.float64(np.finfo(np.float32).max), 0.0)  # rounds to FLT_MAX, not inf
+    base[3, :] = -7e-46  # rounds to -0.0
+    base[4, :] = np.nan
+    return [
+        base,
+        base.astype(np.float32),
+        np.asfortranarray(base),
+        base[:, ::-1].copy()[:, ::-1],  # non-contiguous view
+        base.astype(">f8"),  # byte-swapped
+        base[5:].astype(np.float16),
+        np.rint(base[5:]).astype(np.int64),
+        np.ascontiguousarray(base[:1]),
+        np.frombuffer(b"\0" + base.tobytes(), dtype=np.float64, offset=1).reshape(base.shape),  # unaligned
+    ]
+
+
+@pytest.mark.parametrize("key", ["RandomForestClassifier", "RandomForestRegressor"])
+def test_fast_path_equals_check_X(key):
+    est, cm, _ = _converted(catalog.example(key))
+    for X in _inputs_to_compare(cm.n_features_in_):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            X32 = check_X(X, cm.n_features_in_, "m", allow_nan=cm._lowered.allow_nan)
+        for method in _methods(cm):
+            got = getattr(cm, method)(X)
+            raw = cm._host.run(method, X32)
+            want = cm.classes_.take(raw) if raw.dtype.kind == "i" else raw.astype(np.float64).reshape(got.shape)
+            np.testing.assert_array_equal(got, want, err_msg=f"{method} on {X.dtype} {X.flags['C_CONTIGUOUS']}")
+
+
+def _message(fn, X) -> str:
+    with pytest.raises(ValueError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fn(X)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, 1e300, np.nan])
+def test_refused_values_have_the_general_message(dtype, bad):
+    """Infinity (also from float64 overflow) and, where the family takes no
+    NaN, NaN: refused with exactly check_X's message, which is
+    scikit-learn's."""
+    for key in ("RandomForestClassifier", "LogisticRegression-multinomial"):
+        _, cm, X = _converted(catalog.example(key))
+        if bad == 1e300 and dtype == np.float32:
+            continue  # not a float32 value
+        X = np.ascontiguousarray(np.nan_to_num(X[:3]), dtype=dtype)
+        X[1, 0] = bad
+        if np.isnan(bad) and cm._lowered.allow_nan:
+            cm.predict(X)  # a missing value, taken
+            continue
+        want = _message(lambda A: check_X(A, cm.n_features_in_, cm._display_name(), cm._lowered.allow_nan), X)
+        assert _message(cm.predict, X) == want
+        assert "infinity" in want or "NaN" in want
+
+
+def test_plain_array_on_a_model_fitted_with_names_still_warns():
+    pd = pytest.importorskip("pandas")
+    est, _, X = _converted(catalog.example("RandomForestClassifier"))
+    X = np.nan_to_num(X[:4])
+    names = [f"f{i}" for i in range(X.shape[1])]
+    named = type(est)(**est.get_params()).fit(pd.DataFrame(X, columns=names), est.predict(X))
+    cm = emlearn_gen.convert(named)
+    with pytest.warns(UserWarning, match="does not have valid feature names") as record:
+        cm.predict(np.ascontiguousarray(X, dtype=np.float32))
+    assert record[0].filename == __file__  # points at the caller
+    frame = pd.DataFrame(X, columns=names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(cm.predict(frame), named.predict(frame))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 7, 9]),
+        np.array(["b", "a", "c"]),
+        np.array(["b", "a", "c"], dtype=object),
+        np.array([True, False, True]),
+    ],
+    ids=["int", "str", "object", "bool"],
+)
+def test_labels_come_back_as_scikit_learn_returns_them(labels):
+    """The fast path copies labels in C++ (any dtype but object; object
+    labels go through classes_.take): same values and dtype either way."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 4)).astype(np.float32)
+    y = labels[rng.integers(0, 3, 300)]
+    est = RandomForestClassifier(n_estimators=4, random_state=0).fit(X, y)
+    cm = emlearn_gen.convert(est)
+    for rows in (X[:1], X):
+        got, want = cm.predict(rows), est.predict(rows)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
