@@ -5,7 +5,8 @@ Each bound is on |runtime - scikit-learn| of a probability, given
 scikit-learn's float64 scores and a bound B on how far the runtime's scores
 (the link's input) may lie from them; the derivations are in the linear
 family's contract (emlearn_gen/families/linear/contract.py), and the
-runtime's exp is within EXP_MAX_REL_ERROR (runtime math.hpp).
+runtime's exp is within EXP_MAX_REL_ERROR (runtime math.hpp). assert_within
+checks results against such a bound.
 """
 
 from __future__ import annotations
@@ -65,3 +66,24 @@ def proba_bound(link: str, scores: np.ndarray, B: np.ndarray) -> np.ndarray:
         ambiguous = total <= dq.sum(axis=1, keepdims=True)
         return np.where(ambiguous, np.inf, out)
     raise ValueError(f"no predict_proba for link {link!r}")
+
+
+def assert_within(what: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> float:
+    """Raises AssertionError unless |got - want| <= bound everywhere (values
+    beyond float32's range may be inf, as rounding makes them); returns the
+    largest finite difference."""
+    assert got.shape == want.shape, f"{what}: shape {got.shape} vs scikit-learn's {want.shape}"
+    with np.errstate(invalid="ignore", over="ignore"):
+        want32 = want.astype(np.float32).astype(np.float64)
+        err = np.abs(got - want)
+        # Beyond float32's range the runtime returns inf, as rounding does.
+        ok = (err <= bound) | (np.isinf(want32) & (got == want32))
+    if not np.all(ok):
+        worst = int(np.flatnonzero(~ok.reshape(-1))[0])
+        raise AssertionError(
+            f"{what} differs from scikit-learn by {err.flat[worst]:.3g} at flat index {worst} "
+            f"(got {got.flat[worst]!r}, scikit-learn {want.flat[worst]!r}); the contract allows "
+            f"{bound.flat[worst]:.3g}"
+        )
+    finite = np.isfinite(err)
+    return float(err[finite].max()) if np.any(finite) else 0.0

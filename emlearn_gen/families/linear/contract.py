@@ -45,7 +45,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, proba_bound
+from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, assert_within, proba_bound
 from ...core.family import NumericContract
 
 
@@ -73,24 +73,6 @@ def tie_zone(scores: np.ndarray, B: np.ndarray) -> np.ndarray:
     return scores[rows, first] - scores[rows, second] <= B[rows, first] + B[rows, second]
 
 
-def _check_within(what: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> float:
-    assert got.shape == want.shape, f"{what}: shape {got.shape} vs scikit-learn's {want.shape}"
-    with np.errstate(invalid="ignore", over="ignore"):
-        want32 = want.astype(np.float32).astype(np.float64)
-        err = np.abs(got - want)
-        # Beyond float32's range the runtime returns inf, as rounding does.
-        ok = (err <= bound) | (np.isinf(want32) & (got == want32))
-    if not np.all(ok):
-        worst = int(np.flatnonzero(~ok.reshape(-1))[0])
-        raise AssertionError(
-            f"{what} differs from scikit-learn by {err.flat[worst]:.3g} at flat index {worst} "
-            f"(got {got.flat[worst]!r}, scikit-learn {want.flat[worst]!r}); the contract allows "
-            f"{bound.flat[worst]:.3g}"
-        )
-    finite = np.isfinite(err)
-    return float(err[finite].max()) if np.any(finite) else 0.0
-
-
 class LinearContract(NumericContract):
     statement = (
         "float32 arithmetic. Scores within gamma(n+3) * (sum |w x| + |b|) of scikit-learn's "
@@ -108,7 +90,7 @@ class LinearContract(NumericContract):
         if ir.task == "classifier":
             want_scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
             got_scores = cm.decision_function(X)
-            report["max_abs_diff"] = _check_within(
+            report["max_abs_diff"] = assert_within(
                 "decision_function", got_scores, want_scores, B[:, 0] if ir.vector else B
             )
             want_labels = estimator.predict(X)
@@ -128,7 +110,7 @@ class LinearContract(NumericContract):
             if ir.has_proba:
                 want = np.asarray(estimator.predict_proba(X), dtype=np.float64)
                 got = cm.predict_proba(X)
-                report["max_proba_diff"] = _check_within("predict_proba", got, want, proba_bound(ir.link, scores, B))
+                report["max_proba_diff"] = assert_within("predict_proba", got, want, proba_bound(ir.link, scores, B))
             return report
         want = np.asarray(estimator.predict(X), dtype=np.float64)
         got = cm.predict(X)
@@ -137,5 +119,5 @@ class LinearContract(NumericContract):
                 bound = np.exp(scores) * (np.expm1(B) + EXP_MAX_REL_ERROR * np.exp(B))
         else:
             bound = B
-        report["max_abs_diff"] = _check_within("predict", got, want, bound[:, 0] if ir.vector else bound)
+        report["max_abs_diff"] = assert_within("predict", got, want, bound[:, 0] if ir.vector else bound)
         return report

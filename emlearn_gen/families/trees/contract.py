@@ -52,7 +52,7 @@ from typing import Any, Dict
 import numpy as np
 
 from ... import _runtime
-from ...core.bounds import proba_bound
+from ...core.bounds import assert_within, proba_bound
 from ...core.family import NumericContract
 
 U32 = 2.0**-24
@@ -78,18 +78,6 @@ def float32_sum_tolerance(estimator: Any, X: np.ndarray, reference: np.ndarray) 
     return relative + (n_trees + 2) * SUBNORMAL_HALF_SPACING
 
 
-def _assert_within(what: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> float:
-    assert got.shape == want.shape and got.dtype == np.float64, (what, got.shape, want.shape, got.dtype)
-    err = np.abs(got - want)
-    if np.any(err > bound):
-        worst = int(np.argmax(err - bound))
-        raise AssertionError(
-            f"{what} differs from scikit-learn by {err[worst]:.3g} at row {worst} "
-            f"(got {got[worst]!r}, scikit-learn {want[worst]!r}); the contract allows {bound[worst]:.3g}"
-        )
-    return float(err.max()) if err.size else 0.0
-
-
 def assert_outlier_detector_matches(cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
     """IsolationForest: identical labels, scores within the bound above."""
     want_labels = estimator.predict(X)
@@ -102,10 +90,10 @@ def assert_outlier_detector_matches(cm: Any, estimator: Any, X: np.ndarray) -> D
     e = float(_runtime.EXP_MAX_REL_ERROR)
     with np.errstate(divide="ignore"):
         bound = np.abs(s) * (3 * U32 * np.abs(np.log(-s)) + e) + 2.0**-149
-    report = {"max_abs_diff": _assert_within("score_samples", cm.score_samples(X), s, bound)}
+    report = {"max_abs_diff": assert_within("score_samples", cm.score_samples(X), s, bound)}
     d = estimator.decision_function(X)
     bound_d = bound + U32 * (abs(float(estimator.offset_)) + np.abs(d))
-    report["max_decision_diff"] = _assert_within("decision_function", cm.decision_function(X), d, bound_d)
+    report["max_decision_diff"] = assert_within("decision_function", cm.decision_function(X), d, bound_d)
     report["outliers"] = int(np.count_nonzero(want_labels == -1))
     return report
 
@@ -147,20 +135,8 @@ def assert_boosted_matches(cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, 
     else:
         bound = proba_bound(link, scores, B)
     want = estimator.predict_proba(X)
-    diff = _assert_within_matrix("predict_proba", cm.predict_proba(X), want, bound)
+    diff = assert_within("predict_proba", cm.predict_proba(X), want, bound)
     return {"max_abs_diff": float(np.max(np.abs(got_raw - raw))), "max_proba_diff": diff}
-
-
-def _assert_within_matrix(what: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> float:
-    assert got.shape == want.shape, (what, got.shape, want.shape)
-    err = np.abs(got - want)
-    if np.any(err > bound):
-        flat = int(np.argmax((err - bound).reshape(-1)))
-        raise AssertionError(
-            f"{what} differs from scikit-learn by {err.flat[flat]:.3g} at flat index {flat}; "
-            f"the contract allows {bound.flat[flat]:.3g}"
-        )
-    return float(err.max()) if err.size else 0.0
 
 
 class TreeContract(NumericContract):
