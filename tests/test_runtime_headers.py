@@ -64,6 +64,7 @@ template int32_t eg::argmax<eg::soft_double>(const eg::soft_double*, int32_t);
   template float eg::isolation_score<W>(const eg::forest<R>&, const float*); \\
   template float eg::isolation_decision<W>(const eg::forest<R>&, const float*); \\
   template int32_t eg::boost_label<W>(const eg::forest<R>&, const float*, R*); \\
+  template R eg::adaboost_median<W>(const eg::forest<R>&, const float*, R*, uint32_t*); \\
   template void eg::boost_raw<W>(const eg::forest<R>&, const float*, R*, float*); \\
   template void eg::boost_proba<W>(const eg::forest<R>&, const float*, R*, float*); \\
   template eg::status eg::forest_validate<W>(const eg::forest<R>&, size_t, size_t, size_t);

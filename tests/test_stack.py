@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.ensemble import GradientBoostingClassifier, IsolationForest, RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import AdaBoostRegressor, GradientBoostingClassifier, IsolationForest, RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -61,6 +61,8 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     "isolation_forest": (lambda load: load("wine"), lambda: IsolationForest(n_estimators=10, random_state=0), None),
     # Boosting: the raw scores of every class as float64 sums, then softmax.
     "gradient_boosting": (lambda load: load("wine"), lambda: GradientBoostingClassifier(n_estimators=5, random_state=0), None),
+    # AdaBoost.R2: a value and an index per tree for the weighted median.
+    "adaboost_regressor": (lambda load: load("diabetes"), lambda: AdaBoostRegressor(n_estimators=20, random_state=0), None),
 }
 
 

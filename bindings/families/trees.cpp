@@ -248,7 +248,7 @@ class tree_kernel : public kernel {
     f_.real_constants = t.get<Real>("real_constants", &n_real_constants);
     f_.float_constants = t.get<float>("float_constants", &n_float_constants);
     outlier_ = f.get("outlier", 1) != 0;
-    f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::samme));
+    f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::median));
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));
     f_.n_leaves = static_cast<uint32_t>(f.get("n_leaves", UINT32_MAX));
     f_.n_trees = static_cast<uint32_t>(f.get("n_trees", UINT32_MAX));
@@ -266,6 +266,9 @@ class tree_kernel : public kernel {
     }
     check_status(emlearn_gen::forest_validate<Word>(f_, n_nodes_bytes, n_roots_bytes, n_codes_bytes),
                  "invalid packed forest");
+    if (f_.boost == emlearn_gen::boost_link::median && n_real_constants != f_.n_trees) {
+      throw std::invalid_argument("invalid packed forest: AdaBoostRegressor needs one weight per tree");
+    }
     if (f_.boost == emlearn_gen::boost_link::samme && n_real_constants != 1) {
       throw std::invalid_argument("invalid packed forest: AdaBoost needs the sum of its estimator weights");
     }
@@ -292,6 +295,19 @@ class tree_kernel : public kernel {
           y[t] = static_cast<int32_t>(emlearn_gen::forest_leaf<Word>(f, t, x));
         }
       });
+    }
+    if (f_.boost == emlearn_gen::boost_link::median) {
+      if (name == "predict" && kind == output_kind::float_vector && width == 1) {
+        return [f](const float* X, size_t n, void* out) {
+          std::vector<Real> values(f.n_trees);
+          std::vector<uint32_t> order(f.n_trees);
+          for (size_t i = 0; i < n; ++i) {
+            static_cast<float*>(out)[i] = emlearn_gen::to_float(
+                emlearn_gen::adaboost_median<Word>(f, X + i * f.n_features, values.data(), order.data()));
+          }
+        };
+      }
+      throw std::invalid_argument("the trees kernel has no AdaBoostRegressor entry point '" + name + "'");
     }
     if (f_.boost != 0) {
       const uint32_t n_classes = f_.boost == emlearn_gen::boost_link::logistic ||

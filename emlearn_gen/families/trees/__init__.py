@@ -133,7 +133,8 @@ class TreesFamily(Family):
             n_outputs=ir.leaf_width if ir.task == "regressor" else None,
             context={"real_type": REAL_TYPES[dtype]},
             summary=tree_summary(packed),
-            scratch=tree_scratch(packed, classifier, outlier or ir.boost is not None),
+            scratch=tree_scratch(packed, classifier, outlier or ir.boost is not None,
+                                 median=ir.boost is not None and ir.boost.link == "median"),
         )
 
     @staticmethod

@@ -15,13 +15,18 @@ from __future__ import annotations
 from typing import Any, Callable, List
 
 import numpy as np
-from sklearn.ensemble import AdaBoostClassifier, GradientBoostingClassifier, GradientBoostingRegressor
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier
+from sklearn.ensemble import (
+    AdaBoostClassifier,
+    AdaBoostRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+)
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
 
 from ...core.labels import check_single_output_classes
 from .ir import LEAF, BoostScore, Tree, TreeEnsemble
 
-SUPPORTED = (GradientBoostingClassifier, GradientBoostingRegressor, AdaBoostClassifier)
+SUPPORTED = (GradientBoostingClassifier, GradientBoostingRegressor, AdaBoostClassifier, AdaBoostRegressor)
 
 #: scikit-learn's link from raw scores to probabilities, by loss link class.
 _PROBA_LINKS = {"LogitLink": "logistic", "HalfLogitLink": "logistic2x", "MultinomialLogit": "softmax"}
@@ -58,6 +63,8 @@ def convert_boosting(estimator: Any, read_tree: Callable[..., Tree]) -> TreeEnse
     """IR of a fitted gradient boosting or AdaBoost model."""
     if isinstance(estimator, AdaBoostClassifier):
         return convert_adaboost(estimator, read_tree)
+    if isinstance(estimator, AdaBoostRegressor):
+        return convert_adaboost_regressor(estimator, read_tree)
     return convert_gradient_boosting(estimator, read_tree)
 
 
@@ -100,6 +107,29 @@ def convert_adaboost(estimator: Any, read_tree: Callable[..., Tree]) -> TreeEnse
         trees=tuple(trees),
         classes=classes,
         boost=BoostScore(link="samme", n_classes=k, weight_sum=float(weights.sum())),
+    )
+
+
+def convert_adaboost_regressor(estimator: Any, read_tree: Callable[..., Tree]) -> TreeEnsemble:
+    """AdaBoostRegressor (AdaBoost.R2) with tree estimators: the trees keep
+    their own values; the runtime takes their weighted median."""
+    name = type(estimator).__name__
+    members = list(getattr(estimator, "estimators_", []) or [])
+    weights = np.asarray(estimator.estimator_weights_, dtype=np.float64)
+    if not members or weights.ndim != 1 or weights.size < len(members):
+        raise ValueError(f"{name}: estimators_ and estimator_weights_ do not match (not fitted?)")
+    trees: List[Tree] = []
+    for i, member in enumerate(members):
+        what = f"{name}.estimators_[{i}]"
+        if type(member) not in (DecisionTreeRegressor, ExtraTreeRegressor):
+            raise TypeError(f"{what} is a {type(member).__name__}; emlearn_gen converts AdaBoost over decision trees")
+        trees.append(read_tree(member.tree_, f"{what}.tree_", "regressor", 1, 1))
+    return TreeEnsemble(
+        task="regressor",
+        n_features=int(estimator.n_features_in_),
+        leaf_width=1,
+        trees=tuple(trees),
+        boost=BoostScore(link="median", n_classes=1, weights=tuple(weights[: len(members)].tolist())),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sklearn.ensemble import (
     AdaBoostClassifier,
+    AdaBoostRegressor,
     ExtraTreesClassifier,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
@@ -84,6 +85,10 @@ EXAMPLES = (
     Example("AdaBoostClassifier-multiclass",
             lambda: AdaBoostClassifier(DecisionTreeClassifier(max_depth=3), n_estimators=15, random_state=0),
             "wine", _probe),
+    Example("AdaBoostRegressor", lambda: AdaBoostRegressor(DecisionTreeRegressor(max_depth=4), n_estimators=20,
+                                                            random_state=0), "diabetes", _probe),
+    Example("AdaBoostRegressor-square", lambda: AdaBoostRegressor(n_estimators=12, loss="square", random_state=1),
+            "synthetic_regression", _probe),
     *(
         Example(f"GradientBoostingRegressor-{loss}",
                 (lambda loss=loss: GradientBoostingRegressor(loss=loss, n_estimators=25, max_depth=3, random_state=0)),

@@ -32,7 +32,9 @@ def tree_summary(packed: PackedForest) -> Tuple[str, ...]:
     )
 
 
-def tree_scratch(packed: PackedForest, classifier: bool, outlier: bool = False) -> Dict[str, Tuple[int, str]]:
+def tree_scratch(
+    packed: PackedForest, classifier: bool, outlier: bool = False, median: bool = False
+) -> Dict[str, Tuple[int, str]]:
     """Local arrays of each entry point (model.hpp.j2): predict() of a
     classifier sums the classes for argmax; an entry point writing floats
     sums in the caller's `out` when the sums are float32, and in a local
@@ -41,6 +43,9 @@ def tree_scratch(packed: PackedForest, classifier: bool, outlier: bool = False) 
     width = packed.leaf_width
     sums = (width * size, f"{_plural(width, 'sum')} of {size} bytes")
     local = sums if packed.real == "float64" else (0, "")
+    if median:
+        # AdaBoostRegressor: every tree's value and its place in the order.
+        return {"predict": (packed.n_trees * (size + 4), f"{_plural(packed.n_trees, 'value')} of {size + 4} bytes")}
     if outlier:
         return {name: sums for name in ("predict", "score_samples", "decision_function")}
     if classifier:

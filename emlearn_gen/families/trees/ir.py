@@ -116,7 +116,8 @@ class OutlierScore:
 #: sigmoid of twice the score), "softmax" (multi-class).
 #: "samme" (AdaBoost): the weighted votes over the weights' sum, as
 #: scikit-learn's decision_function; probabilities by softmax.
-BOOST_LINKS = {"identity": 1, "logistic": 2, "logistic2x": 3, "softmax": 4, "samme": 5}
+#: "median" (AdaBoostRegressor): the weighted median of the trees' values.
+BOOST_LINKS = {"identity": 1, "logistic": 2, "logistic2x": 3, "softmax": 4, "samme": 5, "median": 6}
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class BoostScore:
     link: str
     n_classes: int  # classifiers: classes_; regressors: 1
     weight_sum: float = 1.0  # samme: what the votes are divided by
+    weights: Tuple[float, ...] = ()  # median: each tree's weight
 
     @property
     def n_decision(self) -> int:
@@ -142,6 +144,8 @@ class BoostScore:
             raise ValueError("a binary boosted classifier has one raw score and two classes")
         if self.link in ("softmax", "samme") and leaf_width != self.n_classes:
             raise ValueError("this boosted classifier has one sum per class")
+        if self.link == "median" and (leaf_width != 1 or not self.weights or not np.all(np.isfinite(self.weights))):
+            raise ValueError("AdaBoostRegressor needs one finite weight per tree and one value per leaf")
         if self.link == "samme" and not (np.isfinite(self.weight_sum) and self.weight_sum > 0):
             raise ValueError("AdaBoost's estimator weights must have a positive, finite sum")
 

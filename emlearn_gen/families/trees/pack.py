@@ -339,6 +339,11 @@ def _boost_link(ir: TreeEnsemble, real_dtype: type) -> int:
 
 
 def _constant_tables(ir: TreeEnsemble, real_dtype: type) -> dict:
+    if ir.boost is not None and ir.boost.link == "median":
+        return {
+            "real_constants": np.array(ir.boost.weights, dtype=real_dtype),
+            "float_constants": np.zeros(0, dtype=np.float32),
+        }
     if ir.boost is not None and ir.boost.link == "samme":
         return {
             "real_constants": np.array([ir.boost.weight_sum], dtype=real_dtype),

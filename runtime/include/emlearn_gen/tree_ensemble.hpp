@@ -86,6 +86,8 @@ enum : uint8_t {
   logistic2x = 3,  ///< binary, exponential loss: p = sigmoid(2 raw)
   softmax = 4,     ///< one raw score per class
   samme = 5,       ///< AdaBoost (SAMME): weighted votes / real_constants[0]
+  median = 6,      ///< AdaBoost.R2: weighted median of the trees' values,
+                   ///< weights in real_constants[0..n_trees)
 };
 }  // namespace boost_link
 
@@ -178,6 +180,42 @@ inline void forest_mean(const F& f, const float* x, typename F::real_type* out) 
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     out[j] = divide(out[j], f.n_trees);
   }
+}
+
+/// AdaBoostRegressor (AdaBoost.R2; leaf_width 1): the weighted median of
+/// the trees' values for `x`, as scikit-learn computes it: values sorted
+/// (ties in tree order), weights summed in that order in real64, the first
+/// value whose running sum reaches half the total. `values` and `order` are
+/// caller scratch of n_trees entries each. Stack: those arrays and a few words.
+template <typename Word, typename F>
+inline typename F::real_type adaboost_median(const F& f, const float* x, typename F::real_type* values,
+                                              uint32_t* order) {
+  typedef typename F::real_type Real;
+  const uint32_t n = f.n_trees;
+  for (uint32_t t = 0; t < n; ++t) {
+    values[t] = zero<Real>();
+    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x), values + t);
+    // Insertion sort, stable: a tree goes after every tree of equal value.
+    uint32_t i = t;
+    while (i > 0u && values[order[i - 1u]] > values[t]) {
+      order[i] = order[i - 1u];
+      --i;
+    }
+    order[i] = t;
+  }
+  Real total = zero<Real>();
+  for (uint32_t i = 0; i < n; ++i) {
+    total += table_read(f.real_constants, order[i]);
+  }
+  const Real half = divide(total, static_cast<uint32_t>(2u));
+  Real running = zero<Real>();
+  for (uint32_t i = 0; i < n; ++i) {
+    running += table_read(f.real_constants, order[i]);
+    if (!(half > running)) {
+      return values[order[i]];
+    }
+  }
+  return values[order[n - 1u]];
 }
 
 /// Isolation forests (scikit-learn's IsolationForest; leaf_width 1): the
