@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 import pytest
@@ -309,16 +309,11 @@ def _host_bits(tmp_path: Path, inputs: np.ndarray, target: HostTarget) -> List[L
     return parse_bits(out, len(inputs))
 
 
-def _device_bits(tmp_path: Path, inputs: np.ndarray, target: DeviceTarget) -> List[List[str]]:
-    try:
-        target.check_tools()
-    except ToolchainMissing as exc:
-        _missing(f"{target.name}: {exc}")
-    folder = tmp_path / target.name
-    folder.mkdir()
-    (folder / "main.cpp").write_text(bits_program(target.prelude(), target.exit_code(), inputs))
-    # The device flags less -ffp-contract=off: firmware built with the
-    # compiler's default contraction must still match.
+
+def _run_on_device(target: Any, folder: Path) -> str:
+    """Builds folder/main.cpp for a device target with its flags less
+    -ffp-contract=off (firmware built with the compiler's default contraction
+    must still match), runs it on the emulator and returns what it printed."""
     flags = target.cxx_flags()
     assert "-ffp-contract=off" in flags, flags
     flags = [f for f in flags if f != "-ffp-contract=off"]
@@ -327,7 +322,17 @@ def _device_bits(tmp_path: Path, inputs: np.ndarray, target: DeviceTarget) -> Li
     if isinstance(target, CortexMTarget):
         objects.append(target.compile_startup(folder, TIMEOUT_S))
     elf = target.link(folder, objects, "image.elf", TIMEOUT_S)
-    return parse_bits(target.run_image(elf, folder, TIMEOUT_S), len(inputs))
+    return target.run_image(elf, folder, TIMEOUT_S)
+
+def _device_bits(tmp_path: Path, inputs: np.ndarray, target: DeviceTarget) -> List[List[str]]:
+    try:
+        target.check_tools()
+    except ToolchainMissing as exc:
+        _missing(f"{target.name}: {exc}")
+    folder = tmp_path / target.name
+    folder.mkdir()
+    (folder / "main.cpp").write_text(bits_program(target.prelude(), target.exit_code(), inputs))
+    return parse_bits(_run_on_device(target, folder), len(inputs))
 
 
 @pytest.fixture(scope="module")
@@ -516,13 +521,7 @@ def _program64_bits(tmp_path: Path, target: "HostTarget | DeviceTarget") -> List
     if isinstance(target, HostTarget):
         out = target.build_and_run(folder, ["main.cpp"], [str(INCLUDE_DIR)], TIMEOUT_S)
         return parse_bits64(out, len(inputs))
-    flags = [f for f in target.cxx_flags() if f != "-ffp-contract=off"]
-    _run([target.compiler, *flags, f"-I{INCLUDE_DIR}", "-c", "main.cpp", "-o", "main.o"], folder)
-    objects = [folder / "main.o"]
-    if isinstance(target, CortexMTarget):
-        objects.append(target.compile_startup(folder, TIMEOUT_S))
-    elf = target.link(folder, objects, "image.elf", TIMEOUT_S)
-    return parse_bits64(target.run_image(elf, folder, TIMEOUT_S), len(inputs))
+    return parse_bits64(_run_on_device(target, folder), len(inputs))
 
 
 @pytest.fixture(scope="module")
