@@ -108,6 +108,30 @@ std::map<std::string, int> kernel_formats();
 /// Throws std::invalid_argument("<what>: <status text>") unless s is ok.
 void check_status(emlearn_gen::status s, const std::string& what);
 
+/// What a scan of float bits found: some value is NaN or infinite, some is
+/// infinite. Decided on the bits, as the kernels decide NaN (is_missing).
+struct non_finite_scan {
+  bool nan_or_inf;
+  bool inf;
+};
+
+/// Scans `count` floats. Only OR, add and equality, and no branch, so the
+/// compiler vectorises it with baseline SSE2 (an unsigned max would need
+/// SSE4.1).
+inline non_finite_scan scan_non_finite(const float* x, size_t count) {
+  uint32_t non_finite = 0;  // bit 31: some magnitude >= 0x7F800000 (inf or NaN)
+  uint32_t infinities = 0;
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bits &= 0x7FFFFFFFu;
+    non_finite |= bits + 0x00800000u;
+    infinities |= static_cast<uint32_t>(bits == 0x7F800000u);
+  }
+  const non_finite_scan found = {(non_finite & 0x80000000u) != 0, infinities != 0};
+  return found;
+}
+
 /// Runs `fn` on each of n rows: the generic loop for kernels whose header
 /// entry point takes one row.
 template <typename Row>

@@ -314,18 +314,8 @@ class HostModel {
   // where the family takes it as missing. Decided on the bits, as the
   // kernels decide NaN.
   static bool acceptable(const float* x, size_t count, bool allow_nan) {
-    // Only OR, add and equality, so the compiler vectorises the scan with
-    // baseline SSE2 (an unsigned max would need SSE4.1).
-    uint32_t non_finite = 0;  // bit 31: some magnitude >= 0x7F800000 (inf or NaN)
-    uint32_t infinities = 0;
-    for (size_t i = 0; i < count; ++i) {
-      uint32_t bits;
-      std::memcpy(&bits, x + i, sizeof bits);
-      bits &= 0x7FFFFFFFu;
-      non_finite |= bits + 0x00800000u;
-      infinities |= static_cast<uint32_t>(bits == 0x7F800000u);
-    }
-    return !infinities && (allow_nan || !(non_finite & 0x80000000u));
+    const non_finite_scan found = scan_non_finite(x, count);
+    return !found.inf && (allow_nan || !found.nan_or_inf);
   }
 
   // Runs e on n rows, split into contiguous blocks over up to n_jobs

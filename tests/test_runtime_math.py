@@ -309,7 +309,6 @@ def _host_bits(tmp_path: Path, inputs: np.ndarray, target: HostTarget) -> List[L
     return parse_bits(out, len(inputs))
 
 
-
 def _run_on_device(target: Any, folder: Path) -> str:
     """Builds folder/main.cpp for a device target with its flags less
     -ffp-contract=off (firmware built with the compiler's default contraction
@@ -323,6 +322,7 @@ def _run_on_device(target: Any, folder: Path) -> str:
         objects.append(target.compile_startup(folder, TIMEOUT_S))
     elf = target.link(folder, objects, "image.elf", TIMEOUT_S)
     return target.run_image(elf, folder, TIMEOUT_S)
+
 
 def _device_bits(tmp_path: Path, inputs: np.ndarray, target: DeviceTarget) -> List[List[str]]:
     try:

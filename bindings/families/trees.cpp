@@ -110,19 +110,10 @@ inline unsigned lowest_bit(uint64_t mask) {
 #endif
 }
 
-// Whether any of `count` values is NaN (bits, as is_missing decides).
+// Whether any of `count` values may be missing; an infinity counts too:
+// rare, and then the exact walk runs.
 inline bool any_missing(const float* x, size_t count) {
-  uint32_t non_finite = 0;  // bit 31: some magnitude >= 0x7F800000; no branch, so it vectorises
-  uint32_t infinite = 0;
-  for (size_t i = 0; i < count; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, x + i, sizeof bits);
-    bits &= 0x7FFFFFFFu;
-    non_finite |= bits + 0x00800000u;
-    infinite |= static_cast<uint32_t>(bits == 0x7F800000u);
-  }
-  // An infinity counts too: rare, and then the exact walk runs.
-  return (non_finite & 0x80000000u) != 0 || infinite != 0;
+  return scan_non_finite(x, count).nan_or_inf;
 }
 
 // Writes to leaf[i - start] the leaf row that row i of X reaches in the
