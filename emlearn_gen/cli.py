@@ -199,6 +199,22 @@ def _conversion_failed(exc: Exception, estimator: Any, path: Path, name: str, na
     return CliError(f"cannot convert {type(estimator).__name__} from {path}: {detail}{hint}")
 
 
+def _check_options_for(estimator: Any, options: Dict[str, Any]) -> None:
+    """An option the estimator's family does not take, or a value it does not
+    accept, is a usage error (exit 2) like an unknown --option; only the
+    family knows its values, so this waits until the model is loaded."""
+    from .families import REGISTRY
+
+    try:
+        family = REGISTRY.family_of(estimator)
+    except TypeError:
+        return  # not convertible at all: reported by convert() below
+    try:
+        family.check_options(options)
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"{type(estimator).__name__}: {exc}", EXIT_USAGE) from None
+
+
 def _convert(args: argparse.Namespace) -> Tuple[Any, Any]:
     """(estimator, CModel) of MODEL; usage errors come before loading it."""
     from .convert import convert
@@ -207,6 +223,7 @@ def _convert(args: argparse.Namespace) -> Tuple[Any, Any]:
     name = _model_name(args)
     options = _options(args)
     estimator = load_model(path, args.format, args.trust)
+    _check_options_for(estimator, options)
     try:
         cm = convert(estimator, name=name, **options)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, never a traceback

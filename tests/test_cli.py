@@ -19,7 +19,9 @@ from typing import Any, List, Optional
 import joblib
 import pytest
 from firmware_support import readme_block, require_tool, run_shell, saved_model, shell_env
+from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.tree import DecisionTreeClassifier
 
@@ -117,11 +119,15 @@ def test_convert_failures_exit_1_with_one_line_messages(saved, load_data, capsys
 
 
 def test_usage_errors_exit_2(saved, capsys):
+    X, y = load_iris(return_X_y=True)
+    joblib.dump(LogisticRegression(max_iter=1000).fit(X, y), saved / "linear.joblib")  # float32 only
     for argv in (
         [],
         ["convert"],
         ["convert", "iris_forest.joblib", "--dtype", "float16"],
         ["convert", "iris_forest.joblib", "--option", "novalue"],
+        ["convert", "iris_forest.joblib", "--option", "dtype=float16"],
+        ["convert", "linear.joblib", "--option", "dtype=float64"],
         ["footprint", "iris_forest.joblib", "--target", "z80"],
         ["frobnicate"],
     ):

@@ -229,8 +229,10 @@ class DeviceTarget:
         """Links objects into an ELF image ``output`` in workdir; DoesNotFit if it is too large."""
         workdir = _absolute(workdir)
         elf = workdir / output
+        # A linker warning (a misaligned section, a deprecated symbol) means an
+        # image that may hang the emulator until its timeout: stop here instead.
         cmd = [self.compiler, *self.cxx_flags(), *[str(_absolute(o)) for o in objects], *self.link_flags()]
-        cmd += ["-o", str(elf)]
+        cmd += ["-Wl,--fatal-warnings", "-o", str(elf)]
         proc = _run(cmd, workdir, timeout, f"linking for {self.name}")
         if proc.returncode != 0:
             self._raise_build_error(proc, cmd, "linking")
