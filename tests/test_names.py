@@ -3,6 +3,7 @@ to the C headers firmware includes, and every accepted name compiles."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import List
@@ -49,8 +50,8 @@ RESERVED = {
 
 # Ordinary names, including some that look like the refused ones.
 ORDINARY = [
-    "model", "gesture", "iris_forest", "Model2", "x", "A", "KWS_v2", "tree_a1", "digits",
-    "m_pi", "Infinity", "nan_model", "uint8", "memcpy_model", "Unix", "ECG", "int_model",
+    "model", "gesture", "iris_forest", "Model2", "x", "Ab", "KWS_v2", "tree_a1", "digits",
+    "m_pi", "Infinity", "nan_model", "uint8", "memcpy_model", "Unix", "Ecg", "int_model",
     "PI_controller", "HUGE_model", "x" * 200,
 ]
 
@@ -144,13 +145,11 @@ FIRMWARE_HEADERS = ["math.h", "stdio.h", "stdlib.h", "string.h", "stdint.h", "st
 )
 def test_macros_of_the_c_headers_are_refused(command, tmp_path):
     """Every object-like macro these C libraries define (glibc, newlib,
-    avr-libc, in GNU mode) is refused as a model name. The device register
-    macros of <avr/io.h> are not: they depend on the MCU."""
+    avr-libc, in GNU mode; for AVR with the ATmega2560's registers) is
+    refused as a model name."""
     _require(command[0])
-    includes = FIRMWARE_HEADERS + (["avr/pgmspace.h"] if command[0] == "avr-g++" else [])
+    includes = FIRMWARE_HEADERS + (["avr/pgmspace.h", "avr/io.h"] if command[0] == "avr-g++" else [])
     macros = set(_object_like_macros(command, includes, tmp_path))
-    if command[0] == "avr-g++":
-        macros -= set(_object_like_macros(command, ["avr/io.h"], tmp_path))
     assert len(macros) > 50
     accepted = []
     for name in sorted(macros):
@@ -166,3 +165,37 @@ def test_names_are_checked_before_anything_is_converted():
     # An unfitted estimator with a bad name: the name is what is reported.
     with pytest.raises(ValueError, match="<string.h>"):
         emlearn_gen.convert(DecisionTreeClassifier(), name="memcpy")
+
+
+def test_register_macros_of_every_avr_device_are_refused():
+    """<avr/io.h> defines each MCU's registers, bits and vectors as macros
+    (ADC, PORTB, SP, TCCR0A, AC_ENABLE_bm, ADCA_CH0_vect): a model named like
+    one compiles on the host and breaks on that device. Every macro of every
+    device header avr-libc ships is refused."""
+    avr_gxx = require_tool("avr-g++", "gcc-avr avr-libc")
+    # Where avr-libc keeps <avr/io.h>: the preprocessor's dependency list says.
+    deps = subprocess.run(
+        [avr_gxx, "-mmcu=atmega2560", "-M", "-x", "c++", "-"],
+        input="#include <avr/io.h>\n", capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.replace("\\\n", " ").split()
+    io_h = next(Path(d) for d in deps if d.endswith("avr/io.h"))
+    headers = sorted(io_h.parent.glob("io*.h"))
+    names = set()
+    for header in headers:
+        text = header.read_text(encoding="utf-8", errors="replace")
+        names.update(re.findall(r"^\s*#\s*define\s+([A-Za-z][A-Za-z0-9_]*)", text, re.MULTILINE))
+    assert len(headers) > 100 and len(names) > 10000, (len(headers), len(names))
+    accepted = []
+    for name in sorted(names):
+        try:
+            check_identifier(name)
+        except ValueError:
+            continue
+        accepted.append(name)
+    assert accepted == []
+
+
+@pytest.mark.parametrize("name", ["ADC", "PORTB", "SP", "GPIOA", "ECG", "AC_ENABLE_bm", "ADCA_CH0_vect"])
+def test_names_in_capitals_are_refused_as_device_macros(tree, name):
+    with pytest.raises(ValueError, match="device register macro.*use a lower-case letter"):
+        emlearn_gen.convert(tree, name=name)

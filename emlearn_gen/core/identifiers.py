@@ -160,6 +160,16 @@ C_LIBRARY_NAMES: Dict[str, frozenset] = {
         EXFULL
         """
     ),
+    # Register and bit macros of <avr/io.h> (included by Arduino.h) that the
+    # rules for device macros below do not cover.
+    "<avr/io.h>": _words(
+        """
+        ADc5_BIT ADc5_DDR ADc5_PIN ADc5_PORT dW_BIT dW_DDR dW_PIN dW_PORT ED_MIN_PLUS_1dB
+        RSSI_MIN_PLUS_3dB FUSE_Reserved POCRxRB POCRxRBH POCRxRBL P_ATmega128RFA1 Res Res0
+        Res1 Res2 Res3 Res4 Res5 Res6 Res7 URxS0 URxS1 URxS2 URxS3 UTxS0 UTxS1 UTxS2 UTxS3
+        lED30
+        """
+    ),
     "Arduino.h": _words(
         """
         HIGH LOW INPUT OUTPUT INPUT_PULLUP LED_BUILTIN PI HALF_PI TWO_PI DEG_TO_RAD
@@ -230,6 +240,14 @@ MATH_CONSTANT_PREFIX = "M_"
 _FORMAT_MACRO = re.compile(r"(PRI|SCN)[diouxXn](8|16|32|64|LEAST\d+|FAST\d+|MAX|PTR)\Z")
 
 
+#: Device headers name registers, bits and vectors with macros in capitals
+#: (<avr/io.h>: ADC, PORTB, SP, TCCR0A; CMSIS device headers: GPIOA, SCB),
+#: XMEGA's with a lower-case kind after them (AC_ENABLE_bm, ADCA_CH0_vect,
+#: PORT_struct), so a name in capitals can be replaced by a macro on some
+#: device. Model names need a lower-case letter outside such a suffix.
+_DEVICE_MACRO = re.compile(r"[A-Z0-9_]+?(_(bm|bp|gm|gp|gc|struct))?\Z|[A-Za-z0-9_]+_vect(_num)?\Z")
+
+
 def _header_of(name: str) -> Optional[str]:
     for header, names in C_LIBRARY_NAMES.items():
         if name in names:
@@ -296,5 +314,11 @@ def check_identifier(name: object, what: str = "name") -> str:
             "uppercase names starting with " + ", ".join(MACRO_PREFIXES[:6]) + ", ... or ending "
             "with " + ", ".join(MACRO_SUFFIXES) + "), where a macro would replace it; choose "
             f"another, e.g. '{name.lower()}_model'"
+        )
+    if _DEVICE_MACRO.match(name):
+        raise ValueError(
+            f"{what} {name!r} looks like a device register macro (names in capitals, such as "
+            "ADC, PORTB or GPIOA, and ..._bm, ..._vect, are macros in <avr/io.h> and CMSIS "
+            f"device headers); use a lower-case letter, e.g. '{name.lower()}_model'"
         )
     return name
