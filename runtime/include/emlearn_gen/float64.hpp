@@ -145,8 +145,16 @@ inline soft_double from_bits(uint64_t bits) {
 
 }  // namespace f64
 
-/// a + b, correctly rounded.
+/// a + b, correctly rounded; infinities and NaN follow IEEE 754 (inf + -inf
+/// is NaN), so a sum after an overflowing product is what hardware gives.
 inline soft_double add(soft_double a, soft_double b) {
+  if (f64::is_special(a.bits) || f64::is_special(b.bits)) {
+    if (f64::is_nan(a.bits) || f64::is_nan(b.bits) ||
+        (f64::is_special(a.bits) && f64::is_special(b.bits) && a.bits != b.bits)) {
+      return f64::from_bits(f64::quiet_nan_bits);
+    }
+    return f64::is_special(a.bits) ? a : b;
+  }
   if (f64::is_zero(a)) {
     // -0 + -0 is -0; any other sum with a zero is the other operand (or +0).
     if (f64::is_zero(b)) {
@@ -206,18 +214,8 @@ inline soft_double divide(soft_double x, uint32_t n) {
 /// -x (exact; flips the sign bit).
 inline soft_double negate(soft_double x) { return f64::from_bits(x.bits ^ f64::sign_bit); }
 
-/// a - b, correctly rounded: a + (-b). Unlike add, which is for finite
-/// values, infinities and NaN follow IEEE 754 (inf - inf is NaN).
-inline soft_double subtract(soft_double a, soft_double b) {
-  if (f64::is_special(a.bits) || f64::is_special(b.bits)) {
-    if (f64::is_nan(a.bits) || f64::is_nan(b.bits) ||
-        (f64::is_special(a.bits) && f64::is_special(b.bits) && a.bits == b.bits)) {
-      return f64::from_bits(f64::quiet_nan_bits);
-    }
-    return f64::is_special(a.bits) ? a : negate(b);
-  }
-  return add(a, negate(b));
-}
+/// a - b, correctly rounded: a + (-b).
+inline soft_double subtract(soft_double a, soft_double b) { return add(a, negate(b)); }
 
 /// a * b, correctly rounded, subnormals included. Overflow gives infinity;
 /// infinities and NaN follow IEEE 754 (0 * inf is NaN).
