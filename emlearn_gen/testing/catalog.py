@@ -31,7 +31,11 @@ class Example:
     unfitted estimator; ``data`` names a data set of ``datasets.DATASETS``;
     ``probe`` adds rows that stress the family's exactness; ``options`` go to
     ``convert()``; ``devices`` runs it on the emulated devices (level 3);
-    ``n_eval`` caps the rows taken from the data set and from the probe.
+    ``n_eval`` caps the rows taken from the data set and from the probe;
+    ``held_out`` fits on the data set's rows after the first ``n_eval``, so
+    that the evaluated rows are new to the model (where training rows sit on
+    the decision boundary by construction, as a one-class SVM's margin
+    support vectors do, they would all be in the tie zone).
     """
 
     key: str
@@ -41,6 +45,7 @@ class Example:
     options: Mapping[str, Any] = field(default_factory=dict)
     devices: bool = True
     n_eval: int = 160
+    held_out: bool = False
 
 
 def examples() -> Tuple[Example, ...]:
@@ -77,7 +82,10 @@ def _fitted(key: str) -> Tuple[Any, np.ndarray]:
         # iterations is as good a subject for conversion), nor deprecation.
         warnings.simplefilter("ignore")
         est = item.make()
-        est.fit(X, y)
+        if item.held_out:
+            est.fit(X[item.n_eval :], y[item.n_eval :])
+        else:
+            est.fit(X, y)
     rows = [np.asarray(X[: item.n_eval], dtype=np.float64)]
     if item.probe is not None:
         rows.append(np.asarray(item.probe(est, X), dtype=np.float64)[: item.n_eval])

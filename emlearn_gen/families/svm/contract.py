@@ -1,0 +1,237 @@
+"""Numeric contract of kernel SVMs (docs/architecture.md, "Numeric contract").
+
+The runtime computes in float32 (svm.hpp): inputs, support vectors,
+coefficients and kernel parameters are rounded to float32 (relative error
+<= u = 2**-24 each), and every operation rounds once. For a row x and a
+support vector s with n features, first the kernel value's error E:
+
+* dot <s, x>: E_dot = gamma(n + 3) sum |s_i x_i| + (n + 1) 2**-149
+  (as the linear family's scores);
+* t = gamma <s, x> + coef0 (poly, sigmoid): the rounded gamma times the
+  rounded dot, rounded, plus the rounded coef0, rounded:
+  E_t = |gamma| E_dot (1 + 3u) + gamma(4) (|gamma <s, x>| + |coef0|) + 2**-148;
+* poly, t^d by repeated squaring with k <= 2 bitlength(d) roundings: with
+  M = |t| + E_t, E = d M^(d-1) E_t (1 + gamma(k)) + gamma(k) M^d + 2**-149;
+* sigmoid: tanh is 1-Lipschitz and the runtime's tanh_f is within
+  TANH_MAX_REL_ERROR of tanh of its argument: E = E_t + TANH_MAX_REL_ERROR
+  (|tanh t| + E_t) + 2**-149;
+* rbf, q = |s - x|^2: each difference of rounded inputs is off by
+  e_i <= (2u + u^2)(|s_i| + |x_i|), its rounded square by
+  2 a_i e_i + e_i^2 + u (a_i + e_i)^2 (a_i = |s_i - x_i|), and the sum of n
+  non-negative terms by gamma(n) of their sum:
+  E_q = (1 + gamma(n)) sum_i (2 a_i e_i + e_i^2 + u (a_i + e_i)^2)
+        + gamma(n) q + n 2**-149;
+  the argument -gamma q is off by D = |gamma| E_q (1 + 2u) + 2u |gamma| q,
+  and the runtime's exp_f by EXP_MAX_REL_ERROR relative:
+  E = K (e^D - 1) + EXP_MAX_REL_ERROR K e^D + 2**-149, K = e^(-gamma q).
+
+A linear kernel runs on primal weights W_p = sum_s c_s s (computed in
+float64, rounded to float32): decision p is <W_p, x> + b_p within the
+linear family's bound gamma(n + 3) (sum |W_p x| + |b_p|) + (n + 1) 2**-149,
+plus gamma64(N + n + 3) (sum_s |c_s| sum_i |s_i x_i| + |b_p|) for the float64
+roundings of W and of scikit-learn's own sum over the support vectors.
+
+Otherwise each decision is a sum of N products c_s K_s (rounded coefficients,
+rounded products, summed from 0 in support-vector order) plus the rounded
+intercept b:
+
+  B = (1 + 3u) sum |c_s| E_s + gamma(N + 3) (sum |c_s| (K_s + E_s) + |b|) + (N + 1) 2**-149.
+
+decision_function (binary: the negated decision; one-vs-one: the pair
+decisions), SVR/NuSVR predict and OneClassSVM decision_function are within
+B; OneClassSVM score_samples within B + u (|offset| + |decision + offset|).
+The one-vs-rest values (votes + s / (3 (|s| + 1)), s a signed sum of K - 1
+pair decisions) are within (sum B + gamma(K) sum |dec|) / 3 + 2u where no
+vote can change; rows where one can are in the tie zone.
+
+Labels equal scikit-learn's except in the tie zone: rows where some
+decision lies within its bound of 0 (a pair vote, a one-class sign), and
+with break_ties rows whose two largest one-vs-rest values lie within the sum
+of their bounds. Rows in the tie zone are counted and reported; a label may
+differ only there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+import numpy as np
+
+from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, assert_within
+from ...core.family import NumericContract
+from ... import _runtime
+
+TANH_MAX_REL_ERROR = float(_runtime.TANH_MAX_REL_ERROR)
+
+#: Support vectors handled at once when bounding rbf kernels (memory).
+_CHUNK = 64
+
+
+def _gamma(m: float) -> float:
+    return m * U / (1.0 - m * U)
+
+
+def kernel_values(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(K, E): scikit-learn's float64 kernel values K(s, x) for every row
+    and support vector, shape (n_rows, n_sv), and the bound on the
+    runtime's error in each."""
+    X = np.asarray(X, dtype=np.float64)
+    SV = ir.support_vectors
+    n = ir.n_features
+    g, c0 = abs(ir.gamma), ir.coef0
+    if ir.kernel == "rbf":
+        K = np.empty((len(X), ir.n_sv))
+        E = np.empty_like(K)
+        for first in range(0, ir.n_sv, _CHUNK):
+            sv = SV[first : first + _CHUNK]
+            a = np.abs(X[:, None, :] - sv[None, :, :])
+            e = (2 * U + U * U) * (np.abs(X)[:, None, :] + np.abs(sv)[None, :, :])
+            q = (a * a).sum(axis=2)
+            terms = 2 * a * e + e * e + U * (a + e) ** 2
+            Eq = (1 + _gamma(n)) * terms.sum(axis=2) + _gamma(n) * q + n * TINY
+            D = g * Eq * (1 + 2 * U) + 2 * U * g * q
+            k = np.exp(-ir.gamma * q)
+            K[:, first : first + _CHUNK] = k
+            E[:, first : first + _CHUNK] = k * np.expm1(D) + EXP_MAX_REL_ERROR * k * np.exp(D) + TINY
+        return K, E
+    dot = X @ SV.T
+    E_dot = _gamma(n + 3) * (np.abs(X) @ np.abs(SV).T) + (n + 1) * TINY
+    if ir.kernel == "linear":
+        return dot, E_dot
+    t = ir.gamma * dot + c0
+    E_t = g * E_dot * (1 + 3 * U) + _gamma(4) * (np.abs(ir.gamma * dot) + abs(c0)) + 2 * TINY
+    if ir.kernel == "sigmoid":
+        K = np.tanh(t)
+        return K, E_t + TANH_MAX_REL_ERROR * (np.abs(K) + E_t) + TINY
+    d = ir.degree
+    if d == 0:
+        return np.ones_like(t), np.zeros_like(t)
+    k = 2 * int(d).bit_length()
+    M = np.abs(t) + E_t
+    with np.errstate(over="ignore"):
+        E = d * M ** (d - 1) * E_t * (1 + _gamma(k)) + _gamma(k) * M**d + TINY
+        return t**d, E
+
+
+def decisions(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(libsvm's float64 decisions (n_rows, n_decisions), bound B on each)."""
+    if ir.kernel == "linear":
+        return _primal_decisions(ir, X)
+    K, E = kernel_values(ir, X)
+    C = ir.decision_coefficients()
+    A = np.abs(C)
+    N = (C != 0).sum(axis=1)
+    dec = K @ C.T + ir.intercepts
+    with np.errstate(over="ignore", invalid="ignore"):
+        B = (1 + 3 * U) * (E @ A.T) + _gamma_vec(N + 3) * ((np.abs(K) + E) @ A.T + np.abs(ir.intercepts)) + (N + 1) * TINY
+    return dec, np.where(np.isnan(B), np.inf, B)
+
+
+def _primal_decisions(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Linear kernels run on primal weights W (float64, rounded to float32):
+    the linear family's bound on <W_p, x> + b_p, plus the float64 error of
+    scikit-learn's dual sum and of W against the exact value."""
+    X = np.asarray(X, dtype=np.float64)
+    W = ir.primal_weights()
+    C = np.abs(ir.decision_coefficients())
+    n, N = ir.n_features, (C != 0).sum(axis=1)
+    dec = X @ W.T + ir.intercepts
+    B = _gamma(n + 3) * (np.abs(X) @ np.abs(W).T + np.abs(ir.intercepts)) + (n + 1) * TINY
+    dual = np.abs(X) @ (C @ np.abs(ir.support_vectors)).T + np.abs(ir.intercepts)
+    return dec, B + _gamma64(N + n + 3) * dual
+
+
+def _gamma64(m: np.ndarray) -> np.ndarray:
+    u = 2.0**-53
+    return m * u / (1.0 - m * u)
+
+
+def _gamma_vec(m: np.ndarray) -> np.ndarray:
+    return m * U / (1.0 - m * U)
+
+
+def _pairs(k: int):
+    return [(i, j) for i in range(k) for j in range(i + 1, k)]
+
+
+def ovr_values(ir: Any, dec: np.ndarray, B: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(one-vs-rest values, their bound, rows where a vote may change)."""
+    k = ir.n_classes
+    votes = np.zeros((len(dec), k))
+    conf = np.zeros((len(dec), k))
+    conf_bound = np.zeros((len(dec), k))
+    conf_abs = np.zeros((len(dec), k))
+    for p, (i, j) in enumerate(_pairs(k)):
+        conf[:, i] += dec[:, p]
+        conf[:, j] -= dec[:, p]
+        votes[:, i] += dec[:, p] >= 0
+        votes[:, j] += dec[:, p] < 0
+        for c in (i, j):
+            conf_bound[:, c] += B[:, p]
+            conf_abs[:, c] += np.abs(dec[:, p])
+    values = votes + conf / (3 * (np.abs(conf) + 1))
+    bound = (conf_bound + _gamma(k) * conf_abs) / 3 + 2 * U * (votes + 1)
+    unsure = np.any(np.abs(dec) <= B, axis=1)
+    return values, np.where(unsure[:, None], np.inf, bound), unsure
+
+
+def _check_labels(want: np.ndarray, got: np.ndarray, ties: np.ndarray, report: Dict[str, Any]) -> None:
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    differ = want != got
+    outside = differ & ~ties
+    if np.any(outside):
+        rows = np.flatnonzero(outside)
+        raise AssertionError(
+            f"{rows.size} of {len(want)} labels differ from scikit-learn outside the tie zone "
+            f"(first rows {rows[:5].tolist()})"
+        )
+    report["tie_zone"] = int(ties.sum())
+    report["label_differences"] = int(differ.sum())
+
+
+class SVMContract(NumericContract):
+    statement = (
+        "float32 arithmetic. Each kernel value within a bound derived from its inputs (dot products, "
+        "squared distances, exp_f and tanh_f within their stated errors), each decision within "
+        "sum |c| E + gamma(N+3) (sum |c| (|K| + E) + |b|) of scikit-learn's float64 decision; labels "
+        "and outlier flags identical outside the tie zone (a decision within its bound of 0)."
+    )
+
+    def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+        from .convert import convert_svm
+
+        ir = convert_svm(estimator)
+        X = np.asarray(X, dtype=np.float64)
+        dec, B = decisions(ir, X)
+        report: Dict[str, Any] = {"n_samples": len(X)}
+        near_zero = np.abs(dec) <= B
+        if ir.task == "regressor":
+            want = np.asarray(estimator.predict(X), dtype=np.float64)
+            report["max_abs_diff"] = assert_within("predict", cm.predict(X), want, B[:, 0])
+            return report
+        if ir.task == "outlier_detector":
+            want = np.asarray(estimator.decision_function(X), dtype=np.float64)
+            report["max_abs_diff"] = assert_within("decision_function", cm.decision_function(X), want, B[:, 0])
+            want = np.asarray(estimator.score_samples(X), dtype=np.float64)
+            bound = B[:, 0] + U * (abs(ir.offset) + np.abs(dec[:, 0] + ir.offset))
+            assert_within("score_samples", cm.score_samples(X), want, bound)
+            _check_labels(estimator.predict(X), cm.predict(X), near_zero[:, 0], report)
+            return report
+        want = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        got = cm.decision_function(X)
+        if ir.n_classes == 2:
+            report["max_abs_diff"] = assert_within("decision_function", got, want, B[:, 0])
+            ties = near_zero[:, 0]
+        else:
+            ties = np.any(near_zero, axis=1)
+            if ir.ovr:
+                values, bound, _ = ovr_values(ir, dec, B)
+                report["max_abs_diff"] = assert_within("decision_function", got, want, bound)
+                if ir.break_ties:
+                    order = np.sort(values, axis=1)
+                    top = np.take_along_axis(bound, np.argsort(values, axis=1), axis=1)
+                    ties |= order[:, -1] - order[:, -2] <= top[:, -1] + top[:, -2]
+            else:
+                report["max_abs_diff"] = assert_within("decision_function", got, want, B)
+        _check_labels(estimator.predict(X), cm.predict(X), ties, report)
+        return report
