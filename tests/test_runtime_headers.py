@@ -168,6 +168,51 @@ float demo_linear_predict(const float* x) {
   return out[0] + static_cast<float>(label) + static_cast<float>(eg::linear_n_classes(demo_linear()));
 }
 
+// Support vector machines: the kernels on the run-time descriptor ...
+template uint32_t eg::svm_n_decisions<eg::svm_model>(const eg::svm_model&);
+template float eg::svm_kernel_value<eg::svm_model>(const eg::svm_model&, uint32_t, const float*);
+template void eg::svm_decisions<eg::svm_model>(const eg::svm_model&, const float*, float*);
+template void eg::svm_decision_function<eg::svm_model>(const eg::svm_model&, const float*, float*);
+template int32_t eg::svm_label<eg::svm_model>(const eg::svm_model&, const float*, float*);
+template float eg::svm_value<eg::svm_model>(const eg::svm_model&, const float*);
+template int32_t eg::svm_outlier<eg::svm_model>(const eg::svm_model&, const float*);
+template float eg::svm_score<eg::svm_model>(const eg::svm_model&, const float*);
+template eg::status eg::svm_validate<eg::svm_model>(const eg::svm_model&, size_t, size_t, size_t, size_t, size_t);
+
+// ... and on tables in flash with a compile-time layout: three classes, one
+// support vector each, an rbf kernel.
+static const float demo_sv[6] EMLEARN_GEN_TABLE_ATTR = {0.0f, 1.0f, 1.0f, 0.0f, -1.0f, -1.0f};
+static const float demo_dual[6] EMLEARN_GEN_TABLE_ATTR = {1.0f, 0.5f, -1.0f, -0.5f, 0.25f, -0.25f};
+static const float demo_svm_intercepts[3] EMLEARN_GEN_TABLE_ATTR = {0.1f, -0.2f, 0.3f};
+static const uint32_t demo_class_start[4] EMLEARN_GEN_TABLE_ATTR = {0u, 1u, 2u, 3u};
+static const float demo_params[3] EMLEARN_GEN_TABLE_ATTR = {0.5f, 0.0f, 0.0f};
+struct demo_svm {
+  static constexpr const float* support_vectors = demo_sv;
+  static constexpr const float* dual_coef = demo_dual;
+  static constexpr const float* intercepts = demo_svm_intercepts;
+  static constexpr const uint32_t* class_start = demo_class_start;
+  static constexpr const float* params = demo_params;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_sv = 3u;
+  static constexpr uint32_t n_classes = 3u;
+  static constexpr uint32_t degree = 3u;
+  static constexpr uint8_t kernel = eg::svm_kernel::rbf;
+  static constexpr uint8_t ovr = 1u;
+  static constexpr uint8_t break_ties = 1u;
+};
+
+float demo_svm_predict(const float* x) {
+  float dec[3];
+  float out[3];
+  if (eg::svm_validate(demo_svm(), 6u, 6u, 3u, 4u, 3u) != eg::status::ok) {
+    return -1.0f;
+  }
+  const int32_t label = eg::svm_label(demo_svm(), x, dec);
+  eg::svm_decision_function(demo_svm(), dec, out);
+  return out[0] + static_cast<float>(label) + eg::svm_value(demo_svm(), x) + eg::svm_score(demo_svm(), x) +
+         static_cast<float>(eg::svm_outlier(demo_svm(), x));
+}
+
 // The math functions, which are not templates but only generate code when used.
 float demo_math(float* v, uint32_t n) {
   eg::softmax_f(v, n);
@@ -186,7 +231,7 @@ float demo_soft_double(eg::soft_double a, eg::soft_double b) {
   return eg::to_float(eg::exp_r64(eg::divide(eg::subtract(eg::multiply(a, b), eg::negate(b)), a)));
 }
 """
-KERNEL_HEADERS = ("common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp")
+KERNEL_HEADERS = ("common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "svm.hpp")
 
 
 def _missing(message: str) -> None:

@@ -14,6 +14,7 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import AdaBoostRegressor, GradientBoostingClassifier, IsolationForest, RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
+from sklearn.svm import SVC, NuSVR
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import emlearn_gen
@@ -63,6 +64,9 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     "gradient_boosting": (lambda load: load("wine"), lambda: GradientBoostingClassifier(n_estimators=5, random_state=0), None),
     # AdaBoost.R2: a value and an index per tree for the weighted median.
     "adaboost_regressor": (lambda load: load("diabetes"), lambda: AdaBoostRegressor(n_estimators=20, random_state=0), None),
+    # SVMs: the pair decisions, rbf (exp) and sigmoid (tanh) kernel values.
+    "svm_rbf_classes": (lambda load: load("wine"), lambda: SVC(), None),
+    "svm_sigmoid_regressor": (lambda load: load("diabetes"), lambda: NuSVR(kernel="sigmoid", gamma=0.05), None),
 }
 
 

@@ -82,6 +82,13 @@ def convert_svm(estimator: Any) -> SVMModel:
         intercepts=intercepts.reshape(-1),
     )
     if isinstance(estimator, CLASSIFIERS):
+        probA = np.asarray(getattr(estimator, "_probA", ()))  # probA_ warns: deprecated in 1.9
+        if probA.size:
+            raise ValueError(
+                f"{name} was fitted with probability=True; emlearn_gen does not convert its "
+                "predict_proba (libsvm's Platt scaling and iterative pairwise coupling). Refit with "
+                "probability=False, or calibrate with sklearn.calibration.CalibratedClassifierCV"
+            )
         classes = check_single_output_classes(estimator.classes_, 1, name)
         n_support = np.asarray(_fitted(estimator, "n_support_"), dtype=np.int64).reshape(-1)
         if len(n_support) != len(classes):
