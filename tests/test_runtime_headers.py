@@ -177,7 +177,9 @@ template int32_t eg::svm_label<eg::svm_model>(const eg::svm_model&, const float*
 template float eg::svm_value<eg::svm_model>(const eg::svm_model&, const float*);
 template int32_t eg::svm_outlier<eg::svm_model>(const eg::svm_model&, const float*);
 template float eg::svm_score<eg::svm_model>(const eg::svm_model&, const float*);
-template eg::status eg::svm_validate<eg::svm_model>(const eg::svm_model&, size_t, size_t, size_t, size_t, size_t);
+template eg::status eg::svm_validate<eg::svm_model>(const eg::svm_model&, size_t, size_t, size_t, size_t, size_t, size_t,
+                                                   size_t);
+template void eg::svm_proba<eg::svm_model>(const eg::svm_model&, const float*, float*, float*);
 
 // ... and on tables in flash with a compile-time layout: three classes, one
 // support vector each, an rbf kernel.
@@ -186,12 +188,16 @@ static const float demo_dual[6] EMLEARN_GEN_TABLE_ATTR = {1.0f, 0.5f, -1.0f, -0.
 static const float demo_svm_intercepts[3] EMLEARN_GEN_TABLE_ATTR = {0.1f, -0.2f, 0.3f};
 static const uint32_t demo_class_start[4] EMLEARN_GEN_TABLE_ATTR = {0u, 1u, 2u, 3u};
 static const float demo_params[3] EMLEARN_GEN_TABLE_ATTR = {0.5f, 0.0f, 0.0f};
+static const float demo_prob_a[3] EMLEARN_GEN_TABLE_ATTR = {-1.5f, -2.0f, -1.0f};
+static const float demo_prob_b[3] EMLEARN_GEN_TABLE_ATTR = {0.1f, 0.0f, -0.1f};
 struct demo_svm {
   static constexpr const float* support_vectors = demo_sv;
   static constexpr const float* dual_coef = demo_dual;
   static constexpr const float* intercepts = demo_svm_intercepts;
   static constexpr const uint32_t* class_start = demo_class_start;
   static constexpr const float* params = demo_params;
+  static constexpr const float* prob_a = demo_prob_a;
+  static constexpr const float* prob_b = demo_prob_b;
   static constexpr uint32_t n_features = 2u;
   static constexpr uint32_t n_sv = 3u;
   static constexpr uint32_t n_classes = 3u;
@@ -199,15 +205,18 @@ struct demo_svm {
   static constexpr uint8_t kernel = eg::svm_kernel::rbf;
   static constexpr uint8_t ovr = 1u;
   static constexpr uint8_t break_ties = 1u;
+  static constexpr uint8_t has_proba = 1u;
 };
 
 float demo_svm_predict(const float* x) {
   float dec[3];
   float out[3];
-  if (eg::svm_validate(demo_svm(), 6u, 6u, 3u, 4u, 3u) != eg::status::ok) {
+  float coupling[12];
+  if (eg::svm_validate(demo_svm(), 6u, 6u, 3u, 4u, 3u, 3u, 3u) != eg::status::ok) {
     return -1.0f;
   }
   const int32_t label = eg::svm_label(demo_svm(), x, dec);
+  eg::svm_proba(demo_svm(), dec, coupling, out);
   eg::svm_decision_function(demo_svm(), dec, out);
   return out[0] + static_cast<float>(label) + eg::svm_value(demo_svm(), x) + eg::svm_score(demo_svm(), x) +
          static_cast<float>(eg::svm_outlier(demo_svm(), x));

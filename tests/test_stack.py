@@ -67,6 +67,8 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     # SVMs: the pair decisions, rbf (exp) and sigmoid (tanh) kernel values.
     "svm_rbf_classes": (lambda load: load("wine"), lambda: SVC(), None),
     "svm_sigmoid_regressor": (lambda load: load("diabetes"), lambda: NuSVR(kernel="sigmoid", gamma=0.05), None),
+    # predict_proba: the coupling's matrix beside the decisions.
+    "svm_proba": (lambda load: load("wine"), lambda: SVC(probability=True, random_state=0), None),
 }
 
 
@@ -85,6 +87,7 @@ def test_banner_states_the_stack_entry_points_use(model, target, load_data, cach
     X, y = data(load_data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # SVC(probability=True), deprecated in 1.9
         est = factory().fit(X, y)
     cm = emlearn_gen.convert(est, name="stack_model", **({"dtype": dtype} if dtype else {}))
     stated = stated_stack(cm.to_source())

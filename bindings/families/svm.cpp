@@ -15,12 +15,14 @@ namespace {
 class svm_kernel_host : public kernel {
  public:
   svm_kernel_host(tables& t, fields& f) {
-    size_t n_sv = 0, n_coef = 0, n_intercepts = 0, n_start = 0, n_params = 0;
+    size_t n_sv = 0, n_coef = 0, n_intercepts = 0, n_start = 0, n_params = 0, n_prob_a = 0, n_prob_b = 0;
     m_.support_vectors = t.get<float>("support_vectors", &n_sv);
     m_.dual_coef = t.get<float>("dual_coef", &n_coef);
     m_.intercepts = t.get<float>("intercepts", &n_intercepts);
     m_.class_start = t.get<uint32_t>("class_start", &n_start);
     m_.params = t.get<float>("params", &n_params);
+    m_.prob_a = t.get<float>("prob_a", &n_prob_a);
+    m_.prob_b = t.get<float>("prob_b", &n_prob_b);
     m_.n_features = static_cast<uint32_t>(f.get("n_features", UINT32_MAX));
     m_.n_sv = static_cast<uint32_t>(f.get("n_sv", UINT32_MAX));
     m_.n_classes = static_cast<uint32_t>(f.get("n_classes", UINT32_MAX));
@@ -28,7 +30,9 @@ class svm_kernel_host : public kernel {
     m_.kernel = static_cast<uint8_t>(f.get("kernel", UINT8_MAX));
     m_.ovr = static_cast<uint8_t>(f.get("ovr", UINT8_MAX));
     m_.break_ties = static_cast<uint8_t>(f.get("break_ties", UINT8_MAX));
-    check_status(emlearn_gen::svm_validate(m_, n_sv, n_coef, n_intercepts, n_start, n_params), "invalid svm model");
+    m_.has_proba = static_cast<uint8_t>(f.get("has_proba", UINT8_MAX));
+    check_status(emlearn_gen::svm_validate(m_, n_sv, n_coef, n_intercepts, n_start, n_params, n_prob_a, n_prob_b),
+                 "invalid svm model");
   }
 
   uint32_t n_features() const override { return m_.n_features; }
@@ -59,6 +63,17 @@ class svm_kernel_host : public kernel {
           for (size_t i = 0; i < n; ++i) {
             emlearn_gen::svm_decisions(m, X + i * m.n_features, dec.data());
             emlearn_gen::svm_decision_function(m, dec.data(), values + i * width);
+          }
+        };
+      }
+      if (classifier && m.has_proba && name == "predict_proba" && width == m.n_classes) {
+        return [m, n_decisions](const float* X, size_t n, void* out) {
+          std::vector<float> dec(n_decisions);
+          std::vector<float> scratch(emlearn_gen::svm_proba_scratch(m));
+          float* proba = static_cast<float*>(out);
+          for (size_t i = 0; i < n; ++i) {
+            emlearn_gen::svm_decisions(m, X + i * m.n_features, dec.data());
+            emlearn_gen::svm_proba(m, dec.data(), scratch.data(), proba + i * m.n_classes);
           }
         };
       }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -24,21 +25,24 @@ struct Model {
   std::vector<float> intercepts;
   std::vector<uint32_t> class_start;
   std::vector<float> params;
+  std::vector<float> prob_a;
+  std::vector<float> prob_b;
   uint32_t n_features;
   uint32_t n_classes;
   uint32_t degree;
   uint8_t kernel;
   uint8_t ovr;
   uint8_t break_ties;
+  uint8_t has_proba;
 
   uint32_t n_sv() const { return class_start.back(); }
   svm_model descriptor() const {
-    return svm_model{sv.data(), dual.data(), intercepts.data(), class_start.data(), params.data(),
-                     n_features, n_sv(), n_classes, degree, kernel, ovr, break_ties};
+    return svm_model{sv.data(), dual.data(), intercepts.data(), class_start.data(), params.data(), prob_a.data(),
+                     prob_b.data(), n_features, n_sv(), n_classes, degree, kernel, ovr, break_ties, has_proba};
   }
   status validate() const {
     return emlearn_gen::svm_validate(descriptor(), sv.size(), dual.size(), intercepts.size(), class_start.size(),
-                                     params.size());
+                                     params.size(), prob_a.size(), prob_b.size());
   }
 };
 
@@ -54,6 +58,7 @@ Model random_model(uint32_t n_classes, uint32_t per_class, uint32_t n_features, 
   m.kernel = kernel;
   m.ovr = 1u;
   m.break_ties = 0u;
+  m.has_proba = 0u;
   const uint32_t groups = n_classes;
   const uint32_t per_group = n_classes >= 2u ? per_class : 3u * per_class;
   m.class_start.push_back(0u);
@@ -231,6 +236,84 @@ TEST(Svm, OneClassPredictAndScore) {
   }
 }
 
+// libsvm's multiclass_probability in double, from the pair probabilities.
+std::vector<double> reference_coupling(uint32_t k, const std::vector<std::vector<double>>& r) {
+  std::vector<double> p(k, 1.0 / k), Qp(k);
+  std::vector<std::vector<double>> Q(k, std::vector<double>(k, 0.0));
+  for (uint32_t t = 0; t < k; ++t) {
+    for (uint32_t j = 0; j < t; ++j) {
+      Q[t][t] += r[j][t] * r[j][t];
+      Q[t][j] = Q[j][t];
+    }
+    for (uint32_t j = t + 1u; j < k; ++j) {
+      Q[t][t] += r[j][t] * r[j][t];
+      Q[t][j] = -r[j][t] * r[t][j];
+    }
+  }
+  const double eps = 0.005 / k;
+  for (uint32_t iter = 0; iter < std::max(100u, k); ++iter) {
+    double pQp = 0.0, max_error = 0.0;
+    for (uint32_t t = 0; t < k; ++t) {
+      Qp[t] = 0.0;
+      for (uint32_t j = 0; j < k; ++j) Qp[t] += Q[t][j] * p[j];
+      pQp += p[t] * Qp[t];
+    }
+    for (uint32_t t = 0; t < k; ++t) max_error = std::max(max_error, std::fabs(Qp[t] - pQp));
+    if (max_error < eps) break;
+    for (uint32_t t = 0; t < k; ++t) {
+      const double diff = (-Qp[t] + pQp) / Q[t][t];
+      p[t] += diff;
+      pQp = (pQp + diff * (diff * Q[t][t] + 2 * Qp[t])) / (1 + diff) / (1 + diff);
+      for (uint32_t j = 0; j < k; ++j) {
+        Qp[j] = (Qp[j] + diff * Q[t][j]) / (1 + diff);
+        p[j] /= (1 + diff);
+      }
+    }
+  }
+  return p;
+}
+
+TEST(Svm, ProbabilitiesAreLibsvmsCoupling) {
+  std::mt19937 rng(31);
+  std::uniform_real_distribution<float> platt(-3.0f, 3.0f);
+  for (uint32_t k : {2u, 3u, 4u, 6u}) {
+    Model m = random_model(k, 3u, 4u, kernels::rbf, 37u + k);
+    m.has_proba = 1u;
+    for (float b : m.intercepts) {
+      (void)b;
+      m.prob_a.push_back(platt(rng));
+      m.prob_b.push_back(platt(rng) / 3.0f);
+    }
+    ASSERT_EQ(m.validate(), status::ok);
+    std::vector<float> dec(m.intercepts.size()), scratch(emlearn_gen::svm_proba_scratch(m.descriptor())), p(k);
+    for (int row = 0; row < 50; ++row) {
+      const std::vector<float> x = random_row(m.n_features, rng);
+      emlearn_gen::svm_decisions(m.descriptor(), x.data(), dec.data());
+      emlearn_gen::svm_proba(m.descriptor(), dec.data(), scratch.data(), p.data());
+      std::vector<std::vector<double>> r(k, std::vector<double>(k, 0.0));
+      uint32_t pair = 0;
+      for (uint32_t i = 0; i < k; ++i) {
+        for (uint32_t j = i + 1u; j < k; ++j, ++pair) {
+          const double f =
+              static_cast<double>(dec[pair]) * static_cast<double>(m.prob_a[pair]) + static_cast<double>(m.prob_b[pair]);
+          const double s = f >= 0 ? std::exp(-f) / (1.0 + std::exp(-f)) : 1.0 / (1.0 + std::exp(f));
+          r[i][j] = std::min(std::max(s, 1e-7), 1 - 1e-7);
+          r[j][i] = 1 - r[i][j];
+        }
+      }
+      const std::vector<double> want = reference_coupling(k, r);
+      double sum = 0.0;
+      for (uint32_t c = 0; c < k; ++c) {
+        // The same iteration in float: it may stop one step apart, within
+        // the stopping tolerance's reach.
+        EXPECT_NEAR(p[c], want[c], 0.02) << "k " << k << " class " << c;
+        sum += static_cast<double>(p[c]);
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-5);
+    }
+  }
+}
+
 TEST(Svm, PolyDegreeZeroIsOne) {
   Model m = random_model(1u, 1u, 2u, kernels::poly, 23u);
   m.degree = 0u;
@@ -270,8 +353,17 @@ TEST(Svm, ValidateRefusesInconsistentTables) {
   svm_model d = good.descriptor();
   d.params = NULL;
   EXPECT_EQ(emlearn_gen::svm_validate(d, good.sv.size(), good.dual.size(), good.intercepts.size(),
-                                      good.class_start.size(), good.params.size()),
+                                      good.class_start.size(), good.params.size(), 0u, 0u),
             status::bad_argument);
+  // Platt scaling: one pair of values per decision, classifiers only.
+  m = good;
+  m.has_proba = 1u;
+  EXPECT_EQ(m.validate(), status::bad_argument);  // no tables
+  m.prob_a = {1.0f, 2.0f, 3.0f};
+  m.prob_b = {0.0f, 0.0f};
+  EXPECT_EQ(m.validate(), status::size_mismatch);
+  m.prob_b.push_back(0.0f);
+  EXPECT_EQ(m.validate(), status::ok);
   // A linear model stores one row of weights per decision, no dual rows.
   m = good;
   m.kernel = kernels::linear;

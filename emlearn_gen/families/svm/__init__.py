@@ -29,6 +29,8 @@ LAYOUT = Layout(
         Table("intercepts", "float", "Intercept of each decision (libsvm's -rho)."),
         Table("class_start", "uint32_t", "First support vector of each class, then n_sv."),
         Table("params", "float", "gamma, coef0 and OneClassSVM's offset_."),
+        Table("prob_a", "float", "Platt scaling of each decision (libsvm's probA), if fitted with probability=True."),
+        Table("prob_b", "float", "Platt scaling of each decision (libsvm's probB), if fitted with probability=True."),
     ),
     fields=(
         Field("n_features", "uint32_t"),
@@ -38,6 +40,7 @@ LAYOUT = Layout(
         Field("kernel", "uint8_t"),
         Field("ovr", "uint8_t"),
         Field("break_ties", "uint8_t"),
+        Field("has_proba", "uint8_t"),
     ),
 )
 
@@ -54,12 +57,16 @@ def _entry_points(ir: SVMModel) -> tuple:
                        doc="Score: writes 1 value to `out`, the decision plus offset_."),
         )
     shape = "one-vs-rest values" if ir.ovr else "class-pair decisions"
-    return (
+    points = (
         EntryPoint("predict", LABEL, doc="Predicted class: an index into classes[]."),
         EntryPoint("decision_function", VALUES, ir.decision_width, vector=ir.n_classes == 2,
                    doc="Decision: writes 1 value to `out` (> 0 means classes[1])." if ir.n_classes == 2
                    else f"Decision: writes n_decision {shape} to `out`."),
     )
+    if ir.has_proba:
+        points += (EntryPoint("predict_proba", VALUES, ir.n_classes,
+                              doc="Class probabilities (Platt scaling, pairwise coupling): writes n_classes values."),)
+    return points
 
 
 def _pack(ir: SVMModel) -> Packed:
@@ -77,6 +84,8 @@ def _pack(ir: SVMModel) -> Packed:
             "intercepts": frozen(ir.intercepts.astype(np.float32)),
             "class_start": frozen(class_start.astype(np.uint32)),
             "params": frozen(np.array([ir.gamma, ir.coef0, ir.offset], dtype=np.float32)),
+            "prob_a": frozen(np.asarray(ir.prob_a if ir.has_proba else (), dtype=np.float32)),
+            "prob_b": frozen(np.asarray(ir.prob_b if ir.has_proba else (), dtype=np.float32)),
         },
         fields={
             "n_features": ir.n_features,
@@ -86,8 +95,23 @@ def _pack(ir: SVMModel) -> Packed:
             "kernel": KERNELS[ir.kernel],
             "ovr": int(ir.ovr),
             "break_ties": int(ir.break_ties),
+            "has_proba": int(ir.has_proba),
         },
     )
+
+
+def _scratch(ir: SVMModel) -> dict:
+    """A classifier keeps its pair decisions (for the vote, the one-vs-rest
+    values, the probabilities); predict_proba also the coupling's matrix."""
+    if ir.task != "classifier":
+        return {}
+    n = ir.n_decisions
+    decisions = (4 * n, f"{n} decision{'s' if n != 1 else ''} of 4 bytes")
+    scratch = {"predict": decisions, "decision_function": decisions}
+    if ir.has_proba:
+        floats = n + (ir.n_classes + 1) * ir.n_classes
+        scratch["predict_proba"] = (4 * floats, f"{floats} floats of 4 bytes")
+    return scratch
 
 
 class SVMFamily(Family):
@@ -106,7 +130,6 @@ class SVMFamily(Family):
     def lower(self, ir: SVMModel, options: Mapping[str, Any]) -> Lowered:
         packed = _pack(ir)
         n_dec = ir.n_decisions
-        decisions = (4 * n_dec, f"{n_dec} decision{'s' if n_dec != 1 else ''} of 4 bytes")
         kernel = {"poly": f"poly of degree {ir.degree}",
                   "linear": "linear, stored as the weights of each decision"}.get(ir.kernel, ir.kernel)
         return Lowered(
@@ -117,13 +140,12 @@ class SVMFamily(Family):
             options=(("dtype", options["dtype"] or "float32"),),
             classes=ir.classes,
             n_outputs=1 if ir.task == "regressor" else None,
-            context={"n_decisions": n_dec},
+            context={"n_decisions": n_dec, "proba_scratch": (ir.n_classes + 1) * ir.n_classes},
             summary=(
                 f"{ir.n_sv} support vector{'s' if ir.n_sv != 1 else ''} of {ir.n_features} features, "
                 f"kernel {kernel}, {n_dec} decision{'s' if n_dec != 1 else ''}; tables {packed.table_bytes} bytes.",
             ),
-            # A classifier keeps its pair decisions for the vote.
-            scratch={ep.name: decisions for ep in _entry_points(ir)} if ir.task == "classifier" else {},
+            scratch=_scratch(ir),
             allow_nan=False,
         )
 

@@ -26,6 +26,11 @@ EXAMPLES = (
     Example("SVC-linear", lambda: svm.SVC(kernel="linear"), "synthetic_classification", _far),
     Example("NuSVC", lambda: svm.NuSVC(nu=0.3), "iris", _far),
     Example("NuSVC-poly-binary", lambda: svm.NuSVC(nu=0.2, kernel="poly", degree=2), "breast_cancer", _far),
+    # probability=True: Platt scaling and libsvm's pairwise coupling.
+    Example("SVC-proba-binary", lambda: svm.SVC(probability=True, random_state=0), "breast_cancer", _far),
+    Example("SVC-proba-multiclass", lambda: svm.SVC(probability=True, random_state=0), "iris", _far),
+    Example("NuSVC-proba-linear", lambda: svm.NuSVC(nu=0.3, kernel="linear", probability=True, random_state=0),
+            "synthetic_classification", _far),
     Example("SVR-rbf", lambda: svm.SVR(C=10.0), "diabetes", _far),
     Example("SVR-linear", lambda: svm.SVR(kernel="linear", C=100.0), "diabetes", _far),
     Example("NuSVR-poly", lambda: svm.NuSVR(kernel="poly", degree=2), "synthetic_regression", _far),

@@ -44,6 +44,13 @@ The one-vs-rest values (votes + s / (3 (|s| + 1)), s a signed sum of K - 1
 pair decisions) are within (sum B + gamma(K) sum |dec|) / 3 + 2u where no
 vote can change; rows where one can are in the tie zone.
 
+predict_proba (probability=True): each pair decision through its Platt
+sigmoid (1/4-Lipschitz, so within |A| B / 4 plus the runtime sigmoid's
+error), then libsvm's iterative pairwise coupling, which both sides stop
+where the residual of its optimality condition is below 0.005 / k; the bound
+(coupling_bound) follows from the smallest eigenvalue of the coupling matrix
+on sum-zero vectors. It is as loose as libsvm's stopping rule.
+
 Labels equal scikit-learn's except in the tie zone: rows where some
 decision lies within its bound of 0 (a pair vote, a one-class sign), and
 with break_ties rows whose two largest one-vs-rest values lie within the sum
@@ -175,6 +182,72 @@ def ovr_values(ir: Any, dec: np.ndarray, B: np.ndarray) -> Tuple[np.ndarray, np.
     return values, np.where(unsure[:, None], np.inf, bound), unsure
 
 
+def _pair_probabilities(ir: Any, dec: np.ndarray, B: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(r, dr): libsvm's clipped Platt probabilities r_ij of each row, as
+    (n_rows, k, k) matrices with r_ji = 1 - r_ij, and the bound on the
+    runtime's error in each."""
+    k = ir.n_classes
+    f = dec * ir.prob_a + ir.prob_b
+    with np.errstate(over="ignore"):
+        platt = np.where(f >= 0, np.exp(-np.abs(f)) / (1 + np.exp(-np.abs(f))), 1 / (1 + np.exp(-np.abs(f))))
+    platt = np.clip(platt, 1e-7, 1 - 1e-7)
+    # The sigmoid is 1/4-Lipschitz in f; f moves by |A| B and its own
+    # rounding; the runtime's sigmoid by EXP_MAX_REL_ERROR + 3u; the clip
+    # bounds are float32's (1 - 1e-7 rounds by up to 3e-8); 1 - r by u.
+    d_platt = (np.abs(ir.prob_a) * (B + U * np.abs(dec)) + U * np.abs(f)) / 4 + EXP_MAX_REL_ERROR + 4 * U + 3e-8
+    n = len(dec)
+    r = np.zeros((n, k, k))
+    dr = np.zeros((n, k, k))
+    for p, (i, j) in enumerate(_pairs(k)):
+        r[:, i, j], r[:, j, i] = platt[:, p], 1 - platt[:, p]
+        dr[:, i, j], dr[:, j, i] = d_platt[:, p], d_platt[:, p]
+    return r, dr
+
+
+def coupling_bound(ir: Any, dec: np.ndarray, B: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Bound on |runtime - scikit-learn| of each predict_proba value.
+
+    Both solve min p'Qp over sum(p) = 1 by libsvm's iteration, stopped where
+    every |(Qp)_t - p'Qp| < eps = 0.005 / k. With p* the exact solution,
+    P the projection onto sum-zero vectors and lambda the smallest eigenvalue
+    of PQP there, P Q (p - p*) is the stopping residual, so
+    |p - p*| <= sqrt(k) eps / lambda for each result; the runtime's Q is off
+    by dQ (from its pair probabilities, each within dr), which moves p* by
+    at most |dQ| / (lambda - |dQ|). Rows where scikit-learn stopped without
+    converging (max_iter) or where dQ reaches lambda get no bound."""
+    k = ir.n_classes
+    r, dr = _pair_probabilities(ir, dec, B)
+    n = len(dec)
+    Q = np.zeros((n, k, k))
+    dQ = np.zeros((n, k, k))
+    for t in range(k):
+        for j in range(k):
+            if j == t:
+                continue
+            Q[:, t, t] += r[:, j, t] ** 2
+            dQ[:, t, t] += 2 * r[:, j, t] * dr[:, j, t] + dr[:, j, t] ** 2 + U
+            Q[:, t, j] = -r[:, j, t] * r[:, t, j]
+            dQ[:, t, j] = dr[:, j, t] * r[:, t, j] + r[:, j, t] * dr[:, t, j] + dr[:, j, t] * dr[:, t, j] + U
+    # An orthonormal basis of the sum-zero vectors.
+    basis = np.linalg.qr(np.eye(k) - 1.0 / k)[0][:, : k - 1]
+    lam = np.linalg.eigvalsh(np.einsum("ai,nab,bj->nij", basis, Q, basis))[:, 0]
+    norm_dQ = np.sqrt((dQ**2).sum(axis=(1, 2)))
+    eps = 0.005 / k
+    Qp = np.einsum("nab,nb->na", Q, want)
+    pQp = (want * Qp).sum(axis=1, keepdims=True)
+    converged = np.abs(Qp - pQp).max(axis=1) < eps
+    # The runtime's float rounding: of its residual test (k + 2 roundings of
+    # terms up to |Q| |p|) and of the normalisations over max(100, k)
+    # iterations, which keep sum(p) = 1 to within 3u k per iteration.
+    rounding = (k + 2) * U * np.einsum("nab,nb->na", np.abs(Q), np.abs(want)).max(axis=1) * 2
+    drift = max(100, k) * 3 * U * k
+    gap = lam - norm_dQ
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = (np.sqrt(k) * (2 * eps + rounding) + norm_dQ) / gap + drift
+    bound = np.where(converged & (gap > 0), bound, np.inf)
+    return np.repeat(bound[:, None], k, axis=1)
+
+
 def _check_labels(want: np.ndarray, got: np.ndarray, ties: np.ndarray, report: Dict[str, Any]) -> None:
     assert got.dtype == want.dtype, (got.dtype, want.dtype)
     differ = want != got
@@ -234,4 +307,9 @@ class SVMContract(NumericContract):
             else:
                 report["max_abs_diff"] = assert_within("decision_function", got, want, B)
         _check_labels(estimator.predict(X), cm.predict(X), ties, report)
+        if ir.has_proba:
+            want = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+            bound = coupling_bound(ir, dec, B, want)
+            report["max_proba_diff"] = assert_within("predict_proba", cm.predict_proba(X), want, bound)
+            report["proba_unbounded_rows"] = int(np.isinf(bound[:, 0]).sum())
         return report

@@ -82,13 +82,9 @@ def convert_svm(estimator: Any) -> SVMModel:
         intercepts=intercepts.reshape(-1),
     )
     if isinstance(estimator, CLASSIFIERS):
-        probA = np.asarray(getattr(estimator, "_probA", ()))  # probA_ warns: deprecated in 1.9
-        if probA.size:
-            raise ValueError(
-                f"{name} was fitted with probability=True; emlearn_gen does not convert its "
-                "predict_proba (libsvm's Platt scaling and iterative pairwise coupling). Refit with "
-                "probability=False, or calibrate with sklearn.calibration.CalibratedClassifierCV"
-            )
+        # probA_ and probB_ warn (deprecated with probability=True in 1.9).
+        prob_a = np.asarray(getattr(estimator, "_probA", ()), dtype=np.float64).reshape(-1)
+        prob_b = np.asarray(getattr(estimator, "_probB", ()), dtype=np.float64).reshape(-1)
         classes = check_single_output_classes(estimator.classes_, 1, name)
         n_support = np.asarray(_fitted(estimator, "n_support_"), dtype=np.int64).reshape(-1)
         if len(n_support) != len(classes):
@@ -106,6 +102,8 @@ def convert_svm(estimator: Any) -> SVMModel:
             ovr=shape == "ovr",
             break_ties=break_ties,
             classes=classes,
+            prob_a=prob_a if prob_a.size else None,
+            prob_b=prob_b if prob_a.size else None,
             **common,
         )
     else:

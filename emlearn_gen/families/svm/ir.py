@@ -38,6 +38,12 @@ class SVMModel:
     ovr: bool = False  # classifiers: decision_function_shape == "ovr"
     break_ties: bool = False
     classes: Optional[np.ndarray] = None
+    prob_a: Optional[np.ndarray] = None  # (n_decisions,): Platt scaling of probability=True
+    prob_b: Optional[np.ndarray] = None
+
+    @property
+    def has_proba(self) -> bool:
+        return self.prob_a is not None
 
     @property
     def n_features(self) -> int:
@@ -115,5 +121,12 @@ class SVMModel:
             raise ValueError("support vectors, coefficients, intercepts, gamma and coef0 must be finite")
         if np.abs(values).max() > float(np.finfo(np.float32).max):
             raise ValueError("a support vector, coefficient or kernel parameter lies beyond float32's range (3.4e38)")
+        if self.has_proba:
+            if self.task != "classifier":
+                raise ValueError("only classifiers have Platt scaling")
+            if self.prob_a.shape != (self.n_decisions,) or self.prob_b is None or self.prob_b.shape != (self.n_decisions,):
+                raise ValueError(f"probA and probB must have {self.n_decisions} values, one per class pair")
+            if not (np.all(np.isfinite(self.prob_a)) and np.all(np.isfinite(self.prob_b))):
+                raise ValueError("probA and probB must be finite")
         if self.task == "classifier" and (self.classes is None or len(self.classes) != self.n_classes):
             raise ValueError(f"a classifier with {self.n_classes} groups of support vectors needs as many classes")

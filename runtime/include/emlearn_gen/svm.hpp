@@ -12,7 +12,10 @@
 //   class_start      n_classes + 1 offsets: the support vectors of class c
 //                    are rows [class_start[c], class_start[c + 1]);
 //   params           {gamma, coef0, offset}: the kernel's gamma and coef0,
-//                    and OneClassSVM's offset_ (0 for the others).
+//                    and OneClassSVM's offset_ (0 for the others);
+//   prob_a, prob_b   classifiers fitted with probability=True: the Platt
+//                    scaling of each decision (libsvm's probA, probB);
+//                    empty otherwise.
 // Classifiers decide class pairs (i, j), i < j, in libsvm's order (0, 1),
 // (0, 2), ..., (1, 2), ...: decision p of row x is
 //   sum over the support vectors s of classes i and j of c_s K(s, x) + b_p,
@@ -66,6 +69,8 @@ struct svm_model {
   const float* intercepts;       ///< svm_n_decisions(m)
   const uint32_t* class_start;   ///< n_classes + 1
   const float* params;           ///< {gamma, coef0, offset}
+  const float* prob_a;           ///< svm_n_decisions(m) if has_proba, else none
+  const float* prob_b;           ///< svm_n_decisions(m) if has_proba, else none
   uint32_t n_features;
   uint32_t n_sv;
   uint32_t n_classes;  ///< classifiers: >= 2; regressors and one-class models: 1
@@ -73,6 +78,7 @@ struct svm_model {
   uint8_t kernel;      ///< see svm_kernel
   uint8_t ovr;         ///< classifiers: decision_function one-vs-rest (else one-vs-one)
   uint8_t break_ties;  ///< classifiers: predict by the largest one-vs-rest value
+  uint8_t has_proba;   ///< classifiers: prob_a and prob_b hold the Platt scaling
 };
 
 /// Number of decisions: class pairs of a classifier, else 1.
@@ -289,6 +295,110 @@ inline int32_t svm_label(const M& m, const float* x, float* dec) {
   return static_cast<int32_t>(best);
 }
 
+namespace detail {
+
+// libsvm's sigmoid_predict, clipped to [1e-7, 1 - 1e-7] as
+// svm_predict_probability clips it: the probability that pair decision
+// `dec` means its first class.
+inline float svm_platt(float dec, float a, float b) {
+  const float f = rounded(dec * a) + b;
+  const float p = f >= 0.0f ? exp_f(-f) / (1.0f + exp_f(-f)) : 1.0f / (1.0f + exp_f(f));
+  const float low = 1e-7f;
+  const float high = 1.0f - 1e-7f;
+  return p < low ? low : (p > high ? high : p);
+}
+
+}  // namespace detail
+
+/// Size of the scratch svm_proba needs, in floats: (n_classes + 1) n_classes.
+template <typename M>
+inline uint32_t svm_proba_scratch(const M& m) {
+  return (m.n_classes + 1u) * m.n_classes;
+}
+
+/// Class probabilities of a classifier with has_proba, as scikit-learn's
+/// predict_proba computes them (libsvm's svm_predict_probability): each
+/// pair decision through its Platt sigmoid into r_ij (r_ji = 1 - r_ij),
+/// then libsvm's multiclass_probability, also for two classes (the libsvm
+/// scikit-learn builds has no shortcut there): the iterative solution of the
+/// pairwise coupling
+/// (Wu, Lin and Weng's second method), from p = 1/k, for at most
+/// max(100, k) iterations until every |(Qp)_t - p'Qp| < 0.005 / k. `dec`
+/// holds the decisions (svm_decisions); `scratch` is caller memory of
+/// svm_proba_scratch(m) floats; n_classes values go to `out`. Stack: a few
+/// words.
+template <typename M>
+inline void svm_proba(const M& m, const float* dec, float* scratch, float* out) {
+  const uint32_t k = m.n_classes;
+  // r_ij for i < j is the pair's probability, r_ji = 1 - r_ij; Q as libsvm
+  // builds it: Q_tt = sum over j != t of r_jt^2, Q_tj = -r_jt r_tj.
+  float* Q = scratch;
+  float* Qp = scratch + k * k;
+  for (uint32_t t = 0; t < k * k; ++t) {
+    Q[t] = 0.0f;
+  }
+  for (uint32_t i = 0; i < k; ++i) {
+    for (uint32_t j = i + 1u; j < k; ++j) {
+      const uint32_t p = detail::svm_pair(k, i, j);
+      const float r_ij = detail::svm_platt(dec[p], table_read(m.prob_a, p), table_read(m.prob_b, p));
+      const float r_ji = 1.0f - r_ij;
+      Q[i * k + j] = -rounded(r_ji * r_ij);
+      Q[j * k + i] = Q[i * k + j];
+    }
+  }
+  // The diagonal summed in libsvm's order: j < t, then j > t.
+  for (uint32_t t = 0; t < k; ++t) {
+    float diagonal = 0.0f;
+    for (uint32_t j = 0; j < k; ++j) {
+      if (j == t) {
+        continue;
+      }
+      const float r_jt = j < t ? detail::svm_platt(dec[detail::svm_pair(k, j, t)],
+                                                   table_read(m.prob_a, detail::svm_pair(k, j, t)),
+                                                   table_read(m.prob_b, detail::svm_pair(k, j, t)))
+                               : 1.0f - detail::svm_platt(dec[detail::svm_pair(k, t, j)],
+                                                          table_read(m.prob_a, detail::svm_pair(k, t, j)),
+                                                          table_read(m.prob_b, detail::svm_pair(k, t, j)));
+      diagonal += rounded(r_jt * r_jt);
+    }
+    Q[t * k + t] = diagonal;
+  }
+  float* p = out;
+  for (uint32_t t = 0; t < k; ++t) {
+    p[t] = 1.0f / static_cast<float>(k);
+  }
+  const uint32_t max_iter = k > 100u ? k : 100u;
+  const float eps = 0.005f / static_cast<float>(k);
+  for (uint32_t iter = 0; iter < max_iter; ++iter) {
+    float pQp = 0.0f;
+    for (uint32_t t = 0; t < k; ++t) {
+      Qp[t] = 0.0f;
+      for (uint32_t j = 0; j < k; ++j) {
+        Qp[t] += rounded(Q[t * k + j] * p[j]);
+      }
+      pQp += rounded(p[t] * Qp[t]);
+    }
+    float max_error = 0.0f;
+    for (uint32_t t = 0; t < k; ++t) {
+      const float error = Qp[t] > pQp ? Qp[t] - pQp : pQp - Qp[t];
+      max_error = error > max_error ? error : max_error;
+    }
+    if (max_error < eps) {
+      break;
+    }
+    for (uint32_t t = 0; t < k; ++t) {
+      const float diff = (pQp - Qp[t]) / Q[t * k + t];
+      p[t] += diff;
+      const float grown = 1.0f + diff;
+      pQp = (pQp + rounded(diff * (rounded(diff * Q[t * k + t]) + rounded(2.0f * Qp[t])))) / grown / grown;
+      for (uint32_t j = 0; j < k; ++j) {
+        Qp[j] = (Qp[j] + rounded(diff * Q[t * k + j])) / grown;
+        p[j] /= grown;
+      }
+    }
+  }
+}
+
 /// A regressor's prediction, or a one-class model's decision_function:
 /// the one decision of `x`. Stack: a few words.
 template <typename M>
@@ -312,7 +422,8 @@ inline float svm_score(const M& m, const float* x) {
 
 /// Checks a model's layout against its tables, so that the kernels read
 /// only table memory; the sizes are the tables' lengths in elements (a
-/// linear model's dual_coef has none, and n_sv rows, one per decision).
+/// linear model's dual_coef has none, and n_sv rows, one per decision;
+/// prob_a and prob_b have one per decision with has_proba, else none).
 /// Returns status::bad_argument for a null table or a zero n_features or
 /// n_classes; status::bad_table for an unknown kernel, sizes beyond the
 /// kernels' 32-bit range, or class_start not rising from 0 to n_sv;
@@ -320,21 +431,24 @@ inline float svm_score(const M& m, const float* x) {
 /// otherwise.
 template <typename M>
 inline status svm_validate(const M& m, size_t n_support_vectors, size_t n_dual_coef, size_t n_intercepts,
-                           size_t n_class_start, size_t n_params) {
+                           size_t n_class_start, size_t n_params, size_t n_prob_a, size_t n_prob_b) {
   const bool primal = m.kernel == svm_kernel::linear;
   if (m.support_vectors == NULL || (m.dual_coef == NULL && !primal) || m.intercepts == NULL ||
-      m.class_start == NULL || m.params == NULL || m.n_features == 0u || m.n_classes == 0u) {
+      m.class_start == NULL || m.params == NULL || m.n_features == 0u || m.n_classes == 0u ||
+      (m.has_proba && (m.prob_a == NULL || m.prob_b == NULL))) {
     return status::bad_argument;
   }
   const uint64_t n_entries = static_cast<uint64_t>(m.n_sv) * m.n_features;
   const uint64_t n_coef = primal ? 0u : static_cast<uint64_t>(m.n_sv) * (m.n_classes >= 2u ? m.n_classes - 1u : 1u);
   if (m.kernel > svm_kernel::sigmoid || n_entries > 0xFFFFFFFFu || n_coef > 0xFFFFFFFFu ||
-      m.n_classes > 0xFFFFu || m.ovr > 1u || m.break_ties > 1u) {
+      m.n_classes > 0xFFFFu || m.ovr > 1u || m.break_ties > 1u || m.has_proba > 1u ||
+      (m.has_proba && m.n_classes < 2u)) {
     return status::bad_table;
   }
   if (static_cast<uint64_t>(n_support_vectors) != n_entries || static_cast<uint64_t>(n_dual_coef) != n_coef ||
       n_intercepts != svm_n_decisions(m) || n_class_start != static_cast<size_t>(m.n_classes) + 1u ||
-      n_params != 3u || (primal && m.n_sv != svm_n_decisions(m))) {
+      n_params != 3u || (primal && m.n_sv != svm_n_decisions(m)) ||
+      n_prob_a != (m.has_proba ? svm_n_decisions(m) : 0u) || n_prob_b != n_prob_a) {
     return status::size_mismatch;
   }
   if (table_read(m.class_start, 0u) != 0u || table_read(m.class_start, m.n_classes) != m.n_sv) {
