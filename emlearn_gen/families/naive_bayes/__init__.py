@@ -29,7 +29,7 @@ LAYOUT = Layout(
         Table("means", "float", "Gaussian: the mean of each class and feature."),
         Table("constants", "float", "Per class, added last: log prior (and Gaussian normalisation)."),
         Table("categories", "int16_t", "Categorical: the number of categories of each feature."),
-        Table("thresholds", "float", "Bernoulli: the binarize threshold, rounded down to float32."),
+        Table("thresholds", "float", "Bernoulli: the binarize threshold, rounded to nearest float32."),
     ),
     fields=(
         Field("n_features", "uint32_t"),

@@ -37,8 +37,9 @@ predict_proba: exp_f of that: p_k (e^b_k - 1 + EXP_MAX_REL_ERROR e^b_k) + 2**-14
 
 Labels equal scikit-learn's except in the tie zone: rows whose two best
 jll lie within the sum of their bounds, and (BernoulliNB with binarize)
-rows where a feature's float32 rounding falls on the other side of the
-threshold than its float64 value (no bound is claimed for those rows).
+rows where a float64 feature rounded to float32 falls on the other side of
+the float32 threshold than the float64 value is of the float64 threshold
+(no bound is claimed for those rows).
 """
 
 from __future__ import annotations
@@ -57,12 +58,14 @@ def _gamma(m: int) -> float:
 
 
 def binarize_threshold(threshold: float) -> np.float32:
-    """The float32 threshold t32 for which x32 > t32 exactly when the float32
-    x32 is > threshold (float64): threshold rounded down to float32."""
-    t = np.float32(threshold)
-    if float(t) > threshold:
-        t = np.nextafter(t, np.float32(-np.inf))
-    return t
+    """The runtime's threshold: ``threshold`` rounded to nearest float32, as
+    scikit-learn compares float32 inputs with it (numpy casts the Python
+    float to the array's dtype). So float32 inputs are binarized as
+    scikit-learn binarizes them, and so are float64 inputs except those
+    strictly between the threshold and the midpoint beyond its float32
+    neighbour (where rounding moves them across): a float64 input equal to
+    the threshold rounds to it and stays below, as in scikit-learn."""
+    return np.float32(threshold)
 
 
 def _float32_inputs(X: np.ndarray) -> np.ndarray:

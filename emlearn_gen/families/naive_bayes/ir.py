@@ -57,11 +57,6 @@ class NaiveBayesModel:
         k, n = self.n_classes, self.n_features
         if k < 1 or n < 1 or len(self.classes) != k:
             raise ValueError(f"{k} class constants for {len(self.classes)} classes and {n} features")
-        # -inf is a class of prior 0: its jll is -inf, as in scikit-learn.
-        if np.any(np.isnan(self.constants)) or np.any(self.constants > _FLOAT32_MAX) or np.any(
-            (self.constants < -_FLOAT32_MAX) & np.isfinite(self.constants)
-        ):
-            raise ValueError("a class log prior is NaN or beyond float32's range (3.4e38)")
         if self.kind in ("linear", "binarized"):
             _check_finite32("feature log probabilities (feature_log_prob_)", self.weights, (k, n))
         if self.kind == "binarized" and (self.threshold is None or not np.isfinite(self.threshold)):
@@ -69,12 +64,19 @@ class NaiveBayesModel:
         if self.kind == "gaussian":
             _check_finite32("theta_", self.means, (k, n))
             _check_finite32("var_", self.variances, (k, n))
-            inverse = 0.5 / self.variances
+            with np.errstate(divide="ignore"):
+                inverse = 0.5 / self.variances
             if np.any(self.variances <= 0) or np.any(inverse > _FLOAT32_MAX) or np.any(inverse < _FLOAT32_MIN_NORMAL):
                 raise ValueError(
                     "a variance in var_ is 0 or so small or large that 1 / (2 var) leaves float32's normal "
                     "range; refit with a larger var_smoothing, or rescale the features"
                 )
+        # Checked after the tables, whose errors explain a bad constant.
+        # -inf is a class of prior 0: its jll is -inf, as in scikit-learn.
+        if np.any(np.isnan(self.constants)) or np.any(self.constants > _FLOAT32_MAX) or np.any(
+            (self.constants < -_FLOAT32_MAX) & np.isfinite(self.constants)
+        ):
+            raise ValueError("a class log prior is NaN or beyond float32's range (3.4e38)")
         if self.kind == "categorical":
             if len(self.log_probs) != n:
                 raise ValueError(f"{len(self.log_probs)} tables of category log probabilities for {n} features")
