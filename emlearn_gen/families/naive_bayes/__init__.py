@@ -137,8 +137,8 @@ class NaiveBayesFamily(Family):
                 f"{k} class{'es' if k != 1 else ''} of {ir.n_features} features, "
                 f"{_ESTIMATOR_NOUN[ir.kind]}; tables {packed.table_bytes} bytes.",
             ),
-            # predict() keeps the joint log-likelihoods for the argmax.
-            scratch={"predict": (4 * k, f"{k} joint log-likelihood{'s' if k != 1 else ''} of 4 bytes")},
+            # predict() keeps the joint log-likelihoods (the class scores) for the argmax.
+            scratch={"predict": (4 * k, f"{k} score{'s' if k != 1 else ''} of 4 bytes")},
             allow_nan=False,
             check_rows=check_rows,
         )
