@@ -151,3 +151,14 @@ def test_categorical_min_categories_gives_columns_to_unseen_categories(iris):
     assert_matches_sklearn(cm, est, X_new)
     with pytest.raises(IndexError):
         cm.predict([[10.0, 0.0, 0.0, 0.0]])
+
+
+def test_categorical_value_rounded_to_the_next_category_is_in_the_tie_zone(iris):
+    """float32 rounds 2.9999999999 up to 3.0, another category than
+    scikit-learn's int(2.9999999999) = 2: no claim on that row, counted."""
+    X, y = iris
+    est = nb.CategoricalNB().fit(X, y)
+    cm = emlearn_gen.convert(est)
+    rows = np.array([[5.0, 2.9999999999, 1.0, 0.0], [5.0, 3.0, 1.0, 0.0]])
+    report = assert_matches_sklearn(cm, est, rows)
+    assert report["tie_zone"] == 1

@@ -39,7 +39,8 @@ Labels equal scikit-learn's except in the tie zone: rows whose two best
 jll lie within the sum of their bounds, and (BernoulliNB with binarize)
 rows where a float64 feature rounded to float32 falls on the other side of
 the float32 threshold than the float64 value is of the float64 threshold
-(no bound is claimed for those rows).
+(no bound is claimed for those rows); likewise CategoricalNB rows with a
+value that float32 rounding moves to another integer part (2.99999999 to 3).
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ def jll_bounds(ir: NaiveBayesModel, X: np.ndarray) -> Tuple[np.ndarray, np.ndarr
         B = (_gamma(n + 3) + slack) * magnitude + (n + 1) * TINY
     elif ir.kind == "categorical":
         index = X.astype(np.int64)  # as scikit-learn casts X
+        # A value within float32 rounding below an integer becomes that
+        # integer's category on the device: no claim for such rows.
+        unclaimed = np.any(np.trunc(_float32_inputs(X)) != np.trunc(X), axis=1)
         magnitude = np.tile(c, (len(X), 1))
         for i, table in enumerate(ir.log_probs):
             magnitude += np.abs(table[:, index[:, i]]).T

@@ -151,9 +151,9 @@ inline void naive_bayes_proba(const M& m, const float* x, float* out) {
 
 /// Checks a model's layout against its tables, so that the kernels read only
 /// table memory; the sizes are in elements. Returns status::bad_argument for
-/// a null table that the kind reads, or a zero n_features or n_classes; status::bad_table for an
-/// unknown kind, a count out of the kernels' 32-bit range, or a negative
-/// number of categories; status::size_mismatch when a table the kind reads
+/// a null table that the kind reads, or a zero n_features or n_classes;
+/// status::bad_table for an unknown kind, a count out of the kernels' 32-bit
+/// range, or a negative number of categories; status::size_mismatch when a table the kind reads
 /// does not have the elements the layout needs (weights: n_classes *
 /// n_features, or n_classes times the sum of the categories; means: as many
 /// as the weights for gaussian; categories: n_features; thresholds: 1);
