@@ -371,6 +371,7 @@ PYBIND11_MODULE(_runtime, m) {
   // math.hpp; numeric contracts read them from here.
   m.attr("EXP_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::exp_max_rel_error);
   m.attr("TANH_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::tanh_max_rel_error);
+  m.attr("LOG_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::log_max_rel_error);
   m.def("kernel_formats", &kernel_formats,
         "{kernel name: table-format version} of the model-family kernels in this build.");
   py::class_<HostModel>(m, "HostModel")

@@ -132,7 +132,14 @@ class CModel:
         """
         fitted = getattr(self, "feature_names_in_", None)
         check_feature_names(X, fitted, self._display_name(), warn=False)
-        return check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._lowered.allow_nan)
+        return self._checked(X)
+
+    def _checked(self, X: Any) -> np.ndarray:
+        """check_X, then the family's checks of the values (Lowered.check_rows)."""
+        X32 = check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._allow_nan)
+        if self._lowered.check_rows is not None:
+            self._lowered.check_rows(X32)
+        return X32
 
     def raw_outputs(self, method: str, X: Any) -> np.ndarray:
         """What the header's ``method`` returns for each row of X, computed by
@@ -155,14 +162,13 @@ class CModel:
         # than a whole single-row prediction).
         if fitted is not None or not plain:
             check_feature_names(X, fitted, self._display_name(), stacklevel=3)
-        if plain:
+        if plain and self._lowered.check_rows is None:
             # The common input: checked, run and labelled in one C++ call.
             labels = self.classes_ if ep.output == LABEL and self._labels_by_bytes else None
             raw = self._host.run_array(method, X, self._allow_nan, self._n_jobs, labels)
             if raw is not None:
                 return raw if labels is not None else self._shaped(ep, raw)
-        X32 = check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._allow_nan)
-        return self._shaped(ep, self._host.run(method, X32, self._n_jobs))
+        return self._shaped(ep, self._host.run(method, self._checked(X), self._n_jobs))
 
     def _shaped(self, ep: EntryPoint, raw: np.ndarray) -> np.ndarray:
         """Raw results of ``ep`` in scikit-learn's shape and dtype."""
@@ -182,6 +188,16 @@ class CModel:
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), float64."""
         return self._sklearn_result("predict_proba", X)
+
+    @_entry_point
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Logarithms of the class probabilities, shape (n_samples, n_classes), float64."""
+        return self._sklearn_result("predict_log_proba", X)
+
+    @_entry_point
+    def predict_joint_log_proba(self, X: Any) -> np.ndarray:
+        """Joint log-probabilities log P(x, y) (naive Bayes), shape (n_samples, n_classes), float64."""
+        return self._sklearn_result("predict_joint_log_proba", X)
 
     @_entry_point
     def decision_function(self, X: Any) -> np.ndarray:

@@ -17,6 +17,7 @@
 #include "emlearn_gen/float64.hpp"
 #include "emlearn_gen/linear.hpp"
 #include "emlearn_gen/math.hpp"
+#include "emlearn_gen/naive_bayes.hpp"
 #include "emlearn_gen/svm.hpp"
 #include "emlearn_gen/tree_ensemble.hpp"
 

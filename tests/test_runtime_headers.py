@@ -222,12 +222,56 @@ float demo_svm_predict(const float* x) {
          static_cast<float>(eg::svm_outlier(demo_svm(), x));
 }
 
+// Naive Bayes: the kernels on the run-time descriptor ...
+template void eg::naive_bayes_jll<eg::naive_bayes_model>(const eg::naive_bayes_model&, const float*, float*);
+template int32_t eg::naive_bayes_label<eg::naive_bayes_model>(const eg::naive_bayes_model&, const float*, float*);
+template void eg::naive_bayes_log_proba<eg::naive_bayes_model>(const eg::naive_bayes_model&, const float*, float*);
+template void eg::naive_bayes_proba<eg::naive_bayes_model>(const eg::naive_bayes_model&, const float*, float*);
+template eg::status eg::naive_bayes_validate<eg::naive_bayes_model>(const eg::naive_bayes_model&, size_t, size_t,
+                                                                    size_t, size_t, size_t);
+
+// ... and on tables in flash with a compile-time layout, one per kind.
+static const float demo_nb_weights[4] EMLEARN_GEN_TABLE_ATTR = {0.5f, 1.0f, 2.0f, 0.25f};
+static const float demo_nb_means[4] EMLEARN_GEN_TABLE_ATTR = {0.0f, 1.0f, -1.0f, 2.0f};
+static const float demo_nb_constants[2] EMLEARN_GEN_TABLE_ATTR = {-1.0f, -2.0f};
+static const int16_t demo_nb_categories[2] EMLEARN_GEN_TABLE_ATTR = {1, 1};
+static const float demo_nb_thresholds[1] EMLEARN_GEN_TABLE_ATTR = {0.5f};
+template <uint8_t Kind>
+struct demo_nb {
+  static constexpr const float* weights = demo_nb_weights;
+  static constexpr const float* means = demo_nb_means;
+  static constexpr const float* constants = demo_nb_constants;
+  static constexpr const int16_t* categories = demo_nb_categories;
+  static constexpr const float* thresholds = demo_nb_thresholds;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_classes = 2u;
+  static constexpr uint8_t kind = Kind;
+};
+
+template <uint8_t Kind>
+float demo_nb_predict(const float* x) {
+  float out[2];
+  if (eg::naive_bayes_validate(demo_nb<Kind>(), Kind == eg::naive_bayes_kind::categorical ? 2u : 4u, 4u, 2u,
+                               2u, 1u) != eg::status::ok) {
+    return -1.0f;
+  }
+  const int32_t label = eg::naive_bayes_label(demo_nb<Kind>(), x, out);
+  eg::naive_bayes_proba(demo_nb<Kind>(), x, out);
+  eg::naive_bayes_log_proba(demo_nb<Kind>(), x, out);
+  eg::naive_bayes_jll(demo_nb<Kind>(), x, out);
+  return out[0] + static_cast<float>(label);
+}
+template float demo_nb_predict<eg::naive_bayes_kind::linear>(const float*);
+template float demo_nb_predict<eg::naive_bayes_kind::binarized>(const float*);
+template float demo_nb_predict<eg::naive_bayes_kind::gaussian>(const float*);
+template float demo_nb_predict<eg::naive_bayes_kind::categorical>(const float*);
+
 // The math functions, which are not templates but only generate code when used.
 float demo_math(float* v, uint32_t n) {
   eg::softmax_f(v, n);
   eg::normalize_sum_f(v, n);
   return eg::exp_f(v[0]) + eg::sigmoid_f(v[0]) + eg::rounded(v[0] * v[0]) + eg::log_f(v[0]) +
-         eg::sqrt_f(v[0]) + eg::tanh_f(v[0]);
+         eg::sqrt_f(v[0]) + eg::tanh_f(v[0]) + eg::logsumexp_f(v, n);
 }
 
 // binary64 arithmetic and exp_r64 on real64 (soft_double where double has
@@ -240,7 +284,9 @@ float demo_soft_double(eg::soft_double a, eg::soft_double b) {
   return eg::to_float(eg::exp_r64(eg::divide(eg::subtract(eg::multiply(a, b), eg::negate(b)), a)));
 }
 """
-KERNEL_HEADERS = ("common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "svm.hpp")
+KERNEL_HEADERS = (
+    "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "naive_bayes.hpp", "svm.hpp"
+)
 
 
 def _missing(message: str) -> None:

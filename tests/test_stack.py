@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import AdaBoostRegressor, GradientBoostingClassifier, IsolationForest, RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.svm import SVC, NuSVR
+from sklearn.naive_bayes import CategoricalNB, GaussianNB
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import emlearn_gen
@@ -58,6 +59,9 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     # Linear models: the scores of predict(), exp in softmax and log links.
     "linear_softmax": (lambda load: load("digits"), lambda: LogisticRegression(max_iter=50), None),
     "linear_poisson": (lambda load: load("diabetes"), lambda: PoissonRegressor(), None),
+    # Naive Bayes: the joint log-likelihoods of predict(), log-sum-exp and exp.
+    "naive_bayes_gaussian": (lambda load: load("digits"), lambda: GaussianNB(), None),
+    "naive_bayes_categorical": (lambda load: load("iris"), lambda: CategoricalNB(), None),
     # An outlier detector: one float64 sum, then exp.
     "isolation_forest": (lambda load: load("wine"), lambda: IsolationForest(n_estimators=10, random_state=0), None),
     # Boosting: the raw scores of every class as float64 sums, then softmax.

@@ -30,7 +30,10 @@ OUTPUTS = (LABEL, OUTLIER, VALUES)
 
 #: scikit-learn's method names that a CModel may have; each exists on a
 #: CModel exactly where its converted estimator has it.
-PUBLIC_METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "transform")
+PUBLIC_METHODS = (
+    "predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba",
+    "decision_function", "score_samples", "transform",
+)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -76,6 +76,10 @@ class Lowered:
     summary: Tuple[str, ...] = ()
     scratch: Mapping[str, Tuple[int, str]] = field(default_factory=dict)
     allow_nan: bool = True  # NaN inputs are meaningful (missing values)
+    #: Checks of input values beyond check_X's, on the float32 rows the
+    #: kernels see, raising ValueError as scikit-learn's predict does (a
+    #: CategoricalNB category it has not seen); None: no such checks.
+    check_rows: Optional[Callable[[np.ndarray], None]] = None
 
 
 class NumericContract(ABC):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ..core.registry import Registry
-from . import linear, svm, trees
+from . import linear, naive_bayes, svm, trees
 
 REGISTRY = Registry(
     (
         trees.FAMILY,
         linear.FAMILY,
         svm.FAMILY,
+        naive_bayes.FAMILY,
     )
 )

@@ -42,6 +42,13 @@ def _extreme_regression() -> Data:
     return X, y * 1e3
 
 
+def _binary_digits() -> Data:
+    """Digits with each pixel 0 or 1 (above half intensity): binary features,
+    as BernoulliNB without binarize expects."""
+    X, y = datasets.load_digits(return_X_y=True)
+    return (X > 8).astype(np.float64), y
+
+
 DATASETS: Dict[str, Callable[[], Data]] = {
     "iris": lambda: datasets.load_iris(return_X_y=True),
     "wine": lambda: datasets.load_wine(return_X_y=True),
@@ -56,6 +63,7 @@ DATASETS: Dict[str, Callable[[], Data]] = {
         n_samples=800, n_features=20, noise=5.0, random_state=2
     ),
     "extreme_classification": _extreme_classification,
+    "binary_digits": _binary_digits,
     "extreme_regression": _extreme_regression,
     "nan_classification": lambda: (
         _with_nan(datasets.load_wine(return_X_y=True)[0], 0.15, 5),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -500,6 +501,68 @@ TEST(NormalizeSumF, ZeroSumBecomesUniform) {
   float mixed_zero[3] = {0.0f, -0.0f, 0.0f};
   normalize_sum_f(mixed_zero, 3u);
   EXPECT_EQ(mixed_zero[1], 1.0f / 3.0f);
+}
+
+// logsumexp_f's first-order bound as math.hpp states it, with d_i = v_i - max.
+double logsumexp_bound(const std::vector<float>& v, double result) {
+  const double top = static_cast<double>(*std::max_element(v.begin(), v.end()));
+  double spread = 0.0;
+  for (float x : v) {
+    spread = std::max(spread, top - static_cast<double>(x));
+  }
+  const double n = static_cast<double>(v.size());
+  return static_cast<double>(exp_max_rel_error) + kU * spread + (n - 1.0) * kU +
+         static_cast<double>(log_max_rel_error) * log(n) + kU * fabs(result) + n * std::ldexp(1.0, -150);
+}
+
+double logsumexp_ref(const std::vector<float>& v) {
+  long double top = static_cast<long double>(*std::max_element(v.begin(), v.end()));
+  long double sum = 0.0L;
+  for (float x : v) {
+    sum += expl(static_cast<long double>(x) - top);
+  }
+  return static_cast<double>(top + logl(sum));
+}
+
+TEST(LogsumexpF, WithinStatedBoundOnRandomVectors) {
+  std::mt19937 rng(11);
+  double worst = 0.0;
+  for (uint32_t n : {1u, 2u, 3u, 10u, 64u}) {
+    for (float scale : {0.01f, 1.0f, 30.0f, 1000.0f}) {
+      std::uniform_real_distribution<float> value(-scale, scale);
+      for (float offset : {0.0f, -5000.0f, 300.0f}) {
+        for (int trial = 0; trial < 200; ++trial) {
+          std::vector<float> v(n);
+          for (float& x : v) {
+            x = value(rng) + offset;
+          }
+          const double want = logsumexp_ref(v);
+          const double got = static_cast<double>(emlearn_gen::logsumexp_f(v.data(), n));
+          const double bound = logsumexp_bound(v, want);
+          ASSERT_LE(fabs(got - want), bound * 1.0001) << "n = " << n << ", scale = " << scale;
+          worst = std::max(worst, fabs(got - want) / bound);
+        }
+      }
+    }
+  }
+  printf("logsumexp_f: largest error %.3f of the stated bound\n", worst);
+}
+
+TEST(LogsumexpF, OneValueIsItselfAndSpecialValues) {
+  for (float x : {0.0f, -1.5f, 1e30f, -1e-30f}) {
+    EXPECT_EQ(bits_of(emlearn_gen::logsumexp_f(&x, 1u)), bits_of(x));
+  }
+  // As scikit-learn: all -inf gives -inf; any +inf gives +inf.
+  const float all_minus_inf[3] = {-kInf, -kInf, -kInf};
+  EXPECT_EQ(emlearn_gen::logsumexp_f(all_minus_inf, 3u), -kInf);
+  const float with_inf[3] = {1.0f, kInf, -kInf};
+  EXPECT_EQ(emlearn_gen::logsumexp_f(with_inf, 3u), kInf);
+  // -inf terms add nothing.
+  const float some_minus_inf[3] = {-kInf, 2.0f, -kInf};
+  EXPECT_EQ(emlearn_gen::logsumexp_f(some_minus_inf, 3u), 2.0f);
+  // Two equal values: x + ln 2.
+  const float pair[2] = {-7.0f, -7.0f};
+  EXPECT_NEAR(static_cast<double>(emlearn_gen::logsumexp_f(pair, 2u)), -7.0 + log(2.0), 4 * kU * 7.0);
 }
 
 }  // namespace

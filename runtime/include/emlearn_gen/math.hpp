@@ -452,4 +452,43 @@ inline void normalize_sum_f(float* v, uint32_t n) {
 
 }  // namespace emlearn_gen
 
+// ---- log-sum-exp ----------------------------------------------------------
+
+namespace emlearn_gen {
+
+/// ln(sum_i e^v_i) of the n >= 1 values at `v` (caller memory, not a table),
+/// as scikit-learn's logsumexp: the largest value m is taken out, so no e^t
+/// overflows, and m + ln(sum_i e^(v_i - m)) returned. The sum is at least 1
+/// (the largest term is exp_f(0) = 1 exactly) and at most n, so log_f sees
+/// no cancellation. A largest value that is not finite is returned as it is
+/// (all -inf gives -inf, any +inf gives +inf, as scikit-learn); NaN values
+/// other than v[0] are skipped by the comparisons.
+/// Error (first order, absolute, relative to the exact log-sum-exp of the
+/// float inputs), with d_i = v_i - m:
+///   exp_max_rel_error + u max_i |d_i|   each e^d_i (exp_f, and the
+///                                        rounding of d_i it amplifies)
+/// + (n - 1) u                            the sum of positive terms
+/// + log_max_rel_error ln(n)              log_f of a sum in [1, n]
+/// + u |result|                           the final addition,
+/// plus n 2^-150 for terms below FLT_MIN. Stack: a few words.
+inline float logsumexp_f(const float* v, uint32_t n) {
+  float largest = v[0];
+  for (uint32_t i = 1; i < n; ++i) {
+    if (v[i] > largest) {
+      largest = v[i];
+    }
+  }
+  // Decided on the bits: -ffinite-math-only may fold comparisons with inf.
+  if ((detail::float_bits(largest) & 0x7F800000u) == 0x7F800000u) {
+    return largest;
+  }
+  float sum = 0.0f;
+  for (uint32_t i = 0; i < n; ++i) {
+    sum += exp_f(v[i] - largest);
+  }
+  return largest + log_f(sum);
+}
+
+}  // namespace emlearn_gen
+
 #endif  // EMLEARN_GEN_MATH_HPP
