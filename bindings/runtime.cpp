@@ -372,6 +372,20 @@ PYBIND11_MODULE(_runtime, m) {
   m.attr("EXP_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::exp_max_rel_error);
   m.attr("TANH_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::tanh_max_rel_error);
   m.attr("LOG_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::log_max_rel_error);
+  m.def(
+      "log_f",
+      [](py::array_t<float, py::array::c_style | py::array::forcecast> values) {
+        py::array_t<float> out(values.request().shape);
+        const float* in = values.data();
+        float* result = out.mutable_data();
+        for (py::ssize_t i = 0; i < values.size(); ++i) {
+          result[i] = emlearn_gen::log_f(in[i]);
+        }
+        return out;
+      },
+      py::arg("values"),
+      "The runtime's log_f of each value (float32): the logarithms headers take of their "
+      "probabilities, computed on the host as on devices.");
   m.def("kernel_formats", &kernel_formats,
         "{kernel name: table-format version} of the model-family kernels in this build.");
   py::class_<HostModel>(m, "HostModel")

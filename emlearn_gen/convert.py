@@ -10,6 +10,7 @@ import sklearn
 from sklearn.utils.validation import check_is_fitted
 
 from . import _runtime
+from .core.entry_points import log_of_proba
 from .core.identifiers import check_identifier
 from .families import REGISTRY
 from .model import CModel
@@ -72,6 +73,14 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     check_is_fitted(estimator)
     ir = family.to_ir(estimator)
     lowered = family.lower(ir, checked)
+    if hasattr(estimator, "predict_log_proba"):
+        entry_points = log_of_proba(lowered.entry_points)
+        if len(entry_points) > len(lowered.entry_points):
+            # It calls predict_proba: the same stack, and a few words more.
+            scratch = dict(lowered.scratch)
+            if "predict_proba" in scratch:
+                scratch["predict_log_proba"] = scratch["predict_proba"]
+            lowered = dataclasses.replace(lowered, entry_points=entry_points, scratch=scratch)
     if lowered.allow_nan and not estimator.__sklearn_tags__().input_tags.allow_nan:
         # NaN means "missing" only where scikit-learn's estimator accepts it.
         lowered = dataclasses.replace(lowered, allow_nan=False)

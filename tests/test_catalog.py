@@ -15,9 +15,6 @@ from emlearn_gen.testing import catalog
 from emlearn_gen.testing.reference import assert_matches_sklearn
 
 EXAMPLES = catalog.examples()
-#: Families that do not offer a method scikit-learn has on their estimators
-#: yet (each CModel method still exists only where scikit-learn has it).
-NOT_YET_OFFERED = {"predict_log_proba": ("trees", "linear"), "predict_joint_log_proba": ()}
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.key for e in EXAMPLES])
@@ -36,12 +33,10 @@ def test_methods_exist_exactly_where_sklearn_has_them(example):
     cm = emlearn_gen.convert(est, name="model", **example.options)
     X = X[:20]
     for method in PUBLIC_METHODS:
-        if cm.family.name in NOT_YET_OFFERED.get(method, ()):
-            assert not hasattr(cm, method), method
-            continue
         assert hasattr(cm, method) == hasattr(est, method), method
         if hasattr(est, method):
-            want, got = getattr(est, method)(X), getattr(cm, method)(X)
+            with np.errstate(divide="ignore"):  # np.log of a probability of 0
+                want, got = getattr(est, method)(X), getattr(cm, method)(X)
             assert got.shape == want.shape, (method, got.shape, want.shape)
             assert got.dtype.kind == np.asarray(want).dtype.kind, (method, got.dtype, want.dtype)
 
@@ -54,11 +49,31 @@ def test_log_proba_methods_exist_only_with_their_entry_point():
     cm = emlearn_gen.convert(est)
     np.testing.assert_allclose(cm.predict_log_proba(X[:5]), est.predict_log_proba(X[:5]), rtol=1e-4, atol=1e-3)
     assert cm.predict_joint_log_proba(X[:5]).shape == (5, len(est.classes_))
-    linear = emlearn_gen.convert(catalog.fitted(catalog.example("LogisticRegression-binary"))[0])
-    for method in ("predict_log_proba", "predict_joint_log_proba"):
-        assert not hasattr(linear, method)
+    # A classifier without probabilities has neither; one with them (and no
+    # joint log-likelihoods in scikit-learn) has predict_log_proba only.
+    ridge = emlearn_gen.convert(catalog.fitted(catalog.example("RidgeClassifier"))[0])
+    logistic = emlearn_gen.convert(catalog.fitted(catalog.example("LogisticRegression-binary"))[0])
+    for cm, method in ((ridge, "predict_log_proba"), (ridge, "predict_joint_log_proba"),
+                       (logistic, "predict_joint_log_proba")):
+        assert not hasattr(cm, method)
         with pytest.raises(AttributeError, match=method):
-            getattr(linear, method)
+            getattr(cm, method)
+    assert hasattr(logistic, "predict_log_proba")
+
+
+def test_log_proba_is_log_f_of_predict_proba_where_the_family_has_none():
+    """Derived predict_log_proba: the runtime's log_f of predict_proba's
+    float32 values, bit for bit (so the header and devices, which run the
+    same log_f, agree), -inf where a probability is 0 as np.log gives."""
+    est, X = catalog.fitted(catalog.example("RandomForestClassifier"))
+    cm = emlearn_gen.convert(est)
+    raw = cm.raw_outputs("predict_proba", X)
+    assert np.any(raw == 0)
+    log = cm.raw_outputs("predict_log_proba", X)
+    np.testing.assert_array_equal(log, _runtime.log_f(raw))
+    assert np.array_equal(np.isneginf(log), raw == 0)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(log[raw > 0], np.log(raw[raw > 0].astype(np.float64)), rtol=1e-6)
 
 
 def test_every_supported_estimator_is_in_the_catalog():

@@ -11,7 +11,7 @@ signature is written out anywhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, Sequence, Tuple
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -51,6 +51,9 @@ class EntryPoint:
     input: str = INPUT_ROW
     vector: bool = False
     doc: str = ""
+    #: The entry point whose values this one takes the logarithm of, with
+    #: the runtime's log_f (see log_of_proba); None for a family's own.
+    log_of: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -61,6 +64,8 @@ class EntryPoint:
             raise ValueError(f"entry point input must be one of {INPUTS}, got {self.input!r}")
         if self.width < 1 or (self.output != VALUES and self.width != 1):
             raise ValueError(f"entry point {self.name}: bad width {self.width} for {self.output} output")
+        if self.log_of is not None and self.output != VALUES:
+            raise ValueError(f"entry point {self.name}: only values have a logarithm")
 
     # -- C++ -------------------------------------------------------------
 
@@ -95,6 +100,23 @@ class EntryPoint:
     def host_kind(self) -> Tuple[str, str, int]:
         """(name, kind, width) as the host runtime reports its entry points."""
         return (self.name, "int" if self.returns_int else "float", self.width)
+
+
+def log_of_proba(entry_points: Sequence[EntryPoint]) -> Tuple[EntryPoint, ...]:
+    """The entry points plus ``predict_log_proba`` as the logarithm of
+    ``predict_proba``, where a model has the one and not the other: what
+    scikit-learn's classifiers do (np.log of predict_proba) wherever a
+    family has no log-probabilities of its own (naive Bayes has)."""
+    names = {ep.name for ep in entry_points}
+    if "predict_proba" not in names or "predict_log_proba" in names:
+        return tuple(entry_points)
+    proba = next(ep for ep in entry_points if ep.name == "predict_proba")
+    derived = EntryPoint(
+        "predict_log_proba", VALUES, proba.width, vector=proba.vector,
+        doc="Logarithms of the class probabilities (log_f of predict_proba): writes n_classes values to `out`.",
+        log_of="predict_proba",
+    )
+    return tuple(entry_points) + (derived,)
 
 
 def by_name(entry_points: Iterable[EntryPoint]) -> Dict[str, EntryPoint]:

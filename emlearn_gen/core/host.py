@@ -32,17 +32,22 @@ class HostModel:
         (name, "int" | "float" | "index", width), for tests and tools (the
         trees' "apply": the leaf reached in every tree)."""
         layout.check(packed.tables, packed.fields)
+        # Logarithms of another entry point's values are taken here, with the
+        # runtime's log_f: the family's kernel does not know them.
+        self._log_of = {ep.name: ep.log_of for ep in entry_points if ep.log_of is not None}
         self._model = _runtime.HostModel(
             kernel=layout.kernel,
             tables=dict(packed.tables),
             fields={k: int(v) for k, v in packed.fields.items()},
-            entry_points=[ep.host_kind() for ep in entry_points] + list(host_only),
+            entry_points=[ep.host_kind() for ep in entry_points if ep.log_of is None] + list(host_only),
         )
 
     def run(self, name: str, X32: np.ndarray, n_jobs: int = 1) -> np.ndarray:
         """Raw results of entry point ``name`` on the rows of X32 (a
         C-contiguous float32 matrix): int32 (n,) or float32 (n, width).
         ``n_jobs`` threads share the rows; results do not depend on it."""
+        if name in self._log_of:
+            return _runtime.log_f(self._model.run(self._log_of[name], X32, n_jobs))
         return self._model.run(name, X32, n_jobs)
 
     def run_array(
@@ -56,4 +61,7 @@ class HostModel:
         converts it or raises its error. With ``labels`` (1-D, C-contiguous,
         not of object dtype; int entry points only) the result is
         ``labels.take(indices)``."""
+        if name in self._log_of:
+            raw = self._model.run_array(self._log_of[name], X, allow_nan, n_jobs, None)
+            return None if raw is None else _runtime.log_f(raw)
         return self._model.run_array(name, X, allow_nan, n_jobs, labels)
