@@ -370,6 +370,8 @@ PYBIND11_MODULE(_runtime, m) {
   // The runtime's own math functions state their error bounds once, in
   // math.hpp; numeric contracts read them from here.
   m.attr("EXP_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::exp_max_rel_error);
+  m.attr("SIGMOID_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::sigmoid_max_rel_error);
+  m.attr("TANH_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::tanh_max_rel_error);
   m.def("kernel_formats", &kernel_formats,
         "{kernel name: table-format version} of the model-family kernels in this build.");
   py::class_<HostModel>(m, "HostModel")

@@ -22,6 +22,7 @@ import numpy as np
 _TABLE_TYPES = {
     "uint8_t": (np.dtype(np.uint8),),
     "int16_t": (np.dtype(np.int16),),
+    "uint32_t": (np.dtype(np.uint32),),
     "float": (np.dtype(np.float32),),
     "real": (np.dtype(np.float32), np.dtype(np.float64)),
 }

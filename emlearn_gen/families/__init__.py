@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ..core.registry import Registry
-from . import linear, trees
+from . import linear, mlp, trees
 
 REGISTRY = Registry(
     (
         trees.FAMILY,
         linear.FAMILY,
+        mlp.FAMILY,
     )
 )

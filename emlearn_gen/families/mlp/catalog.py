@@ -1,0 +1,32 @@
+"""Multi-layer perceptrons in the shared test catalog: binary, multi-class
+and multi-label classifiers, single- and multi-output regressors, every
+hidden activation, one to three hidden layers."""
+
+from __future__ import annotations
+
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+from ...testing.catalog import Example
+
+
+def _classifier(hidden: tuple, activation: str, max_iter: int = 60) -> MLPClassifier:
+    return MLPClassifier(hidden_layer_sizes=hidden, activation=activation, max_iter=max_iter, random_state=0)
+
+
+def _regressor(hidden: tuple, activation: str, max_iter: int = 60) -> MLPRegressor:
+    return MLPRegressor(hidden_layer_sizes=hidden, activation=activation, max_iter=max_iter, random_state=0)
+
+
+EXAMPLES = (
+    Example("MLPClassifier-binary-relu", lambda: _classifier((16,), "relu"), "breast_cancer"),
+    Example("MLPClassifier-binary-logistic-2layers", lambda: _classifier((12, 8), "logistic"), "breast_cancer"),
+    Example("MLPClassifier-multiclass-tanh", lambda: _classifier((10,), "tanh"), "wine"),
+    Example("MLPClassifier-multiclass-relu-3layers", lambda: _classifier((20, 12, 8), "relu"), "synthetic_classification"),
+    Example("MLPClassifier-multiclass-identity", lambda: _classifier((6,), "identity"), "iris"),
+    Example("MLPClassifier-multilabel-relu", lambda: _classifier((16,), "relu"), "multilabel"),
+    Example("MLPClassifier-multilabel-logistic-2layers", lambda: _classifier((10, 6), "logistic"), "multilabel"),
+    Example("MLPRegressor-relu", lambda: _regressor((16,), "relu"), "diabetes"),
+    Example("MLPRegressor-tanh-2layers", lambda: _regressor((12, 6), "tanh"), "synthetic_regression"),
+    Example("MLPRegressor-multioutput-logistic", lambda: _regressor((8,), "logistic"), "linnerud"),
+    Example("MLPRegressor-multioutput-identity", lambda: _regressor((5,), "identity"), "linnerud"),
+)
