@@ -14,6 +14,7 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import AdaBoostRegressor, GradientBoostingClassifier, IsolationForest, RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import emlearn_gen
@@ -57,6 +58,10 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     # Linear models: the scores of predict(), exp in softmax and log links.
     "linear_softmax": (lambda load: load("digits"), lambda: LogisticRegression(max_iter=50), None),
     "linear_poisson": (lambda load: load("diabetes"), lambda: PoissonRegressor(), None),
+    # Perceptrons: two buffers of the widest layer; softmax, tanh, logistic.
+    "mlp_softmax": (lambda load: load("digits"), lambda: MLPClassifier(hidden_layer_sizes=(24, 24), activation="tanh", max_iter=20, random_state=0), None),
+    "mlp_multilabel": (lambda load: load("multilabel"), lambda: MLPClassifier(hidden_layer_sizes=(20,), activation="logistic", max_iter=20, random_state=0), None),
+    "mlp_regressor": (lambda load: load("linnerud"), lambda: MLPRegressor(hidden_layer_sizes=(8, 12, 4), max_iter=20, random_state=0), None),
     # An outlier detector: one float64 sum, then exp.
     "isolation_forest": (lambda load: load("wine"), lambda: IsolationForest(n_estimators=10, random_state=0), None),
     # Boosting: the raw scores of every class as float64 sums, then softmax.

@@ -78,6 +78,15 @@ def pack(ir: MLPModel) -> Packed:
     )
 
 
+def scratch_buffers(ir: MLPModel, ep: EntryPoint) -> int:
+    """Buffers of max_width floats that ``ep`` keeps on the stack (mlp.hpp):
+    one per hidden layer, at most two (they alternate); a label's sums take a
+    buffer too, as they do not go to `out`."""
+    hidden = ir.n_layers - 1
+    sums_in_buffer = ep.output != VALUES
+    return min(2, hidden + (1 if sums_in_buffer else 0))
+
+
 class MLPFamily(Family):
     name = "mlp"
     estimators = SUPPORTED
@@ -95,9 +104,7 @@ class MLPFamily(Family):
         packed = pack(ir)
         entry_points = _entry_points(ir)
         width = ir.max_width
-        # Every entry point keeps two buffers of the widest layer on the
-        # stack, for the hidden layers' values (mlp.hpp).
-        scratch = (2 * 4 * width, f"2 buffers of {width} floats")
+        buffers = {ep.name: scratch_buffers(ir, ep) for ep in entry_points}
         return Lowered(
             task=ir.task,
             n_features=ir.n_features,
@@ -110,7 +117,12 @@ class MLPFamily(Family):
                 f"layers {'-'.join(map(str, ir.sizes))}: {ir.hidden_activation} hidden, "
                 f"{ir.output_activation} output; tables {packed.table_bytes} bytes.",
             ),
-            scratch={ep.name: scratch for ep in entry_points},
+            context={"buffers": buffers},
+            scratch={
+                name: (4 * width * n, f"{n} buffer{'s' if n != 1 else ''} of {4 * width} bytes")
+                for name, n in buffers.items()
+                if n
+            },
             allow_nan=False,
         )
 

@@ -1,6 +1,6 @@
 """Multi-layer perceptrons in the shared test catalog: binary, multi-class
 and multi-label classifiers, single- and multi-output regressors, every
-hidden activation, one to three hidden layers."""
+hidden activation, none to three hidden layers."""
 
 from __future__ import annotations
 
@@ -23,8 +23,12 @@ EXAMPLES = (
     Example("MLPClassifier-multiclass-tanh", lambda: _classifier((10,), "tanh"), "wine"),
     Example("MLPClassifier-multiclass-relu-3layers", lambda: _classifier((20, 12, 8), "relu"), "synthetic_classification"),
     Example("MLPClassifier-multiclass-identity", lambda: _classifier((6,), "identity"), "iris"),
+    Example("MLPClassifier-binary-no-hidden", lambda: _classifier((), "relu"), "breast_cancer"),
+    Example("MLPClassifier-multiclass-no-hidden", lambda: _classifier((), "relu"), "wine"),
     Example("MLPClassifier-multilabel-relu", lambda: _classifier((16,), "relu"), "multilabel"),
     Example("MLPClassifier-multilabel-logistic-2layers", lambda: _classifier((10, 6), "logistic"), "multilabel"),
+    Example("MLPClassifier-multilabel-no-hidden", lambda: _classifier((), "tanh"), "multilabel"),
+    Example("MLPRegressor-no-hidden", lambda: _regressor((), "relu"), "diabetes"),
     Example("MLPRegressor-relu", lambda: _regressor((16,), "relu"), "diabetes"),
     Example("MLPRegressor-tanh-2layers", lambda: _regressor((12, 6), "tanh"), "synthetic_regression"),
     Example("MLPRegressor-multioutput-logistic", lambda: _regressor((8,), "logistic"), "linnerud"),
