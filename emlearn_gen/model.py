@@ -105,6 +105,14 @@ class CModel:
         return dict(self._lowered.options)
 
     @property
+    def report(self) -> Dict[str, Any]:
+        """What conversion measured for this model, by its family: e.g. for
+        int8 weights, how often labels agree with the float32 model and the
+        largest output difference on the calibration rows. Empty when there
+        is nothing to report."""
+        return dict(self._lowered.report)
+
+    @property
     def n_jobs(self) -> int:
         """Threads a prediction on many rows is split over (default 1).
 

@@ -107,3 +107,51 @@ def test_only_float32_is_offered(wine_mlp):
     est, _ = wine_mlp
     with pytest.raises(ValueError, match="dtype must be one of 'float32'"):
         emlearn_gen.convert(est, name="m", dtype="float64")
+
+
+# -- int8 weights -----------------------------------------------------------
+
+
+def test_int8_reports_agreement_with_float32_on_the_calibration_rows(wine_mlp):
+    est, X = wine_mlp
+    cm8 = emlearn_gen.convert(est, name="m", dtype="int8", calibration=X)
+    cm32 = emlearn_gen.convert(est, name="m")
+    report = cm8.report
+    assert report["calibration_rows"] == len(X) and report["measured"]
+    assert report["label_agreement"] == np.mean(cm8.predict(X) == cm32.predict(X))
+    assert report["max_output_difference"] == np.abs(cm8.predict_proba(X) - cm32.predict_proba(X)).max()
+    assert 0 < report["max_output_difference"] < 0.5
+    assert cm8.options == {"dtype": "int8", "calibration": f"{len(X)} rows"}
+    assert f"on {len(X)} calibration rows, labels agree with the float32 model's on" in cm8.to_source()
+    assert cm32.report == {}
+
+
+def test_int8_weights_are_a_quarter_of_the_flash_and_within_127(wine_mlp):
+    est, X = wine_mlp
+    cm8 = emlearn_gen.convert(est, name="m", dtype="int8", calibration=X)
+    q = cm8.packed.tables["qweights"]
+    assert q.dtype == np.int8 and np.abs(q.astype(int)).max() == 127
+    assert q.size == sum(w.size for w in est.coefs_)
+    assert cm8.packed.tables["scales"].shape == (len(est.coefs_),)
+    cm32 = emlearn_gen.convert(est, name="m")
+    weights32 = cm32.packed.tables["weights"].nbytes
+    assert q.nbytes * 4 == weights32
+    # The contract holds against scikit-learn on the int8 weights.
+    report = cm8.family.contract.assert_matches_sklearn(cm8, est, X)
+    assert report["label_differences"] <= report["tie_zone"] <= 1
+
+
+def test_int8_without_calibration_warns_and_says_so(wine_mlp):
+    est, _ = wine_mlp
+    with pytest.warns(UserWarning, match="no calibration data was given.*calibration=X"):
+        cm = emlearn_gen.convert(est, name="m", dtype="int8")
+    assert cm.report == {"weights": "int8", "calibration_rows": 0, "measured": False}
+    assert "not measured against float32 (no calibration data given)" in cm.to_source()
+
+
+def test_calibration_is_refused_without_int8_or_with_the_wrong_width(wine_mlp):
+    est, X = wine_mlp
+    with pytest.raises(ValueError, match="calibration data is used only with dtype='int8'"):
+        emlearn_gen.convert(est, name="m", calibration=X)
+    with pytest.raises(ValueError, match="calibration data.*13 features"):
+        emlearn_gen.convert(est, name="m", dtype="int8", calibration=X[:, :5])

@@ -27,8 +27,10 @@ entry_function with_scratch(const emlearn_gen::mlp_model& m, size_t out_stride, 
 class mlp_kernel : public kernel {
  public:
   mlp_kernel(tables& t, fields& f) {
-    size_t n_weights = 0, n_biases = 0, n_sizes = 0;
+    size_t n_weights = 0, n_qweights = 0, n_scales = 0, n_biases = 0, n_sizes = 0;
     m_.weights = t.get<float>("weights", &n_weights);
+    m_.qweights = t.get<int8_t>("qweights", &n_qweights);
+    m_.scales = t.get<float>("scales", &n_scales);
     m_.biases = t.get<float>("biases", &n_biases);
     m_.sizes = t.get<uint32_t>("sizes", &n_sizes);
     m_.n_features = static_cast<uint32_t>(f.get("n_features", UINT32_MAX));
@@ -37,7 +39,9 @@ class mlp_kernel : public kernel {
     m_.max_width = static_cast<uint32_t>(f.get("max_width", UINT32_MAX));
     m_.hidden_activation = static_cast<uint8_t>(f.get("hidden_activation", UINT8_MAX));
     m_.output_activation = static_cast<uint8_t>(f.get("output_activation", UINT8_MAX));
-    check_status(emlearn_gen::mlp_validate(m_, n_weights, n_biases, n_sizes), "invalid mlp model");
+    m_.weight_type = static_cast<uint8_t>(f.get("weight_type", UINT8_MAX));
+    check_status(emlearn_gen::mlp_validate(m_, n_weights, n_qweights, n_scales, n_biases, n_sizes),
+                 "invalid mlp model");
   }
 
   uint32_t n_features() const override { return m_.n_features; }

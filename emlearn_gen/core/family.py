@@ -62,7 +62,8 @@ class Lowered:
     into the header's banner; ``options`` are the resolved options, for the
     banner; ``scratch`` gives, per entry point, the bytes of the local arrays
     it keeps on the stack and what they are ("3 sums of 8 bytes"): the banner
-    states that plus the family's ``kernel_stack_bytes``.
+    states that plus the family's ``kernel_stack_bytes``; ``report`` is
+    what conversion measured (``CModel.report``).
     """
 
     task: str  # "classifier", "regressor", "outlier_detector", "transformer"
@@ -76,6 +77,10 @@ class Lowered:
     summary: Tuple[str, ...] = ()
     scratch: Mapping[str, Tuple[int, str]] = field(default_factory=dict)
     allow_nan: bool = True  # NaN inputs are meaningful (missing values)
+    #: What conversion measured or decided that the user should see beside
+    #: the banner (e.g. how far quantized weights move the outputs);
+    #: ``CModel.report``.
+    report: Mapping[str, Any] = field(default_factory=dict)
 
 
 class NumericContract(ABC):

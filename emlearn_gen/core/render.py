@@ -54,7 +54,7 @@ AVR_MAX_OBJECT_BYTES = 2**15 - 1
 FAR_CHUNK_BYTES = 16384
 FAR_CHUNK_OVERLAP = 8
 #: Bytes of a table element on AVR (real64 is soft_double there).
-_AVR_ELEMENT_BYTES = {"uint8_t": 1, "int16_t": 2, "uint32_t": 4, "float": 4, "emlearn_gen::real64": 8}
+_AVR_ELEMENT_BYTES = {"uint8_t": 1, "int8_t": 1, "int16_t": 2, "uint32_t": 4, "float": 4, "emlearn_gen::real64": 8}
 
 
 @dataclass(frozen=True)

@@ -113,8 +113,11 @@ struct Mlp {
   std::vector<uint32_t> sizes;
   std::vector<float> weights;
   std::vector<float> biases;
+  std::vector<int8_t> qweights = std::vector<int8_t>(1, 0);  // unused: float weights
+  std::vector<float> scales = std::vector<float>(1, 0.0f);
   uint8_t hidden;
   uint8_t output;
+  uint8_t weight_type = emlearn_gen::mlp_weights::float32;
 
   Mlp(std::vector<uint32_t> widths, uint8_t hidden_activation, uint8_t output_activation, uint32_t seed)
       : sizes(widths), hidden(hidden_activation), output(output_activation) {
@@ -131,11 +134,33 @@ struct Mlp {
     return widest;
   }
   mlp_model descriptor() const {
-    return mlp_model{weights.data(), biases.data(), sizes.data(), sizes.front(),
-                     static_cast<uint32_t>(sizes.size() - 1), sizes.back(), max_width(), hidden, output};
+    return mlp_model{weights.data(), qweights.data(), scales.data(), biases.data(), sizes.data(), sizes.front(),
+                     static_cast<uint32_t>(sizes.size() - 1), sizes.back(), max_width(), hidden, output, weight_type};
   }
   status validate() const {
-    return emlearn_gen::mlp_validate(descriptor(), weights.size(), biases.size(), sizes.size());
+    return emlearn_gen::mlp_validate(descriptor(), weights.size(), qweights.size(), scales.size(), biases.size(),
+                                     sizes.size());
+  }
+  // The same model with int8 weights: q in [-127, 127], one scale a layer.
+  Mlp quantized() const {
+    Mlp q = *this;
+    q.weight_type = emlearn_gen::mlp_weights::int8;
+    q.qweights.clear();
+    q.scales.clear();
+    size_t first = 0;
+    for (size_t l = 0; l + 1 < sizes.size(); ++l) {
+      const size_t n = sizes[l] * sizes[l + 1];
+      float largest = 0.0f;
+      for (size_t i = first; i < first + n; ++i) largest = std::fabs(weights[i]) > largest ? std::fabs(weights[i]) : largest;
+      const float scale = largest / 127.0f;
+      q.scales.push_back(scale);
+      for (size_t i = first; i < first + n; ++i) {
+        q.qweights.push_back(static_cast<int8_t>(std::lrint(weights[i] / scale)));
+      }
+      first += n;
+    }
+    q.weights.assign(1, 0.0f);
+    return q;
   }
 };
 
@@ -230,35 +255,88 @@ TEST(Mlp, LabelIndicatorAndProbaAgreeWithTheSums) {
   }
 }
 
+TEST(DenseSumsScaled, SumTheIntegersInOrderThenScaleThenAddTheBias) {
+  const std::vector<int8_t> q = {12, -127, 5, 0, 127, -3, 64, -64};
+  const std::vector<float> b = {0.25f, -1.5f};
+  const std::vector<float> x = random_values(4, 70, 3.0f);
+  const float scale = 0.0123f;
+  float out[2];
+  emlearn_gen::dense_sums_scaled(q.data(), 0u, scale, b.data(), 0u, 4u, 2u, x.data(), out);
+  for (int k = 0; k < 2; ++k) {
+    volatile float sum = 0.0f;
+    for (int i = 0; i < 4; ++i) {
+      volatile float product = static_cast<float>(q[k * 4 + i]) * x[i];
+      sum = sum + product;
+    }
+    volatile float scaled = sum * scale;
+    EXPECT_EQ(out[k], scaled + b[k]) << k;
+  }
+}
+
+TEST(Mlp, Int8WeightsAreTheirScaleTimesTheIntegers) {
+  const Mlp m({7, 9, 3}, act::tanh, act::softmax, 80);
+  const Mlp q = m.quantized();
+  ASSERT_EQ(q.validate(), status::ok);
+  // The float model with the dequantized weights scale * q ...
+  Mlp dq = m;
+  size_t first = 0;
+  for (size_t l = 0; l + 1 < m.sizes.size(); ++l) {
+    const size_t n = m.sizes[l] * m.sizes[l + 1];
+    for (size_t i = first; i < first + n; ++i) {
+      dq.weights[i] = static_cast<float>(q.qweights[i]) * q.scales[l];
+    }
+    first += n;
+  }
+  std::vector<float> a(m.max_width()), b(m.max_width());
+  for (uint32_t seed = 0; seed < 20; ++seed) {
+    const std::vector<float> x = random_values(7, 300 + seed, 2.0f);
+    float got[3];
+    emlearn_gen::mlp_sums(q.descriptor(), x.data(), a.data(), b.data(), got);
+    const std::vector<double> want = reference_sums(dq, x);
+    for (int k = 0; k < 3; ++k) {
+      // ... within float32 rounding; the quantization itself moves more.
+      EXPECT_NEAR(static_cast<double>(got[k]), want[k], 1e-5 * (1.0 + std::fabs(want[k])));
+    }
+  }
+}
+
 TEST(MlpValidate, RefusesTablesThatDisagreeWithTheLayout) {
   const Mlp m({3, 4, 2}, act::relu, act::softmax, 60);
   ASSERT_EQ(m.validate(), status::ok);
   const size_t nw = m.weights.size(), nb = m.biases.size(), ns = m.sizes.size();
   mlp_model d = m.descriptor();
-  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw - 1, nb, ns), status::size_mismatch);
-  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, nb + 1, ns), status::size_mismatch);
-  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, nb, ns + 1), status::size_mismatch);
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw - 1, 1, 1, nb, ns), status::size_mismatch);
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, 1, 1, nb + 1, ns), status::size_mismatch);
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, 1, 1, nb, ns + 1), status::size_mismatch);
+  // int8 weights: the integer table and one scale per layer are checked.
+  const Mlp q = m.quantized();
+  ASSERT_EQ(q.validate(), status::ok);
+  EXPECT_EQ(emlearn_gen::mlp_validate(q.descriptor(), 1, nw - 1, 2, nb, ns), status::size_mismatch);
+  EXPECT_EQ(emlearn_gen::mlp_validate(q.descriptor(), 1, nw, 1, nb, ns), status::size_mismatch);
+  d.weight_type = 2;
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, 1, 1, nb, ns), status::bad_table);
+  d = m.descriptor();
   d.max_width = 3;  // buffers too small for the hidden layer
-  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, nb, ns), status::bad_table);
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, 1, 1, nb, ns), status::bad_table);
   d = m.descriptor();
   d.n_features = 4;
-  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, nb, ns), status::bad_table);
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, 1, 1, nb, ns), status::bad_table);
   d = m.descriptor();
   d.hidden_activation = act::softmax;  // scikit-learn has no softmax hidden layers
-  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, nb, ns), status::bad_table);
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, 1, 1, nb, ns), status::bad_table);
   d = m.descriptor();
   d.output_activation = 9;
-  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, nb, ns), status::bad_table);
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, 1, 1, nb, ns), status::bad_table);
   d = m.descriptor();
   d.weights = NULL;
-  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, nb, ns), status::bad_argument);
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, 1, 1, nb, ns), status::bad_argument);
   d = m.descriptor();
   d.n_layers = 0;
-  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, nb, ns), status::bad_argument);
+  EXPECT_EQ(emlearn_gen::mlp_validate(d, nw, 1, 1, nb, ns), status::bad_argument);
   // A layer of zero units.
   Mlp empty({3, 4, 2}, act::relu, act::softmax, 61);
   empty.sizes[1] = 0;
-  EXPECT_EQ(emlearn_gen::mlp_validate(empty.descriptor(), nw, nb, ns), status::bad_table);
+  EXPECT_EQ(emlearn_gen::mlp_validate(empty.descriptor(), nw, 1, 1, nb, ns), status::bad_table);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ on dense.hpp), scikit-learn's MLPClassifier and MLPRegressor.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence, Tuple
+from typing import Any, Dict, Mapping, Sequence, Tuple
 
 import numpy as np
 
@@ -20,11 +20,17 @@ from ...core.layout import Field, Layout, Table, frozen
 from .contract import MLPContract
 from .convert import SUPPORTED, convert_mlp
 from .ir import ACTIVATIONS, MLPModel
+from .quantize import measure, quantize, summary_line
+
+#: Weight storage (runtime mlp.hpp, mlp_weights).
+WEIGHT_TYPES = {"float32": 0, "int8": 1}
 
 LAYOUT = Layout(
     kernel="mlp",
     tables=(
         Table("weights", "float", "Weights of every layer in turn, one row of the layer's inputs per unit."),
+        Table("qweights", "int8_t", "int8 weights (times the layer's scale), laid out as weights."),
+        Table("scales", "float", "Scale of each layer's int8 weights."),
         Table("biases", "float", "Biases of every layer in turn."),
         Table("sizes", "uint32_t", "Widths: n_features, each hidden layer, n_outputs."),
     ),
@@ -35,6 +41,7 @@ LAYOUT = Layout(
         Field("max_width", "uint32_t"),
         Field("hidden_activation", "uint8_t"),
         Field("output_activation", "uint8_t"),
+        Field("weight_type", "uint8_t"),
     ),
 )
 
@@ -59,11 +66,22 @@ def _entry_points(ir: MLPModel) -> Tuple[EntryPoint, ...]:
     )
 
 
-def pack(ir: MLPModel) -> Packed:
-    """The float32 tables and layout fields of a perceptron."""
+def pack(ir: MLPModel, dtype: str = "float32") -> Packed:
+    """The tables and layout fields of a perceptron with float32 or int8
+    weights. The weight table a model does not use holds one zero, as C++
+    has no empty arrays."""
+    unused = {"float": np.zeros(1, dtype=np.float32), "int8": np.zeros(1, dtype=np.int8)}
+    if dtype == "int8":
+        qs, scales = quantize(ir)
+        weights, qweights = unused["float"], np.concatenate([q.reshape(-1) for q in qs])
+    else:
+        weights = np.concatenate([w.astype(np.float32).reshape(-1) for w in ir.coefs])
+        qweights, scales = unused["int8"], unused["float"]
     return Packed(
         tables={
-            "weights": frozen(np.concatenate([w.astype(np.float32).reshape(-1) for w in ir.coefs])),
+            "weights": frozen(weights),
+            "qweights": frozen(qweights),
+            "scales": frozen(scales),
             "biases": frozen(np.concatenate([b.astype(np.float32) for b in ir.intercepts])),
             "sizes": frozen(np.asarray(ir.sizes, dtype=np.uint32)),
         },
@@ -74,6 +92,7 @@ def pack(ir: MLPModel) -> Packed:
             "max_width": ir.max_width,
             "hidden_activation": ACTIVATIONS[ir.hidden_activation],
             "output_activation": ACTIVATIONS[ir.output_activation],
+            "weight_type": WEIGHT_TYPES[dtype],
         },
     )
 
@@ -95,14 +114,40 @@ class MLPFamily(Family):
     template = "families/mlp/model.hpp.j2"
     layout = LAYOUT
     contract = MLPContract()
-    options = (Option("dtype", "type of weights and sums: float32", ("float32",)),)
+    options = (
+        Option(
+            "dtype",
+            "type of weights: float32 (default), or int8 with one scale per layer (a quarter of the "
+            "flash; activations and sums stay float32)",
+            tuple(WEIGHT_TYPES),
+        ),
+        Option(
+            "calibration",
+            "with dtype='int8': rows (n_samples, n_features) on which convert() measures how far the "
+            "int8 weights move labels and outputs from the float32 model (CModel.report, banner)",
+        ),
+    )
 
     def to_ir(self, estimator: Any) -> MLPModel:
         return convert_mlp(estimator)
 
     def lower(self, ir: MLPModel, options: Mapping[str, Any]) -> Lowered:
-        packed = pack(ir)
+        dtype = options["dtype"] or "float32"
+        calibration = options["calibration"]
+        if calibration is not None and dtype != "int8":
+            raise ValueError(
+                "mlp models: calibration data is used only with dtype='int8' (to measure the "
+                "quantization); drop it, or pass dtype='int8'"
+            )
         entry_points = _entry_points(ir)
+        packed = pack(ir, dtype)
+        report: Dict[str, Any] = {}
+        summary: Tuple[str, ...] = ()
+        resolved: Tuple[Tuple[str, str], ...] = (("dtype", dtype),)
+        if dtype == "int8":
+            report = measure(LAYOUT, pack(ir), packed, entry_points, ir, calibration)
+            summary = (summary_line(report),)
+            resolved += (("calibration", f"{report['calibration_rows']} rows"),)
         width = ir.max_width
         buffers = {ep.name: scratch_buffers(ir, ep) for ep in entry_points}
         return Lowered(
@@ -110,13 +155,14 @@ class MLPFamily(Family):
             n_features=ir.n_features,
             entry_points=entry_points,
             packed=packed,
-            options=(("dtype", options["dtype"] or "float32"),),
+            options=resolved,
             classes=ir.classes,
             n_outputs=ir.n_outputs if ir.task == "regressor" else None,
             summary=(
                 f"layers {'-'.join(map(str, ir.sizes))}: {ir.hidden_activation} hidden, "
                 f"{ir.output_activation} output; tables {packed.table_bytes} bytes.",
-            ),
+            )
+            + summary,
             context={"buffers": buffers},
             scratch={
                 name: (4 * width * n, f"{n} buffer{'s' if n != 1 else ''} of {4 * width} bytes")
@@ -124,6 +170,7 @@ class MLPFamily(Family):
                 if n
             },
             allow_nan=False,
+            report=report,
         )
 
     def tables(self, packed: Packed) -> Packed:

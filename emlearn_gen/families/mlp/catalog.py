@@ -1,12 +1,14 @@
 """Multi-layer perceptrons in the shared test catalog: binary, multi-class
 and multi-label classifiers, single- and multi-output regressors, every
-hidden activation, none to three hidden layers."""
+hidden activation, none to three hidden layers; int8 weights for each kind
+of output, calibrated on their data set."""
 
 from __future__ import annotations
 
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from ...testing.catalog import Example
+from ...testing.datasets import DATASETS
 
 
 def _classifier(hidden: tuple, activation: str, max_iter: int = 60) -> MLPClassifier:
@@ -15,6 +17,11 @@ def _classifier(hidden: tuple, activation: str, max_iter: int = 60) -> MLPClassi
 
 def _regressor(hidden: tuple, activation: str, max_iter: int = 60) -> MLPRegressor:
     return MLPRegressor(hidden_layer_sizes=hidden, activation=activation, max_iter=max_iter, random_state=0)
+
+
+def _int8(data: str):
+    """Options of an int8 example: calibrated on the rows of its data set."""
+    return {"dtype": "int8", "calibration": DATASETS[data]()[0]}
 
 
 EXAMPLES = (
@@ -33,4 +40,10 @@ EXAMPLES = (
     Example("MLPRegressor-tanh-2layers", lambda: _regressor((12, 6), "tanh"), "synthetic_regression"),
     Example("MLPRegressor-multioutput-logistic", lambda: _regressor((8,), "logistic"), "linnerud"),
     Example("MLPRegressor-multioutput-identity", lambda: _regressor((5,), "identity"), "linnerud"),
+    Example("MLPClassifier-binary-int8", lambda: _classifier((12, 8), "relu"), "breast_cancer",
+            options=_int8("breast_cancer")),
+    Example("MLPClassifier-multiclass-int8", lambda: _classifier((10,), "tanh"), "wine", options=_int8("wine")),
+    Example("MLPClassifier-multilabel-int8", lambda: _classifier((16,), "logistic"), "multilabel",
+            options=_int8("multilabel")),
+    Example("MLPRegressor-multioutput-int8", lambda: _regressor((8,), "relu"), "linnerud", options=_int8("linnerud")),
 )

@@ -34,16 +34,24 @@ logistic rounds to 0.5 there), multi-class rows whose two best sums lie
 within the sum of their bounds + 2**-52 (1 + |best|) (float64's softmax
 rounds such a difference away). A label may differ from scikit-learn's only
 there; those rows are counted and reported.
+
+With dtype="int8" the runtime's weights are scale * q (quantize.py), exact in
+float64; everything above then holds against scikit-learn's forward pass on
+those weights (a copy of the estimator holding them), which is what the
+contract checks. How far they move the outputs from the float32 model is
+measured at conversion, on calibration rows (CModel.report).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Dict, Tuple
 
 import numpy as np
 
 from ...core.bounds import SIGMOID_MAX_REL_ERROR, TANH_MAX_REL_ERROR, TINY, U, assert_within, proba_bound
 from ...core.family import NumericContract
+from .quantize import dequantized
 
 #: Differences float64's own logistic and softmax round away.
 _FLOAT64_TIE = 2.0**-52
@@ -107,6 +115,13 @@ def _proba_bound(ir: Any, z: np.ndarray, E: np.ndarray) -> np.ndarray:
     return proba_bound("logistic", z, E)
 
 
+def _with_weights(estimator: Any, ir: Any) -> Any:
+    """A copy of ``estimator`` whose layers hold the weights of ``ir``."""
+    twin = copy.deepcopy(estimator)
+    twin.coefs_ = [np.ascontiguousarray(W.T) for W in ir.coefs]
+    return twin
+
+
 def _check_labels(want: np.ndarray, got: np.ndarray, ties: np.ndarray) -> Dict[str, int]:
     """Raises unless labels (rows of them, multi-label) differ only in the tie zone."""
     assert got.dtype == want.dtype, (got.dtype, want.dtype)
@@ -137,9 +152,13 @@ class MLPContract(NumericContract):
         from .convert import convert_mlp
 
         ir = convert_mlp(estimator)
+        report: Dict[str, Any] = {"n_samples": len(X)}
+        if cm.options.get("dtype") == "int8":
+            ir = dequantized(ir)
+            estimator = _with_weights(estimator, ir)
+            report["reference"] = "scikit-learn's forward pass on the int8 weights"
         X = np.asarray(X, dtype=np.float64)
         z, E = forward_bounds(ir, X)
-        report: Dict[str, Any] = {"n_samples": len(X)}
         if ir.task == "regressor":
             want = np.asarray(estimator.predict(X), dtype=np.float64)
             report["max_abs_diff"] = assert_within("predict", cm.predict(X), want, E[:, 0] if ir.vector else E)

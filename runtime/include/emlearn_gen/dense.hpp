@@ -94,6 +94,29 @@ inline void dense_sums(W weights, uint32_t w_first, B biases, uint32_t b_first, 
   }
 }
 
+/// Sums of one dense layer whose weights are integers q (int8 quantized)
+/// with one scale for the layer, w[k][i] = scale * q[k][i]:
+///   out[k] = rounded((sum over i, in index order, of q[k][i] * x[i]) * scale) + b[k]
+/// each product rounded before it is added, the scale applied once per
+/// output. q[k][i] is element w_first + k * n_in + i of `qweights` (int8_t),
+/// b[k] element b_first + k of `biases`; otherwise as dense_sums. Against
+/// the real sum with weights scale * q this is within the bound of
+/// dense_sums with those weights: each q is exact in float, so the products
+/// and sums round as in dense_sums, and the scale adds one rounding.
+/// Stack: a few words.
+template <typename Q, typename B>
+inline void dense_sums_scaled(Q qweights, uint32_t w_first, float scale, B biases, uint32_t b_first,
+                              uint32_t n_in, uint32_t n_out, const float* x, float* out) {
+  for (uint32_t k = 0; k < n_out; ++k) {
+    const auto row = table_from(qweights, w_first + k * n_in);
+    float sum = 0.0f;
+    for (uint32_t i = 0; i < n_in; ++i) {
+      sum += rounded(static_cast<float>(table_read(row, i)) * x[i]);
+    }
+    out[k] = rounded(sum * scale) + table_read(biases, b_first + k);
+  }
+}
+
 /// One dense layer: dense_sums, then `activation` (dense_activation) over
 /// the n_out values in place. Stack: a few words.
 template <typename W, typename B>

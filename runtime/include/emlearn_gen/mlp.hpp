@@ -1,12 +1,16 @@
 // emlearn-gen runtime: multi-layer perceptrons (scikit-learn's MLPClassifier
 // and MLPRegressor), a chain of dense layers (dense.hpp).
 //
-// A model is three tables:
+// A model is these tables:
 //   `sizes`    n_layers + 1 widths: n_features, each hidden layer's, n_outputs;
 //   `weights`  every layer's weights in layer order, each layer one row of
 //              sizes[l] values per unit of layer l + 1 (scikit-learn's
-//              coefs_[l] transposed);
-//   `biases`   every layer's biases (intercepts_) in layer order.
+//              coefs_[l] transposed), as float; or, with int8 weights,
+//   `qweights` the same, as int8_t integers q, and
+//   `scales`   one float per layer, its weights being scale * q
+//              (the table a model does not use holds one unused element);
+//   `biases`   every layer's biases (intercepts_) in layer order, float.
+// Activations and sums are float32 either way.
 // Hidden layers apply `hidden_activation`; the last layer's sums become the
 // outputs by `output_activation` (scikit-learn's out_activation_), or decide
 // a label directly (mlp_label, mlp_indicator).
@@ -27,12 +31,22 @@
 
 namespace emlearn_gen {
 
+/// How a perceptron stores its weights.
+namespace mlp_weights {
+enum : uint8_t {
+  float32 = 0,  ///< `weights`, float
+  int8 = 1,     ///< `qweights`, int8_t, times the layer's `scales` entry
+};
+}  // namespace mlp_weights
+
 /// Tables and layout of a perceptron, known at run time (the host runtime).
 /// The kernels take any type `M` with these members; generated headers pass
 /// a type whose members are all `static constexpr`. A table member may also
 /// be anything table_read(table, index) reads, such as a far_table.
 struct mlp_model {
-  const float* weights;       ///< every layer's rows, layer after layer
+  const float* weights;       ///< every layer's rows, layer after layer (float32 weights)
+  const int8_t* qweights;     ///< the same as integers (int8 weights)
+  const float* scales;        ///< one per layer (int8 weights)
   const float* biases;        ///< every layer's biases, layer after layer
   const uint32_t* sizes;      ///< n_layers + 1 widths
   uint32_t n_features;        ///< sizes[0]
@@ -41,6 +55,7 @@ struct mlp_model {
   uint32_t max_width;         ///< widest of sizes[1..n_layers]: each scratch buffer's floats
   uint8_t hidden_activation;  ///< dense_activation of the hidden layers (not softmax)
   uint8_t output_activation;  ///< dense_activation of the outputs
+  uint8_t weight_type;        ///< mlp_weights
 };
 
 /// The last layer's sums for `x` (before the output activation), written to
@@ -58,7 +73,11 @@ inline void mlp_sums(const M& m, const float* x, float* a, float* b, float* out)
     const uint32_t n_out = table_read(m.sizes, l + 1u);
     const bool last = l + 1u == m.n_layers;
     float* dest = last ? out : (l % 2u == 0u ? a : b);
-    dense_sums(m.weights, w_first, m.biases, b_first, n_in, n_out, in, dest);
+    if (m.weight_type == mlp_weights::int8) {
+      dense_sums_scaled(m.qweights, w_first, table_read(m.scales, l), m.biases, b_first, n_in, n_out, in, dest);
+    } else {
+      dense_sums(m.weights, w_first, m.biases, b_first, n_in, n_out, in, dest);
+    }
     if (!last) {
       dense_activate(dest, n_out, m.hidden_activation);
     }
@@ -130,21 +149,24 @@ inline void mlp_indicator(const M& m, const float* x, float* a, float* b, int32_
 
 /// Checks a model's layout against its tables, so that the kernels read only
 /// table memory and write only max_width floats to each buffer: `n_weights`,
-/// `n_biases` and `n_sizes` are the sizes of the tables in elements.
-/// Returns status::bad_argument for a null table or a zero n_features,
-/// n_layers or n_outputs; status::bad_table for an unknown activation (or a
-/// softmax hidden activation), sizes that disagree with n_features,
-/// n_outputs or max_width, a zero width, or offsets beyond the kernels'
-/// 32-bit range; status::size_mismatch when a table's length is not what the
-/// sizes make it; status::ok otherwise.
+/// `n_qweights`, `n_scales`, `n_biases` and `n_sizes` are the sizes of the
+/// tables in elements (of the weight tables, only those of the model's
+/// weight_type are checked). Returns status::bad_argument for a null table
+/// or a zero n_features, n_layers or n_outputs; status::bad_table for an
+/// unknown activation (or a softmax hidden activation) or weight type,
+/// sizes that disagree with n_features, n_outputs or max_width, a zero
+/// width, or offsets beyond the kernels' 32-bit range;
+/// status::size_mismatch when a table's length is not what the sizes make
+/// it; status::ok otherwise.
 template <typename M>
-inline status mlp_validate(const M& m, size_t n_weights, size_t n_biases, size_t n_sizes) {
-  if (m.weights == NULL || m.biases == NULL || m.sizes == NULL || m.n_features == 0u || m.n_layers == 0u ||
-      m.n_outputs == 0u) {
+inline status mlp_validate(const M& m, size_t n_weights, size_t n_qweights, size_t n_scales, size_t n_biases,
+                           size_t n_sizes) {
+  if (m.weights == NULL || m.qweights == NULL || m.scales == NULL || m.biases == NULL || m.sizes == NULL ||
+      m.n_features == 0u || m.n_layers == 0u || m.n_outputs == 0u) {
     return status::bad_argument;
   }
   if (m.hidden_activation >= dense_activation::softmax || m.output_activation > dense_activation_max ||
-      m.n_outputs > 0x7FFFFFFFu) {
+      m.weight_type > mlp_weights::int8 || m.n_outputs > 0x7FFFFFFFu) {
     return status::bad_table;
   }
   if (static_cast<uint64_t>(n_sizes) != static_cast<uint64_t>(m.n_layers) + 1u) {
@@ -172,7 +194,9 @@ inline status mlp_validate(const M& m, size_t n_weights, size_t n_biases, size_t
   if (widest != m.max_width) {
     return status::bad_table;
   }
-  if (static_cast<uint64_t>(n_weights) != weights || static_cast<uint64_t>(n_biases) != biases) {
+  const bool int8 = m.weight_type == mlp_weights::int8;
+  if (static_cast<uint64_t>(int8 ? n_qweights : n_weights) != weights ||
+      (int8 && static_cast<uint64_t>(n_scales) != m.n_layers) || static_cast<uint64_t>(n_biases) != biases) {
     return status::size_mismatch;
   }
   return status::ok;
