@@ -143,8 +143,10 @@ def test_int8_weights_are_a_quarter_of_the_flash_and_within_127(wine_mlp):
 
 def test_int8_without_calibration_warns_and_says_so(wine_mlp):
     est, _ = wine_mlp
-    with pytest.warns(UserWarning, match="no calibration data was given.*calibration=X"):
+    with pytest.warns(UserWarning, match="no calibration data was given.*calibration=X") as caught:
         cm = emlearn_gen.convert(est, name="m", dtype="int8")
+    # It points at the call of convert(), not inside emlearn_gen.
+    assert caught[0].filename == __file__
     assert cm.report == {"weights": "int8", "calibration_rows": 0, "measured": False}
     assert "not measured against float32 (no calibration data given)" in cm.to_source()
 
