@@ -157,3 +157,12 @@ def test_calibration_is_refused_without_int8_or_with_the_wrong_width(wine_mlp):
         emlearn_gen.convert(est, name="m", calibration=X)
     with pytest.raises(ValueError, match="calibration data.*13 features"):
         emlearn_gen.convert(est, name="m", dtype="int8", calibration=X[:, :5])
+
+
+def test_uint32_tables_are_written_as_unsigned_literals():
+    """Layer widths are a uint32_t table: values from 2**31 on are no int
+    literals, and a braced initializer refuses the narrowing."""
+    from emlearn_gen.core import render
+
+    body = render.table_body(np.array([3, 2**31 + 5, 2**32 - 1], dtype=np.uint32), "uint32_t")
+    assert body.split() == ["3u,", "2147483653u,", "4294967295u,"]
