@@ -370,6 +370,7 @@ PYBIND11_MODULE(_runtime, m) {
   // The runtime's own math functions state their error bounds once, in
   // math.hpp; numeric contracts read them from here.
   m.attr("EXP_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::exp_max_rel_error);
+  m.attr("SIGMOID_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::sigmoid_max_rel_error);
   m.attr("TANH_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::tanh_max_rel_error);
   m.attr("LOG_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::log_max_rel_error);
   m.def(

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 
 from ._files import write_text_atomic
-from .core.entry_points import LABEL, OUTLIER, EntryPoint, by_name
+from .core.entry_points import INDICATOR, LABEL, OUTLIER, EntryPoint, by_name
 from .core.family import Family, Lowered
 from .core.host import HostModel
 from .core.render import render_model
@@ -105,6 +105,14 @@ class CModel:
         return dict(self._lowered.options)
 
     @property
+    def report(self) -> Dict[str, Any]:
+        """What conversion measured for this model, by its family: e.g. for
+        int8 weights, how often labels agree with the float32 model and the
+        largest output difference on the calibration rows. Empty when there
+        is nothing to report."""
+        return dict(self._lowered.report)
+
+    @property
     def n_jobs(self) -> int:
         """Threads a prediction on many rows is split over (default 1).
 
@@ -174,7 +182,8 @@ class CModel:
         """Raw results of ``ep`` in scikit-learn's shape and dtype."""
         if ep.output == LABEL:
             return self.classes_.take(raw, axis=0)
-        if ep.output == OUTLIER:
+        if ep.output in (OUTLIER, INDICATOR):
+            # +1/-1 flags, or scikit-learn's multi-label indicator matrix: int64.
             return raw.astype(np.int64)
         values = raw.astype(np.float64)
         return values.ravel() if ep.vector else values

@@ -14,9 +14,11 @@
 #define EMLEARN_GEN_ARDUINO_H
 
 #include "emlearn_gen/common.hpp"
+#include "emlearn_gen/dense.hpp"
 #include "emlearn_gen/float64.hpp"
 #include "emlearn_gen/linear.hpp"
 #include "emlearn_gen/math.hpp"
+#include "emlearn_gen/mlp.hpp"
 #include "emlearn_gen/naive_bayes.hpp"
 #include "emlearn_gen/svm.hpp"
 #include "emlearn_gen/tree_ensemble.hpp"

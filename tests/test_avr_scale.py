@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -16,7 +17,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_classification
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 
 import emlearn_gen
 from emlearn_gen.core import render
@@ -114,6 +117,23 @@ def test_linear_model_over_32_kib_runs_on_avr(tmp_path: Path) -> None:
     assert avr_table_bytes(cm) > 32 * KIB
     far = run_on_avr(cm, X[:16].astype(np.float32), tmp_path, others=["host"])
     assert any(name.endswith("far_weights_2") for name in far)
+
+
+@pytest.mark.parametrize("dtype, hidden", [("float32", 160), ("int8", 600)])
+def test_mlp_over_32_kib_runs_on_avr(dtype: str, hidden: int, digits: Any, tmp_path: Path) -> None:
+    """A perceptron's weights over 32 KiB, float32 or int8: far tables of
+    float, int8_t and uint32_t (the layer widths) read by the dense layer."""
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=5, random_state=0).fit(X, y)
+    options = {"dtype": "int8", "calibration": X} if dtype == "int8" else {}
+    cm = emlearn_gen.convert(est, "wide_mlp", **options)
+    assert avr_table_bytes(cm) > 32 * KIB
+    far = run_on_avr(cm, X[:12], tmp_path)
+    table = "qweights" if dtype == "int8" else "weights"
+    assert any(name.endswith(f"far_{table}_1") for name in far), far
+    assert any(name.endswith("far_sizes_0") for name in far), far
 
 
 @pytest.mark.parametrize("kind", ["forest", "linear"])

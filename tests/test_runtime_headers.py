@@ -266,6 +266,64 @@ template float demo_nb_predict<eg::naive_bayes_kind::binarized>(const float*);
 template float demo_nb_predict<eg::naive_bayes_kind::gaussian>(const float*);
 template float demo_nb_predict<eg::naive_bayes_kind::categorical>(const float*);
 
+// The dense layer on pointers, and on tables in flash as generated headers
+// pass them (through a compile-time descriptor's members).
+template void eg::dense_sums<const float*, const float*>(const float*, uint32_t, const float*, uint32_t, uint32_t,
+                                                         uint32_t, const float*, float*);
+template void eg::dense_sums_scaled<const int8_t*, const float*>(const int8_t*, uint32_t, float, const float*,
+                                                                 uint32_t, uint32_t, uint32_t, const float*, float*);
+template void eg::dense_layer<const float*, const float*>(const float*, uint32_t, const float*, uint32_t,
+                                                          uint32_t, uint32_t, const float*, float*, uint8_t);
+float demo_dense(float* v, uint32_t n) {
+  eg::dense_activate(v, n, eg::dense_activation::tanh);
+  eg::dense_layer(demo_linear::weights, 2u, demo_linear::intercepts, 1u, 2u, 2u, v, v + 2, eg::dense_activation::relu);
+  return v[2];
+}
+
+// Perceptrons: the kernels on the run-time descriptor ...
+template void eg::mlp_sums<eg::mlp_model>(const eg::mlp_model&, const float*, float*, float*, float*);
+template void eg::mlp_predict<eg::mlp_model>(const eg::mlp_model&, const float*, float*, float*, float*);
+template void eg::mlp_proba<eg::mlp_model>(const eg::mlp_model&, const float*, float*, float*, float*);
+template int32_t eg::mlp_label<eg::mlp_model>(const eg::mlp_model&, const float*, float*, float*);
+template void eg::mlp_indicator<eg::mlp_model>(const eg::mlp_model&, const float*, float*, float*, int32_t*);
+template eg::status eg::mlp_validate<eg::mlp_model>(const eg::mlp_model&, size_t, size_t, size_t, size_t, size_t);
+
+// ... and on tables in flash with a compile-time layout: 2 inputs, 3
+// hidden units, 2 outputs.
+static const float demo_mlp_weights[12] EMLEARN_GEN_TABLE_ATTR = {
+    0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f, 0.1f, 0.2f, 0.3f, -0.4f, 0.5f, -0.6f};
+static const float demo_mlp_biases[5] EMLEARN_GEN_TABLE_ATTR = {0.1f, -0.2f, 0.3f, 0.0f, 1.0f};
+static const uint32_t demo_mlp_sizes[3] EMLEARN_GEN_TABLE_ATTR = {2u, 3u, 2u};
+static const int8_t demo_mlp_qweights[12] EMLEARN_GEN_TABLE_ATTR = {5, -10, 20, 2, -7, 15, 1, 2, 3, -4, 5, -6};
+static const float demo_mlp_scales[2] EMLEARN_GEN_TABLE_ATTR = {0.1f, 0.05f};
+struct demo_mlp {
+  static constexpr const float* weights = demo_mlp_weights;
+  static constexpr const int8_t* qweights = demo_mlp_qweights;
+  static constexpr const float* scales = demo_mlp_scales;
+  static constexpr const float* biases = demo_mlp_biases;
+  static constexpr const uint32_t* sizes = demo_mlp_sizes;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_layers = 2u;
+  static constexpr uint32_t n_outputs = 2u;
+  static constexpr uint32_t max_width = 3u;
+  static constexpr uint8_t hidden_activation = eg::dense_activation::relu;
+  static constexpr uint8_t output_activation = eg::dense_activation::softmax;
+  static constexpr uint8_t weight_type = eg::mlp_weights::int8;
+};
+
+float demo_mlp_predict(const float* x) {
+  float a[3], b[3], out[2];
+  int32_t labels[2];
+  if (eg::mlp_validate(demo_mlp(), 12u, 12u, 2u, 5u, 3u) != eg::status::ok) {
+    return -1.0f;
+  }
+  const int32_t label = eg::mlp_label(demo_mlp(), x, a, b);
+  eg::mlp_indicator(demo_mlp(), x, a, b, labels);
+  eg::mlp_proba(demo_mlp(), x, a, b, out);
+  eg::mlp_predict(demo_mlp(), x, a, b, out);
+  return out[0] + static_cast<float>(label + labels[1]);
+}
+
 // The math functions, which are not templates but only generate code when used.
 float demo_math(float* v, uint32_t n) {
   eg::softmax_f(v, n);
@@ -285,7 +343,8 @@ float demo_soft_double(eg::soft_double a, eg::soft_double b) {
 }
 """
 KERNEL_HEADERS = (
-    "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "naive_bayes.hpp", "svm.hpp"
+    "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
+    "naive_bayes.hpp", "svm.hpp",
 )
 
 

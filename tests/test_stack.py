@@ -16,6 +16,7 @@ from sklearn.ensemble import AdaBoostRegressor, GradientBoostingClassifier, Isol
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.svm import SVC, NuSVR
 from sklearn.naive_bayes import CategoricalNB, GaussianNB
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import emlearn_gen
@@ -62,6 +63,10 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     # Naive Bayes: the joint log-likelihoods of predict(), log-sum-exp and exp.
     "naive_bayes_gaussian": (lambda load: load("digits"), lambda: GaussianNB(), None),
     "naive_bayes_categorical": (lambda load: load("iris"), lambda: CategoricalNB(), None),
+    # Perceptrons: two buffers of the widest layer; softmax, tanh, logistic.
+    "mlp_softmax": (lambda load: load("digits"), lambda: MLPClassifier(hidden_layer_sizes=(24, 24), activation="tanh", max_iter=20, random_state=0), None),
+    "mlp_multilabel": (lambda load: load("multilabel"), lambda: MLPClassifier(hidden_layer_sizes=(20,), activation="logistic", max_iter=20, random_state=0), None),
+    "mlp_regressor": (lambda load: load("linnerud"), lambda: MLPRegressor(hidden_layer_sizes=(8, 12, 4), max_iter=20, random_state=0), None),
     # An outlier detector: one float64 sum, then exp.
     "isolation_forest": (lambda load: load("wine"), lambda: IsolationForest(n_estimators=10, random_state=0), None),
     # Boosting: the raw scores of every class as float64 sums, then softmax.

@@ -19,6 +19,8 @@ U = 2.0**-24
 TINY = 2.0**-149
 EXP_MAX_REL_ERROR = float(_runtime.EXP_MAX_REL_ERROR)
 LOG_MAX_REL_ERROR = float(_runtime.LOG_MAX_REL_ERROR)
+SIGMOID_MAX_REL_ERROR = float(_runtime.SIGMOID_MAX_REL_ERROR)
+TANH_MAX_REL_ERROR = float(_runtime.TANH_MAX_REL_ERROR)
 
 
 def _sigmoid(s: np.ndarray) -> np.ndarray:

@@ -22,11 +22,16 @@ INPUTS = (INPUT_ROW,)
 #: Outputs.
 #: "label": ``int32_t name(x)``, an index into ``classes[]``;
 #: "outlier": ``int32_t name(x)``, +1 for an inlier, -1 for an outlier;
-#: "values": ``void name(x, float* out)`` writing ``width`` floats.
+#: "values": ``void name(x, float* out)`` writing ``width`` floats;
+#: "indicator": ``void name(x, int32_t* out)`` writing ``width`` values 0 or
+#: 1 (a multi-label classifier's predict: scikit-learn's indicator matrix).
 LABEL = "label"
 OUTLIER = "outlier"
 VALUES = "values"
-OUTPUTS = (LABEL, OUTLIER, VALUES)
+INDICATOR = "indicator"
+OUTPUTS = (LABEL, OUTLIER, VALUES, INDICATOR)
+#: Outputs written to ``out``, ``width`` elements a row.
+VECTOR_OUTPUTS = (VALUES, INDICATOR)
 
 #: scikit-learn's method names that a CModel may have; each exists on a
 #: CModel exactly where its converted estimator has it.
@@ -62,7 +67,7 @@ class EntryPoint:
             raise ValueError(f"entry point output must be one of {OUTPUTS}, got {self.output!r}")
         if self.input not in INPUTS:
             raise ValueError(f"entry point input must be one of {INPUTS}, got {self.input!r}")
-        if self.width < 1 or (self.output != VALUES and self.width != 1):
+        if self.width < 1 or (self.output not in VECTOR_OUTPUTS and self.width != 1):
             raise ValueError(f"entry point {self.name}: bad width {self.width} for {self.output} output")
         if self.log_of is not None and self.output != VALUES:
             raise ValueError(f"entry point {self.name}: only values have a logarithm")
@@ -71,14 +76,21 @@ class EntryPoint:
 
     @property
     def returns_int(self) -> bool:
+        """The function returns one int32 (label, outlier)."""
         return self.output in (LABEL, OUTLIER)
 
+    @property
+    def out_ctype(self) -> str:
+        """Element type of ``out`` for the entry points that write one."""
+        return "int32_t" if self.output == INDICATOR else "float"
+
     def c_signature(self, name: str = "") -> str:
-        """``int32_t predict(const float* x)`` or ``void f(const float* x, float* out)``."""
+        """``int32_t predict(const float* x)``, ``void f(const float* x, float* out)``
+        or (indicator) ``void f(const float* x, int32_t* out)``."""
         fn = name or self.name
         if self.returns_int:
             return f"int32_t {fn}(const float* x)"
-        return f"void {fn}(const float* x, float* out)"
+        return f"void {fn}(const float* x, {self.out_ctype}* out)"
 
     def c_call(self, fn: str, x: str = "x", out: str = "out") -> str:
         """A call expression (int entry points) or statement (the others)."""
@@ -89,7 +101,7 @@ class EntryPoint:
     @property
     def raw_dtype(self) -> np.dtype:
         """dtype of the host runtime's and the devices' raw results."""
-        return np.dtype(np.int32) if self.returns_int else np.dtype(np.float32)
+        return np.dtype(np.float32) if self.output == VALUES else np.dtype(np.int32)
 
     def raw_shape(self, n_rows: int) -> Tuple[int, ...]:
         return (n_rows,) if self.returns_int else (n_rows, self.width)
@@ -98,8 +110,10 @@ class EntryPoint:
         return np.zeros(self.raw_shape(n_rows), dtype=self.raw_dtype)
 
     def host_kind(self) -> Tuple[str, str, int]:
-        """(name, kind, width) as the host runtime reports its entry points."""
-        return (self.name, "int" if self.returns_int else "float", self.width)
+        """(name, kind, width) as the host runtime reports its entry points:
+        "int" one int32, "float" width floats, "index" width int32s."""
+        kind = "int" if self.returns_int else ("index" if self.output == INDICATOR else "float")
+        return (self.name, kind, self.width)
 
 
 def log_of_proba(entry_points: Sequence[EntryPoint]) -> Tuple[EntryPoint, ...]:

@@ -62,7 +62,8 @@ class Lowered:
     into the header's banner; ``options`` are the resolved options, for the
     banner; ``scratch`` gives, per entry point, the bytes of the local arrays
     it keeps on the stack and what they are ("3 sums of 8 bytes"): the banner
-    states that plus the family's ``kernel_stack_bytes``.
+    states that plus the family's ``kernel_stack_bytes``; ``report`` is
+    what conversion measured (``CModel.report``).
     """
 
     task: str  # "classifier", "regressor", "outlier_detector", "transformer"
@@ -80,6 +81,10 @@ class Lowered:
     #: kernels see, raising ValueError as scikit-learn's predict does (a
     #: CategoricalNB category it has not seen); None: no such checks.
     check_rows: Optional[Callable[[np.ndarray], None]] = None
+    #: What conversion measured or decided that the user should see beside
+    #: the banner (e.g. how far quantized weights move the outputs);
+    #: ``CModel.report``.
+    report: Mapping[str, Any] = field(default_factory=dict)
 
 
 class NumericContract(ABC):

@@ -21,6 +21,7 @@ import numpy as np
 #: binary64 in software where double has 32 bits).
 _TABLE_TYPES = {
     "uint8_t": (np.dtype(np.uint8),),
+    "int8_t": (np.dtype(np.int8),),
     "int16_t": (np.dtype(np.int16),),
     "uint32_t": (np.dtype(np.uint32),),
     "float": (np.dtype(np.float32),),

@@ -41,6 +41,9 @@ def table_body(array: np.ndarray, ctype: str) -> str:
         return literals.real_array_body(data, "float32")
     if ctype == "emlearn_gen::real64":
         return literals.real_array_body(data, "float64")
+    if ctype == "uint32_t":
+        # Unsigned literals: values from 2^31 on are not ints.
+        return literals.wrap((f"{v}u" for v in data.astype(np.uint32).tolist()), 12)
     return literals.wrap((literals.int_literal(v) for v in data.tolist()), 12)
 
 
@@ -51,7 +54,7 @@ AVR_MAX_OBJECT_BYTES = 2**15 - 1
 FAR_CHUNK_BYTES = 16384
 FAR_CHUNK_OVERLAP = 8
 #: Bytes of a table element on AVR (real64 is soft_double there).
-_AVR_ELEMENT_BYTES = {"uint8_t": 1, "int16_t": 2, "uint32_t": 4, "float": 4, "emlearn_gen::real64": 8}
+_AVR_ELEMENT_BYTES = {"uint8_t": 1, "int8_t": 1, "int16_t": 2, "uint32_t": 4, "float": 4, "emlearn_gen::real64": 8}
 
 
 @dataclass(frozen=True)

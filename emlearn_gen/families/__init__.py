@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.registry import Registry
-from . import linear, naive_bayes, svm, trees
+from . import linear, mlp, naive_bayes, svm, trees
 
 REGISTRY = Registry(
     (
@@ -11,5 +11,6 @@ REGISTRY = Registry(
         linear.FAMILY,
         svm.FAMILY,
         naive_bayes.FAMILY,
+        mlp.FAMILY,
     )
 )

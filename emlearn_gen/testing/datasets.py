@@ -69,6 +69,10 @@ DATASETS: Dict[str, Callable[[], Data]] = {
         _with_nan(datasets.load_wine(return_X_y=True)[0], 0.15, 5),
         datasets.load_wine(return_X_y=True)[1],
     ),
+    # y is an indicator matrix: one column per label (multi-label classifiers).
+    "multilabel": lambda: datasets.make_multilabel_classification(
+        n_samples=400, n_features=12, n_classes=4, random_state=7
+    ),
     "nan_regression": lambda: (
         _with_nan(datasets.load_diabetes(return_X_y=True)[0], 0.15, 6),
         datasets.load_diabetes(return_X_y=True)[1],

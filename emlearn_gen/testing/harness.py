@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.entry_points import EntryPoint, widest
+from ..core.entry_points import INDICATOR, EntryPoint, widest
 from ..core.literals import wrap
 
 END_MARK = "END"
@@ -81,6 +81,23 @@ static inline void eg_put_floats(const float* values, int n) {
 }
 """
 
+# Only where an indicator entry point uses it: clang warns of an unused
+# static function, even an inline one.
+_PUT_INTS = r"""
+static inline void eg_put_ints(const int32_t* values, int n) {
+  for (int i = 0; i < n; ++i) {
+    eg_putc(' ');
+    eg_put_int(values[i]);
+  }
+}
+"""
+
+
+def _print_helpers(methods: Sequence[EntryPoint]) -> str:
+    """The print functions the program's entry points need."""
+    return _PRINT_HELPERS + (_PUT_INTS if any(ep.output == INDICATOR for ep in methods) else "")
+
+
 _STACK_HELPERS = r"""
 static const uint8_t eg_stack_pattern = 0xA5u;
 
@@ -112,11 +129,33 @@ def input_table(X32: np.ndarray) -> str:
     return wrap((f"0x{int(b):08x}u" for b in bits.tolist()), 8)
 
 
+def _out(ep: EntryPoint) -> str:
+    """The program's output buffer for ``ep``: int32 for indicators."""
+    return "out_int" if ep.output == INDICATOR else "out"
+
+
+def _put_out(ep: EntryPoint) -> str:
+    """The statement that prints ``ep``'s output buffer."""
+    if ep.output == INDICATOR:
+        return f"eg_put_ints(out_int, {ep.width});"
+    return f"eg_put_floats(out, {ep.width});"
+
+
+def _out_buffers(methods: Sequence[EntryPoint], indent: str) -> List[str]:
+    """Static output buffers for every entry point of ``methods`` (an int32
+    one only where an indicator entry point needs it)."""
+    width = widest(methods)
+    lines = [f"{indent}static float out[{width}];", f"{indent}(void)out;"]
+    if any(ep.output == INDICATOR for ep in methods):
+        lines += [f"{indent}static int32_t out_int[{width}];", f"{indent}(void)out_int;"]
+    return lines
+
+
 def _other_tu(model_name: str, header_name: str, methods: Sequence[EntryPoint]) -> Tuple[str, str]:
     """(declaration of eg_other_tu, source of the second translation unit)."""
     first = methods[0]
     decl = first.c_signature("eg_other_tu")
-    call = first.c_call(f"{model_name}::{first.name}")
+    call = first.c_call(f"{model_name}::{first.name}", out="out")
     body = f"  return {call};" if first.returns_int else f"  {call};"
     source = "\n".join(
         [
@@ -142,8 +181,8 @@ def _method_calls(model_name: str, methods: Sequence[EntryPoint], second_tu: boo
             calls.append("    eg_putc(' ');")
             calls.append(f"    eg_put_int({ep.c_call(fn)});")
         else:
-            calls.append(f"    {ep.c_call(fn)};")
-            calls.append(f"    eg_put_floats(out, {ep.width});")
+            calls.append(f"    {ep.c_call(fn, out=_out(ep))};")
+            calls.append(f"    {_put_out(ep)}")
         calls.append("    eg_putc('\\n');")
     return calls
 
@@ -178,7 +217,6 @@ def harness_sources(
         if X32 is None:
             raise ValueError("give X32 or n_features")
         n_features = int(X32.shape[1])
-    width = widest(methods)
     files: Dict[str, str] = {}
     lines = [
         "// Runs every entry point of the model on the test inputs.",
@@ -187,7 +225,7 @@ def harness_sources(
         f'#include "{header_name}"',
         "",
         prelude.strip(),
-        _PRINT_HELPERS,
+        _print_helpers(methods),
     ]
     if second_tu:
         decl, files["other.cpp"] = _other_tu(model_name, header_name, methods)
@@ -217,8 +255,7 @@ def harness_sources(
         f'  static_assert({model_name}::n_features == {n_features}, "feature count");',
         "  // Static, so that the linker checks they fit the device's RAM.",
         f"  static float x[{n_features}];",
-        f"  static float out[{width}];",
-        "  (void)out;",
+        *_out_buffers(methods, "  "),
         "  uint32_t row = 0;",
     ]
     if inputs == "stream":
@@ -283,7 +320,6 @@ def footprint_sources(
     difference between the two images is what the model adds.
     """
     n_features = int(X32.shape[1])
-    width = widest(methods)
     lines = [
         "// Measures what the model adds to an image: code, tables, stack.",
         "#include <stdint.h>",
@@ -292,7 +328,7 @@ def footprint_sources(
     ]
     if with_model:
         lines.append(f'#include "{header_name}"')
-    lines += ["", prelude.strip(), _PRINT_HELPERS, _STACK_HELPERS]
+    lines += ["", prelude.strip(), _print_helpers(methods), _STACK_HELPERS]
     n_rows = int(X32.shape[0])
     lines += [
         f"static const uint32_t eg_inputs[{max(1, X32.size)}] EMLEARN_GEN_TABLE_ATTR = {{",
@@ -305,7 +341,7 @@ def footprint_sources(
         if ep.returns_int:
             body = f"return {call};" if with_model else "(void)x;\n  return 0;"
         else:
-            body = f"{call};" if with_model else "(void)x;\n  out[0] = 0.0f;"
+            body = f"{call};" if with_model else f"(void)x;\n  out[0] = 0;"
         lines += [
             f"__attribute__((noinline)) static {ep.c_signature(f'eg_call_{index}')} {{",
             f"  {body}",
@@ -316,7 +352,7 @@ def footprint_sources(
         "int main() {",
         *_begin_call(prelude),
         f"  static float x[{n_features}];",
-        f"  static float out[{width}];",
+        *_out_buffers(methods, "  "),
     ]
     for index, ep in enumerate(methods):
         lines += [
@@ -330,7 +366,7 @@ def footprint_sources(
         if ep.returns_int:
             lines += [f"      const int32_t label = {ep.c_call(f'eg_call_{index}')};"]
         else:
-            lines += [f"      {ep.c_call(f'eg_call_{index}')};"]
+            lines += [f"      {ep.c_call(f'eg_call_{index}', out=_out(ep))};"]
         lines += [
             "      const uintptr_t used = base - eg_stack_low_water();",
             "      most = used > most ? used : most;",
@@ -339,7 +375,7 @@ def footprint_sources(
         if ep.returns_int:
             lines += ["      eg_putc(' ');", "      eg_put_int(label);"]
         else:
-            lines += [f"      eg_put_floats(out, {ep.width});"]
+            lines += [f"      {_put_out(ep)}"]
         lines += [
             "      eg_putc('\\n');",
             "    }",
@@ -380,7 +416,7 @@ def parse_output(text: str, methods: Sequence[EntryPoint], n_samples: int) -> Di
         else:
             if len(fields) != ep.width:
                 raise RuntimeError(f"{ep.name}: expected {ep.width} values, got {len(fields)}: {line!r}")
-            rows[index].append([int(f, 16) for f in fields])
+            rows[index].append([int(f, 10 if ep.output == INDICATOR else 16) for f in fields])
     if not ended:
         raise RuntimeError(f"the test program did not finish all {n_samples} samples; output ends with:\n{text[-2000:]}")
     result: Dict[str, np.ndarray] = {}
@@ -389,6 +425,8 @@ def parse_output(text: str, methods: Sequence[EntryPoint], n_samples: int) -> Di
             raise RuntimeError(f"{ep.name}: got {len(rows[index])} of {n_samples} results")
         if ep.returns_int:
             result[ep.name] = np.asarray(rows[index], dtype=np.int32)
+        elif ep.output == INDICATOR:
+            result[ep.name] = np.asarray(rows[index], dtype=np.int32).reshape(n_samples, ep.width)
         else:
             bits = np.asarray(rows[index], dtype=np.uint32).reshape(n_samples, ep.width)
             result[ep.name] = bits.view(np.float32)

@@ -64,11 +64,8 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, assert_within
+from ...core.bounds import EXP_MAX_REL_ERROR, TANH_MAX_REL_ERROR, TINY, U, assert_within
 from ...core.family import NumericContract
-from ... import _runtime
-
-TANH_MAX_REL_ERROR = float(_runtime.TANH_MAX_REL_ERROR)
 
 #: Support vectors handled at once when bounding rbf kernels (memory).
 _CHUNK = 64

@@ -8,7 +8,8 @@
 // Binary classifiers and single-output regressors have one score. `link`
 // says what turns scores into outputs (see linear_link).
 //
-// Every score is summed in the same order on every target, each product
+// The scores are one dense layer without activation (dense_sums in
+// dense.hpp): summed in the same order on every target, each product
 // rounded before it is added (see rounded() in math.hpp), so host and
 // devices compute the same bits.
 //
@@ -19,6 +20,7 @@
 #define EMLEARN_GEN_LINEAR_HPP
 
 #include "common.hpp"
+#include "dense.hpp"
 #include "math.hpp"
 
 /// Version of the table layout above; generated headers check it.
@@ -65,17 +67,11 @@ inline uint32_t linear_n_classes(const M& m) {
 /// the sum starting at 0 and each product rounded to float before it is
 /// added; the intercept comes last, as in scikit-learn's
 /// X @ coef_.T + intercept_. Stack: a few words.
+/// This is the dense layer's sum (dense.hpp) over the whole table.
 template <typename M>
 inline void linear_scores(const M& m, const float* x, float* scores) {
-  for (uint32_t k = 0; k < m.n_scores; ++k) {
-    // k * n_features < 2^32: linear_validate checks n_scores * n_features.
-    const auto row = table_from(m.weights, k * m.n_features);
-    float sum = 0.0f;
-    for (uint32_t i = 0; i < m.n_features; ++i) {
-      sum += rounded(table_read(row, i) * x[i]);
-    }
-    scores[k] = sum + table_read(m.intercepts, k);
-  }
+  // n_scores * n_features < 2^32: linear_validate checks it.
+  dense_sums(m.weights, 0u, m.intercepts, 0u, m.n_features, m.n_scores, x, scores);
 }
 
 /// Predicted class of `x`, an index into the model's classes: with one

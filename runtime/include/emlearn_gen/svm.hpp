@@ -34,7 +34,8 @@
 // over its support vectors of c_s s) in `support_vectors`, with n_sv the
 // number of decisions, no dual coefficients and every class starting at 0
 // but the end (class_start = {0, ..., 0, n_sv}). Decision p is then
-// <row p, x> + b_p: n_features products rather than n_sv kernel values.
+// <row p, x> + b_p, one dense layer (dense.hpp): n_features products rather
+// than n_sv kernel values.
 //
 // Stack: the kernels keep a few scalars; the only buffer is the caller's
 // `dec` of svm_n_decisions(m) floats (and `out`).
@@ -42,6 +43,7 @@
 #define EMLEARN_GEN_SVM_HPP
 
 #include "common.hpp"
+#include "dense.hpp"
 #include "math.hpp"
 
 /// Version of the table layout above; generated headers check it.
@@ -160,11 +162,9 @@ template <typename M>
 inline void svm_decisions(const M& m, const float* x, float* dec) {
   const uint32_t n_decisions = svm_n_decisions(m);
   if (m.kernel == svm_kernel::linear) {
-    for (uint32_t p = 0; p < n_decisions; ++p) {
-      // p * n_features < 2^32: svm_validate checks n_sv * n_features.
-      dec[p] = detail::svm_dot(table_from(m.support_vectors, p * m.n_features), x, m.n_features) +
-               table_read(m.intercepts, p);
-    }
+    // One dense layer: n_sv = n_decisions rows of weights (svm_validate
+    // checks their size), the intercepts as its biases.
+    dense_sums(m.support_vectors, 0u, m.intercepts, 0u, m.n_features, n_decisions, x, dec);
     return;
   }
   for (uint32_t p = 0; p < n_decisions; ++p) {
