@@ -91,7 +91,7 @@ def test_banner_states_two_buffers_of_the_widest_layer(wine_mlp):
     source = cm.to_source()
     assert "// predict() 328 bytes: 2 buffers of 36 bytes + 256 for the kernel." in source
     assert "float a[9];" in source and "float b[9];" in source
-    assert cm.stated_stack == {"predict": 328, "predict_proba": 328}
+    assert cm.stated_stack == {"predict": 328, "predict_proba": 328, "predict_log_proba": 328}
 
 
 def test_a_model_without_hidden_layers_keeps_no_buffer_for_its_outputs():
