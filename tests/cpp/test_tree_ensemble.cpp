@@ -135,7 +135,7 @@ class Packed {
   }
 
   forest<Real> view() const {
-    forest<Real> f;
+    forest<Real> f = forest<Real>();  // members not set below are zero
     f.nodes = nodes_.data();
     f.thresholds = spec_.thresholds.data();
     f.leaves = spec_.leaves.data();
@@ -825,7 +825,7 @@ void check_soft_double_forest(uint64_t seed) {
     memcpy(&soft_leaves[k].bits, &hard_leaves[k], sizeof(double));
   }
   hard.leaves = hard_leaves.data();
-  forest<soft_double> soft;
+  forest<soft_double> soft = forest<soft_double>();
   soft.nodes = hard.nodes;
   soft.thresholds = hard.thresholds;
   soft.leaves = soft_leaves.data();
@@ -1368,6 +1368,11 @@ struct StaticForest {
   static constexpr uint8_t thr_bits = 0u;
   static constexpr uint8_t root_bits = 4u;
   static constexpr uint8_t value_bits = ValueBits;
+  static constexpr const float* cat_values = nullptr;
+  static constexpr const uint8_t* cat_starts = nullptr;
+  static constexpr const uint8_t* cat_bits = nullptr;
+  static constexpr uint32_t n_cat_values = 0u;
+  static constexpr uint8_t cat_start_bits = 0u;
 };
 
 template <typename Word, typename Static>
