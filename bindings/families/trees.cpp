@@ -88,10 +88,12 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
         emlearn_gen::read_bits<Word>(f.roots, t * static_cast<uint32_t>(f.root_bits), f.root_bits));
     e.roots[t] = root >= f.n_nodes ? ~static_cast<int32_t>(root - f.n_nodes) : static_cast<int32_t>(root);
   }
-  // Each leaf row as forest_add_leaf() reads it, codes resolved.
-  e.rows.assign(static_cast<size_t>(f.n_leaves) * f.leaf_width, emlearn_gen::zero<Real>());
+  // Each leaf row as forest_add_leaf() reads it, codes resolved (models
+  // with sparse rows never take the expanded path: see chunked_mean).
+  const uint16_t row_width = d::row_width(f);
+  e.rows.assign(static_cast<size_t>(f.n_leaves) * row_width, emlearn_gen::zero<Real>());
   for (uint32_t leaf = 0; leaf < f.n_leaves; ++leaf) {
-    emlearn_gen::forest_add_leaf<Word>(f, leaf, e.rows.data() + static_cast<size_t>(leaf) * f.leaf_width);
+    emlearn_gen::forest_add_leaf<Word>(f, leaf, e.rows.data() + static_cast<size_t>(leaf) * row_width);
   }
   return e;
 }
@@ -247,6 +249,9 @@ class tree_kernel : public kernel {
       throw std::invalid_argument("invalid packed forest: n_cat_values is not the length of cat_values");
     }
     f_.cat_start_bits = static_cast<uint8_t>(f.get("cat_start_bits", 63));
+    size_t n_tree_classes_bytes = 0;
+    f_.tree_classes = t.get<uint8_t>("tree_classes", &n_tree_classes_bytes);
+    f_.tree_class_bits = static_cast<uint8_t>(f.get("tree_class_bits", 16));
     outlier_ = f.get("outlier", 1) != 0;
     f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::exp));
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));
@@ -265,7 +270,7 @@ class tree_kernel : public kernel {
       throw std::invalid_argument("trees: a table has more than 2**32 - 1 entries");
     }
     check_status(emlearn_gen::forest_validate<Word>(f_, n_nodes_bytes, n_roots_bytes, n_codes_bytes,
-                                                    n_cat_starts_bytes, n_cat_bits_bytes),
+                                                    n_cat_starts_bytes, n_cat_bits_bytes, n_tree_classes_bytes),
                  "invalid packed forest");
     if (f_.boost == emlearn_gen::boost_link::median && n_real_constants != f_.n_trees) {
       throw std::invalid_argument("invalid packed forest: AdaBoostRegressor needs one weight per tree");
@@ -391,13 +396,14 @@ class tree_kernel : public kernel {
   // time, so the means stay in cache between computing and narrowing them.
   // One row goes through the header's own entry point; more through the
   // expanded forest, which gives the same bits faster (models without
-  // categorical splits, which the expanded forest does not decode).
+  // categorical splits or sparse rows, which the expanded forest does not
+  // decode).
   template <typename Use>
   static void chunked_mean(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>& e, const float* X,
                            size_t n, Use use) {
     const size_t chunk = 2048;
     std::vector<Real> mean((n < chunk ? n : chunk) * f.leaf_width);
-    if (n == 1 || f.n_cat_values != 0u) {
+    if (n == 1 || f.n_cat_values != 0u || f.tree_class_bits != 0u) {
       for (size_t i = 0; i < n; ++i) {
         emlearn_gen::forest_mean<Word>(f, X + i * f.n_features, mean.data());
         use(i, 1, static_cast<const Real*>(mean.data()));

@@ -1373,6 +1373,8 @@ struct StaticForest {
   static constexpr const uint8_t* cat_bits = nullptr;
   static constexpr uint32_t n_cat_values = 0u;
   static constexpr uint8_t cat_start_bits = 0u;
+  static constexpr const uint8_t* tree_classes = nullptr;
+  static constexpr uint8_t tree_class_bits = 0u;
 };
 
 template <typename Word, typename Static>

@@ -33,6 +33,7 @@ LAYOUT = Layout(
         Table("cat_values", "float", "Categorical features: each one's sorted category values."),
         Table("cat_starts", "uint8_t", "Categorical features: where each feature's categories start in cat_values."),
         Table("cat_bits", "uint8_t", "Categorical splits: one bit per category, set where it goes left."),
+        Table("tree_classes", "uint8_t", "Sparse leaf rows: the class each tree adds its leaf value to."),
     ),
     fields=(
         Field("n_nodes", "uint32_t"),
@@ -53,6 +54,7 @@ LAYOUT = Layout(
         Field("boost", "uint8_t"),
         Field("n_cat_values", "uint32_t"),  # 0 (no categorical features) or cat_values' length
         Field("cat_start_bits", "uint8_t"),
+        Field("tree_class_bits", "uint8_t"),
     ),
 )
 
@@ -77,7 +79,8 @@ class TreesFamily(Family):
     estimators = SUPPORTED
     runtime_header = "tree_ensemble.hpp"
     # 2: the outlier score's tables (isolation forests). 3: categorical
-    # splits (bitsets) and the links of histogram gradient boosting.
+    # splits (bitsets), the links of histogram gradient boosting and sparse
+    # leaf rows (multi-class boosting).
     format_version = 3
     template = "families/trees/model.hpp.j2"
     layout = LAYOUT
@@ -161,6 +164,7 @@ class TreesFamily(Family):
                 "cat_values": packed.cat_values,
                 "cat_starts": packed.cat_starts,
                 "cat_bits": packed.cat_bits,
+                "tree_classes": packed.tree_classes,
             },
             fields={
                 "n_nodes": packed.n_nodes,
@@ -179,6 +183,7 @@ class TreesFamily(Family):
                 "boost": packed.boost,
                 "n_cat_values": int(packed.cat_values.size),
                 "cat_start_bits": packed.cat_start_bits,
+                "tree_class_bits": packed.tree_class_bits,
             },
             real=packed.real,
         )

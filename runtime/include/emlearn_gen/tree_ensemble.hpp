@@ -17,6 +17,9 @@
 //   left leaf,   right inner -> left child is leaf ref, right is the next node
 //   left leaf,   right leaf  -> left is leaf ref, right is leaf ref + 1
 // Leaves are rows of `leaf_width` values, deduplicated across the model.
+// Sparse rows (tree_class_bits > 0; multi-class boosting, where each tree
+// adds to one class): a row is one value, and tree t adds it to sum
+// tree_classes[t] (n_trees fields of tree_class_bits) of the leaf_width sums.
 // With value_bits == 0 `leaves` holds the rows themselves; otherwise it holds
 // the model's distinct leaf values and `leaf_codes` gives, for each value of
 // each row, a value_bits-wide index into them (class fractions repeat a lot).
@@ -69,7 +72,7 @@ struct forest {
   const uint8_t* nodes;      ///< n_nodes records of record_bits, + padding
   const float* thresholds;   ///< n_thresholds values
   const Real* leaves;        ///< n_values values: rows, or distinct values
-  const uint8_t* leaf_codes; ///< n_leaves * leaf_width fields of value_bits
+  const uint8_t* leaf_codes; ///< n_leaves * row width fields of value_bits
   const uint8_t* roots;      ///< n_trees fields of root_bits, + padding
   uint32_t n_nodes;          ///< split nodes in all trees
   uint32_t n_thresholds;
@@ -92,6 +95,8 @@ struct forest {
   const uint8_t* cat_bits;   ///< bitsets of the categorical splits, one bit per category
   uint32_t n_cat_values;     ///< 0: no categorical features
   uint8_t cat_start_bits;
+  const uint8_t* tree_classes; ///< sparse rows: n_trees fields of tree_class_bits
+  uint8_t tree_class_bits;   ///< 0: rows of leaf_width values; else one value per row
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -120,6 +125,23 @@ constexpr uint8_t flag_bits = 3u;
 template <typename F>
 constexpr uint8_t record_bits(const F& f) {
   return static_cast<uint8_t>(f.feature_bits + flag_bits + f.ref_bits + f.thr_bits);
+}
+
+/// Values in one leaf row: leaf_width, or 1 for sparse rows.
+template <typename F>
+constexpr uint16_t row_width(const F& f) {
+  return f.tree_class_bits != 0u ? static_cast<uint16_t>(1u) : f.leaf_width;
+}
+
+/// The first of the sums that tree `t`'s row adds to: its class for sparse
+/// rows, else 0 (the row covers every sum).
+template <typename Word, typename F>
+inline uint32_t tree_sum(const F& f, uint32_t t) {
+  if (f.tree_class_bits == 0u) {
+    return 0u;
+  }
+  return static_cast<uint32_t>(
+      read_bits<Word>(f.tree_classes, t * static_cast<uint32_t>(f.tree_class_bits), f.tree_class_bits));
 }
 
 /// Where the categories of `feature` lie in cat_values: [*first, *last),
@@ -209,18 +231,20 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
   }
 }
 
-/// Adds leaf row `leaf` to the leaf_width values at `out`.
+/// Adds leaf row `leaf` to the values at `out` (leaf_width of them; one for
+/// sparse rows).
 template <typename Word, typename F>
 inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* out) {
-  const uint32_t first = leaf * f.leaf_width;
+  const uint16_t width = detail::row_width(f);
+  const uint32_t first = leaf * width;
   if (f.value_bits == 0) {
-    for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    for (uint16_t j = 0; j < width; ++j) {
       out[j] += table_read(f.leaves, first + j);
     }
     return;
   }
   uint32_t pos = first * f.value_bits;
-  for (uint16_t j = 0; j < f.leaf_width; ++j, pos += f.value_bits) {
+  for (uint16_t j = 0; j < width; ++j, pos += f.value_bits) {
     const uint32_t code = static_cast<uint32_t>(read_bits<Word>(f.leaf_codes, pos, f.value_bits));
     out[j] += table_read(f.leaves, code);
   }
@@ -235,7 +259,7 @@ inline void forest_sum(const F& f, const float* x, typename F::real_type* out) {
     out[j] = zero<Real>();
   }
   for (uint32_t t = 0; t < f.n_trees; ++t) {
-    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x), out);
+    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x), out + detail::tree_sum<Word>(f, t));
   }
 }
 
@@ -424,7 +448,7 @@ inline void forest_mean_batch(const F& f, const float* X, uint32_t n, typename F
     for (uint32_t t = 0; t < f.n_trees; ++t) {
       for (uint32_t i = start; i < stop; ++i) {
         const uint32_t leaf = forest_leaf<Word>(f, t, X + static_cast<size_t>(i) * f.n_features);
-        forest_add_leaf<Word>(f, leaf, out + static_cast<size_t>(i) * width);
+        forest_add_leaf<Word>(f, leaf, out + static_cast<size_t>(i) * width + detail::tree_sum<Word>(f, t));
       }
     }
     for (size_t i = static_cast<size_t>(start) * width; i < static_cast<size_t>(stop) * width; ++i) {
@@ -495,12 +519,13 @@ inline bool categorical_node_ok(const F& f, uint32_t feature, uint32_t thr, size
 /// `nodes_bytes`, `roots_bytes` and `codes_bytes` are the sizes of the bit
 /// strings including padding (codes_bytes is ignored when value_bits is 0);
 /// `cat_starts_bytes` and `cat_bits_bytes` those of the categorical tables
-/// (ignored when n_cat_values is 0).
+/// (ignored when n_cat_values is 0), `tree_classes_bytes` that of
+/// tree_classes (ignored when tree_class_bits is 0).
 /// Returns status::ok, status::bad_argument, status::bad_table or
 /// status::size_mismatch.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
-                              size_t cat_starts_bytes, size_t cat_bits_bytes) {
+                              size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes) {
   const uint8_t rec_bits = detail::record_bits(f);
   if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0 ||
       f.n_values == 0 || f.leaves == NULL || f.roots == NULL ||
@@ -513,7 +538,23 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
       f.thr_bits > 31u) {
     return status::bad_table;
   }
-  const uint64_t n_entries = static_cast<uint64_t>(f.n_leaves) * f.leaf_width;
+  if (f.tree_class_bits != 0u) {
+    if (f.tree_classes == NULL) {
+      return status::bad_argument;
+    }
+    if (f.tree_class_bits > 16u || f.tree_class_bits + 7u > 8u * sizeof(Word)) {
+      return status::bad_table;
+    }
+    if (tree_classes_bytes < packed_bytes<Word>(f.n_trees, f.tree_class_bits)) {
+      return status::size_mismatch;
+    }
+    for (uint32_t t = 0; t < f.n_trees; ++t) {
+      if (detail::tree_sum<Word>(f, t) >= f.leaf_width) {
+        return status::bad_table;
+      }
+    }
+  }
+  const uint64_t n_entries = static_cast<uint64_t>(f.n_leaves) * detail::row_width(f);
   if (f.value_bits == 0) {
     if (f.n_values != n_entries) {
       return status::size_mismatch;
@@ -581,10 +622,10 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   return status::ok;
 }
 
-/// forest_validate of a model without categorical features.
+/// forest_validate of a model without categorical features and sparse rows.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes) {
-  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, 0u, 0u);
+  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, 0u, 0u, 0u);
 }
 
 }  // namespace emlearn_gen
