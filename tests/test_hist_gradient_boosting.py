@@ -195,3 +195,29 @@ def test_runtime_refuses_malformed_category_tables():
         _host(cm, cat_bits=np.zeros(0, dtype=np.uint8))
     with pytest.raises(ValueError, match="n_cat_values is not the length of cat_values"):
         _host(cm, cat_values=np.array(cm.packed.cat_values)[:-1].copy())
+
+
+@pytest.mark.parametrize("make", [
+    lambda: HistGradientBoostingClassifier(max_iter=8, random_state=0),
+    lambda: __import__("sklearn.ensemble", fromlist=["x"]).GradientBoostingClassifier(n_estimators=8, random_state=0),
+], ids=["HistGradientBoostingClassifier", "GradientBoostingClassifier"])
+def test_multiclass_boosting_stores_one_value_per_leaf(make):
+    """Each tree adds to one class: its leaf rows are single values and
+    tree_classes names the class; raw scores stay scikit-learn's."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X, y = X[20:].astype(np.float32).astype(np.float64), y[20:]  # unbalanced: a baseline row of 3 non-zeros
+    est = make().fit(X, y)
+    cm = emlearn_gen.convert(est)
+    assert cm.packed.tree_class_bits == 2
+    assert cm.packed.leaves.shape[1] == 1
+    # The baseline (init) row becomes one single-leaf tree per class.
+    assert cm.packed.n_trees == 3 + 3 * 8
+    np.testing.assert_array_equal(cm.decision_function(X), est.decision_function(X).astype(np.float32))
+    np.testing.assert_array_equal(cm.predict(X), est.predict(X))
+    from emlearn_gen.core.bits import pack_fields
+
+    bad = pack_fields(np.full(cm.packed.n_trees, 3, dtype=np.uint64), 2, cm.packed.word_bits // 8)
+    with pytest.raises(ValueError, match="invalid packed forest"):
+        _host(cm, tree_classes=bad)  # class 3 of 3
