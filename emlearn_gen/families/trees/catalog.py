@@ -24,7 +24,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTre
 
 from ...testing.catalog import Example
 from ...testing.datasets import probe_inputs
-from .hgb import _input_columns
+from .hgb import input_columns
 
 
 def _probe(est, X):
@@ -44,7 +44,7 @@ def _hgb_probe(est: Any, X: np.ndarray) -> np.ndarray:
     categorical columns every known category, unseen ones and NaN."""
     rng = np.random.default_rng(0)
     n_features = X.shape[1]
-    column_of, categories = _input_columns(est, n_features)
+    column_of, categories = input_columns(est, n_features)
     base = X[rng.integers(0, len(X), size=10)].astype(np.float32)
     values: List[tuple] = []
     for column, known in enumerate(categories):

@@ -80,7 +80,7 @@ def _column_name(estimator: Any, column: int) -> str:
     return repr(str(names[column])) if names is not None and column < len(names) else f"at index {column}"
 
 
-def _input_columns(estimator: Any, n_features: int) -> Tuple[np.ndarray, Tuple[Optional[np.ndarray], ...]]:
+def input_columns(estimator: Any, n_features: int) -> Tuple[np.ndarray, Tuple[Optional[np.ndarray], ...]]:
     """(original column of each column the trees split on, categories of
     each original column or None). Without categorical features the trees
     read the input as it is."""
@@ -188,7 +188,7 @@ def convert_hist_gradient_boosting(estimator: Any, read_tree: Callable[..., Tree
     baseline = np.asarray(getattr(estimator, "_baseline_prediction", None), dtype=np.float64).reshape(-1)
     if baseline.shape != (width,) or not np.all(np.isfinite(baseline)):
         raise ValueError(f"{name}._baseline_prediction must hold {width} finite values")
-    column_of, categories = _input_columns(estimator, n_features)
+    column_of, categories = input_columns(estimator, n_features)
     trees: List[Tree] = [Tree(
         children_left=np.array([LEAF]), children_right=np.array([LEAF]), feature=np.zeros(1, dtype=np.int64),
         threshold=np.zeros(1), missing_left=np.zeros(1, dtype=bool), value=baseline.reshape(1, -1),
