@@ -25,7 +25,7 @@ from emlearn_gen.testing import catalog
 
 TREE_EXAMPLES = tuple(TREES.catalog())
 # Boosted models and isolation forests sum in float64 only.
-BOTH_DTYPES = tuple(e for e in TREE_EXAMPLES if not e.key.startswith(("Gradient", "AdaBoost", "Isolation")))
+BOTH_DTYPES = tuple(e for e in TREE_EXAMPLES if not e.key.startswith(("Gradient", "HistGradient", "AdaBoost", "Isolation")))
 FORESTS = tuple(e for e in BOTH_DTYPES if "Forest" in e.key or "Trees" in e.key)
 VALUE_METHODS = ("predict", "predict_proba")
 

@@ -88,10 +88,12 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
         emlearn_gen::read_bits<Word>(f.roots, t * static_cast<uint32_t>(f.root_bits), f.root_bits));
     e.roots[t] = root >= f.n_nodes ? ~static_cast<int32_t>(root - f.n_nodes) : static_cast<int32_t>(root);
   }
-  // Each leaf row as forest_add_leaf() reads it, codes resolved.
-  e.rows.assign(static_cast<size_t>(f.n_leaves) * f.leaf_width, emlearn_gen::zero<Real>());
+  // Each leaf row as forest_add_leaf() reads it, codes resolved (models
+  // with sparse rows never take the expanded path: see chunked_mean).
+  const uint16_t row_width = d::row_width(f);
+  e.rows.assign(static_cast<size_t>(f.n_leaves) * row_width, emlearn_gen::zero<Real>());
   for (uint32_t leaf = 0; leaf < f.n_leaves; ++leaf) {
-    emlearn_gen::forest_add_leaf<Word>(f, leaf, e.rows.data() + static_cast<size_t>(leaf) * f.leaf_width);
+    emlearn_gen::forest_add_leaf<Word>(f, leaf, e.rows.data() + static_cast<size_t>(leaf) * row_width);
   }
   return e;
 }
@@ -238,8 +240,20 @@ class tree_kernel : public kernel {
     size_t n_real_constants = 0, n_float_constants = 0;
     f_.real_constants = t.get<Real>("real_constants", &n_real_constants);
     f_.float_constants = t.get<float>("float_constants", &n_float_constants);
+    size_t n_cat_values = 0, n_cat_starts_bytes = 0, n_cat_bits_bytes = 0;
+    f_.cat_values = t.get<float>("cat_values", &n_cat_values);
+    f_.cat_starts = t.get<uint8_t>("cat_starts", &n_cat_starts_bytes);
+    f_.cat_bits = t.get<uint8_t>("cat_bits", &n_cat_bits_bytes);
+    f_.n_cat_values = static_cast<uint32_t>(f.get("n_cat_values", UINT32_MAX));
+    if (f_.n_cat_values != n_cat_values) {
+      throw std::invalid_argument("invalid packed forest: n_cat_values is not the length of cat_values");
+    }
+    f_.cat_start_bits = static_cast<uint8_t>(f.get("cat_start_bits", 63));
+    size_t n_tree_classes_bytes = 0;
+    f_.tree_classes = t.get<uint8_t>("tree_classes", &n_tree_classes_bytes);
+    f_.tree_class_bits = static_cast<uint8_t>(f.get("tree_class_bits", 16));
     outlier_ = f.get("outlier", 1) != 0;
-    f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::median));
+    f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::exp));
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));
     f_.n_leaves = static_cast<uint32_t>(f.get("n_leaves", UINT32_MAX));
     f_.n_trees = static_cast<uint32_t>(f.get("n_trees", UINT32_MAX));
@@ -252,10 +266,11 @@ class tree_kernel : public kernel {
     f_.value_bits = static_cast<uint8_t>(f.get("value_bits", 63));
     f_.n_thresholds = static_cast<uint32_t>(n_thresholds);
     f_.n_values = static_cast<uint32_t>(n_values);
-    if (n_thresholds > UINT32_MAX || n_values > UINT32_MAX) {
+    if (n_thresholds > UINT32_MAX || n_values > UINT32_MAX || n_cat_values > UINT32_MAX) {
       throw std::invalid_argument("trees: a table has more than 2**32 - 1 entries");
     }
-    check_status(emlearn_gen::forest_validate<Word>(f_, n_nodes_bytes, n_roots_bytes, n_codes_bytes),
+    check_status(emlearn_gen::forest_validate<Word>(f_, n_nodes_bytes, n_roots_bytes, n_codes_bytes,
+                                                    n_cat_starts_bytes, n_cat_bits_bytes, n_tree_classes_bytes),
                  "invalid packed forest");
     if (f_.boost == emlearn_gen::boost_link::median && n_real_constants != f_.n_trees) {
       throw std::invalid_argument("invalid packed forest: AdaBoostRegressor needs one weight per tree");
@@ -301,11 +316,12 @@ class tree_kernel : public kernel {
       throw std::invalid_argument("the trees kernel has no AdaBoostRegressor entry point '" + name + "'");
     }
     if (f_.boost != 0) {
-      const uint32_t n_classes = f_.boost == emlearn_gen::boost_link::logistic ||
-                                         f_.boost == emlearn_gen::boost_link::logistic2x
-                                     ? 2u
-                                     : leaf_width;
-      if (name == "predict" && kind == output_kind::int_scalar && f_.boost != emlearn_gen::boost_link::identity) {
+      const bool binary = f_.boost == emlearn_gen::boost_link::logistic ||
+                          f_.boost == emlearn_gen::boost_link::logistic2x ||
+                          f_.boost == emlearn_gen::boost_link::logistic_positive;
+      const bool regressor = f_.boost == emlearn_gen::boost_link::identity || f_.boost == emlearn_gen::boost_link::exp;
+      const uint32_t n_classes = binary ? 2u : leaf_width;
+      if (name == "predict" && kind == output_kind::int_scalar && !regressor) {
         return [f, leaf_width](const float* X, size_t n, void* out) {
           std::vector<Real> sums(leaf_width);
           for (size_t i = 0; i < n; ++i) {
@@ -316,7 +332,7 @@ class tree_kernel : public kernel {
       const bool samme = f_.boost == emlearn_gen::boost_link::samme;
       const uint32_t n_decision = samme && leaf_width == 2u ? 1u : leaf_width;
       const bool raw = (name == "decision_function" || name == "predict") && width == n_decision;
-      const bool proba = name == "predict_proba" && width == n_classes && f_.boost != emlearn_gen::boost_link::identity;
+      const bool proba = name == "predict_proba" && width == n_classes && !regressor;
       if (kind == output_kind::float_vector && (raw || proba)) {
         return [f, leaf_width, width, proba](const float* X, size_t n, void* out) {
           std::vector<Real> sums(leaf_width);
@@ -379,15 +395,19 @@ class tree_kernel : public kernel {
   // The means of n rows, handed to `use(start, rows, means)` a chunk at a
   // time, so the means stay in cache between computing and narrowing them.
   // One row goes through the header's own entry point; more through the
-  // expanded forest, which gives the same bits faster.
+  // expanded forest, which gives the same bits faster (models without
+  // categorical splits or sparse rows, which the expanded forest does not
+  // decode).
   template <typename Use>
   static void chunked_mean(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>& e, const float* X,
                            size_t n, Use use) {
     const size_t chunk = 2048;
     std::vector<Real> mean((n < chunk ? n : chunk) * f.leaf_width);
-    if (n == 1) {
-      emlearn_gen::forest_mean<Word>(f, X, mean.data());
-      use(0, 1, mean.data());
+    if (n == 1 || f.n_cat_values != 0u || f.tree_class_bits != 0u) {
+      for (size_t i = 0; i < n; ++i) {
+        emlearn_gen::forest_mean<Word>(f, X + i * f.n_features, mean.data());
+        use(i, 1, static_cast<const Real*>(mean.data()));
+      }
       return;
     }
     for (size_t start = 0; start < n; start += chunk) {

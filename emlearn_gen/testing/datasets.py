@@ -49,6 +49,45 @@ def _binary_digits() -> Data:
     return (X > 8).astype(np.float64), y
 
 
+def _float32(load: Callable[[], Data]) -> Callable[[], Data]:
+    """``load``'s data set with X rounded to float32: models that decide on
+    float64 X (HistGradientBoosting) see the very inputs a device sees."""
+
+    def loaded() -> Data:
+        X, y = load()
+        return np.asarray(X, dtype=np.float32).astype(np.float64), y
+
+    return loaded
+
+
+def _categorical(target: str) -> Data:
+    """Two categorical columns among numeric ones: column 0 with categories
+    that are not 0..n-1 (negative, fractional, sparse) and NaN, column 2 with
+    integer codes 0..11 and no NaN; numeric columns 1 and 3 (with NaN) and 4
+    (few distinct values). ``target``: "classes" (three), "binary" or
+    "positive" (a positive regression target)."""
+    rng = np.random.default_rng(7)
+    n = 700
+    levels = np.array([-2.0, 0.0, 1.0, 3.0, 7.5, 100.0])
+    X = np.empty((n, 5))
+    X[:, 0] = levels[rng.integers(0, levels.size, n)]
+    X[rng.random(n) < 0.1, 0] = np.nan
+    X[:, 1] = rng.normal(size=n)
+    X[:, 2] = rng.integers(0, 12, n)
+    X[:, 3] = rng.normal(size=n)
+    X[rng.random(n) < 0.15, 3] = np.nan
+    X[:, 4] = rng.integers(0, 5, n)
+    X = X.astype(np.float32).astype(np.float64)
+    c0 = np.nan_to_num(X[:, 0], nan=1.0)
+    score = np.isin(c0, [0.0, 7.5]) * 1.5 + (X[:, 2] % 3 == 0) * 1.2 + X[:, 1] + 0.3 * X[:, 4]
+    score += rng.normal(scale=0.3, size=n)
+    if target == "positive":
+        return X, np.exp(score / 2)
+    if target == "binary":
+        return X, (score > np.median(score)).astype(int)
+    return X, np.digitize(score, np.quantile(score, [1 / 3, 2 / 3]))
+
+
 DATASETS: Dict[str, Callable[[], Data]] = {
     "iris": lambda: datasets.load_iris(return_X_y=True),
     "wine": lambda: datasets.load_wine(return_X_y=True),
@@ -77,6 +116,24 @@ DATASETS: Dict[str, Callable[[], Data]] = {
         _with_nan(datasets.load_diabetes(return_X_y=True)[0], 0.15, 6),
         datasets.load_diabetes(return_X_y=True)[1],
     ),
+    # X exactly float32 (models deciding on float64 X).
+    "f32_breast_cancer": _float32(lambda: datasets.load_breast_cancer(return_X_y=True)),
+    "f32_wine": _float32(lambda: datasets.load_wine(return_X_y=True)),
+    "f32_diabetes": _float32(lambda: datasets.load_diabetes(return_X_y=True)),
+    "f32_synthetic_classification": _float32(lambda: datasets.make_classification(
+        n_samples=800, n_features=20, n_informative=10, n_classes=4, random_state=1
+    )),
+    "f32_nan_classification": _float32(lambda: (
+        _with_nan(datasets.load_wine(return_X_y=True)[0], 0.15, 5),
+        datasets.load_wine(return_X_y=True)[1],
+    )),
+    "f32_nan_regression": _float32(lambda: (
+        _with_nan(datasets.load_diabetes(return_X_y=True)[0], 0.15, 6),
+        datasets.load_diabetes(return_X_y=True)[1],
+    )),
+    "categorical_classification": lambda: _categorical("classes"),
+    "categorical_binary": lambda: _categorical("binary"),
+    "categorical_regression": lambda: _categorical("positive"),
 }
 
 CLASSIFICATION_SETS = [

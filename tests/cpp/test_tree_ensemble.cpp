@@ -135,7 +135,7 @@ class Packed {
   }
 
   forest<Real> view() const {
-    forest<Real> f;
+    forest<Real> f = forest<Real>();  // members not set below are zero
     f.nodes = nodes_.data();
     f.thresholds = spec_.thresholds.data();
     f.leaves = spec_.leaves.data();
@@ -825,7 +825,7 @@ void check_soft_double_forest(uint64_t seed) {
     memcpy(&soft_leaves[k].bits, &hard_leaves[k], sizeof(double));
   }
   hard.leaves = hard_leaves.data();
-  forest<soft_double> soft;
+  forest<soft_double> soft = forest<soft_double>();
   soft.nodes = hard.nodes;
   soft.thresholds = hard.thresholds;
   soft.leaves = soft_leaves.data();
@@ -1368,6 +1368,13 @@ struct StaticForest {
   static constexpr uint8_t thr_bits = 0u;
   static constexpr uint8_t root_bits = 4u;
   static constexpr uint8_t value_bits = ValueBits;
+  static constexpr const float* cat_values = nullptr;
+  static constexpr const uint8_t* cat_starts = nullptr;
+  static constexpr const uint8_t* cat_bits = nullptr;
+  static constexpr uint32_t n_cat_values = 0u;
+  static constexpr uint8_t cat_start_bits = 0u;
+  static constexpr const uint8_t* tree_classes = nullptr;
+  static constexpr uint8_t tree_class_bits = 0u;
 };
 
 template <typename Word, typename Static>
@@ -1439,6 +1446,136 @@ TYPED_TEST(StaticDescriptor, MatchesRuntimeDescriptor) {
   check_static_descriptor<Word, StaticForest<0, 16> >(plain);
   if (::testing::Test::HasFatalFailure()) return;
   check_static_descriptor<Word, StaticForest<3, 5> >(coded_valid_spec<uint64_t>());
+}
+
+// ---------------------------------------------------------------------------
+// Categorical splits and sparse rows, on hand-made tables.
+
+// One tree, one split on categorical feature 1 (feature 0 is numeric) whose
+// categories are {-1, 2, 5.5}; code 1 (value 2) goes left, to leaf 0 (10);
+// the others go right, to leaf 1 (20). Built in uint64_t-sized buffers so
+// any word read stays inside them.
+struct CategoricalTree {
+  uint8_t nodes[8] = {0};
+  float thresholds[1] = {0.0f};  // the bitset's bit position in cat_bits
+  float leaves[2] = {10.0f, 20.0f};
+  uint8_t roots[8] = {0};
+  float cat_values[3] = {-1.0f, 2.0f, 5.5f};
+  uint8_t cat_starts[8] = {0};
+  uint8_t cat_bits[8] = {0};
+
+  explicit CategoricalTree(bool missing_left) {
+    // record: feature (1 bit) = 1, flags: both children leaves (+ missing).
+    const uint32_t flags = kLeftLeaf | kRightLeaf | (missing_left ? kMissingLeft : 0u);
+    nodes[0] = static_cast<uint8_t>(1u | (flags << 1));
+    // starts {0, 0, 3} in 2-bit fields: feature 0 has no categories.
+    cat_starts[0] = static_cast<uint8_t>(0u | (0u << 2) | (3u << 4));
+    cat_bits[0] = 2u;  // code 1 goes left
+  }
+
+  forest<float> view() const {
+    forest<float> f = forest<float>();
+    f.nodes = nodes;
+    f.thresholds = thresholds;
+    f.leaves = leaves;
+    f.roots = roots;
+    f.n_nodes = 1u;
+    f.n_thresholds = 1u;
+    f.n_leaves = 2u;
+    f.n_values = 2u;
+    f.n_trees = 1u;
+    f.n_features = 2u;
+    f.leaf_width = 1u;
+    f.feature_bits = 1u;
+    f.cat_values = cat_values;
+    f.cat_starts = cat_starts;
+    f.cat_bits = cat_bits;
+    f.n_cat_values = 3u;
+    f.cat_start_bits = 2u;
+    return f;
+  }
+};
+
+template <typename Word>
+class Categorical : public ::testing::Test {};
+TYPED_TEST_SUITE(Categorical, Words);
+
+TYPED_TEST(Categorical, KnownUnknownAndMissingCategories) {
+  using Word = TypeParam;
+  for (bool missing_left : {false, true}) {
+    const CategoricalTree tree(missing_left);
+    const forest<float> f = tree.view();
+    ASSERT_EQ((emlearn_gen::forest_validate<Word>(f, 8, 8, 0, 8, 8, 0)), status::ok);
+    const uint32_t missing = missing_left ? 0u : 1u;
+    const float cases[][2] = {{2.0f, 0.0f}, {-1.0f, 1.0f}, {5.5f, 1.0f}};
+    for (const auto& c : cases) {
+      const float x[2] = {123.0f, c[0]};
+      EXPECT_EQ((emlearn_gen::forest_leaf<Word>(f, 0, x)), static_cast<uint32_t>(c[1])) << c[0];
+    }
+    // Unseen values (between, beside and far from the categories) and NaN
+    // go where missing values go.
+    for (float value : {0.0f, -0.0f, 2.5f, 3.0f, 6.0f, -2.0f, 1e30f, -kInf, kInf, kNaN}) {
+      const float x[2] = {0.0f, value};
+      EXPECT_EQ((emlearn_gen::forest_leaf<Word>(f, 0, x)), missing) << value;
+    }
+  }
+}
+
+TYPED_TEST(Categorical, ValidateRefusesBadCategoryTables) {
+  using Word = TypeParam;
+  {
+    CategoricalTree tree(false);
+    tree.cat_values[2] = 2.0f;  // not strictly increasing
+    EXPECT_EQ((emlearn_gen::forest_validate<Word>(tree.view(), 8, 8, 0, 8, 8, 0)), status::bad_table);
+  }
+  {
+    CategoricalTree tree(false);
+    tree.cat_starts[0] = static_cast<uint8_t>(0u | (0u << 2) | (2u << 4));  // 2 of 3 values
+    EXPECT_EQ((emlearn_gen::forest_validate<Word>(tree.view(), 8, 8, 0, 8, 8, 0)), status::bad_table);
+  }
+  {
+    CategoricalTree tree(false);
+    tree.thresholds[0] = 0.5f;  // not a bit position
+    EXPECT_EQ((emlearn_gen::forest_validate<Word>(tree.view(), 8, 8, 0, 8, 8, 0)), status::bad_table);
+  }
+  {
+    CategoricalTree tree(false);
+    tree.thresholds[0] = 1000.0f;  // past the end of cat_bits
+    EXPECT_EQ((emlearn_gen::forest_validate<Word>(tree.view(), 8, 8, 0, 8, 8, 0)), status::bad_table);
+  }
+  // Without the categorical tables' sizes (the four-argument form).
+  const CategoricalTree tree(false);
+  EXPECT_NE((emlearn_gen::forest_validate<Word>(tree.view(), 8, 8, 0)), status::ok);
+}
+
+// Sparse rows: three single-leaf trees adding 1, 2 and 4 to sums 2, 0, 2
+// of three.
+TYPED_TEST(Categorical, SparseRowsAddToTheirTreesSum) {
+  using Word = TypeParam;
+  const uint8_t roots[8] = {static_cast<uint8_t>(0u | (1u << 2) | (2u << 4))};  // leaves 0, 1, 2
+  const uint8_t classes[8] = {static_cast<uint8_t>(2u | (0u << 2) | (2u << 4))};
+  const double leaves[3] = {1.0, 2.0, 4.0};
+  forest<double> f = forest<double>();
+  f.leaves = leaves;
+  f.roots = roots;
+  f.n_leaves = 3u;
+  f.n_values = 3u;
+  f.n_trees = 3u;
+  f.n_features = 1u;
+  f.leaf_width = 3u;
+  f.root_bits = 2u;
+  f.tree_classes = classes;
+  f.tree_class_bits = 2u;
+  ASSERT_EQ((emlearn_gen::forest_validate<Word>(f, 8, 8, 0, 0, 0, 8)), status::ok);
+  const float x[1] = {0.0f};
+  double sums[3];
+  emlearn_gen::forest_sum<Word>(f, x, sums);
+  EXPECT_EQ(sums[0], 2.0);
+  EXPECT_EQ(sums[1], 0.0);
+  EXPECT_EQ(sums[2], 5.0);
+  const uint8_t bad[8] = {static_cast<uint8_t>(3u)};  // class 3 of 3
+  f.tree_classes = bad;
+  EXPECT_EQ((emlearn_gen::forest_validate<Word>(f, 8, 8, 0, 0, 0, 8)), status::bad_table);
 }
 
 }  // namespace

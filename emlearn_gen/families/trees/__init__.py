@@ -30,6 +30,10 @@ LAYOUT = Layout(
         Table("roots", "uint8_t", "Root of each tree: a node, or n_nodes + a leaf."),
         Table("real_constants", "real", "Isolation forests: the sum below which x is an outlier; AdaBoost: the weights' sum."),
         Table("float_constants", "float", "Isolation forests: the score's scale (ln 2 / denominator) and offset."),
+        Table("cat_values", "float", "Categorical features: each one's sorted category values."),
+        Table("cat_starts", "uint8_t", "Categorical features: where each feature's categories start in cat_values."),
+        Table("cat_bits", "uint8_t", "Categorical splits: one bit per category, set where it goes left."),
+        Table("tree_classes", "uint8_t", "Sparse leaf rows: the class each tree adds its leaf value to."),
     ),
     fields=(
         Field("n_nodes", "uint32_t"),
@@ -48,6 +52,9 @@ LAYOUT = Layout(
         Field("real_bits", "uint8_t"),
         Field("outlier", "uint8_t"),
         Field("boost", "uint8_t"),
+        Field("n_cat_values", "uint32_t"),  # 0 (no categorical features) or cat_values' length
+        Field("cat_start_bits", "uint8_t"),
+        Field("tree_class_bits", "uint8_t"),
     ),
 )
 
@@ -71,8 +78,10 @@ class TreesFamily(Family):
     name = "trees"
     estimators = SUPPORTED
     runtime_header = "tree_ensemble.hpp"
-    # 2: the outlier score's tables (isolation forests).
-    format_version = 2
+    # 2: the outlier score's tables (isolation forests). 3: categorical
+    # splits (bitsets), the links of histogram gradient boosting and sparse
+    # leaf rows (multi-class boosting).
+    format_version = 3
     template = "families/trees/model.hpp.j2"
     layout = LAYOUT
     contract = TreeContract()
@@ -152,6 +161,10 @@ class TreesFamily(Family):
                 "roots": packed.roots,
                 "real_constants": packed.real_constants,
                 "float_constants": packed.float_constants,
+                "cat_values": packed.cat_values,
+                "cat_starts": packed.cat_starts,
+                "cat_bits": packed.cat_bits,
+                "tree_classes": packed.tree_classes,
             },
             fields={
                 "n_nodes": packed.n_nodes,
@@ -168,6 +181,9 @@ class TreesFamily(Family):
                 "real_bits": 32 if packed.real == "float32" else 64,
                 "outlier": int(packed.float_constants.size > 0),
                 "boost": packed.boost,
+                "n_cat_values": int(packed.cat_values.size),
+                "cat_start_bits": packed.cat_start_bits,
+                "tree_class_bits": packed.tree_class_bits,
             },
             real=packed.real,
         )

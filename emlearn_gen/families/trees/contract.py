@@ -37,6 +37,24 @@ float32. predict_proba applies the runtime's sigmoid or softmax to those
 float32 scores: within the link bounds of emlearn_gen/core/bounds.py for
 scores within u |raw| + 2**-149.
 
+Histogram gradient boosting (HistGradientBoosting*): the same sums (the
+baseline row first, then every predictor's leaves, which already hold the
+learning rate), so raw scores and labels are scikit-learn's (binary: class
+1 where raw > 0, as scikit-learn's HistGradientBoostingClassifier decides).
+Regressors with a log link (gamma, poisson) output exp_f(float(raw)):
+within Y (expm1(B) + EXP_MAX_REL_ERROR e^B) + 2**-149 of scikit-learn's
+Y = exp(raw), B = u |raw| + 2**-149. scikit-learn decides on float64 X,
+the runtime on float32 inputs: results are identical for inputs that
+float32 represents exactly (thresholds are rounded down to float32 as
+above). A float64 input that float32 cannot represent is first rounded to
+the nearest float32 (as check_X and any float32 device input do), so it may
+take the other side of a threshold that lies between it and its rounding.
+Categorical features: a value goes by its category found by exact
+equality, as scikit-learn's encoder finds it; NaN, and values no category
+equals (unseen categories), go where the node sends missing values, as in
+scikit-learn (whose encoder refuses infinite values, which the runtime
+treats as unseen).
+
 Relative error u holds for normal floats only: a
 value rounded into float32's subnormal range (below 2**-126) is off by up to
 half its spacing, 2**-150, absolutely. Such roundings are those of the T leaf
@@ -106,13 +124,28 @@ def _assert_labels_identical(cm: Any, estimator: Any, X: np.ndarray) -> None:
     assert got.dtype == want.dtype, (got.dtype, want.dtype)
 
 
+def exp_link_bound(raw: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Bound on |exp_f(float(raw)) - exp(raw)| for scikit-learn's output
+    Y = exp(raw): rounding raw to float moves the exponent by at most
+    B = u |raw| + 2**-149 (a factor e^B), exp_f adds EXP_MAX_REL_ERROR, and a
+    subnormal result 2**-149."""
+    e = float(_runtime.EXP_MAX_REL_ERROR)
+    with np.errstate(over="ignore", invalid="ignore"):
+        B = U32 * np.abs(raw) + 2.0**-149
+        return want * (np.expm1(B) + e * np.exp(B)) + 2.0**-149
+
+
 def assert_boosted_matches(cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
     """Gradient boosting: identical labels and raw scores (rounded to
     float32), probabilities within the link's bound."""
+    link = cm.family.boost_link_name(cm.packed)
     if cm.task == "regressor":
         want = np.asarray(estimator.predict(X), dtype=np.float64)
         got = cm.predict(X)
         assert got.shape == want.shape, (got.shape, want.shape)
+        if link == "exp":
+            raw = np.asarray(estimator._raw_predict(X), dtype=np.float64).reshape(want.shape)
+            return {"max_abs_diff": assert_within("predict", got, want, exp_link_bound(raw, want))}
         np.testing.assert_array_equal(got, want.astype(np.float32).astype(np.float64))
         return {"max_abs_diff": float(np.max(np.abs(got - want))) if got.size else 0.0}
     _assert_labels_identical(cm, estimator, X)
@@ -122,7 +155,6 @@ def assert_boosted_matches(cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, 
     np.testing.assert_array_equal(got_raw, raw.astype(np.float32).astype(np.float64))
     scores = raw.reshape(len(X), -1)
     B = U32 * np.abs(scores) + 2.0**-149  # the raw scores' rounding to float
-    link = cm.family.boost_link_name(cm.packed)
     if link == "samme":
         # softmax of {-d, d} / 2 (two classes) or of d / (K - 1): one more
         # rounding where the division is not by 2.
@@ -133,7 +165,7 @@ def assert_boosted_matches(cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, 
     elif link == "logistic2x":
         bound = proba_bound("logistic", 2 * scores, 2 * B)
     else:
-        bound = proba_bound(link, scores, B)
+        bound = proba_bound("logistic" if link == "logistic_positive" else link, scores, B)
     want = estimator.predict_proba(X)
     diff = assert_within("predict_proba", cm.predict_proba(X), want, bound)
     return {"max_abs_diff": float(np.max(np.abs(got_raw - raw))), "max_proba_diff": diff}

@@ -26,7 +26,7 @@ from sklearn.tree import (
 )
 
 from ...core.labels import check_single_output_classes
-from . import boosting, isolation
+from . import boosting, hgb, isolation
 from .ir import LEAF, Tree, TreeEnsemble
 
 SINGLE_TREES = (
@@ -41,7 +41,7 @@ FORESTS = (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
 )
-SUPPORTED = SINGLE_TREES + FORESTS + isolation.SUPPORTED + boosting.SUPPORTED
+SUPPORTED = SINGLE_TREES + FORESTS + isolation.SUPPORTED + boosting.SUPPORTED + hgb.SUPPORTED
 
 #: The tree class each forest fits its members with.
 MEMBER_CLASS = {
@@ -200,10 +200,12 @@ def convert_trees(estimator: Any) -> TreeEnsemble:
         "generated headers count features in a signed 32-bit int",
     )
     # Isolation forests and gradient boosting hold one-output regression
-    # trees whose leaf values their own modules rewrite.
+    # trees whose leaf values their own modules rewrite; histogram gradient
+    # boosting holds trees of its own.
     special = (
         (isolation.SUPPORTED, isolation.convert_isolation_forest),
         (boosting.SUPPORTED, boosting.convert_boosting),
+        (hgb.SUPPORTED, hgb.convert_hist_gradient_boosting),
     )
     for kinds, convert_special in special:
         if not isinstance(estimator, kinds):

@@ -19,6 +19,11 @@ class Tree:
     it (class fractions for classifiers, outputs for regressors), in float64.
     Thresholds are scikit-learn's float64 thresholds; ``x <= threshold`` goes
     left and a missing value goes left where ``missing_left`` is set.
+
+    A node on a categorical feature (TreeEnsemble.categories) ignores its
+    threshold: ``cat_left[i, c]`` says whether category code ``c`` (the
+    index of x's value in the feature's categories) goes left; NaN and a
+    value that is no known category go where ``missing_left`` says.
     """
 
     children_left: np.ndarray  # int64 (n_nodes,)
@@ -27,6 +32,7 @@ class Tree:
     threshold: np.ndarray  # float64 (n_nodes,)
     missing_left: np.ndarray  # bool (n_nodes,)
     value: np.ndarray  # float64 (n_nodes, leaf_width)
+    cat_left: Optional[np.ndarray] = None  # bool (n_nodes, max categories); None: no categorical splits
 
     @property
     def n_nodes(self) -> int:
@@ -85,6 +91,19 @@ class Tree:
         if not np.all(np.isfinite(self.value[self.is_leaf])):
             raise ValueError("leaf values must be finite")
 
+    def validate_categories(self, categories: Tuple[Optional[np.ndarray], ...]) -> None:
+        """Categorical nodes name only codes of their feature's categories."""
+        inner = np.flatnonzero(~self.is_leaf)
+        on_categorical = [int(i) for i in inner if categories and categories[int(self.feature[i])] is not None]
+        if not on_categorical:
+            return
+        if self.cat_left is None or self.cat_left.ndim != 2 or self.cat_left.shape[0] != self.n_nodes:
+            raise ValueError("splits on categorical features need cat_left, one row of category bits per node")
+        for node in on_categorical:
+            n_categories = len(categories[int(self.feature[node])])
+            if np.any(self.cat_left[node, n_categories:]):
+                raise ValueError(f"node {node} sends a category code beyond its feature's {n_categories} categories left")
+
 
 @dataclass(frozen=True)
 class OutlierScore:
@@ -117,7 +136,14 @@ class OutlierScore:
 #: "samme" (AdaBoost): the weighted votes over the weights' sum, as
 #: scikit-learn's decision_function; probabilities by softmax.
 #: "median" (AdaBoostRegressor): the weighted median of the trees' values.
-BOOST_LINKS = {"identity": 1, "logistic": 2, "logistic2x": 3, "softmax": 4, "samme": 5, "median": 6}
+#: "logistic_positive" (HistGradientBoostingClassifier, binary): sigmoid,
+#: but class 1 only where the raw score is > 0 (GradientBoosting: >= 0).
+#: "exp" (HistGradientBoostingRegressor, gamma and poisson losses): the
+#: output is exp(raw score).
+BOOST_LINKS = {
+    "identity": 1, "logistic": 2, "logistic2x": 3, "softmax": 4, "samme": 5, "median": 6,
+    "logistic_positive": 7, "exp": 8,
+}
 
 
 @dataclass(frozen=True)
@@ -134,20 +160,39 @@ class BoostScore:
     @property
     def n_decision(self) -> int:
         """Raw scores scikit-learn's decision_function returns per sample."""
-        return 1 if self.n_classes == 2 or self.link == "identity" else self.n_classes
+        return 1 if self.n_classes == 2 or self.link in ("identity", "exp") else self.n_classes
 
     def validate(self, leaf_width: int) -> None:
         if self.link not in BOOST_LINKS:
             raise ValueError(f"unknown boosting link {self.link!r}")
-        binary = self.link in ("logistic", "logistic2x")
+        binary = self.link in ("logistic", "logistic2x", "logistic_positive")
         if binary and (leaf_width != 1 or self.n_classes != 2):
             raise ValueError("a binary boosted classifier has one raw score and two classes")
         if self.link in ("softmax", "samme") and leaf_width != self.n_classes:
             raise ValueError("this boosted classifier has one sum per class")
+        if self.link in ("identity", "exp") and (leaf_width != 1 or self.n_classes != 1):
+            raise ValueError("a boosted regressor has one raw score")
         if self.link == "median" and (leaf_width != 1 or not self.weights or not np.all(np.isfinite(self.weights))):
             raise ValueError("AdaBoostRegressor needs one finite weight per tree and one value per leaf")
         if self.link == "samme" and not (np.isfinite(self.weight_sum) and self.weight_sum > 0):
             raise ValueError("AdaBoost's estimator weights must have a positive, finite sum")
+
+
+def _check_category_values(values: np.ndarray, feature: int) -> None:
+    what = f"categorical feature {feature}"
+    if values.ndim != 1 or values.size == 0 or values.size > MAX_CATEGORIES:
+        raise ValueError(f"{what} must have 1 to {MAX_CATEGORIES} categories")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{what} has a category that is not a finite number")
+    if np.any(np.diff(values) <= 0):
+        raise ValueError(f"{what}'s categories must be sorted and distinct")
+    if not np.array_equal(values.astype(np.float32).astype(np.float64), values):
+        raise ValueError(f"{what} has a category that float32 cannot represent")
+
+
+#: Categories of one feature: scikit-learn's HistGradientBoosting allows at
+#: most max_bins <= 255.
+MAX_CATEGORIES = 255
 
 
 @dataclass(frozen=True)
@@ -167,6 +212,19 @@ class TreeEnsemble:
     classes: Optional[np.ndarray] = None  # classifiers: labels, as scikit-learn's classes_
     outlier: Optional[OutlierScore] = None  # outlier detectors
     boost: Optional[BoostScore] = None  # boosted models: a sum, then a link
+    #: Per feature, the sorted values of a categorical feature's categories
+    #: (float64, each exactly a float32) or None for a numeric feature; empty:
+    #: every feature is numeric.
+    categories: Tuple[Optional[np.ndarray], ...] = ()
+
+    def _validate_categories(self) -> None:
+        if not self.categories:
+            return
+        if len(self.categories) != self.n_features:
+            raise ValueError("categories must name every feature (None for a numeric one)")
+        for feature, values in enumerate(self.categories):
+            if values is not None:
+                _check_category_values(np.asarray(values, dtype=np.float64), feature)
 
     def validate(self) -> None:
         if self.task not in ("classifier", "regressor", "outlier_detector"):
@@ -190,8 +248,10 @@ class TreeEnsemble:
         elif self.task == "classifier":
             if self.classes is None or len(self.classes) != self.leaf_width:
                 raise ValueError("a classifier needs one label per leaf value")
+        self._validate_categories()
         for index, tree in enumerate(self.trees):
             try:
                 tree.validate(self.n_features, self.leaf_width)
+                tree.validate_categories(self.categories)
             except ValueError as exc:
                 raise ValueError(f"tree {index}: {exc}") from None

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from collections import defaultdict, deque
-from typing import Deque, Dict, List, Tuple, Union
+from typing import Deque, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .ir import BOOST_LINKS, TreeEnsemble
+from .ir import BOOST_LINKS, Tree, TreeEnsemble
 from ...core.bits import bits_for, pack_fields, packed_size, word_bits_for
 
 FLAG_LEFT_LEAF = 1
@@ -65,6 +65,17 @@ class PackedForest:
     real_constants: np.ndarray = field(default_factory=lambda: np.zeros(0))
     float_constants: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     boost: int = 0  # boosted models: their link (ir.BOOST_LINKS); 0: a mean
+    # Categorical features (empty without): every categorical feature's
+    # sorted category values, where each feature's start (n_features + 1
+    # fields of cat_start_bits) and the bitsets of the categorical splits.
+    cat_values: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    cat_starts: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint8))
+    cat_bits: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint8))
+    cat_start_bits: int = 0
+    # Sparse rows (tree_class_bits > 0): leaves hold one value per row and
+    # packed tree t adds it to sum tree_classes[t] (n_trees fields).
+    tree_classes: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint8))
+    tree_class_bits: int = 0
 
     @property
     def record_bits(self) -> int:
@@ -78,9 +89,11 @@ class PackedForest:
     def table_bytes(self) -> int:
         """Bytes of model tables, padding included."""
         codes = self.leaf_codes.nbytes if self.value_bits else 0
+        categorical = self.cat_values.nbytes + self.cat_starts.nbytes + self.cat_bits.nbytes if self.cat_values.size else 0
+        classes = self.tree_classes.nbytes if self.tree_class_bits else 0
         return int(
             self.nodes.nbytes + self.thresholds.nbytes + self.leaf_values.nbytes + codes + self.roots.nbytes
-            + self.real_constants.nbytes + self.float_constants.nbytes
+            + self.real_constants.nbytes + self.float_constants.nbytes + categorical + classes
         )
 
 
@@ -159,6 +172,76 @@ class _LeafTable:
         return [self._rows[key] for key in sequence], pair_at, first
 
 
+#: A categorical node's thresholds entry holds its bitset's bit position in
+#: cat_bits as a float32, exact for integers below 2**24.
+MAX_CAT_BIT_POSITION = 2**24
+
+
+class _CategorySplits:
+    """The bitsets of categorical splits, one bit per category of the
+    node's feature (n_categories bits, bit c: code c goes left), each
+    distinct (feature, bitset) stored once."""
+
+    def __init__(self, categories: Tuple[Optional[np.ndarray], ...]) -> None:
+        self.categories = categories
+        self.bits: List[np.ndarray] = []
+        self._length = 0
+        self._at: Dict[Tuple[int, bytes], int] = {}
+
+    def is_categorical(self, feature: int) -> bool:
+        return bool(self.categories) and self.categories[feature] is not None
+
+    def position(self, feature: int, cat_left: np.ndarray) -> int:
+        """Bit position of the node's bitset in cat_bits."""
+        row = np.asarray(cat_left[: len(self.categories[feature])], dtype=bool)
+        key = (feature, np.packbits(row).tobytes())
+        if key not in self._at:
+            if self._length + row.size > MAX_CAT_BIT_POSITION:
+                raise ValueError("the model's categorical splits need more than 2**24 bits of bitsets")
+            self._at[key] = self._length
+            self.bits.append(row)
+            self._length += row.size
+        return self._at[key]
+
+    def tables(self, word_bytes: int) -> dict:
+        """cat_values, cat_starts, cat_bits and cat_start_bits of the packed model."""
+        if not self.categories:
+            return {}
+        counts = [0 if c is None else len(c) for c in self.categories]
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint64)
+        start_bits = bits_for(int(starts[-1]))
+        values = [np.asarray(c, dtype=np.float32) for c in self.categories if c is not None]
+        bits = np.concatenate(self.bits).astype(np.uint64) if self.bits else np.zeros(0, dtype=np.uint64)
+        return {
+            "cat_values": np.concatenate(values).astype(np.float32),
+            "cat_starts": pack_fields(starts, start_bits, word_bytes),
+            "cat_bits": pack_fields(bits, 1, word_bytes),
+            "cat_start_bits": start_bits,
+        }
+
+
+def _one_sum_trees(ir: TreeEnsemble) -> Optional[List[Tuple[Tree, int]]]:
+    """The trees as (tree, the one sum it adds to) when every tree adds to
+    one sum only (multi-class boosting: a tree per class and iteration), so
+    that leaf rows can be single values; else None (rows of every sum).
+
+    A value adds to a sum unless it is +0.0 (adding +0.0 changes no sum but
+    -0.0, which the scikit-learn sums these mirror never add to). A
+    single-leaf tree adding to several sums (the init or baseline row) is
+    split into one single-leaf tree per sum, in order: each sum still gets
+    its additions in scikit-learn's order."""
+    if ir.boost is None or ir.leaf_width < 2:
+        return None
+    out: List[Tuple[Tree, int]] = []
+    for tree in ir.trees:
+        leaf_values = np.ascontiguousarray(tree.value[tree.is_leaf], dtype=np.float64)
+        used = np.flatnonzero(np.any(leaf_values.view(np.uint64) != 0, axis=0)).tolist()
+        if len(used) > 1 and tree.n_nodes > 1:
+            return None
+        out.extend((tree, k) for k in (used or [0]))
+    return out
+
+
 def check_leaf_range(ir: TreeEnsemble) -> None:
     """Every leaf value fits float32: the header's outputs are floats, and a
     mean of values that fit cannot leave float32's range either."""
@@ -206,6 +289,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     thresholds: List[np.ndarray] = []
     roots: List[Union[int, bytes]] = []
     leaves = _LeafTable()
+    category_splits = _CategorySplits(ir.categories)
 
     check_leaf_range(ir)
     if real == "float32" and not float32_sums_fit(ir):
@@ -216,8 +300,11 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
             "whose sums cannot overflow (the default, dtype=None, picks it for such models)"
         )
 
-    for tree in ir.trees:
-        values = tree.value.astype(real_dtype)
+    one_sum = _one_sum_trees(ir)
+    row_width = 1 if one_sum is not None else ir.leaf_width
+    packed_trees = one_sum if one_sum is not None else [(tree, 0) for tree in ir.trees]
+    for tree, column in packed_trees:
+        values = (tree.value[:, [column]] if one_sum is not None else tree.value).astype(real_dtype)
         thr32 = round_down_to_float32(tree.threshold)
         left, right = tree.children_left, tree.children_right
         is_leaf = tree.is_leaf
@@ -253,6 +340,8 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
                 refs.append(position[r] - position[node])
             features.append(int(tree.feature[node]))
             flags.append(flag)
+            if category_splits.is_categorical(int(tree.feature[node])):
+                thr32[node] = np.float32(category_splits.position(int(tree.feature[node]), tree.cat_left[node]))
         thresholds.append(thr32[order])
 
     n_nodes = len(features)
@@ -300,9 +389,12 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     )
     root_arr = np.asarray(roots, dtype=np.uint64)
     root_bits = bits_for(int(root_arr.max()))
-    leaf_rows = np.ascontiguousarray(np.asarray(leaf_rows, dtype=real_dtype).reshape(-1, ir.leaf_width))
+    leaf_rows = np.ascontiguousarray(np.asarray(leaf_rows, dtype=real_dtype).reshape(-1, row_width))
     leaf_values, leaf_codes, value_bits = _leaf_value_table(leaf_rows)
-    word_bits = max(word_bits_for(record_bits), word_bits_for(root_bits), word_bits_for(value_bits))
+    start_bits = bits_for(sum(len(c) for c in ir.categories if c is not None)) if ir.categories else 0
+    tree_class_bits = max(1, bits_for(ir.leaf_width - 1)) if one_sum is not None else 0
+    word_bits = max(word_bits_for(record_bits), word_bits_for(root_bits), word_bits_for(value_bits),
+                    word_bits_for(start_bits), word_bits_for(tree_class_bits))
     if n_nodes * record_bits >= 2**32 or len(roots) * root_bits >= 2**32:
         raise ValueError("model tables exceed 512 MiB, the runtime's addressing limit")
 
@@ -314,7 +406,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         leaf_codes=pack_fields(leaf_codes, value_bits, word_bits // 8),
         roots=pack_fields(root_arr, root_bits, word_bits // 8),
         n_nodes=n_nodes,
-        n_trees=len(ir.trees),
+        n_trees=len(packed_trees),
         n_features=ir.n_features,
         leaf_width=ir.leaf_width,
         feature_bits=feature_bits,
@@ -326,8 +418,17 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         real=real,
         **_constant_tables(ir, real_dtype),
         boost=_boost_link(ir, real_dtype),
+        **category_splits.tables(word_bits // 8),
+        **_tree_class_table(one_sum, tree_class_bits, word_bits // 8),
     )
     return _read_only(packed)
+
+
+def _tree_class_table(one_sum: Optional[List[Tuple[Tree, int]]], bits: int, word_bytes: int) -> dict:
+    if one_sum is None:
+        return {}
+    classes = np.array([k for _, k in one_sum], dtype=np.uint64)
+    return {"tree_classes": pack_fields(classes, bits, word_bytes), "tree_class_bits": bits}
 
 
 def _boost_link(ir: TreeEnsemble, real_dtype: type) -> int:
@@ -371,6 +472,7 @@ def _read_only(packed: PackedForest) -> PackedForest:
     are made from these tables, so a change after packing would make them
     disagree (writing to one raises ValueError; np.array(table) gives a
     writable copy)."""
-    for name in ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots", "real_constants", "float_constants"):
+    for name in ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots", "real_constants",
+                 "float_constants", "cat_values", "cat_starts", "cat_bits", "tree_classes"):
         getattr(packed, name).flags.writeable = False
     return packed

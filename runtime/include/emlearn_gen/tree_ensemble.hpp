@@ -17,6 +17,9 @@
 //   left leaf,   right inner -> left child is leaf ref, right is the next node
 //   left leaf,   right leaf  -> left is leaf ref, right is leaf ref + 1
 // Leaves are rows of `leaf_width` values, deduplicated across the model.
+// Sparse rows (tree_class_bits > 0; multi-class boosting, where each tree
+// adds to one class): a row is one value, and tree t adds it to sum
+// tree_classes[t] (n_trees fields of tree_class_bits) of the leaf_width sums.
 // With value_bits == 0 `leaves` holds the rows themselves; otherwise it holds
 // the model's distinct leaf values and `leaf_codes` gives, for each value of
 // each row, a value_bits-wide index into them (class fractions repeat a lot).
@@ -26,6 +29,18 @@
 // Thresholds are float32 values rounded *down* from scikit-learn's float64
 // thresholds, so `x <= t` in float32 decides exactly as scikit-learn's
 // float64 comparison does for every float32 input.
+//
+// Categorical features (n_cat_values > 0; HistGradientBoosting). Feature f
+// is categorical when cat_starts[f] < cat_starts[f + 1] (n_features + 1
+// fields of cat_start_bits): its categories are the sorted, distinct values
+// cat_values[cat_starts[f] .. cat_starts[f + 1]), and the code of an input
+// value is its index there (exact equality, as scikit-learn's encoder finds
+// it). A node on a categorical feature is a categorical split: its entry in
+// `thresholds` is not a threshold but the bit position, an integer, of its
+// bitset in `cat_bits`, one bit per category of the feature: code c goes
+// left where bit c is set. NaN, and a value that is none of the feature's
+// categories, go where the node's missing flag says (scikit-learn's encoder
+// makes unknown categories missing).
 #ifndef EMLEARN_GEN_TREE_ENSEMBLE_HPP
 #define EMLEARN_GEN_TREE_ENSEMBLE_HPP
 
@@ -36,7 +51,7 @@
 // Version of the table layout below. Generated headers check it, so a header
 // compiles against any runtime that reads its tables the same way; change it
 // with any change to the layout or to what the kernels compute from it.
-#define EMLEARN_GEN_TREES_FORMAT 2
+#define EMLEARN_GEN_TREES_FORMAT 3
 
 namespace emlearn_gen {
 
@@ -57,7 +72,7 @@ struct forest {
   const uint8_t* nodes;      ///< n_nodes records of record_bits, + padding
   const float* thresholds;   ///< n_thresholds values
   const Real* leaves;        ///< n_values values: rows, or distinct values
-  const uint8_t* leaf_codes; ///< n_leaves * leaf_width fields of value_bits
+  const uint8_t* leaf_codes; ///< n_leaves * row width fields of value_bits
   const uint8_t* roots;      ///< n_trees fields of root_bits, + padding
   uint32_t n_nodes;          ///< split nodes in all trees
   uint32_t n_thresholds;
@@ -75,6 +90,13 @@ struct forest {
                                 ///< AdaBoost: {sum of the estimator weights}
   const float* float_constants; ///< isolation forests: {score scale, offset}
   uint8_t boost;             ///< boosted models: their link (boost_link); 0: a mean
+  const float* cat_values;   ///< n_cat_values: the categories of each categorical feature
+  const uint8_t* cat_starts; ///< n_features + 1 fields of cat_start_bits (n_cat_values > 0)
+  const uint8_t* cat_bits;   ///< bitsets of the categorical splits, one bit per category
+  uint32_t n_cat_values;     ///< 0: no categorical features
+  uint8_t cat_start_bits;
+  const uint8_t* tree_classes; ///< sparse rows: n_trees fields of tree_class_bits
+  uint8_t tree_class_bits;   ///< 0: rows of leaf_width values; else one value per row
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -88,6 +110,9 @@ enum : uint8_t {
   samme = 5,       ///< AdaBoost (SAMME): weighted votes / real_constants[0]
   median = 6,      ///< AdaBoost.R2: weighted median of the trees' values,
                    ///< weights in real_constants[0..n_trees)
+  logistic_positive = 7,  ///< binary, p = sigmoid(raw), but class 1 only
+                          ///< where raw > 0 (HistGradientBoosting)
+  exp = 8,         ///< regressors: exp(raw) (log link: gamma, poisson)
 };
 }  // namespace boost_link
 
@@ -100,6 +125,63 @@ constexpr uint8_t flag_bits = 3u;
 template <typename F>
 constexpr uint8_t record_bits(const F& f) {
   return static_cast<uint8_t>(f.feature_bits + flag_bits + f.ref_bits + f.thr_bits);
+}
+
+/// Values in one leaf row: leaf_width, or 1 for sparse rows.
+template <typename F>
+constexpr uint16_t row_width(const F& f) {
+  return f.tree_class_bits != 0u ? static_cast<uint16_t>(1u) : f.leaf_width;
+}
+
+/// The first of the sums that tree `t`'s row adds to: its class for sparse
+/// rows, else 0 (the row covers every sum).
+template <typename Word, typename F>
+inline uint32_t tree_sum(const F& f, uint32_t t) {
+  if (f.tree_class_bits == 0u) {
+    return 0u;
+  }
+  return static_cast<uint32_t>(
+      read_bits<Word>(f.tree_classes, t * static_cast<uint32_t>(f.tree_class_bits), f.tree_class_bits));
+}
+
+/// Where the categories of `feature` lie in cat_values: [*first, *last),
+/// empty for a numeric feature.
+template <typename Word, typename F>
+inline void category_range(const F& f, uint32_t feature, uint32_t* first, uint32_t* last) {
+  const uint32_t pos = feature * static_cast<uint32_t>(f.cat_start_bits);
+  *first = static_cast<uint32_t>(read_bits<Word>(f.cat_starts, pos, f.cat_start_bits));
+  *last = static_cast<uint32_t>(read_bits<Word>(f.cat_starts, pos + f.cat_start_bits, f.cat_start_bits));
+}
+
+/// Code of `value` among the sorted categories cat_values[first, last)
+/// (binary search, exact equality), or `last - first` when it is none of
+/// them. `value` is not NaN.
+template <typename F>
+inline uint32_t category_code(const F& f, uint32_t first, uint32_t last, float value) {
+  uint32_t lo = first;
+  uint32_t hi = last;
+  while (lo < hi) {  // the first category >= value lies in [lo, hi]
+    const uint32_t mid = lo + (hi - lo) / 2u;
+    if (table_read(f.cat_values, mid) < value) {
+      lo = mid + 1u;
+    } else {
+      hi = mid;
+    }
+  }
+  return (lo < last && table_read(f.cat_values, lo) == value) ? lo - first : last - first;
+}
+
+/// Whether a present (not NaN) `value` of categorical `feature` goes left
+/// at a node whose bitset starts at bit `bitset`; unknown values follow the
+/// missing flag.
+template <typename Word, typename F>
+inline bool categorical_left(const F& f, uint32_t first, uint32_t last, uint32_t bitset, float value,
+                             bool missing_left) {
+  const uint32_t code = category_code(f, first, last, value);
+  if (code == last - first) {
+    return missing_left;
+  }
+  return read_bits<Word>(f.cat_bits, bitset + code, 1u) != 0u;
 }
 }  // namespace detail
 
@@ -127,11 +209,19 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
     const uint32_t thr = f.thr_bits ? static_cast<uint32_t>(record >> thr_shift) : node;
 
     const float value = x[feature];
+    const bool missing_left = (flags & detail::flag_missing_left) != 0;
     // A missing value goes where the flag says; only present values are
     // compared, so the routing holds even where the compiler may assume that
     // no comparison sees a NaN.
-    const bool left = is_missing(value) ? (flags & detail::flag_missing_left) != 0
-                                        : value <= table_read(f.thresholds, thr);
+    bool left = is_missing(value) ? missing_left : value <= table_read(f.thresholds, thr);
+    if (f.n_cat_values != 0u && !is_missing(value)) {
+      uint32_t first, last;
+      detail::category_range<Word>(f, feature, &first, &last);
+      if (first != last) {
+        const uint32_t bitset = static_cast<uint32_t>(table_read(f.thresholds, thr));
+        left = detail::categorical_left<Word>(f, first, last, bitset, value, missing_left);
+      }
+    }
     const uint32_t leaf_flag = left ? detail::flag_left_leaf : detail::flag_right_leaf;
     if (flags & leaf_flag) {
       // Going right from a left leaf means both children are leaves: ref + 1.
@@ -141,18 +231,20 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
   }
 }
 
-/// Adds leaf row `leaf` to the leaf_width values at `out`.
+/// Adds leaf row `leaf` to the values at `out` (leaf_width of them; one for
+/// sparse rows).
 template <typename Word, typename F>
 inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* out) {
-  const uint32_t first = leaf * f.leaf_width;
+  const uint16_t width = detail::row_width(f);
+  const uint32_t first = leaf * width;
   if (f.value_bits == 0) {
-    for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    for (uint16_t j = 0; j < width; ++j) {
       out[j] += table_read(f.leaves, first + j);
     }
     return;
   }
   uint32_t pos = first * f.value_bits;
-  for (uint16_t j = 0; j < f.leaf_width; ++j, pos += f.value_bits) {
+  for (uint16_t j = 0; j < width; ++j, pos += f.value_bits) {
     const uint32_t code = static_cast<uint32_t>(read_bits<Word>(f.leaf_codes, pos, f.value_bits));
     out[j] += table_read(f.leaves, code);
   }
@@ -167,7 +259,7 @@ inline void forest_sum(const F& f, const float* x, typename F::real_type* out) {
     out[j] = zero<Real>();
   }
   for (uint32_t t = 0; t < f.n_trees; ++t) {
-    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x), out);
+    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x), out + detail::tree_sum<Word>(f, t));
   }
 }
 
@@ -273,6 +365,9 @@ inline int32_t boost_label(const F& f, const float* x, typename F::real_type* su
     return argmax(sums, static_cast<int32_t>(f.leaf_width));
   }
   forest_sum<Word>(f, x, sums);
+  if (f.boost == boost_link::logistic_positive) {
+    return sums[0] > zero<Real>() ? 1 : 0;  // scikit-learn's HistGradientBoosting: raw > 0
+  }
   if (f.leaf_width == 1u) {
     return zero<Real>() > sums[0] ? 0 : 1;
   }
@@ -281,6 +376,8 @@ inline int32_t boost_label(const F& f, const float* x, typename F::real_type* su
 
 /// Boosted models' raw scores (decision_function; regressors' predict),
 /// rounded to float: leaf_width values to `out`; `sums` is caller scratch.
+/// A regressor with the exp link writes exp_f of its raw score rounded to
+/// float (scikit-learn: exp of the float64 raw score).
 template <typename Word, typename F>
 inline void boost_raw(const F& f, const float* x, typename F::real_type* sums, float* out) {
   uint16_t n = f.leaf_width;
@@ -291,6 +388,9 @@ inline void boost_raw(const F& f, const float* x, typename F::real_type* sums, f
   }
   for (uint16_t j = 0; j < n; ++j) {
     out[j] = to_float(sums[j]);
+  }
+  if (f.boost == boost_link::exp) {
+    out[0] = exp_f(out[0]);
   }
 }
 
@@ -348,7 +448,7 @@ inline void forest_mean_batch(const F& f, const float* X, uint32_t n, typename F
     for (uint32_t t = 0; t < f.n_trees; ++t) {
       for (uint32_t i = start; i < stop; ++i) {
         const uint32_t leaf = forest_leaf<Word>(f, t, X + static_cast<size_t>(i) * f.n_features);
-        forest_add_leaf<Word>(f, leaf, out + static_cast<size_t>(i) * width);
+        forest_add_leaf<Word>(f, leaf, out + static_cast<size_t>(i) * width + detail::tree_sum<Word>(f, t));
       }
     }
     for (size_t i = static_cast<size_t>(start) * width; i < static_cast<size_t>(stop) * width; ++i) {
@@ -360,13 +460,72 @@ inline void forest_mean_batch(const F& f, const float* X, uint32_t n, typename F
 /// Checks that every record of `f` stays inside its tables, so that walking
 /// the model on any input terminates and reads only table memory. Child nodes
 /// always lie after their parent, which bounds every walk by n_nodes steps.
+namespace detail {
+/// Categorical tables: feature starts non-decreasing up to n_cat_values,
+/// each feature's categories sorted and distinct (so binary search finds
+/// them). `starts_bytes` and `bits_bytes` are the bit strings' sizes.
+template <typename Word, typename F>
+inline status categories_validate(const F& f, size_t starts_bytes, size_t bits_bytes) {
+  if (f.cat_values == NULL || f.cat_starts == NULL || f.cat_bits == NULL) {
+    return status::bad_argument;
+  }
+  (void)bits_bytes;  // each node's bitset is checked against it
+  if (f.cat_start_bits == 0u || f.cat_start_bits + 7u > 8u * sizeof(Word) ||
+      starts_bytes < packed_bytes<Word>(static_cast<uint64_t>(f.n_features) + 1u, f.cat_start_bits)) {
+    return status::size_mismatch;
+  }
+  uint32_t first = 0, last = 0;
+  category_range<Word>(f, 0u, &first, &last);
+  if (first != 0u) {
+    return status::bad_table;
+  }
+  for (uint32_t feature = 0; feature < f.n_features; ++feature) {
+    category_range<Word>(f, feature, &first, &last);
+    if (last < first || last > f.n_cat_values) {
+      return status::bad_table;
+    }
+    for (uint32_t i = first; i < last; ++i) {
+      const float value = table_read(f.cat_values, i);
+      if (is_missing(value) || (i > first && !(table_read(f.cat_values, i - 1u) < value))) {
+        return status::bad_table;
+      }
+    }
+  }
+  return last == f.n_cat_values ? status::ok : status::bad_table;
+}
+
+/// A categorical node's bitset: an integer bit position whose bits, one
+/// per category of the feature, lie inside cat_bits (`bits_bytes` bytes).
+template <typename Word, typename F>
+inline bool categorical_node_ok(const F& f, uint32_t feature, uint32_t thr, size_t bits_bytes) {
+  uint32_t first, last;
+  category_range<Word>(f, feature, &first, &last);
+  if (first == last) {
+    return true;  // a numeric feature
+  }
+  const float position = table_read(f.thresholds, thr);
+  if (!(position >= 0.0f && position < 16777216.0f) ||
+      static_cast<float>(static_cast<uint32_t>(position)) != position) {
+    return false;
+  }
+  const uint64_t end = static_cast<uint64_t>(static_cast<uint32_t>(position)) + (last - first);
+  return bits_bytes >= packed_bytes<Word>(end, 1u);
+}
+}  // namespace detail
+
+/// Checks that every record of `f` stays inside its tables, so that walking
+/// the model on any input terminates and reads only table memory. Child nodes
+/// always lie after their parent, which bounds every walk by n_nodes steps.
 /// `nodes_bytes`, `roots_bytes` and `codes_bytes` are the sizes of the bit
-/// strings including padding (codes_bytes is ignored when value_bits is 0).
+/// strings including padding (codes_bytes is ignored when value_bits is 0);
+/// `cat_starts_bytes` and `cat_bits_bytes` those of the categorical tables
+/// (ignored when n_cat_values is 0), `tree_classes_bytes` that of
+/// tree_classes (ignored when tree_class_bits is 0).
 /// Returns status::ok, status::bad_argument, status::bad_table or
 /// status::size_mismatch.
 template <typename Word, typename F>
-inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes,
-                              size_t codes_bytes) {
+inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
+                              size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes) {
   const uint8_t rec_bits = detail::record_bits(f);
   if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0 ||
       f.n_values == 0 || f.leaves == NULL || f.roots == NULL ||
@@ -379,7 +538,23 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
       f.thr_bits > 31u) {
     return status::bad_table;
   }
-  const uint64_t n_entries = static_cast<uint64_t>(f.n_leaves) * f.leaf_width;
+  if (f.tree_class_bits != 0u) {
+    if (f.tree_classes == NULL) {
+      return status::bad_argument;
+    }
+    if (f.tree_class_bits > 16u || f.tree_class_bits + 7u > 8u * sizeof(Word)) {
+      return status::bad_table;
+    }
+    if (tree_classes_bytes < packed_bytes<Word>(f.n_trees, f.tree_class_bits)) {
+      return status::size_mismatch;
+    }
+    for (uint32_t t = 0; t < f.n_trees; ++t) {
+      if (detail::tree_sum<Word>(f, t) >= f.leaf_width) {
+        return status::bad_table;
+      }
+    }
+  }
+  const uint64_t n_entries = static_cast<uint64_t>(f.n_leaves) * detail::row_width(f);
   if (f.value_bits == 0) {
     if (f.n_values != n_entries) {
       return status::size_mismatch;
@@ -403,6 +578,12 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   if (f.thr_bits == 0 && f.n_thresholds < f.n_nodes) {
     return status::size_mismatch;
   }
+  if (f.n_cat_values != 0u) {
+    const status categories = detail::categories_validate<Word>(f, cat_starts_bytes, cat_bits_bytes);
+    if (categories != status::ok) {
+      return categories;
+    }
+  }
   for (uint32_t t = 0; t < f.n_trees; ++t) {
     const Word root = read_bits<Word>(f.roots, t * static_cast<uint32_t>(f.root_bits), f.root_bits);
     if (root >= static_cast<Word>(f.n_nodes) + f.n_leaves) {
@@ -417,6 +598,9 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
     const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ((static_cast<Word>(1) << f.ref_bits) - 1u));
     const uint32_t thr = f.thr_bits ? static_cast<uint32_t>(record >> (ref_shift + f.ref_bits)) : node;
     if (feature >= f.n_features || thr >= f.n_thresholds) {
+      return status::bad_table;
+    }
+    if (f.n_cat_values != 0u && !detail::categorical_node_ok<Word>(f, feature, thr, cat_bits_bytes)) {
       return status::bad_table;
     }
     const bool left_leaf = (flags & detail::flag_left_leaf) != 0;
@@ -436,6 +620,12 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
     }
   }
   return status::ok;
+}
+
+/// forest_validate of a model without categorical features and sparse rows.
+template <typename Word, typename F>
+inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes) {
+  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, 0u, 0u, 0u);
 }
 
 }  // namespace emlearn_gen
