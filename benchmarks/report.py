@@ -507,7 +507,7 @@ def device_speed_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str
     header = ["model", "splits visited"] + [_label(rows, t) for t in tools]
     body = []
     for model in _models(rows):
-        first = next(r for r in rows if r["model"] == model)
+        first = _get(rows, model, "emlearn_gen") or next(r for r in rows if r["model"] == model)
         line = [model, _fmt(first.get("splits_visited_device"), 1)]
         counted = False
         for tool in tools:

@@ -118,10 +118,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
     info = ModelInfo(task=task, n_features=X.shape[1], n_classes=len(ref.classes) if ref.classes is not None else 0,
                      family=spec.family)
     X_speed = X[: prof["callgrind_rows"]]
-    X_device = X[: prof["device_rows"]]
     stats = {**tree_stats(est, X_speed), **(linear_stats(est) if spec.family == "linear" else {})}
-    if "splits_visited" in stats:
-        stats["splits_visited_device"] = tree_stats(est, X_device)["splits_visited"]
     common = {
         "model": spec.key, "dataset": spec.dataset, "family": spec.family, "description": spec.description,
         "estimator": type(est).__name__, "task": task, "n_features": X.shape[1], "n_test": X.shape[0],
@@ -195,6 +192,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
                     row[f"{dev.key}_note"] = ("sources over 1 MiB of large models are built for the Cortex-M0 "
                                               "only (compile time)")
                     continue
+                X_device = X[: device_rows(row.get("instr_per_pred"), prof["device_rows"])]
                 pending.append((row, dev, pool.submit(
                     device_measure, dev, folder, gen, X_device, baselines, prof["compile_timeout"])))
     for row, dev, fut in pending:
@@ -205,9 +203,13 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
             log(f"[{spec.key}] {row['tool']} {dev.key}: {exc}")
             continue
         if isinstance(ir, float):
+            n_rows = device_rows(row.get("instr_per_pred"), prof["device_rows"])
             row[f"{dev.key}_instr_per_pred"] = ir
-            if stats.get("splits_visited_device"):
-                row[f"{dev.key}_instr_per_split_visited"] = ir / stats["splits_visited_device"]
+            row["device_instr_rows"] = n_rows
+            if "splits_visited" in stats:
+                # The split nodes visited on the rows the device ran.
+                row["splits_visited_device"] = tree_stats(est, X[:n_rows])["splits_visited"]
+                row[f"{dev.key}_instr_per_split_visited"] = ir / row["splits_visited_device"]
         elif ir:
             row[f"{dev.key}_instr_note"] = ir
             log(f"[{spec.key}] {row['tool']} {dev.key} instructions: {ir}")
@@ -248,6 +250,21 @@ def max_depth(est: Any) -> Optional[int]:
     """The max_depth parameter (None: unlimited, or no such parameter)."""
     depth = est.get_params().get("max_depth") if hasattr(est, "get_params") else None
     return int(depth) if isinstance(depth, (int, np.integer)) else None
+
+
+#: Host instructions (callgrind) over all the rows a device runs: qemu's
+#: one-line-per-instruction trace of a Cortex-M0 emulating float64 in
+#: software runs up to ~8x the host's count, and it is counted in Python.
+DEVICE_TRACE_BUDGET = 800_000
+
+
+def device_rows(host_instr_per_pred: Any, limit: int) -> int:
+    """Test rows whose predictions are counted on the devices: ``limit``, or
+    fewer (at least one) for models whose predictions are long."""
+    per = float(host_instr_per_pred or 0.0)
+    if per <= 0.0:
+        return limit
+    return max(1, min(limit, int(DEVICE_TRACE_BUDGET // per)))
 
 
 def device_measure(dev: native.Device, folder: Path, gen: Any, X_device: np.ndarray, baselines: Any,
