@@ -1,7 +1,10 @@
 """Fidelity: each tool's compiled results against scikit-learn's, computed in
 the same run on the same float32 test rows.
 
-Trees: labels must all be scikit-learn's (run.py fails otherwise). Linear
+Trees: labels must all be scikit-learn's (run.py fails otherwise). Boosted
+trees and isolation forests are judged by the trees family's contract
+(emlearn_gen/families/trees/contract.py) on the compiled header's results,
+as linear models are by theirs. Linear
 models compute in float32 by default, so a label may legitimately differ
 where two scores are closer than the rounding bound; that is judged by
 emlearn-gen's own numeric contract (emlearn_gen/families/linear/contract.py),
@@ -24,20 +27,36 @@ class Reference:
     """scikit-learn's results on the test rows."""
 
     classes: Optional[np.ndarray]  # classifiers
-    predict: np.ndarray
+    predict: np.ndarray  # outlier detectors: +1 inlier, -1 outlier
     proba: Optional[np.ndarray]  # predict_proba, where the estimator has it
     decision: Optional[np.ndarray]  # decision_function, where the estimator has it
+    scores: Optional[np.ndarray] = None  # score_samples (outlier detectors)
 
     @classmethod
     def of(cls, est: Any, X: np.ndarray) -> "Reference":
         classifier = hasattr(est, "classes_")
+        outlier = is_outlier_detector(est)
         return cls(
             classes=np.asarray(est.classes_) if classifier else None,
             predict=est.predict(X),
             proba=est.predict_proba(X) if classifier and hasattr(est, "predict_proba") else None,
             decision=(np.asarray(est.decision_function(X), dtype=np.float64)
-                      if classifier and hasattr(est, "decision_function") else None),
+                      if (classifier or outlier) and hasattr(est, "decision_function") else None),
+            scores=np.asarray(est.score_samples(X), dtype=np.float64) if outlier else None,
         )
+
+
+def is_outlier_detector(est: Any) -> bool:
+    from sklearn.base import is_outlier_detector as sk_is_outlier_detector
+
+    return bool(sk_is_outlier_detector(est))
+
+
+def task_of(est: Any) -> str:
+    """"classifier", "regressor" or "outlier_detector" (IsolationForest)."""
+    if is_outlier_detector(est):
+        return "outlier_detector"
+    return "classifier" if hasattr(est, "classes_") else "regressor"
 
 
 def _max_abs(got: np.ndarray, want: np.ndarray) -> float:
@@ -50,7 +69,16 @@ def compare(task: str, ref: Reference, res: HostResults, output_kind: str) -> Di
     the probabilities (classifiers) or outputs (regressors), and of
     decision_function where the tool has one."""
     row: Dict[str, Any] = {}
-    if task == "classifier":
+    if task == "outlier_detector":
+        # Labels are +1/-1 as scikit-learn's; outputs are score_samples.
+        if res.labels is not None:
+            row["labels_equal_pct"] = 100.0 * float(np.mean(res.labels == ref.predict))
+            row["labels_differ"] = int(np.sum(res.labels != ref.predict))
+        if res.outputs is not None and ref.scores is not None and output_kind == "score":
+            row["max_output_err"] = _max_abs(res.outputs, ref.scores)
+        if res.decision is not None and ref.decision is not None:
+            row["max_decision_err"] = _max_abs(res.decision, ref.decision)
+    elif task == "classifier":
         if res.labels is not None:
             want = np.searchsorted(ref.classes, ref.predict)
             row["labels_equal_pct"] = 100.0 * float(np.mean(res.labels == want))
@@ -94,13 +122,22 @@ def linear_tie_zone(est: Any, X: np.ndarray, ref: Reference, res: HostResults) -
 class CompiledModel:
     """The compiled header's results shaped as CModel returns them, so that
     the family's contract judges the compiled code exactly as it judges
-    ``CModel`` (it calls predict, decision_function and predict_proba on X;
-    these return what the compiled code wrote for the same rows)."""
+    ``CModel`` (it calls predict, decision_function, predict_proba and
+    score_samples on X; these return what the compiled code wrote for the
+    same rows). ``like``, the CModel the header was generated from, answers
+    for what the contract reads about the model itself (task, family,
+    packed tables, options)."""
 
-    def __init__(self, X: np.ndarray, ref: Reference, res: HostResults) -> None:
+    def __init__(self, X: np.ndarray, ref: Reference, res: HostResults, like: Any = None) -> None:
         self._X = X
         self._ref = ref
         self._res = res
+        self._like = like
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or self._like is None:
+            raise AttributeError(name)
+        return getattr(self._like, name)
 
     def _same_rows(self, X: np.ndarray) -> None:
         if X.shape != self._X.shape or not np.array_equal(np.asarray(X, dtype=np.float32), self._X):
@@ -108,6 +145,10 @@ class CompiledModel:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         self._same_rows(X)
+        if self._ref.scores is not None:  # outlier detector: +1/-1, in scikit-learn's dtype
+            if self._res.labels is None:
+                raise AssertionError("the compiled code has no predict")
+            return self._res.labels.astype(self._ref.predict.dtype)
         if self._ref.classes is not None:
             if self._res.labels is None:
                 raise AssertionError("the compiled code has no predict")
@@ -121,6 +162,12 @@ class CompiledModel:
         if self._res.decision is None or self._ref.decision is None:
             raise AssertionError("the compiled code has no decision_function")
         return self._res.decision.reshape(self._ref.decision.shape)
+
+    def score_samples(self, X: np.ndarray) -> np.ndarray:
+        self._same_rows(X)
+        if self._res.outputs is None or self._ref.scores is None:
+            raise AssertionError("the compiled code has no score_samples")
+        return self._res.outputs.astype(np.float64).reshape(self._ref.scores.shape)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         self._same_rows(X)
@@ -139,7 +186,7 @@ def check_contract(contract: Any, model: Any, est: Any, X: np.ndarray, prefix: s
     except AssertionError as exc:
         return {f"{prefix}contract": f"broken: {exc}"}
     row: Dict[str, Any] = {f"{prefix}contract": "kept"}
-    for key in ("tie_zone", "label_differences", "max_abs_diff", "max_proba_diff"):
+    for key in ("tie_zone", "label_differences", "max_abs_diff", "max_proba_diff", "max_decision_diff"):
         if key in measured:
             row[f"{prefix}contract_{key}"] = measured[key]
     return row

@@ -12,11 +12,16 @@ from .native import DEVICES
 TARGETS = {
     "bytes_per_split_continuous": 6.0,
     "bytes_per_split_integer": 4.0,
-    "instr_per_split_visited": 12.0,
-    "api_single_speedup": 100.0,
+    "instr_per_split_visited": 15.0,  # x86-64, every tree model, default dtype
+    "m4f_instr_per_split_full100": 18.0,  # Cortex-M4F, forests of 100 full-depth trees
+    "m4f_instr_per_split_d10_10": 25.0,  # Cortex-M4F, forests of 10 trees of depth 10
+    "api_single_speedup": 70.0,
     "api_batch_throughput_ratio": 2.0,
     "convert_500_trees_s": 10.0,
 }
+
+#: Families whose models are trees (forests, boosting, isolation forests).
+TREE_FAMILIES = ("trees", "boosting", "anomaly")
 
 
 def _num(value: Any) -> Optional[float]:
@@ -350,6 +355,14 @@ def target_lines(rows: List[Dict[str, Any]]) -> List[str]:
         bad = [r for r in trees if r["status"] != "ok" or _num(r.get("labels_equal_pct")) != 100.0]
         out.append(f"- Fidelity, 100% of labels equal on every tree classifier: {verdict(not bad)}"
                    + (f" ({', '.join(r['model'] for r in bad)})" if bad else f" ({len(trees)} models)"))
+    contract = [r for r in ours if r["family"] in ("boosting", "anomaly")]
+    if contract:
+        bad = [r for r in contract if r["status"] != "ok" or r.get("contract") != "kept"
+               or r.get("api_contract") != "kept" or _num(r.get("labels_equal_pct")) != 100.0]
+        out.append("- Fidelity, boosted models and isolation forests: labels and raw scores (regressors: outputs) "
+                   "equal to scikit-learn's (rounded to float32), probabilities and score_samples within the trees "
+                   f"family's bound, on the compiled header and CModel: {verdict(not bad)}"
+                   + (f" ({', '.join(r['model'] for r in bad)})" if bad else f" ({len(contract)} models)"))
     linear = [r for r in ours if r["family"] == "linear"]
     if linear:
         bad = [r for r in linear if r["status"] != "ok" or r.get("contract") != "kept"
@@ -383,7 +396,7 @@ def target_lines(rows: List[Dict[str, Any]]) -> List[str]:
                    f"single-threaded predict: "
                    f"{verdict(worst['api_batch_throughput_ratio'] >= TARGETS['api_batch_throughput_ratio'])} "
                    f"(lowest {worst['api_batch_throughput_ratio']:.1f}x on {worst['model']})")
-    ipn = [r for r in ours if _num(r.get("instr_per_split_visited")) is not None]
+    ipn = [r for r in ours if _num(r.get("instr_per_split_visited")) is not None and r["family"] in TREE_FAMILIES]
     if ipn:
         worst = max(ipn, key=lambda r: r["instr_per_split_visited"])
         out.append(f"- At most {TARGETS['instr_per_split_visited']:g} instructions per split node visited "
@@ -391,12 +404,164 @@ def target_lines(rows: List[Dict[str, Any]]) -> List[str]:
                    f"{verdict(worst['instr_per_split_visited'] <= TARGETS['instr_per_split_visited'])} "
                    f"(highest {worst['instr_per_split_visited']:.1f} on {worst['model']}; "
                    + ", ".join(f"{r['model']} {r['instr_per_split_visited']:.1f}" for r in ipn) + ")")
+    for dev, key, what in (("m4f", "m4f_instr_per_split_full100", "100 full-depth trees"),
+                            ("m4f", "m4f_instr_per_split_d10_10", "10 trees of depth 10")):
+        cands = [r for r in ours if m4f_target_key(r) == key and _num(r.get(f"{dev}_instr_per_split_visited"))]
+        if cands:
+            worst = max(cands, key=lambda r: r[f"{dev}_instr_per_split_visited"])
+            out.append(f"- At most {TARGETS[key]:g} instructions per split node visited on the Cortex-M4F, forests of "
+                       f"{what}: {verdict(worst[f'{dev}_instr_per_split_visited'] <= TARGETS[key])} ("
+                       + ", ".join(f"{r['model']} {r[f'{dev}_instr_per_split_visited']:.1f}" for r in cands) + ")")
     big = [r for r in ours if (r.get("n_trees") or 0) >= 500 and _num(r.get("convert_s")) is not None]
     for r in big:
-        out.append(f"- A {int(r['n_trees'])}-tree forest converts in under {TARGETS['convert_500_trees_s']:g} s: "
+        kind = "boosted model" if r["family"] == "boosting" else "forest"
+        compile_s = _num(r.get("host_compile_s"))
+        out.append(f"- A {int(r['n_trees'])}-tree {kind} converts in under {TARGETS['convert_500_trees_s']:g} s: "
                    f"{verdict(r['convert_s'] < TARGETS['convert_500_trees_s'])} ({r['convert_s']:.2f} s on {r['model']}, "
-                   f"{int(r.get('n_split_nodes') or 0):,} split nodes)")
+                   f"{int(r.get('n_split_nodes') or 0):,} split nodes, {_kib(r.get('source_bytes'))} of header"
+                   + (f"; g++ -O2 compiles it in {compile_s:.2f} s of CPU" if compile_s is not None else "") + ")")
     return out
+
+
+def m4f_target_key(row: Dict[str, Any]) -> Optional[str]:
+    """The Cortex-M4F instruction target that applies to a model: forests
+    (not boosting) of 100 full-depth trees or of 10 trees of depth 10."""
+    if row["family"] != "trees":
+        return None
+    trees, depth = int(_num(row.get("n_trees")) or 0), _num(row.get("max_depth"))
+    if trees == 100 and depth is None:
+        return "m4f_instr_per_split_full100"
+    if trees == 10 and depth == 10:
+        return "m4f_instr_per_split_d10_10"
+    return None
+
+
+def _against(value: Any, limit: Optional[float], at_most: bool, digits: int = 1, unit: str = "") -> str:
+    """A measured value, in bold when it misses its target."""
+    f = _num(value)
+    if f is None:
+        return "–"
+    text = _fmt(f, digits, unit)
+    if limit is None:
+        return text
+    ok = f <= limit if at_most else f >= limit
+    return text if ok else f"**{text}**"
+
+
+def speed_targets_table(rows: List[Dict[str, Any]]) -> str:
+    """One line per tree model of ours (default dtype): each tree-speed target
+    beside the measured figure, misses in bold."""
+    header = ["model", "splits visited", f"x86-64 instr/split (<= {TARGETS['instr_per_split_visited']:g})",
+              "Cortex-M4F instr/split (target)", f"1 row vs sklearn (>= {TARGETS['api_single_speedup']:g}x)",
+              f"batch vs sklearn (>= {TARGETS['api_batch_throughput_ratio']:g}x)", "table bytes (B/split)"]
+    body = []
+    for row in _ours(rows):
+        if row["family"] not in TREE_FAMILIES or row["status"] != "ok":
+            continue
+        key = m4f_target_key(row)
+        m4f = _against(row.get("m4f_instr_per_split_visited"), TARGETS[key] if key else None, True)
+        if key and m4f != "–":
+            m4f += f" (<= {TARGETS[key]:g})"
+        table = _num(row.get("table_bytes"))
+        splits = _num(row.get("n_split_nodes"))
+        table_cell = "–" if table is None else (f"{table:,.0f}" + (f" ({table / splits:.2f})" if splits else ""))
+        body.append([
+            row["model"], _fmt(row.get("splits_visited"), 1),
+            _against(row.get("instr_per_split_visited"), TARGETS["instr_per_split_visited"], True),
+            m4f,
+            _against(row.get("api_single_speedup"), TARGETS["api_single_speedup"], False, 0, "x"),
+            _against(row.get("api_batch_throughput_ratio"), TARGETS["api_batch_throughput_ratio"], False, 2, "x"),
+            table_cell,
+        ])
+    return _table(header, body)
+
+
+def density_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    """Flash per split node of every tree model and tool, boosted models and
+    isolation forests beside the forests."""
+    header = ["model", "family", "tool", "trees", "split nodes", "table B/split", "M0 B/split", "M4F B/split",
+              "AVR B/split"]
+    body = []
+    for model in _models(rows):
+        for tool in _tools(rows):
+            row = _get(rows, model, tool)
+            if row is None or row["family"] not in TREE_FAMILIES:
+                continue
+            first = [model, row["family"], row["tool_label"], _fmt(row.get("n_trees"), 0),
+                     _fmt(row.get("n_split_nodes"), 0)]
+            if row["status"] != "ok":
+                body.append(first + [_note(row["status"], notes), "", "", ""])
+                continue
+            table, splits = _num(row.get("table_bytes")), _num(row.get("n_split_nodes"))
+            cells = [f"{table / splits:.2f}" if table is not None and splits else "–"]
+            for dev in ("m0", "m4f", "avr"):
+                per = _num(row.get(f"{dev}_bytes_per_split"))
+                cells.append(f"{per:.2f}" if per is not None else "–")
+            body.append(first + cells)
+    return _table(header, body)
+
+
+def device_speed_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    """Instructions per prediction on the emulated Cortex-M0 and M4F."""
+    tools = _tools(rows)
+    header = ["model", "splits visited"] + [_label(rows, t) for t in tools]
+    body = []
+    for model in _models(rows):
+        first = _get(rows, model, "emlearn_gen") or next(r for r in rows if r["model"] == model)
+        line = [model, _fmt(first.get("splits_visited_device"), 1)]
+        counted = False
+        for tool in tools:
+            row = _get(rows, model, tool)
+            if row is None:
+                line.append("–")
+                continue
+            if row["status"] != "ok":
+                line.append(_note(row["status"], notes))
+                continue
+            cells = []
+            for dev in ("m0", "m4f"):
+                ir = _num(row.get(f"{dev}_instr_per_pred"))
+                per = _num(row.get(f"{dev}_instr_per_split_visited"))
+                if ir is None:
+                    why = row.get(f"{dev}_instr_note") or row.get(f"{dev}_note") or row.get("footprint_note")
+                    cells.append(_note("n/a: " + str(why), notes) if why else "–")
+                    continue
+                counted = True
+                cells.append(_fmt(ir, 0) + (f" ({per:.1f}/split)" if per is not None else ""))
+            line.append(" / ".join(cells))
+        if counted:
+            body.append(line)
+    return _table(header, body)
+
+
+def anomaly_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
+    """Outlier detectors, every tool: labels, scores, footprint, speed."""
+    header = ["model", "tool", "labels (+1/-1) = sklearn", "max diff score_samples", "max diff decision_function",
+              "contract (ours)", "M0 flash", "M4F flash", "AVR flash", "RAM", "instr/pred x86-64 / M0 / M4F",
+              "1 row vs sklearn", "batch vs sklearn"]
+    body = []
+    for model in _models(rows):
+        for tool in _tools(rows):
+            row = _get(rows, model, tool)
+            if row is None or row["task"] != "outlier_detector":
+                continue
+            if row["status"] != "ok":
+                body.append([model, row["tool_label"], _note(row["status"], notes)] + [""] * (len(header) - 3))
+                continue
+            eq = _num(row.get("labels_equal_pct"))
+            contract = str(row.get("contract") or "–") if row.get("ours") else ""
+            if contract.startswith("broken"):
+                contract = "**broken**: " + contract[len("broken: "):]
+            instr = " / ".join(_fmt(row.get(k), 0) for k in ("instr_per_pred", "m0_instr_per_pred",
+                                                             "m4f_instr_per_pred"))
+            ram = max((_num(row.get(f"{d}_ram")) or 0.0) for d in ("m0", "m4f", "avr"))
+            body.append([
+                model, row["tool_label"], "–" if eq is None else f"{eq:.1f}%", _diff(row.get("max_output_err")),
+                _diff(row.get("max_decision_err")), contract, _kib(row.get("m0_flash")), _kib(row.get("m4f_flash")),
+                _kib(row.get("avr_flash")), _kib(ram), instr, _fmt(row.get("api_single_speedup"), 0, "x"),
+                _fmt(row.get("api_batch_throughput_ratio"), 2, "x"),
+            ])
+    return _table(header, body)
 
 
 def measured_at_lines(rows: List[Dict[str, Any]], env: Dict[str, Any]) -> List[str]:
@@ -437,6 +602,17 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
                                    for k, d in datasets.items()) + ".", ""]
     parts += ["![results](results.png)", ""]
     parts += ["## Targets", ""] + target_lines(rows) + [""]
+    if any(r["family"] in TREE_FAMILIES for r in _ours(rows)):
+        parts += ["### Tree speed targets, measured", "",
+                  "emlearn-gen's default dtype; a figure that misses its target is in bold. Instructions per split "
+                  "visited = instructions of one prediction (callgrind on x86-64 g++ -O2; qemu's instruction trace "
+                  "on the Cortex-M4F, arm-none-eabi-g++ -Os) / split nodes visited per prediction, counted on the "
+                  "same rows from scikit-learn's decision paths (every tree's `tree_.decision_path`, less its leaf). "
+                  "It charges all of a prediction's work, leaf sums and the final argmax or link included, to the "
+                  "splits. The Cortex-M4F targets apply to forests of 100 full-depth trees (<= 18) and of 10 trees "
+                  "of depth 10 (<= 25). Table bytes: the packed tables the header holds (nodes, thresholds, "
+                  "leaves), per split node in brackets.", "",
+                  speed_targets_table(rows), ""]
     parts += ["## Summary", "",
               "Labels equal to scikit-learn's predict on the test set; largest difference of predict_proba "
               "(regression: of the output; a classifier without predict_proba: of decision_function); flash the "
@@ -456,6 +632,14 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
                   "compiled header's results. B/weight = added flash / (weights + intercepts).", ""]
         parts += tie_zone_lines(rows) + [""]
         parts += [linear_table(rows, notes), ""]
+    if any(r["task"] == "outlier_detector" for r in rows):
+        parts += ["## Anomaly detection", "",
+                  "IsolationForest: predict's +1/-1 labels against scikit-learn's, the largest differences of "
+                  "score_samples and decision_function (ours: the float scores of the trees family's contract, "
+                  "emlearn_gen/families/trees/contract.py, checked on the compiled header and on CModel), flash "
+                  "and static RAM the model adds, instructions per prediction (callgrind on x86-64, qemu on the "
+                  "Cortex-M0 and M4F) and host speed against scikit-learn's predict.", "",
+                  anomaly_table(rows, notes), ""]
     parts += ["## Fidelity", "",
               "Share of test samples whose predicted label equals scikit-learn's `predict` / largest absolute "
               "difference of `predict_proba` (classifiers) or of the output (regressors; there the share counts "
@@ -471,11 +655,25 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
               "ATmega2560 256 KiB flash / 8 KiB RAM (AVR images are linked with --noinhibit-exec so that an "
               "overflowing one is still measured).", "",
               footprint_table(rows, notes), ""]
+    if any(r["family"] in TREE_FAMILIES for r in rows):
+        parts += ["### Flash per split node: forests, boosted models, isolation forests", "",
+                  "Flash the model adds divided by its split nodes, so that boosted models (many shallow trees) "
+                  "and forests (fewer, deeper trees) compare; 'table B/split' is emlearn-gen's packed tables "
+                  "alone (no code).", "", density_table(rows, notes), ""]
     parts += ["## Speed: instructions per prediction (host)", "",
               "valgrind --tool=callgrind, counting only inside the prediction entry point, x86-64 g++/gcc -O2, "
               "mean over the first test rows. Input conversion to the tool's type happens outside. "
               "'/split' divides by the split nodes scikit-learn's own path visits, so it includes leaf "
               "accumulation and the final argmax.", "", speed_table(rows, notes), ""]
+    if any(_num(r.get("m4f_instr_per_pred")) is not None or _num(r.get("m0_instr_per_pred")) is not None
+           for r in rows):
+        parts += ["## Speed: instructions per prediction on the Cortex-M0 / M4F (qemu)", "",
+                  "The model object of the footprint build (-Os) linked with a driver that holds the first test "
+                  "rows in flash and predicts each once, run on qemu-system-arm (microbit, mps2-an386) one "
+                  "instruction per block with every block logged; counted are the instructions from the entry "
+                  "of the prediction function until control is back in the driver (soft-float routines "
+                  "included). '/split' divides by the split nodes scikit-learn's paths visit on the same rows.",
+                  "", device_speed_table(rows, notes), ""]
     parts += ["## Speed: Python API on the host", "",
               "`CModel.predict` against the estimator's `predict` (n_jobs=1 on both), same process and run; "
               "best of several repeats. The batch rows never repeat: test rows with an independent "
@@ -517,6 +715,7 @@ def plot(path: Path, rows: List[Dict[str, Any]]) -> Optional[str]:
     ]
     width = 0.8 / max(1, len(tools))
     for ax, key, title, log in panels:
+        plotted = False
         for i, tool in enumerate(tools):
             xs, ys = [], []
             for j, model in enumerate(models):
@@ -526,10 +725,11 @@ def plot(path: Path, rows: List[Dict[str, Any]]) -> Optional[str]:
                     xs.append(j + (i - (len(tools) - 1) / 2) * width)
                     ys.append(v)
             ax.bar(xs, ys, width=width, label=_label(rows, tool))
+            plotted = plotted or bool(ys)
         ax.set_title(title)
         ax.set_xticks(range(len(models)))
         ax.set_xticklabels(models, rotation=30, ha="right", fontsize=8)
-        if log:
+        if log and plotted:  # a log axis without a positive value cannot be drawn (say, no valgrind)
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylim(0, 105)

@@ -5,9 +5,11 @@
 
 Exit status: 0 when every tool that could convert a model was measured; 1 when
 emlearn-gen crashed, fell below 100 % label agreement with scikit-learn on a
-tree model, or broke the float32 contract of a linear model (a label
-differing outside the tie zone, an output beyond the bound): a fidelity
-regression. Slow numbers never fail the run.
+tree model, broke the trees family's contract on a boosted model or an
+isolation forest (labels, raw scores, score_samples), or broke the float32
+contract of a linear model (a label differing outside the tie zone, an
+output beyond the bound): a fidelity regression. Slow numbers never fail the
+run.
 """
 
 from __future__ import annotations
@@ -22,16 +24,17 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import sklearn
 
+from . import devcount
 from . import models as M
 from . import native
 from . import report
 from .pyspeed import api_speed
-from .fidelity import CompiledModel, Reference, check_contract, compare, linear_tie_zone
+from .fidelity import CompiledModel, Reference, check_contract, compare, linear_tie_zone, task_of
 from .tools import TOOLS, ModelInfo, NotApplicable, generate, ours_options, tool_versions
 
 HERE = Path(__file__).resolve().parent
@@ -39,33 +42,48 @@ HERE = Path(__file__).resolve().parent
 
 def _profile(quick: bool) -> Dict[str, Any]:
     if quick:
-        return dict(convert_timeout=120.0, compile_timeout=180.0, callgrind_rows=40,
+        return dict(convert_timeout=120.0, compile_timeout=180.0, callgrind_rows=40, device_rows=10,
                     api_batch_rows=2000, api_min_time=0.05, max_source_mb=8.0, large_devices=None)
     # Peers' code for 100+ full-depth trees takes minutes per compile: for
     # large models, sources over 1 MiB are built for the Cortex-M0 only (the
     # "does it fit" question), and sources over max_source_mb not at all.
-    return dict(convert_timeout=600.0, compile_timeout=300.0, callgrind_rows=200,
+    return dict(convert_timeout=600.0, compile_timeout=300.0, callgrind_rows=200, device_rows=20,
                 api_batch_rows=20000, api_min_time=0.2, max_source_mb=16.0, large_devices=("m0",))
 
 
-def tree_stats(est: Any, X: np.ndarray) -> Dict[str, float]:
-    """Split nodes of a decision tree or forest and the split nodes a sample
-    visits on average (scikit-learn's own paths)."""
+def tree_members(est: Any) -> List[Tuple[Any, Optional[np.ndarray]]]:
+    """The decision trees of a tree model, each with the feature columns it
+    reads (None: all of them, in order), or [] for other models. Forests and
+    isolation forests list ``estimators_``, boosting its stages x classes."""
     members = getattr(est, "estimators_", None)
     if members is None:
-        if not hasattr(est, "tree_"):
-            return {}
-        members = [est]
-    members = list(np.ravel(np.asarray(members, dtype=object)))  # boosting: stages x classes
+        return [(est, None)] if hasattr(est, "tree_") else []
+    members = list(np.ravel(np.asarray(members, dtype=object)))
     if not all(hasattr(m, "tree_") for m in members):
+        return []
+    # IsolationForest indexes each tree's columns only when the trees see a
+    # subset of the features (scikit-learn's _compute_chunked_score_samples).
+    features = getattr(est, "estimators_features_", None)
+    subset = features is not None and int(getattr(est, "_max_features", est.n_features_in_)) != est.n_features_in_
+    return [(m, np.asarray(features[i]) if subset else None) for i, m in enumerate(members)]
+
+
+def tree_stats(est: Any, X: np.ndarray) -> Dict[str, float]:
+    """Split nodes of a tree model and the split nodes a sample visits on
+    average: for every tree, the nodes on the sample's decision path in
+    scikit-learn's own tree (``tree_.decision_path``), less the leaf."""
+    members = tree_members(est)
+    if not members:
         return {}
-    trees = [m.tree_ for m in members]
+    trees = [m.tree_ for m, _ in members]
     n_split = int(sum(t.node_count - t.n_leaves for t in trees))
     stats: Dict[str, float] = {"n_trees": len(trees), "n_split_nodes": n_split}
-    if hasattr(est, "decision_path") and not hasattr(est, "loss"):
-        path = est.decision_path(X)
-        indicator = path[0] if isinstance(path, tuple) else path
-        stats["splits_visited"] = indicator.nnz / X.shape[0] - len(trees)
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    visited = 0
+    for tree, (_, columns) in zip(trees, members):
+        rows = X32 if columns is None else np.ascontiguousarray(X32[:, columns])
+        visited += tree.decision_path(rows).nnz - rows.shape[0]
+    stats["splits_visited"] = visited / X32.shape[0]
     return stats
 
 
@@ -95,7 +113,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
     est = M.fit(spec, data)
     fit_s = time.perf_counter() - t0
     X = data.X_test
-    task = "classifier" if hasattr(est, "classes_") else "regressor"
+    task = task_of(est)
     ref = Reference.of(est, reference_rows(spec, X))
     info = ModelInfo(task=task, n_features=X.shape[1], n_classes=len(ref.classes) if ref.classes is not None else 0,
                      family=spec.family)
@@ -105,7 +123,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
         "model": spec.key, "dataset": spec.dataset, "family": spec.family, "description": spec.description,
         "estimator": type(est).__name__, "task": task, "n_features": X.shape[1], "n_test": X.shape[0],
         "integer_features": data.integer_valued, "fit_s": fit_s,
-        "sklearn_test_accuracy": float(est.score(X, data.y_test)), **stats,
+        "sklearn_test_accuracy": test_accuracy(est, X, data.y_test), "max_depth": max_depth(est), **stats,
     }
     log(f"[{spec.key}] fitted in {fit_s:.1f} s; {stats.get('n_split_nodes', '-')} split nodes")
     rows: List[Dict[str, Any]] = []
@@ -152,14 +170,14 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
 
             cm = emlearn_gen.convert(est, name="model", **ours_options(key))
             host = cm.predict(X)
-            if task == "classifier":
+            if task in ("classifier", "outlier_detector"):
                 row["api_labels_equal_pct"] = 100.0 * float(np.mean(host == ref.predict))
             else:
                 row["api_max_output_err"] = float(np.max(np.abs(host - ref.predict)))
-            if spec.family == "linear":
-                # The family's float32 contract, on the compiled header's
+            if spec.family in CONTRACT_FAMILIES:
+                # The family's numeric contract, on the compiled header's
                 # results and on the host model (CModel.predict and friends).
-                row.update(check_contract(cm.family.contract, CompiledModel(X, ref, results), est, X))
+                row.update(check_contract(cm.family.contract, CompiledModel(X, ref, results, like=cm), est, X))
                 row.update(check_contract(cm.family.contract, cm, est, X, prefix="api_"))
             # Batch throughput on rows that never repeat (models.throughput_rows).
             batch = M.throughput_rows(data, prof["api_batch_rows"])
@@ -170,19 +188,31 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
         if spec.footprint:
             for dev in devices:
                 if (spec.large and prof["large_devices"] and dev.key not in prof["large_devices"]
-                        and gen.source_bytes > 2**20):
+                        and gen.source_bytes > 2**20 and not tool.ours):
                     row[f"{dev.key}_note"] = ("sources over 1 MiB of large models are built for the Cortex-M0 "
                                               "only (compile time)")
                     continue
+                X_device = X[: device_rows(row.get("instr_per_pred"), prof["device_rows"])]
                 pending.append((row, dev, pool.submit(
-                    native.footprint, dev, folder, gen, X.shape[1], baselines, prof["compile_timeout"])))
+                    device_measure, dev, folder, gen, X_device, baselines, prof["compile_timeout"])))
     for row, dev, fut in pending:
         try:
-            fp = fut.result()
+            fp, ir = fut.result()
         except native.ToolFailed as exc:
             row[f"{dev.key}_note"] = str(exc)
             log(f"[{spec.key}] {row['tool']} {dev.key}: {exc}")
             continue
+        if isinstance(ir, float):
+            n_rows = device_rows(row.get("instr_per_pred"), prof["device_rows"])
+            row[f"{dev.key}_instr_per_pred"] = ir
+            row["device_instr_rows"] = n_rows
+            if "splits_visited" in stats:
+                # The split nodes visited on the rows the device ran.
+                row["splits_visited_device"] = tree_stats(est, X[:n_rows])["splits_visited"]
+                row[f"{dev.key}_instr_per_split_visited"] = ir / row["splits_visited_device"]
+        elif ir:
+            row[f"{dev.key}_instr_note"] = ir
+            log(f"[{spec.key}] {row['tool']} {dev.key} instructions: {ir}")
         row[f"{dev.key}_flash"] = fp.flash
         row[f"{dev.key}_ram"] = fp.ram
         row[f"{dev.key}_image_flash"] = fp.image_flash
@@ -201,6 +231,56 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
             if row["status"] == "ok":
                 row["footprint_note"] = "not built: larger than every target's flash"
     return rows
+
+
+#: Families whose rows of ours are judged by the family's own numeric
+#: contract (on the compiled header and on CModel), not by labels alone.
+CONTRACT_FAMILIES = ("linear", "boosting", "anomaly")
+
+
+def test_accuracy(est: Any, X: np.ndarray, y: np.ndarray) -> float:
+    """scikit-learn's score on the test set; for an outlier detector, the
+    share of test rows whose +1/-1 label is the true one."""
+    if task_of(est) == "outlier_detector":
+        return float(np.mean(est.predict(X) == y))
+    return float(est.score(X, y))
+
+
+def max_depth(est: Any) -> Optional[int]:
+    """The max_depth parameter (None: unlimited, or no such parameter)."""
+    depth = est.get_params().get("max_depth") if hasattr(est, "get_params") else None
+    return int(depth) if isinstance(depth, (int, np.integer)) else None
+
+
+#: Host instructions (callgrind) over all the rows a device runs: qemu's
+#: one-line-per-instruction trace of a Cortex-M0 emulating float64 in
+#: software runs up to ~8x the host's count, and it is counted in Python.
+DEVICE_TRACE_BUDGET = 800_000
+
+
+def device_rows(host_instr_per_pred: Any, limit: int) -> int:
+    """Test rows whose predictions are counted on the devices: ``limit``, or
+    fewer (at least one) for models whose predictions are long."""
+    per = float(host_instr_per_pred or 0.0)
+    if per <= 0.0:
+        return limit
+    return max(1, min(limit, int(DEVICE_TRACE_BUDGET // per)))
+
+
+def device_measure(dev: native.Device, folder: Path, gen: Any, X_device: np.ndarray, baselines: Any,
+                   timeout: float) -> Tuple[native.Footprint, Any]:
+    """Footprint on ``dev``, then (on the devices qemu emulates) instructions
+    per prediction over the rows of X_device, run from the same model object.
+    Returns (footprint, instructions or the reason they were not counted)."""
+    fp = native.footprint(dev, folder, gen, X_device.shape[1], baselines, timeout)
+    if not devcount.available(dev):
+        return fp, ""
+    if fp.overflow:
+        return fp, "the image does not fit the device"
+    try:
+        return fp, devcount.instructions(dev, folder, gen, X_device, timeout * 2)
+    except native.ToolFailed as exc:
+        return fp, str(exc)
 
 
 def environment(quick: bool, devices: List[native.Device]) -> Dict[str, Any]:
@@ -254,19 +334,20 @@ def regressions(rows: List[Dict[str, Any]]) -> List[str]:
     in the tie zone, scores, probabilities and outputs within the bound)."""
     problems = []
     for row in rows:
-        if not row.get("ours") or row["family"] not in ("trees", "boosting", "linear"):
+        if not row.get("ours") or row["family"] not in ("trees", "boosting", "anomaly", "linear"):
             continue
         if row["status"] != "ok":
             problems.append(f"{row['model']}: {row['tool']} failed: {row['status']}")
             continue
-        if row["family"] == "linear":
+        if row["family"] in CONTRACT_FAMILIES:
             for prefix, what in (("", "compiled header"), ("api_", "CModel")):
                 verdict = row.get(f"{prefix}contract")
                 if verdict != "kept":
-                    problems.append(f"{row['model']}: {what}: float32 contract {verdict or 'not checked'}")
+                    problems.append(f"{row['model']}: {what}: {row['family']} contract {verdict or 'not checked'}")
+        if row["family"] == "linear":
             continue
         equal = row.get("labels_equal_pct")
-        if row["task"] == "classifier":
+        if row["task"] in ("classifier", "outlier_detector"):
             if equal is None or equal < 100.0:
                 problems.append(f"{row['model']}: {row['tool']} labels equal to scikit-learn's on {equal}% "
                                 "of samples, not 100%")
@@ -275,6 +356,9 @@ def regressions(rows: List[Dict[str, Any]]) -> List[str]:
                                 f"{100 - row['api_labels_equal_pct']:.2f}% of samples")
         elif row["tool"] == "emlearn_gen_f64" and (equal is None or equal < 100.0):
             problems.append(f"{row['model']}: dtype=float64 outputs equal scikit-learn's on {equal}% of samples")
+        elif row["family"] == "boosting" and (equal is None or equal < 100.0):
+            problems.append(f"{row['model']}: boosted outputs equal scikit-learn's (rounded to float32) on "
+                            f"{equal}% of samples, not 100%")
     return problems
 
 

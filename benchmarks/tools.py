@@ -34,7 +34,7 @@ class NotApplicable(Exception):
 
 @dataclass(frozen=True)
 class ModelInfo:
-    task: str  # "classifier" or "regressor"
+    task: str  # "classifier", "regressor" or "outlier_detector"
     n_features: int
     n_classes: int  # 0 for regressors
     family: str
@@ -48,7 +48,7 @@ class Generated:
     lang: str  # "c" or "c++"
     in_type: str  # "float", "double" or "int16_t"
     has_predict: bool
-    outputs: str  # "proba", "votes", "regression", "" (none)
+    outputs: str  # "proba", "votes", "regression", "score" (score_samples), "" (none)
     n_out: int
     decision: int = 0  # width of bench_decision's output: scikit-learn's decision_function (0: none)
     include_dirs: List[str] = field(default_factory=list)
@@ -112,6 +112,8 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen
         out_call, outputs, n_out = "model::predict_proba(in, out);", "proba", methods["predict_proba"].width
     elif "predict" in methods and not methods["predict"].returns_int:
         out_call, outputs, n_out = "model::predict(in, out);", "regression", methods["predict"].width
+    elif "score_samples" in methods:  # outlier detectors: predict is +1/-1
+        out_call, outputs, n_out = "model::score_samples(in, out);", "score", methods["score_samples"].width
     else:
         out_call, outputs, n_out = "(void)in; (void)out;", "", 1
     decision = methods["decision_function"].width if "decision_function" in methods else 0

@@ -1,0 +1,63 @@
+"""The benchmark's quick run fails on a fidelity regression of the isolation
+forest row: a label that is not scikit-learn's, or a score beyond the trees
+family's bound, in the compiled header's results.
+
+The compiled header is real; the regression is injected into what it
+returned (benchmarks.native.run_host), as a broken kernel would return it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+bench_run = pytest.importorskip("benchmarks.run", reason="run from the repository root (benchmarks/ is not installed)")
+
+MODEL = "iforest100_outliers16"
+
+pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+
+
+def _quick_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[Any], Any]) -> int:
+    real = bench_run.native.run_host
+
+    def run_host(*args: Any, **kwargs: Any) -> Any:
+        return damage(real(*args, **kwargs))
+
+    monkeypatch.setattr(bench_run.native, "run_host", run_host)
+    # valgrind's count and the device builds do not judge fidelity: left out for speed.
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "valgrind" else which(name, *a, **k))
+    return bench_run.main(["--quick", "--models", MODEL, "--tools", "emlearn_gen", "--no-footprint",
+                           "--out", str(tmp_path)])
+
+
+def _flip_one_label(res: Any) -> Any:
+    labels = res.labels.copy()
+    labels[0] = -labels[0]
+    return dataclasses.replace(res, labels=labels)
+
+
+def _scores_off_by_1e_4(res: Any) -> Any:
+    return dataclasses.replace(res, outputs=res.outputs * np.float32(1.0001))
+
+
+def test_quick_run_passes_on_the_isolation_forest_as_compiled(tmp_path, monkeypatch):
+    assert _quick_run(tmp_path, monkeypatch, lambda res: res) == 0
+    rows = bench_run.report.load_csv(tmp_path / "results.csv")
+    (row,) = [r for r in rows if r["tool"] == "emlearn_gen"]
+    assert row["labels_equal_pct"] == 100.0 and row["contract"] == "kept" and row["api_contract"] == "kept"
+
+
+@pytest.mark.parametrize("damage", [_flip_one_label, _scores_off_by_1e_4], ids=["label", "score"])
+def test_quick_run_fails_on_an_isolation_forest_fidelity_regression(tmp_path, monkeypatch, damage):
+    assert _quick_run(tmp_path, monkeypatch, damage) == 1
+    rows = bench_run.report.load_csv(tmp_path / "results.csv")
+    (row,) = [r for r in rows if r["tool"] == "emlearn_gen"]
+    assert str(row["contract"]).startswith("broken")
+    assert row["api_contract"] == "kept"  # CModel itself was not damaged
