@@ -20,7 +20,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassi
 from sklearn.model_selection import train_test_split
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neural_network import MLPClassifier
-from sklearn.svm import LinearSVC
+from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 
@@ -85,7 +85,7 @@ class ModelSpec:
     key: str
     dataset: str
     make: Callable[[], Any]
-    family: str  # "trees", "linear", "boosting", "anomaly", "mlp", "naive_bayes"
+    family: str  # "trees", "linear", "boosting", "anomaly", "mlp", "naive_bayes", "svm"
     description: str
     in_quick: bool = False
     footprint: bool = True  # measure flash/RAM on the microcontroller targets
@@ -157,6 +157,8 @@ MODELS: Tuple[ModelSpec, ...] = (
               lambda: MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0),
               "mlp", "MLPClassifier, one hidden layer of 32", in_quick=True),
     ModelSpec("gnb_digits", "digits", lambda: GaussianNB(), "naive_bayes", "GaussianNB", in_quick=True),
+    ModelSpec("svc_rbf_synth60b", "synth60b", lambda: SVC(), "svm", "SVC, rbf kernel, binary", in_quick=True),
+    ModelSpec("svc_rbf_digits", "digits", lambda: SVC(), "svm", "SVC, rbf kernel, 10 classes (45 class pairs)"),
 )
 
 def select(quick: bool, only: Tuple[str, ...] = ()) -> Tuple[ModelSpec, ...]:

@@ -235,7 +235,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
 
 #: Families whose rows of ours are judged by the family's own numeric
 #: contract (on the compiled header and on CModel), not by labels alone.
-CONTRACT_FAMILIES = ("linear", "boosting", "anomaly")
+CONTRACT_FAMILIES = ("linear", "boosting", "anomaly", "mlp", "naive_bayes", "svm")
 
 
 def test_accuracy(est: Any, X: np.ndarray, y: np.ndarray) -> float:

@@ -63,7 +63,7 @@ def test_flash_is_tables_plus_fixed_code(target, wine_forest, cache):
     assert fp_small.ram == fp_large.ram == 0
     # No recursion: the stack does not grow with the model.
     assert fp_small.stack_by_method == fp_large.stack_by_method
-    assert set(fp_small.stack_by_method) == {"predict", "predict_proba"}
+    assert set(fp_small.stack_by_method) == {"predict", "predict_proba", "predict_log_proba"}
     assert 16 <= fp_small.stack <= 512
     assert fp_small.stack == max(fp_small.stack_by_method.values())
 
