@@ -258,7 +258,9 @@ def _gen_m2cgen(est: Any, info: ModelInfo, out: Path) -> Generated:
     except NotImplementedError as exc:
         raise NotApplicable(f"NotImplementedError: {exc}") from exc
     except RecursionError as exc:
-        raise NotApplicable("RecursionError while generating code (a deeply nested expression: deep trees, many support vectors)") from exc
+        raise NotApplicable(
+            "RecursionError while generating code (a deeply nested expression: deep trees, many support vectors)"
+        ) from exc
     convert_s = time.perf_counter() - t0
     (out / "model.c").write_text(text, encoding="utf-8")
     # score() returns one double (regressors, binary linear classifiers: the
