@@ -6,10 +6,13 @@ scikit-learn's float64 scores and a bound B on how far the runtime's scores
 (the link's input) may lie from them; the derivations are in the linear
 family's contract (emlearn_gen/families/linear/contract.py), and the
 runtime's exp is within EXP_MAX_REL_ERROR (runtime math.hpp). assert_within
-checks results against such a bound.
+checks results against such a bound, and check_labels labels against a tie
+zone; every family's contract uses both.
 """
 
 from __future__ import annotations
+
+from typing import Dict
 
 import numpy as np
 
@@ -90,3 +93,23 @@ def assert_within(what: str, got: np.ndarray, want: np.ndarray, bound: np.ndarra
         )
     finite = np.isfinite(err)
     return float(err[finite].max()) if np.any(finite) else 0.0
+
+
+def check_labels(want: np.ndarray, got: np.ndarray, ties: np.ndarray) -> Dict[str, int]:
+    """Raises AssertionError unless the labels (rows of them, for multi-label
+    outputs) differ from scikit-learn's only in the tie zone ``ties`` (a
+    boolean per row); returns the tie zone's size and the rows that differ,
+    as the contracts report them."""
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    differ = want != got
+    if differ.ndim == 2:
+        differ = differ.any(axis=1)
+    outside = differ & ~ties
+    if np.any(outside):
+        rows = np.flatnonzero(outside)
+        raise AssertionError(
+            f"{rows.size} of {len(want)} labels differ from scikit-learn outside the tie zone "
+            f"(first rows {rows[:5].tolist()})"
+        )
+    return {"tie_zone": int(ties.sum()), "label_differences": int(differ.sum())}

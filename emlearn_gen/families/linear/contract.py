@@ -45,7 +45,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, assert_within, proba_bound
+from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, assert_within, check_labels, proba_bound
 from ...core.family import NumericContract
 
 
@@ -93,20 +93,7 @@ class LinearContract(NumericContract):
             report["max_abs_diff"] = assert_within(
                 "decision_function", got_scores, want_scores, B[:, 0] if ir.vector else B
             )
-            want_labels = estimator.predict(X)
-            got_labels = cm.predict(X)
-            assert got_labels.dtype == want_labels.dtype, (got_labels.dtype, want_labels.dtype)
-            ties = tie_zone(scores, B)
-            differ = want_labels != got_labels
-            outside = differ & ~ties
-            if np.any(outside):
-                rows = np.flatnonzero(outside)
-                raise AssertionError(
-                    f"{rows.size} of {len(X)} labels differ from scikit-learn outside the tie zone "
-                    f"(first rows {rows[:5].tolist()})"
-                )
-            report["tie_zone"] = int(ties.sum())
-            report["label_differences"] = int(differ.sum())
+            report.update(check_labels(estimator.predict(X), cm.predict(X), tie_zone(scores, B)))
             if ir.has_proba:
                 want = np.asarray(estimator.predict_proba(X), dtype=np.float64)
                 got = cm.predict_proba(X)

@@ -49,7 +49,9 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import SIGMOID_MAX_REL_ERROR, TANH_MAX_REL_ERROR, TINY, U, assert_within, proba_bound
+from ...core.bounds import (
+    SIGMOID_MAX_REL_ERROR, TANH_MAX_REL_ERROR, TINY, U, assert_within, check_labels, proba_bound,
+)
 from ...core.family import NumericContract
 from .quantize import dequantized
 
@@ -122,23 +124,6 @@ def _with_weights(estimator: Any, ir: Any) -> Any:
     return twin
 
 
-def _check_labels(want: np.ndarray, got: np.ndarray, ties: np.ndarray) -> Dict[str, int]:
-    """Raises unless labels (rows of them, multi-label) differ only in the tie zone."""
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    differ = want != got
-    if differ.ndim == 2:
-        differ = differ.any(axis=1)
-    outside = differ & ~ties
-    if np.any(outside):
-        rows = np.flatnonzero(outside)
-        raise AssertionError(
-            f"{rows.size} of {len(want)} labels differ from scikit-learn outside the tie zone "
-            f"(first rows {rows[:5].tolist()})"
-        )
-    return {"tie_zone": int(ties.sum()), "label_differences": int(differ.sum())}
-
-
 class MLPContract(NumericContract):
     statement = (
         "float32 arithmetic, every layer summed as the linear family sums its scores. The last "
@@ -163,7 +148,7 @@ class MLPContract(NumericContract):
             want = np.asarray(estimator.predict(X), dtype=np.float64)
             report["max_abs_diff"] = assert_within("predict", cm.predict(X), want, E[:, 0] if ir.vector else E)
             return report
-        report.update(_check_labels(estimator.predict(X), cm.predict(X), _tie_zone(ir, z, E)))
+        report.update(check_labels(estimator.predict(X), cm.predict(X), _tie_zone(ir, z, E)))
         want = np.asarray(estimator.predict_proba(X), dtype=np.float64)
         report["max_proba_diff"] = assert_within("predict_proba", cm.predict_proba(X), want, _proba_bound(ir, z, E))
         return report

@@ -331,7 +331,9 @@ template <typename M>
 inline void svm_proba(const M& m, const float* dec, float* scratch, float* out) {
   const uint32_t k = m.n_classes;
   // r_ij for i < j is the pair's probability, r_ji = 1 - r_ij; Q as libsvm
-  // builds it: Q_tt = sum over j != t of r_jt^2, Q_tj = -r_jt r_tj.
+  // builds it: Q_tt = sum over j != t of r_jt^2, Q_tj = -r_jt r_tj. Pairs
+  // come in libsvm's order, so each diagonal sums its terms in libsvm's
+  // order too (j < t, then j > t).
   float* Q = scratch;
   float* Qp = scratch + k * k;
   for (uint32_t t = 0; t < k * k; ++t) {
@@ -344,24 +346,9 @@ inline void svm_proba(const M& m, const float* dec, float* scratch, float* out) 
       const float r_ji = 1.0f - r_ij;
       Q[i * k + j] = -rounded(r_ji * r_ij);
       Q[j * k + i] = Q[i * k + j];
+      Q[i * k + i] += rounded(r_ji * r_ji);
+      Q[j * k + j] += rounded(r_ij * r_ij);
     }
-  }
-  // The diagonal summed in libsvm's order: j < t, then j > t.
-  for (uint32_t t = 0; t < k; ++t) {
-    float diagonal = 0.0f;
-    for (uint32_t j = 0; j < k; ++j) {
-      if (j == t) {
-        continue;
-      }
-      const float r_jt = j < t ? detail::svm_platt(dec[detail::svm_pair(k, j, t)],
-                                                   table_read(m.prob_a, detail::svm_pair(k, j, t)),
-                                                   table_read(m.prob_b, detail::svm_pair(k, j, t)))
-                               : 1.0f - detail::svm_platt(dec[detail::svm_pair(k, t, j)],
-                                                          table_read(m.prob_a, detail::svm_pair(k, t, j)),
-                                                          table_read(m.prob_b, detail::svm_pair(k, t, j)));
-      diagonal += rounded(r_jt * r_jt);
-    }
-    Q[t * k + t] = diagonal;
   }
   float* p = out;
   for (uint32_t t = 0; t < k; ++t) {
