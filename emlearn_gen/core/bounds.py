@@ -19,11 +19,19 @@ import numpy as np
 from .. import _runtime
 
 U = 2.0**-24
+#: Unit roundoff of float64: scikit-learn's own roundings, where they count.
+U64 = 2.0**-53
 TINY = 2.0**-149
 EXP_MAX_REL_ERROR = float(_runtime.EXP_MAX_REL_ERROR)
 LOG_MAX_REL_ERROR = float(_runtime.LOG_MAX_REL_ERROR)
 SIGMOID_MAX_REL_ERROR = float(_runtime.SIGMOID_MAX_REL_ERROR)
 TANH_MAX_REL_ERROR = float(_runtime.TANH_MAX_REL_ERROR)
+
+
+def gamma(m, u: float = U):
+    """gamma(m) = m u / (1 - m u): the relative error of m roundings (Higham),
+    of scalars or arrays of m."""
+    return m * u / (1.0 - m * u)
 
 
 def _sigmoid(s: np.ndarray) -> np.ndarray:

@@ -45,12 +45,9 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, assert_within, check_labels, proba_bound
+from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, assert_within, check_labels, gamma, proba_bound
 from ...core.family import NumericContract
 
-
-def _gamma(m: int) -> float:
-    return m * U / (1.0 - m * U)
 
 
 def score_bounds(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -59,7 +56,7 @@ def score_bounds(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     scores = X @ ir.coef.T + ir.intercept
     P = np.abs(X) @ np.abs(ir.coef).T
     n = ir.n_features
-    bound = _gamma(n + 3) * (P + np.abs(ir.intercept)) + (n + 1) * TINY
+    bound = gamma(n + 3) * (P + np.abs(ir.intercept)) + (n + 1) * TINY
     return scores, bound
 
 

@@ -50,7 +50,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from ...core.bounds import (
-    SIGMOID_MAX_REL_ERROR, TANH_MAX_REL_ERROR, TINY, U, assert_within, check_labels, proba_bound,
+    SIGMOID_MAX_REL_ERROR, TANH_MAX_REL_ERROR, TINY, U, assert_within, check_labels, gamma, proba_bound,
 )
 from ...core.family import NumericContract
 from .quantize import dequantized
@@ -58,9 +58,6 @@ from .quantize import dequantized
 #: Differences float64's own logistic and softmax round away.
 _FLOAT64_TIE = 2.0**-52
 
-
-def _gamma(m: int) -> float:
-    return m * U / (1.0 - m * U)
 
 
 def _hidden(activation: str, z: np.ndarray, E: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -90,7 +87,7 @@ def forward_bounds(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
             absW = np.abs(W).T * (1.0 + U)
             n_in = W.shape[1]
             z = a @ W.T + b
-            E = e @ absW + _gamma(n_in + 3) * ((np.abs(a) + e) @ absW + np.abs(b)) + (n_in + 1) * TINY
+            E = e @ absW + gamma(n_in + 3) * ((np.abs(a) + e) @ absW + np.abs(b)) + (n_in + 1) * TINY
             if layer + 1 < ir.n_layers:
                 a, e = _hidden(ir.hidden_activation, z, E)
     return z, E

@@ -49,13 +49,10 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import EXP_MAX_REL_ERROR, LOG_MAX_REL_ERROR, TINY, U, assert_within, check_labels
+from ...core.bounds import EXP_MAX_REL_ERROR, LOG_MAX_REL_ERROR, TINY, U, assert_within, check_labels, gamma
 from ...core.family import NumericContract
 from .ir import NaiveBayesModel
 
-
-def _gamma(m: int) -> float:
-    return m * U / (1.0 - m * U)
 
 
 def binarize_threshold(threshold: float) -> np.float32:
@@ -89,7 +86,7 @@ def jll_bounds(ir: NaiveBayesModel, X: np.ndarray) -> Tuple[np.ndarray, np.ndarr
             unclaimed = np.any(xb != (_float32_inputs(X) > float(t32)), axis=1)
             X = xb.astype(np.float64)
         magnitude = np.abs(X) @ np.abs(ir.weights).T + c
-        B = (_gamma(n + 3) + slack) * magnitude + (n + 1) * TINY
+        B = (gamma(n + 3) + slack) * magnitude + (n + 1) * TINY
     elif ir.kind == "categorical":
         index = X.astype(np.int64)  # as scikit-learn casts X
         # A value within float32 rounding below an integer becomes that
@@ -98,7 +95,7 @@ def jll_bounds(ir: NaiveBayesModel, X: np.ndarray) -> Tuple[np.ndarray, np.ndarr
         magnitude = np.tile(c, (len(X), 1))
         for i, table in enumerate(ir.log_probs):
             magnitude += np.abs(table[:, index[:, i]]).T
-        B = (_gamma(n + 3) + slack) * magnitude
+        B = (gamma(n + 3) + slack) * magnitude
     else:
         h = 0.5 / ir.variances  # (K, n)
         x = X[:, None, :]
@@ -108,7 +105,7 @@ def jll_bounds(ir: NaiveBayesModel, X: np.ndarray) -> Tuple[np.ndarray, np.ndarr
         with np.errstate(over="ignore", invalid="ignore"):
             spread = (h * (D * D - d * d) + (h + 1) * 2.0**-148).sum(axis=2)
             magnitude = (h * D * D).sum(axis=2) + 2 * c
-            B = spread + (_gamma(n + 3) + slack) * magnitude
+            B = spread + (gamma(n + 3) + slack) * magnitude
     B = np.where(finite, B, 0.0)
     unclaimed |= ~np.all(np.isfinite(B), axis=1)
     return unclaimed, B

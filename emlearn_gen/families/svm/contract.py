@@ -64,15 +64,14 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import EXP_MAX_REL_ERROR, TANH_MAX_REL_ERROR, TINY, U, assert_within, check_labels
+from ...core.bounds import (
+    EXP_MAX_REL_ERROR, TANH_MAX_REL_ERROR, TINY, U, U64, assert_within, check_labels, gamma,
+)
 from ...core.family import NumericContract
 
 #: Support vectors handled at once when bounding rbf kernels (memory).
 _CHUNK = 64
 
-
-def _gamma(m: float) -> float:
-    return m * U / (1.0 - m * U)
 
 
 def kernel_values(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -92,18 +91,18 @@ def kernel_values(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
             e = (2 * U + U * U) * (np.abs(X)[:, None, :] + np.abs(sv)[None, :, :])
             q = (a * a).sum(axis=2)
             terms = 2 * a * e + e * e + U * (a + e) ** 2
-            Eq = (1 + _gamma(n)) * terms.sum(axis=2) + _gamma(n) * q + n * TINY
+            Eq = (1 + gamma(n)) * terms.sum(axis=2) + gamma(n) * q + n * TINY
             D = g * Eq * (1 + 2 * U) + 2 * U * g * q
             k = np.exp(-ir.gamma * q)
             K[:, first : first + _CHUNK] = k
             E[:, first : first + _CHUNK] = k * np.expm1(D) + EXP_MAX_REL_ERROR * k * np.exp(D) + TINY
         return K, E
     dot = X @ SV.T
-    E_dot = _gamma(n + 3) * (np.abs(X) @ np.abs(SV).T) + (n + 1) * TINY
+    E_dot = gamma(n + 3) * (np.abs(X) @ np.abs(SV).T) + (n + 1) * TINY
     if ir.kernel == "linear":
         return dot, E_dot
     t = ir.gamma * dot + c0
-    E_t = g * E_dot * (1 + 3 * U) + _gamma(4) * (np.abs(ir.gamma * dot) + abs(c0)) + 2 * TINY
+    E_t = g * E_dot * (1 + 3 * U) + gamma(4) * (np.abs(ir.gamma * dot) + abs(c0)) + 2 * TINY
     if ir.kernel == "sigmoid":
         K = np.tanh(t)
         return K, E_t + TANH_MAX_REL_ERROR * (np.abs(K) + E_t) + TINY
@@ -113,7 +112,7 @@ def kernel_values(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     k = 2 * int(d).bit_length()
     M = np.abs(t) + E_t
     with np.errstate(over="ignore"):
-        E = d * M ** (d - 1) * E_t * (1 + _gamma(k)) + _gamma(k) * M**d + TINY
+        E = d * M ** (d - 1) * E_t * (1 + gamma(k)) + gamma(k) * M**d + TINY
         return t**d, E
 
 
@@ -127,7 +126,7 @@ def decisions(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     N = (C != 0).sum(axis=1)
     dec = K @ C.T + ir.intercepts
     with np.errstate(over="ignore", invalid="ignore"):
-        B = (1 + 3 * U) * (E @ A.T) + _gamma_vec(N + 3) * ((np.abs(K) + E) @ A.T + np.abs(ir.intercepts)) + (N + 1) * TINY
+        B = (1 + 3 * U) * (E @ A.T) + gamma(N + 3) * ((np.abs(K) + E) @ A.T + np.abs(ir.intercepts)) + (N + 1) * TINY
     return dec, np.where(np.isnan(B), np.inf, B)
 
 
@@ -140,18 +139,11 @@ def _primal_decisions(ir: Any, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     C = np.abs(ir.decision_coefficients())
     n, N = ir.n_features, (C != 0).sum(axis=1)
     dec = X @ W.T + ir.intercepts
-    B = _gamma(n + 3) * (np.abs(X) @ np.abs(W).T + np.abs(ir.intercepts)) + (n + 1) * TINY
+    B = gamma(n + 3) * (np.abs(X) @ np.abs(W).T + np.abs(ir.intercepts)) + (n + 1) * TINY
     dual = np.abs(X) @ (C @ np.abs(ir.support_vectors)).T + np.abs(ir.intercepts)
-    return dec, B + _gamma64(N + n + 3) * dual
+    return dec, B + gamma(N + n + 3, U64) * dual
 
 
-def _gamma64(m: np.ndarray) -> np.ndarray:
-    u = 2.0**-53
-    return m * u / (1.0 - m * u)
-
-
-def _gamma_vec(m: np.ndarray) -> np.ndarray:
-    return m * U / (1.0 - m * U)
 
 
 def _pairs(k: int):
@@ -174,7 +166,7 @@ def ovr_values(ir: Any, dec: np.ndarray, B: np.ndarray) -> Tuple[np.ndarray, np.
             conf_bound[:, c] += B[:, p]
             conf_abs[:, c] += np.abs(dec[:, p])
     values = votes + conf / (3 * (np.abs(conf) + 1))
-    bound = (conf_bound + _gamma(k) * conf_abs) / 3 + 2 * U * (votes + 1)
+    bound = (conf_bound + gamma(k) * conf_abs) / 3 + 2 * U * (votes + 1)
     unsure = np.any(np.abs(dec) <= B, axis=1)
     return values, np.where(unsure[:, None], np.inf, bound), unsure
 
