@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _runtime
 from .core.entry_points import log_of_proba
 from .core.identifiers import check_identifier
+from .core.validation import accepts_nan
 from .families import REGISTRY
 from .model import CModel
 
@@ -81,7 +82,7 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
             if "predict_proba" in scratch:
                 scratch["predict_log_proba"] = scratch["predict_proba"]
             lowered = dataclasses.replace(lowered, entry_points=entry_points, scratch=scratch)
-    if lowered.allow_nan and not estimator.__sklearn_tags__().input_tags.allow_nan:
+    if lowered.allow_nan and not accepts_nan(estimator):
         # NaN means "missing" only where scikit-learn's estimator accepts it.
         lowered = dataclasses.replace(lowered, allow_nan=False)
     return CModel(

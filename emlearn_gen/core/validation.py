@@ -116,3 +116,27 @@ def check_feature_names(
     if not unexpected and not missing:
         message += "Feature names must be in the same order as they were in fit.\n"
     raise ValueError(message)
+
+
+def accepts_nan(estimator: object) -> bool:
+    """Whether scikit-learn's estimator takes NaN in X (as missing values).
+
+    A Pipeline's own tags say no even where it works; it takes NaN if no
+    step that NaN reaches refuses it: NaN flows through the steps that
+    accept it up to one that imputes it (SimpleImputer with missing
+    values NaN).
+    """
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(estimator, Pipeline):
+        return bool(estimator.__sklearn_tags__().input_tags.allow_nan)
+    for _, step in estimator.steps:
+        if step is None or step == "passthrough":
+            continue
+        if not accepts_nan(step):
+            return False
+        missing = getattr(step, "missing_values", None)
+        if isinstance(step, SimpleImputer) and isinstance(missing, float) and np.isnan(missing):
+            return True
+    return True

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
+from ..core.validation import accepts_nan
 from .datasets import DATASETS
 
 #: Rows of an evaluation set: (estimator, X) -> extra rows (e.g. inputs on
@@ -90,7 +91,7 @@ def _fitted(key: str) -> Tuple[Any, np.ndarray]:
     if item.probe is not None:
         rows.append(np.asarray(item.probe(est, X), dtype=np.float64)[: item.n_eval])
     X_eval = np.concatenate(rows)
-    if not est.__sklearn_tags__().input_tags.allow_nan:
+    if not accepts_nan(est):
         X_eval = X_eval[~np.isnan(X_eval).any(axis=1)]  # scikit-learn refuses them
     return est, X_eval
 

@@ -1,0 +1,128 @@
+"""Feature transforms: scikit-learn's scalers, imputer, normalizer,
+binarizer, feature selectors and linear projections, alone or as a Pipeline
+of transformers, run as one program of steps (runtime transforms.hpp).
+
+    convert.py   fitted transformer or Pipeline -> TransformProgram IR (ir.py)
+    __init__.py  the family: entry point, packing, layout
+    model.hpp.j2 the header's transform() body
+    contract.py  the float32 bound, carried through the steps
+    catalog.py   examples of every step, for the tests and benchmarks
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from ...core.entry_points import VALUES, EntryPoint
+from ...core.family import Family, Lowered, Option, Packed
+from ...core.layout import Field, Layout, Table, frozen
+from .contract import TransformsContract
+from .convert import SUPPORTED, convert_transforms
+from .ir import OPS, TransformProgram
+
+LAYOUT = Layout(
+    kernel="transforms",
+    tables=(
+        Table("ops", "uint8_t", "The operation of each step."),
+        Table("shapes", "uint32_t", "Per step: outputs, first parameter, first index."),
+        Table("params", "float", "Every step's parameters (centres, scales, weights...)."),
+        Table("indices", "uint32_t", "Input columns that each select step keeps."),
+        Table("quadratic", "float", "score_samples (PCA last): the quadratic form's upper triangle, then a constant."),
+    ),
+    fields=(
+        Field("n_steps", "uint32_t"),
+        Field("n_features", "uint32_t"),
+        Field("n_outputs", "uint32_t"),
+        Field("max_width", "uint32_t"),
+    ),
+)
+
+
+def pack(program: TransformProgram) -> Packed:
+    shapes, params, indices = [], [], []
+    n_params = n_indices = 0
+    for step in program.steps:
+        shapes.extend((step.n_out, n_params, n_indices if step.op == "select" else 0))
+        params.append(step.params)
+        n_params += step.params.size
+        if step.op == "select":
+            indices.append(step.indices)
+            n_indices += step.indices.size
+    params32 = np.concatenate(params).astype(np.float32) if params else np.zeros(0, np.float32)
+    return Packed(
+        tables={
+            "ops": frozen(np.array([OPS[s.op] for s in program.steps], dtype=np.uint8)),
+            "shapes": frozen(np.array(shapes, dtype=np.uint32)),
+            "params": frozen(params32),
+            "indices": frozen(np.concatenate(indices).astype(np.uint32) if indices else np.zeros(0, np.uint32)),
+            "quadratic": frozen((program.quadratic if program.quadratic is not None else np.zeros(0)).astype(np.float32)),
+        },
+        fields={
+            "n_steps": len(program.steps),
+            "n_features": program.n_features,
+            "n_outputs": program.n_outputs,
+            "max_width": program.max_width,
+        },
+    )
+
+
+def _describe(program: TransformProgram) -> str:
+    names = []
+    for step in program.steps:
+        if not names or names[-1] != step.source:
+            names.append(step.source)
+    return " -> ".join(names)
+
+
+class TransformsFamily(Family):
+    name = "transforms"
+    estimators = SUPPORTED + (Pipeline,)
+    runtime_header = "transforms.hpp"
+    format_version = 1
+    template = "families/transforms/model.hpp.j2"
+    layout = LAYOUT
+    contract = TransformsContract()
+    options = (Option("dtype", "type of parameters and arithmetic: float32", ("float32",)),)
+    kernel_stack_bytes = 64
+
+    def to_ir(self, estimator: Any) -> TransformProgram:
+        return convert_transforms(estimator)
+
+    def lower(self, ir: TransformProgram, options: Mapping[str, Any]) -> Lowered:
+        packed = pack(ir)
+        width = ir.max_width
+        entry_points = [EntryPoint("transform", VALUES, ir.n_outputs,
+                                   doc="The transformed features: writes n_outputs values to `out`.")]
+        if ir.quadratic is not None:
+            entry_points.append(EntryPoint("score_samples", VALUES, 1, vector=True,
+                                           doc="PCA's log-likelihood of the row: writes 1 value to `out`."))
+        rows = f"2 rows of {width} floats"
+        scratch = {ep.name: (8 * width, rows) for ep in entry_points} if width else {}
+        return Lowered(
+            task="transformer",
+            n_features=ir.n_features,
+            entry_points=tuple(entry_points),
+            packed=packed,
+            options=(("dtype", options["dtype"] or "float32"),),
+            n_outputs=ir.n_outputs,
+            summary=(
+                f"{_describe(ir)}: {ir.n_features} features in, {ir.n_outputs} out, "
+                f"{len(ir.steps)} step{'s' if len(ir.steps) != 1 else ''}; tables {packed.table_bytes} bytes.",
+            ),
+            scratch=scratch,
+            allow_nan=ir.allow_nan,
+        )
+
+    def tables(self, packed: Packed) -> Packed:
+        return packed
+
+    def catalog(self) -> Sequence[Any]:
+        from .catalog import EXAMPLES
+
+        return EXAMPLES
+
+
+FAMILY = TransformsFamily()

@@ -1,0 +1,52 @@
+"""Feature transforms in the shared test catalog: every step, its variants,
+and Pipelines of them (NaN imputed, selected, projected)."""
+
+from __future__ import annotations
+
+from sklearn import decomposition as dec
+from sklearn import feature_selection as fs
+from sklearn import impute
+from sklearn import linear_model as lm
+from sklearn import preprocessing as pp
+from sklearn.pipeline import make_pipeline
+
+from ...testing.catalog import Example
+
+EXAMPLES = (
+    Example("StandardScaler", lambda: pp.StandardScaler(), "wine"),
+    Example("StandardScaler-no-mean", lambda: pp.StandardScaler(with_mean=False), "breast_cancer"),
+    Example("StandardScaler-nan", lambda: pp.StandardScaler(), "nan_regression"),
+    Example("RobustScaler", lambda: pp.RobustScaler(quantile_range=(10.0, 90.0)), "diabetes"),
+    Example("MaxAbsScaler", lambda: pp.MaxAbsScaler(), "breast_cancer"),
+    # Rows the scaler has not seen go beyond the feature range: clip decides.
+    Example("MinMaxScaler-clip", lambda: pp.MinMaxScaler(feature_range=(-1, 1), clip=True), "wine",
+            held_out=True, n_eval=60),
+    Example("MinMaxScaler", lambda: pp.MinMaxScaler(), "diabetes"),
+    Example("Normalizer-l2", lambda: pp.Normalizer(), "wine"),
+    Example("Normalizer-l1", lambda: pp.Normalizer(norm="l1"), "iris"),
+    Example("Normalizer-max", lambda: pp.Normalizer(norm="max"), "digits"),
+    Example("Binarizer", lambda: pp.Binarizer(threshold=7.5), "digits"),
+    # 2.9 is no float32, and a value of many iris rows: they stay below it.
+    Example("Binarizer-inexact-threshold", lambda: pp.Binarizer(threshold=2.9), "iris"),
+    Example("SimpleImputer-mean", lambda: impute.SimpleImputer(), "nan_classification"),
+    Example("SimpleImputer-median", lambda: impute.SimpleImputer(strategy="median"), "nan_regression"),
+    Example("SimpleImputer-most-frequent", lambda: impute.SimpleImputer(strategy="most_frequent"), "nan_regression"),
+    Example("SimpleImputer-constant", lambda: impute.SimpleImputer(strategy="constant", fill_value=-1.5),
+            "nan_classification"),
+    Example("PCA", lambda: dec.PCA(n_components=5), "wine"),
+    Example("PCA-whiten", lambda: dec.PCA(n_components=10, whiten=True, random_state=0), "digits"),
+    Example("TruncatedSVD", lambda: dec.TruncatedSVD(n_components=6, random_state=0), "breast_cancer"),
+    Example("VarianceThreshold", lambda: fs.VarianceThreshold(threshold=1.0), "digits"),
+    Example("SelectKBest", lambda: fs.SelectKBest(k=5), "wine"),
+    Example("SelectPercentile", lambda: fs.SelectPercentile(percentile=30), "breast_cancer"),
+    Example("SelectFromModel", lambda: fs.SelectFromModel(lm.LogisticRegression(max_iter=300)), "iris"),
+    # RFE predicts with its estimator: alone it is a model, in a Pipeline a step.
+    Example("Pipeline-RFE-scale",
+            lambda: make_pipeline(fs.RFE(lm.LinearRegression(), n_features_to_select=4), pp.StandardScaler()),
+            "diabetes"),
+    Example("Pipeline-impute-scale-pca",
+            lambda: make_pipeline(impute.SimpleImputer(), pp.StandardScaler(), dec.PCA(n_components=4)),
+            "nan_classification"),
+    Example("Pipeline-scale-select-normalize",
+            lambda: make_pipeline(pp.StandardScaler(), fs.SelectKBest(k=6), pp.Normalizer()), "wine"),
+)

@@ -1,0 +1,233 @@
+"""Numeric contract of feature transforms (docs/architecture.md).
+
+The runtime computes in float32 with the parameters rounded to float32;
+scikit-learn in float64. The bound is carried through the program step by
+step with running error analysis: each value is held as the exact result of
+scikit-learn's operations on the row (``ref``) and a bound on how far the
+runtime's float32 value may lie from it (``err``). An operation's bound is
+what its inputs' bounds become through it (with the parameters' rounding to
+float32 counted as an input error) plus u times the magnitude of the
+rounded result; scikit-learn's own float64 roundings add U64-relative terms.
+
+Where a step decides (Binarizer's threshold, the clip bounds), a value
+within its bound of the decision makes every output it may give allowed.
+NaN must be where scikit-learn has NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import numpy as np
+
+from ...core.bounds import TINY, U, U64, assert_within
+from ...core.family import NumericContract
+from .ir import Step
+
+# Relative slack for second-order terms and scikit-learn's float64 roundings.
+_SLACK = 1.0 + 16 * U
+_F64 = 8 * U64
+
+
+def _f32(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).astype(np.float32).astype(np.float64)
+
+
+class Approx:
+    """Values of scikit-learn's computation and bounds on the runtime's
+    distance from them, elementwise over arrays of one shape."""
+
+    def __init__(self, ref: np.ndarray, err: np.ndarray) -> None:
+        self.ref = np.asarray(ref, dtype=np.float64)
+        self.err = np.asarray(err, dtype=np.float64)
+
+    @staticmethod
+    def param(exact: np.ndarray) -> "Approx":
+        """A parameter: scikit-learn's float64 value, the runtime's float32."""
+        exact = np.asarray(exact, dtype=np.float64)
+        return Approx(exact, np.abs(_f32(exact) - exact))
+
+    def _rounded(self, ref: np.ndarray, err: np.ndarray) -> "Approx":
+        # One float32 rounding of a result within err of ref.
+        with np.errstate(invalid="ignore", over="ignore"):
+            return Approx(ref, (err + U * (np.abs(ref) + err) + TINY + _F64 * np.abs(ref)) * _SLACK)
+
+    def __sub__(self, other: "Approx") -> "Approx":
+        return self._rounded(self.ref - other.ref, self.err + other.err)
+
+    def __add__(self, other: "Approx") -> "Approx":
+        return self._rounded(self.ref + other.ref, self.err + other.err)
+
+    def __mul__(self, other: "Approx") -> "Approx":
+        err = np.abs(self.ref) * other.err + np.abs(other.ref) * self.err + self.err * other.err
+        return self._rounded(self.ref * other.ref, err)
+
+    def __truediv__(self, other: "Approx") -> "Approx":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = self.ref / other.ref
+            low = np.abs(other.ref) - other.err
+            err = np.where(low > 0, (self.err + np.abs(q) * other.err) / low, np.inf)
+        return self._rounded(q, err)
+
+    def sqrt(self) -> "Approx":
+        r = np.sqrt(np.maximum(self.ref, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            low = np.sqrt(np.maximum(self.ref - self.err, 0.0))
+            err = np.where(r + low > 0, self.err / (r + low), np.sqrt(self.err))
+        return self._rounded(r, np.minimum(err, np.sqrt(self.err)))
+
+
+def _rowwise(x: Approx, step: Step) -> Approx:
+    n = step.n_in
+    p = step.params
+    if step.op == "center_divide":
+        return (x - Approx.param(p[:n])) / Approx.param(p[n:])
+    if step.op == "multiply_add":
+        return x * Approx.param(p[:n]) + Approx.param(p[n:])
+    if step.op == "clip":
+        lo, hi = Approx.param(p[:1]), Approx.param(p[1:2])
+        ref = np.clip(x.ref, lo.ref, hi.ref)
+        return Approx(ref, np.maximum(x.err, np.maximum(lo.err, hi.err)))
+    if step.op == "impute":
+        value = Approx.param(p)
+        missing = np.isnan(x.ref)
+        return Approx(np.where(missing, value.ref, x.ref), np.where(missing, value.err, x.err))
+    if step.op == "select":
+        return Approx(x.ref[:, step.indices], x.err[:, step.indices])
+    if step.op.startswith("normalize"):
+        return x / _norm(x, step.op)
+    if step.op == "binarize":
+        t = Approx.param(p)
+        ref = (x.ref > t.ref).astype(np.float64)
+        undecided = np.abs(x.ref - t.ref) <= x.err + t.err
+        return Approx(ref, np.where(undecided, 1.0, 0.0))
+    return _project(x, step)
+
+
+def _norm(x: Approx, op: str) -> Approx:
+    """The row norm the runtime divides by, as one value per row (n, 1)."""
+    n = x.ref.shape[1]
+    if op == "normalize_max":
+        ref = np.abs(x.ref).max(axis=1, keepdims=True)
+        err = x.err.max(axis=1, keepdims=True)
+    else:
+        total = Approx(np.zeros((len(x.ref), 1)), np.zeros((len(x.ref), 1)))
+        for i in range(n):
+            xi = Approx(x.ref[:, i : i + 1], x.err[:, i : i + 1])
+            term = Approx(np.abs(xi.ref), xi.err) if op == "normalize_l1" else xi * xi
+            total = total + term
+        ref, err = total.ref, total.err
+        if op == "normalize_l2":
+            root = Approx(ref, err).sqrt()
+            ref, err = root.ref, root.err
+    # A zero norm divides by 1 (scikit-learn's _handle_zeros_in_scale); a
+    # norm within its bound of 0 could be either.
+    zero = ref == 0
+    ambiguous = (~zero) & (ref <= err)
+    ref = np.where(zero, 1.0, ref)
+    err = np.where(ambiguous, np.inf, np.where(zero, 0.0, err))
+    return Approx(ref, err)
+
+
+def _project(x: Approx, step: Step) -> Approx:
+    n, k = step.n_in, step.n_out
+    mean = Approx.param(step.params[:n])
+    weights = step.params[n:].reshape(k, n)
+    centred = x - Approx(np.broadcast_to(mean.ref, x.ref.shape), np.broadcast_to(mean.err, x.ref.shape))
+    refs, errs = [], []
+    for j in range(k):
+        w = Approx.param(weights[j])
+        total = Approx(np.zeros(len(x.ref)), np.zeros(len(x.ref)))
+        for i in range(n):
+            term = Approx(np.full(len(x.ref), w.ref[i]), np.full(len(x.ref), w.err[i])) * Approx(
+                centred.ref[:, i], centred.err[:, i]
+            )
+            total = total + term
+        # scikit-learn computes x C^T - mean C^T: its roundings grow with
+        # both products' magnitudes.
+        sk = (n + 2) * U64 * (np.abs(x.ref) @ np.abs(weights[j]) + np.abs(mean.ref) @ np.abs(weights[j]))
+        refs.append(total.ref)
+        errs.append(total.err + 2 * sk)
+    return Approx(np.stack(refs, axis=1), np.stack(errs, axis=1))
+
+
+def transform_bound(program: Any, X: np.ndarray, n_steps: Any = None) -> Approx:
+    """scikit-learn's exact results of the program (its first n_steps
+    steps) on X and the bound on the runtime's distance from them."""
+    X = np.asarray(X, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        x = Approx(X, np.abs(_f32(X) - X))
+    for step in program.steps[:n_steps]:
+        x = _rowwise(x, step)
+    return x
+
+
+def _column(a: Approx, j: int) -> Approx:
+    return Approx(a.ref[:, j], a.err[:, j])
+
+
+def score_bound(program: Any, X: np.ndarray) -> np.ndarray:
+    """Bound on |runtime - scikit-learn| of PCA's score_samples: the
+    quadratic form of transforms_score_samples, carried as the steps are."""
+    last = program.steps[-1]
+    n = last.n_in
+    x = transform_bound(program, X, len(program.steps) - 1)
+    mean = Approx.param(last.params[:n])
+    rows = len(x.ref)
+    d = [_column(x, i) - Approx(np.full(rows, mean.ref[i]), np.full(rows, mean.err[i])) for i in range(n)]
+    q = Approx.param(program.quadratic)
+    k = 0
+    total = Approx(np.zeros(rows), np.zeros(rows))
+    sk = np.zeros(rows)
+    for i in range(n):
+        inner = Approx(np.zeros(rows), np.zeros(rows))
+        for j in range(i, n):
+            inner = inner + Approx(np.full(rows, q.ref[k]), np.full(rows, q.err[k])) * d[j]
+            sk += np.abs(q.ref[k] * d[i].ref * d[j].ref)
+            k += 1
+        total = total + d[i] * inner
+    c = Approx(np.full(rows, q.ref[k]), np.full(rows, q.err[k]))
+    # scikit-learn's precision and its products are float64 roundings of
+    # the same quantities: a few U64 of every term.
+    return (total + c).err + 4 * (n + 4) * U64 * (sk + np.abs(c.ref))
+
+
+def assert_same_nan(what: str, got: np.ndarray, want: np.ndarray) -> None:
+    bad = np.isnan(got) != np.isnan(want)
+    if np.any(bad):
+        flat = int(np.flatnonzero(bad.reshape(-1))[0])
+        raise AssertionError(f"{what}: NaN at flat index {flat} in one of runtime ({got.flat[flat]!r}) "
+                             f"and scikit-learn ({want.flat[flat]!r}) only")
+
+
+class TransformsContract(NumericContract):
+    statement = (
+        "float32 arithmetic, parameters rounded to float32. Every output within a bound carried "
+        "through the steps by running error analysis (one rounding per operation, the inputs' and "
+        "parameters' errors propagated); decisions (Binarizer, clip) free within their bound; "
+        "NaN where scikit-learn has NaN."
+    )
+
+    def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+        from .convert import convert_transforms
+
+        program = convert_transforms(estimator)
+        X = np.asarray(X, dtype=np.float64)
+        want = np.asarray(estimator.transform(X), dtype=np.float64)
+        got = cm.transform(X)
+        assert_same_nan("transform", got, want)
+        bound = transform_bound(program, X).err
+        finite = ~np.isnan(want)
+        report: Dict[str, Any] = {"n_samples": len(X)}
+        report["max_abs_diff"] = assert_within(
+            "transform", np.where(finite, got, 0.0), np.where(finite, want, 0.0), np.where(finite, bound, 0.0)
+        )
+        if program.quadratic is not None:
+            want_scores = np.asarray(estimator.score_samples(X), dtype=np.float64)
+            report["max_score_diff"] = assert_within(
+                "score_samples", cm.score_samples(X), want_scores, score_bound(program, X)
+            )
+        return report
+
+
+__all__: List[str] = ["TransformsContract", "transform_bound", "Approx"]
