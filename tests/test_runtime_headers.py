@@ -273,6 +273,42 @@ template float demo_nb_predict<eg::naive_bayes_kind::binarized>(const float*);
 template float demo_nb_predict<eg::naive_bayes_kind::gaussian>(const float*);
 template float demo_nb_predict<eg::naive_bayes_kind::categorical>(const float*);
 
+// Transforms: the kernels on the run-time descriptor ...
+template void eg::transforms_run<eg::transforms_model>(const eg::transforms_model&, const float*, float*, float*);
+template void eg::transforms_score_samples<eg::transforms_model>(const eg::transforms_model&, const float*, float*,
+                                                                 float*);
+template eg::status eg::transforms_validate<eg::transforms_model>(const eg::transforms_model&, size_t, size_t,
+                                                                  size_t, size_t, size_t);
+
+// ... and on tables in flash with a compile-time layout: scale, select, project.
+static const uint8_t demo_tf_ops[3] EMLEARN_GEN_TABLE_ATTR = {0, 4, 9};
+static const uint32_t demo_tf_shapes[9] EMLEARN_GEN_TABLE_ATTR = {2u, 0u, 0u, 1u, 4u, 0u, 1u, 4u, 0u};
+static const float demo_tf_params[6] EMLEARN_GEN_TABLE_ATTR = {0.5f, -1.0f, 2.0f, 4.0f, 0.25f, 3.0f};
+static const uint32_t demo_tf_indices[1] EMLEARN_GEN_TABLE_ATTR = {1u};
+static const float demo_tf_quadratic[2] EMLEARN_GEN_TABLE_ATTR = {-0.5f, -1.0f};
+struct demo_tf {
+  static constexpr const uint8_t* ops = demo_tf_ops;
+  static constexpr const uint32_t* shapes = demo_tf_shapes;
+  static constexpr const float* params = demo_tf_params;
+  static constexpr const uint32_t* indices = demo_tf_indices;
+  static constexpr const float* quadratic = demo_tf_quadratic;
+  static constexpr uint32_t n_steps = 3u;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_outputs = 1u;
+  static constexpr uint32_t max_width = 2u;
+};
+float demo_tf_transform(const float* x) {
+  float scratch[4];
+  float out[1];
+  if (eg::transforms_validate(demo_tf(), 3u, 9u, 6u, 1u, 2u) != eg::status::ok) {
+    return -1.0f;
+  }
+  eg::transforms_run(demo_tf(), x, out, scratch);
+  float score[1];
+  eg::transforms_score_samples(demo_tf(), x, score, scratch);
+  return out[0] + score[0];
+}
+
 // The dense layer on pointers, and on tables in flash as generated headers
 // pass them (through a compile-time descriptor's members).
 template void eg::dense_sums<const float*, const float*>(const float*, uint32_t, const float*, uint32_t, uint32_t,
@@ -351,7 +387,7 @@ float demo_soft_double(eg::soft_double a, eg::soft_double b) {
 """
 KERNEL_HEADERS = (
     "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
-    "naive_bayes.hpp", "svm.hpp",
+    "naive_bayes.hpp", "svm.hpp", "transforms.hpp",
 )
 
 

@@ -32,7 +32,10 @@
 // (q is the precision matrix scaled by -1/2 on the diagonal and by -1 above
 // it, c the Gaussian's log normalisation). `quadratic` is empty otherwise.
 //
-// float arithmetic with every product rounded before it is added
+// NaN in (missing values, where scikit-learn passes them through a scaler)
+// gives the one quiet NaN of quiet_nan(): targets' float arithmetic makes
+// NaNs of different bits. float arithmetic with every product rounded
+// before it is added
 // (rounded() in math.hpp) and sums in a fixed order, so host and devices
 // compute the same bits.
 //
@@ -134,12 +137,12 @@ inline void transform_step(const M& m, uint32_t s, const float* x, uint32_t n_in
   switch (op) {
     case transform_op::center_divide:
       for (uint32_t i = 0; i < n_in; ++i) {
-        y[i] = (x[i] - table_read(p, i)) / table_read(p, n_in + i);
+        y[i] = x[i] != x[i] ? quiet_nan() : (x[i] - table_read(p, i)) / table_read(p, n_in + i);
       }
       break;
     case transform_op::multiply_add:
       for (uint32_t i = 0; i < n_in; ++i) {
-        y[i] = rounded(x[i] * table_read(p, i)) + table_read(p, n_in + i);
+        y[i] = x[i] != x[i] ? quiet_nan() : rounded(x[i] * table_read(p, i)) + table_read(p, n_in + i);
       }
       break;
     case transform_op::clip: {

@@ -1,0 +1,180 @@
+// Tests of transforms.hpp on small programs made here, against references
+// computed here from the same float tables, operation by operation.
+#include <gtest/gtest.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "emlearn_gen/transforms.hpp"
+
+namespace {
+
+using emlearn_gen::status;
+using emlearn_gen::transforms_model;
+namespace op = emlearn_gen::transform_op;
+
+// A program with its tables, built step by step, and the descriptor the kernels take.
+struct Program {
+  std::vector<uint8_t> ops;
+  std::vector<uint32_t> shapes;
+  std::vector<float> params;
+  std::vector<uint32_t> indices;
+  std::vector<float> quadratic;
+  uint32_t n_features;
+  uint32_t width;  // of the row the last step wrote
+
+  explicit Program(uint32_t n) : n_features(n), width(n) {}
+
+  Program& step(uint8_t code, uint32_t n_out, std::vector<float> p, std::vector<uint32_t> idx = {}) {
+    ops.push_back(code);
+    shapes.push_back(n_out);
+    shapes.push_back(static_cast<uint32_t>(params.size()));
+    shapes.push_back(static_cast<uint32_t>(indices.size()));
+    params.insert(params.end(), p.begin(), p.end());
+    indices.insert(indices.end(), idx.begin(), idx.end());
+    width = n_out;
+    return *this;
+  }
+
+  uint32_t max_width() const {
+    uint32_t widest = 0;
+    for (size_t s = 0; s + 1 < ops.size(); ++s) {
+      widest = shapes[3 * s] > widest ? shapes[3 * s] : widest;
+    }
+    return widest;
+  }
+  transforms_model descriptor() const {
+    return transforms_model{ops.data(),   shapes.data(), params.data(), indices.data(), quadratic.data(),
+                            static_cast<uint32_t>(ops.size()), n_features, width, max_width()};
+  }
+  status validate() const {
+    return emlearn_gen::transforms_validate(descriptor(), ops.size(), shapes.size(), params.size(), indices.size(),
+                                            quadratic.size());
+  }
+  std::vector<float> run(const std::vector<float>& x) const {
+    std::vector<float> out(width), scratch(2 * max_width() + 1);
+    emlearn_gen::transforms_run(descriptor(), x.data(), out.data(), scratch.data());
+    return out;
+  }
+};
+
+TEST(Transforms, ScalersClipAndImputeComputeAsWritten) {
+  Program p(3);
+  p.step(op::impute, 3, {1.5f, -2.0f, 0.25f})
+      .step(op::center_divide, 3, {0.5f, 1.0f, -3.0f, 2.0f, 0.3f, 7.0f})
+      .step(op::multiply_add, 3, {1.7f, -0.2f, 3.0f, 0.1f, 0.0f, -1.0f})
+      .step(op::clip, 3, {-1.0f, 1.0f});
+  ASSERT_EQ(p.validate(), status::ok);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> x = {nan, 0.75f, -9.0f};
+  const std::vector<float> y = p.run(x);
+  const float in[3] = {1.5f, 0.75f, -9.0f};
+  for (int i = 0; i < 3; ++i) {
+    volatile float centred = in[i] - p.params[3 + i];
+    volatile float scaled = centred / p.params[6 + i];
+    volatile float product = scaled * p.params[9 + i];
+    volatile float shifted = product + p.params[12 + i];
+    const float want = shifted < -1.0f ? -1.0f : (shifted > 1.0f ? 1.0f : shifted);
+    EXPECT_EQ(y[i], want) << i;
+  }
+}
+
+TEST(Transforms, NaNThroughAScalerIsTheOneQuietNaN) {
+  Program p(1);
+  p.step(op::center_divide, 1, {1.0f, 2.0f});
+  ASSERT_EQ(p.validate(), status::ok);
+  uint32_t bits = 0xFFC12345u;  // a negative NaN with a payload
+  float x;
+  memcpy(&x, &bits, sizeof x);
+  const float y = p.run({x})[0];
+  uint32_t got;
+  memcpy(&got, &y, sizeof got);
+  EXPECT_EQ(got, 0x7FC00000u);
+}
+
+TEST(Transforms, SelectNormalizeBinarizeAndProject) {
+  Program p(4);
+  p.step(op::select, 3, {}, {3u, 0u, 3u}).step(op::normalize_l2, 3, {}).step(op::binarize, 3, {0.5f});
+  ASSERT_EQ(p.validate(), status::ok);
+  const std::vector<float> y = p.run({3.0f, 9.0f, 9.0f, 4.0f});
+  // (4, 3, 4) / sqrt(41): 0.62, 0.47, 0.62.
+  EXPECT_EQ(y, (std::vector<float>{1.0f, 0.0f, 1.0f}));
+
+  Program zero(2);
+  zero.step(op::normalize_l1, 2, {}).step(op::normalize_max, 2, {});
+  ASSERT_EQ(zero.validate(), status::ok);
+  EXPECT_EQ(zero.run({0.0f, -0.0f}), (std::vector<float>{0.0f, -0.0f}));  // a zero row stays as it is
+  // l1: (-0.75, 0.25); then max: divided by 0.75.
+  EXPECT_EQ(zero.run({-3.0f, 1.0f}), (std::vector<float>{-1.0f, 0.25f / 0.75f}));
+
+  Program proj(3);
+  proj.step(op::project, 2, {1.0f, 2.0f, 3.0f, 0.5f, -1.0f, 0.1f, 2.0f, 0.0f, 0.3f});
+  ASSERT_EQ(proj.validate(), status::ok);
+  const std::vector<float> x = {1.3f, -0.7f, 4.0f};
+  const std::vector<float> got = proj.run(x);
+  for (int k = 0; k < 2; ++k) {
+    float sum = 0.0f;
+    for (int i = 0; i < 3; ++i) {
+      volatile float d = x[i] - proj.params[i];
+      volatile float t = proj.params[3 + 3 * k + i] * d;
+      sum += t;
+    }
+    EXPECT_EQ(got[k], sum) << k;
+  }
+}
+
+TEST(Transforms, ScoreSamplesIsTheQuadraticFormOfTheLastStepsInput) {
+  Program p(2);
+  p.step(op::center_divide, 2, {0.0f, 0.0f, 2.0f, 2.0f}).step(op::project, 1, {0.5f, -0.5f, 1.0f, 1.0f});
+  p.quadratic = {-0.5f, 0.25f, -1.5f, -3.0f};  // q00, q01, q11, c
+  ASSERT_EQ(p.validate(), status::ok);
+  std::vector<float> scratch(2 * p.max_width());
+  float score = 0.0f;
+  const float x[2] = {3.0f, -1.0f};
+  emlearn_gen::transforms_score_samples(p.descriptor(), x, &score, scratch.data());
+  const double d0 = 1.5 - 0.5, d1 = -0.5 + 0.5;
+  EXPECT_FLOAT_EQ(score, static_cast<float>(d0 * (-0.5 * d0 + 0.25 * d1) + d1 * (-1.5 * d1) - 3.0));
+}
+
+TEST(Transforms, ValidateRefusesWhatWouldReadOutsideTheTables) {
+  Program good(2);
+  good.step(op::select, 1, {}, {1u});
+  ASSERT_EQ(good.validate(), status::ok);
+
+  Program out_of_row(2);
+  out_of_row.step(op::select, 1, {}, {2u});
+  EXPECT_EQ(out_of_row.validate(), status::bad_table);
+
+  Program unknown(2);
+  unknown.step(99, 2, {});
+  EXPECT_EQ(unknown.validate(), status::bad_table);
+
+  Program wrong_width(2);
+  wrong_width.step(op::center_divide, 3, {0, 0, 1, 1});
+  EXPECT_EQ(wrong_width.validate(), status::bad_table);
+
+  Program short_params(2);
+  short_params.step(op::center_divide, 2, {0, 0, 1});
+  EXPECT_EQ(short_params.validate(), status::size_mismatch);
+
+  Program bad_quadratic(2);
+  bad_quadratic.step(op::project, 1, {0, 0, 1, 1});
+  bad_quadratic.quadratic = {1.0f, 2.0f};
+  EXPECT_EQ(bad_quadratic.validate(), status::size_mismatch);
+
+  Program not_projected(2);
+  not_projected.step(op::impute, 2, {0, 0});
+  not_projected.quadratic = {1.0f, 2.0f, 3.0f, 4.0f};
+  EXPECT_EQ(not_projected.validate(), status::size_mismatch);
+
+  transforms_model empty = good.descriptor();
+  empty.n_steps = 0;
+  EXPECT_EQ(emlearn_gen::transforms_validate(empty, 0, 0, 0, 1, 0), status::bad_argument);
+}
+
+}  // namespace
