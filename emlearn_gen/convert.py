@@ -11,7 +11,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _runtime
 from .core.entry_points import log_of_proba
+from .core.family import Family, Lowered
 from .core.identifiers import check_identifier
+from .core.pipeline import imputes_nan, split
 from .core.validation import accepts_nan
 from .families import REGISTRY
 from .model import CModel
@@ -48,7 +50,9 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
 
     Parameters
     ----------
-    estimator : a fitted scikit-learn estimator (see ``supported_estimators()``).
+    estimator : a fitted scikit-learn estimator (see ``supported_estimators()``),
+        or a Pipeline of supported feature steps ending in one: the header
+        runs the steps and then the model, with the C++ API of the model.
     name : the C++ namespace of the generated model; a C++ identifier.
     **options : options of the estimator's model family, validated by it.
         Every family has ``dtype`` (type of stored values and of sums):
@@ -69,11 +73,39 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     attributes are malformed.
     """
     name = check_identifier(name, "name")
-    family = REGISTRY.family_of(estimator)
+    steps_estimator, final = split(estimator)
+    family = REGISTRY.family_of(final)
     checked = family.check_options(options)
     check_is_fitted(estimator)
-    ir = family.to_ir(estimator)
-    lowered = family.lower(ir, checked)
+    lowered = _lowered(family, final, checked)
+    versions = _versions()
+    steps = None
+    if steps_estimator is not None:
+        steps = _steps_model(name, steps_estimator, versions)
+        if steps.n_outputs_ != lowered.n_features:
+            raise ValueError(
+                f"the Pipeline's steps write {steps.n_outputs_} features, but its final step "
+                f"{type(final).__name__} was fitted on {lowered.n_features}; refit the pipeline"
+            )
+        # NaN enters if the steps take it, and reaches the model unless a step imputes it.
+        allow_nan = steps._allow_nan and (lowered.allow_nan or imputes_nan(steps_estimator))
+        lowered = dataclasses.replace(lowered, allow_nan=allow_nan)
+    return CModel(
+        name=name,
+        family=family,
+        estimator_name=type(estimator).__name__,
+        lowered=lowered,
+        versions=versions,
+        feature_names=_feature_names(estimator),
+        steps=steps,
+        final_name=type(final).__name__,
+    )
+
+
+def _lowered(family: Family, estimator: Any, options: Dict[str, Any]) -> Lowered:
+    """The family's conversion of ``estimator``, with the generic additions:
+    derived predict_log_proba, and NaN only where scikit-learn takes it."""
+    lowered = family.lower(family.to_ir(estimator), options)
     if hasattr(estimator, "predict_log_proba"):
         entry_points = log_of_proba(lowered.entry_points)
         if len(entry_points) > len(lowered.entry_points):
@@ -85,13 +117,18 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     if lowered.allow_nan and not accepts_nan(estimator):
         # NaN means "missing" only where scikit-learn's estimator accepts it.
         lowered = dataclasses.replace(lowered, allow_nan=False)
+    return lowered
+
+
+def _steps_model(name: str, steps: Any, versions: Dict[str, Any]) -> CModel:
+    """The CModel of a Pipeline's feature steps (the transforms family)."""
+    family = REGISTRY.get("transforms")
     return CModel(
         name=name,
         family=family,
-        estimator_name=type(estimator).__name__,
-        lowered=lowered,
-        versions=_versions(),
-        feature_names=_feature_names(estimator),
+        estimator_name="Pipeline",
+        lowered=_lowered(family, steps, family.check_options({})),
+        versions=versions,
     )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._files import write_text_atomic
 from .core.entry_points import INDICATOR, LABEL, OUTLIER, EntryPoint, by_name
-from .core.family import Family, Lowered
+from .core.family import Family, Lowered, NumericContract
 from .core.host import HostModel
 from .core.render import render_model
 from .core.validation import check_feature_names, check_X
@@ -66,12 +66,18 @@ class CModel:
         lowered: Lowered,
         versions: Dict[str, Any],
         feature_names: Optional[np.ndarray] = None,
+        steps: Optional["CModel"] = None,
+        final_name: str = "",
     ) -> None:
+        """``steps``: a Pipeline's feature steps, run before this model
+        (core/pipeline.py); ``final_name`` then names the final estimator."""
         self.name = name
         self.family = family
         self.estimator_name = estimator_name
         self.task = lowered.task
-        self.n_features_in_ = lowered.n_features
+        self._steps = steps
+        self._final_name = final_name or estimator_name
+        self.n_features_in_ = steps.n_features_in_ if steps is not None else lowered.n_features
         # As on scikit-learn estimators, the attribute exists only when the
         # estimator was fitted on data with (all-string) column names.
         if feature_names is not None:
@@ -142,12 +148,36 @@ class CModel:
         check_feature_names(X, fitted, self._display_name(), warn=False)
         return self._checked(X)
 
+    @property
+    def steps(self) -> Optional["CModel"]:
+        """A Pipeline's feature steps as a model of their own (its
+        ``transform`` writes what the final model reads), or None."""
+        return self._steps
+
+    @property
+    def final_model(self) -> "CModel":
+        """The model without the Pipeline's steps: what runs on their
+        features (this model itself when there are none)."""
+        if self._steps is None:
+            return self
+        return CModel(name=self.name, family=self.family, estimator_name=self._final_name,
+                      lowered=self._lowered, versions=self._versions)
+
     def _checked(self, X: Any) -> np.ndarray:
         """check_X, then the family's checks of the values (Lowered.check_rows)."""
         X32 = check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._allow_nan)
-        if self._lowered.check_rows is not None:
+        if self._lowered.check_rows is not None and self._steps is None:
             self._lowered.check_rows(X32)
         return X32
+
+    def _run(self, method: str, X32: np.ndarray) -> np.ndarray:
+        """Raw results of ``method`` on checked rows: the steps' features
+        first, where there are steps, as the header computes them."""
+        if self._steps is not None:
+            X32 = self._steps._host.run("transform", X32, self._n_jobs)
+            if self._lowered.check_rows is not None:
+                self._lowered.check_rows(X32)
+        return self._host.run(method, X32, self._n_jobs)
 
     def raw_outputs(self, method: str, X: Any) -> np.ndarray:
         """What the header's ``method`` returns for each row of X, computed by
@@ -155,7 +185,7 @@ class CModel:
         rows (n, width) otherwise. Device results are compared against this."""
         if method not in self._entries:
             raise AttributeError(f"{self.estimator_name} has no {method}")
-        return self._host.run(method, self.check_input(X), self._n_jobs)
+        return self._run(method, self.check_input(X))
 
     def _sklearn_result(self, method: str, X: Any) -> np.ndarray:
         """``method``'s result on X in scikit-learn's shape and dtype, with
@@ -170,13 +200,13 @@ class CModel:
         # than a whole single-row prediction).
         if fitted is not None or not plain:
             check_feature_names(X, fitted, self._display_name(), stacklevel=3)
-        if plain and self._lowered.check_rows is None:
+        if plain and self._lowered.check_rows is None and self._steps is None:
             # The common input: checked, run and labelled in one C++ call.
             labels = self.classes_ if ep.output == LABEL and self._labels_by_bytes else None
             raw = self._host.run_array(method, X, self._allow_nan, self._n_jobs, labels)
             if raw is not None:
                 return raw if labels is not None else self._shaped(ep, raw)
-        return self._shaped(ep, self._host.run(method, self._checked(X), self._n_jobs))
+        return self._shaped(ep, self._run(method, self._checked(X)))
 
     def _shaped(self, ep: EntryPoint, raw: np.ndarray) -> np.ndarray:
         """Raw results of ``ep`` in scikit-learn's shape and dtype."""
@@ -228,7 +258,25 @@ class CModel:
         """{entry point: bytes of stack it needs at most}, as the header's
         banner states: its local arrays plus the family's kernel allowance."""
         kernel = self.family.kernel_stack_bytes
-        return {ep.name: self._lowered.scratch.get(ep.name, (0, ""))[0] + kernel for ep in self.entry_points}
+        before = self.steps_stack()
+        return {ep.name: before + self._lowered.scratch.get(ep.name, (0, ""))[0] + kernel for ep in self.entry_points}
+
+    def steps_stack(self) -> int:
+        """Stack a Pipeline's entry points take for its steps, beyond the
+        final model's: the features array, and the steps' own (0 without steps)."""
+        if self._steps is None:
+            return 0
+        return 4 * int(self._steps.n_outputs_) + self._steps.stated_stack["transform"]
+
+    @property
+    def contract(self) -> NumericContract:
+        """What the model promises about its outputs against scikit-learn:
+        its family's contract, or a Pipeline's made of its parts'."""
+        if self._steps is None:
+            return self.family.contract
+        from .core.pipeline import PipelineContract
+
+        return PipelineContract()
 
     def device_tolerance(self, target: Any) -> float:
         """Absolute bound on |device - host| for continuous outputs (0.0: bit-equal)."""

@@ -166,10 +166,12 @@ def stack_lines(cm: Any) -> List[str]:
     """Banner lines stating the stack each entry point needs at most."""
     kernel = cm.family.kernel_stack_bytes
     lines = ["Stack per call, at most (kernel measured at -Os on Cortex-M0, Cortex-M4F and AVR):"]
+    before = cm.steps_stack()
+    steps = f"{before} for the steps' features and theirs + " if before else ""
     for ep in cm.entry_points:
         local, what = cm._lowered.scratch.get(ep.name, (0, ""))
         arrays = f"{what} + " if local else ""
-        lines.append(f"{ep.name}() {local + kernel} bytes: {arrays}{kernel} for the kernel.")
+        lines.append(f"{ep.name}() {before + local + kernel} bytes: {steps}{arrays}{kernel} for the kernel.")
     return lines
 
 
@@ -195,10 +197,14 @@ def model_fingerprint(cm: Any, fields: Dict[str, int], classes: Dict[str, Any]) 
         "classes": classes["classes"],
         "label_type": classes["label_type"],
     }
+    if cm.steps is not None:
+        description["steps"] = {"format": cm.steps.family.format_version, "fields": dict(cm.steps._tables.fields)}
     add("model", json.dumps(description, sort_keys=True, ensure_ascii=True).encode("ascii"))
-    for name in sorted(tables.tables):
-        table = np.asarray(tables.tables[name])
-        add(name, np.ascontiguousarray(table, dtype=table.dtype.newbyteorder("<")).tobytes())
+    parts = [("", tables.tables)] + ([("steps.", cm.steps._tables.tables)] if cm.steps is not None else [])
+    for prefix, named in parts:
+        for name in sorted(named):
+            table = np.asarray(named[name])
+            add(prefix + name, np.ascontiguousarray(table, dtype=table.dtype.newbyteorder("<")).tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -221,7 +227,7 @@ def model_context(cm: Any) -> Dict[str, Any]:
         "runtime_header": f"emlearn_gen/{family.runtime_header}",
         "format_macro": family.format_macro,
         "format_version": family.format_version,
-        "n_features": lowered.n_features,
+        "n_features": cm.n_features_in_,
         "n_outputs": lowered.n_outputs,
         "n_decision": decision.width if decision is not None and decision.output == VALUES else None,
         "entry_points": list(lowered.entry_points),
@@ -232,8 +238,31 @@ def model_context(cm: Any) -> Dict[str, Any]:
         **classes,
         **cm._versions,
     }
+    context["steps"] = _steps_context(cm.steps) if cm.steps is not None else None
+    if cm.steps is not None:
+        context["summary"] = ["Steps: " + line for line in cm.steps._lowered.summary] + context["summary"]
     context.update(lowered.context)
     return context
+
+
+def _steps_context(steps: Any) -> Dict[str, Any]:
+    """What the frame needs of a Pipeline's steps: their tables and
+    descriptor, and how to call them."""
+    family = steps.family
+    tables = steps._tables
+    fields = family.layout.header_fields(tables.tables, tables.fields)
+    return {
+        "layout": family.layout,
+        "tables": tables.tables,
+        "fields": fields,
+        "real": tables.real,
+        "runtime_header": f"emlearn_gen/{family.runtime_header}",
+        "format_macro": family.format_macro,
+        "format_version": family.format_version,
+        "n_features": steps.n_features_in_,
+        "n_outputs": int(steps.n_outputs_),
+        "max_width": int(fields["max_width"]),
+    }
 
 
 def render_model(cm: Any) -> str:

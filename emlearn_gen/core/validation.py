@@ -126,17 +126,15 @@ def accepts_nan(estimator: object) -> bool:
     accept it up to one that imputes it (SimpleImputer with missing
     values NaN).
     """
-    from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
+
+    from .pipeline import flat_steps, is_nan_imputer
 
     if not isinstance(estimator, Pipeline):
         return bool(estimator.__sklearn_tags__().input_tags.allow_nan)
-    for _, step in estimator.steps:
-        if step is None or step == "passthrough":
-            continue
+    for _, step in flat_steps(estimator):
         if not accepts_nan(step):
             return False
-        missing = getattr(step, "missing_values", None)
-        if isinstance(step, SimpleImputer) and isinstance(missing, float) and np.isnan(missing):
+        if is_nan_imputer(step):
             return True
     return True

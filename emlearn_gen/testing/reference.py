@@ -11,9 +11,10 @@ import numpy as np
 
 def assert_matches_sklearn(cmodel: Any, estimator: Any, X: Any) -> Dict[str, Any]:
     """Asserts that the CModel's outputs agree with the estimator's on X as
-    its family's numeric contract promises; returns what was measured."""
+    its numeric contract promises (its family's, or a Pipeline's made of its
+    parts'); returns what was measured."""
     X = np.asarray(X)
-    report = cmodel.family.contract.assert_matches_sklearn(cmodel, estimator, X)
+    report = cmodel.contract.assert_matches_sklearn(cmodel, estimator, X)
     if any(ep.log_of for ep in cmodel.entry_points):
         report["max_log_proba_diff"] = assert_log_proba_matches(cmodel, estimator, X)
     return report

@@ -4,6 +4,7 @@ and Pipelines of them (NaN imputed, selected, projected)."""
 from __future__ import annotations
 
 from sklearn import decomposition as dec
+from sklearn import ensemble
 from sklearn import feature_selection as fs
 from sklearn import impute
 from sklearn import linear_model as lm
@@ -49,4 +50,18 @@ EXAMPLES = (
             "nan_classification"),
     Example("Pipeline-scale-select-normalize",
             lambda: make_pipeline(pp.StandardScaler(), fs.SelectKBest(k=6), pp.Normalizer()), "wine"),
+    # Steps and a final model: one header, the model's API.
+    Example("Pipeline-scale-pca-logistic",
+            lambda: make_pipeline(pp.StandardScaler(), dec.PCA(n_components=6), lm.LogisticRegression(max_iter=500)),
+            "wine"),
+    Example("Pipeline-impute-scale-forest",
+            lambda: make_pipeline(impute.SimpleImputer(), pp.StandardScaler(),
+                                  ensemble.RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0)),
+            "nan_classification"),
+    Example("Pipeline-scale-tree-nan",
+            lambda: make_pipeline(pp.MinMaxScaler(), ensemble.ExtraTreesRegressor(n_estimators=5, max_depth=5,
+                                                                                     random_state=0)),
+            "nan_regression"),
+    Example("Pipeline-select-ridge",
+            lambda: make_pipeline(fs.SelectKBest(fs.f_regression, k=5), lm.Ridge()), "diabetes"),
 )

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn import decomposition, feature_selection, impute, pipeline, preprocessing
 from sklearn.feature_selection._base import SelectorMixin
 
+from ...core.pipeline import flat_steps
 from .ir import Step, TransformProgram
 
 #: The selectors: every one keeps the columns of its get_support().
@@ -222,11 +223,6 @@ def supported_names() -> str:
     return ", ".join(sorted(cls.__name__ for cls in SUPPORTED))
 
 
-def pipeline_steps(est: pipeline.Pipeline) -> List[Tuple[str, Any]]:
-    """The steps of a Pipeline that transform ("passthrough" and None left out)."""
-    return [(name, step) for name, step in est.steps if step is not None and step != "passthrough"]
-
-
 def step_steps(est: Any, n_in: int, where: str) -> List[Step]:
     convert_step = CONVERTERS.get(type(est))
     if convert_step is None:
@@ -243,7 +239,7 @@ def step_steps(est: Any, n_in: int, where: str) -> List[Step]:
 def convert_transforms(est: Any) -> TransformProgram:
     """The program of a fitted transformer, or of a Pipeline of them."""
     if isinstance(est, pipeline.Pipeline):
-        named = pipeline_steps(est)
+        named = flat_steps(est)
         if not named:
             raise ValueError("the Pipeline has no step that transforms; give it at least one")
         n_features = int(est.n_features_in_)

@@ -1,0 +1,106 @@
+"""Pipelines: a scikit-learn Pipeline as feature steps and a final model.
+
+A Pipeline whose last step predicts (a model of any family) converts into
+the transforms family's program of its earlier steps (the *steps*) and the
+model's own conversion (the *final* model): one header whose entry points
+run the steps into a local array of features and then the model on it, and
+a CModel whose methods do the same on the host. A Pipeline of transformers
+only is the transforms family's alone. Nested Pipelines are flattened.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from .family import NumericContract
+
+
+def flat_steps(pipeline: Pipeline) -> List[Tuple[str, Any]]:
+    """(name, estimator) of every step that does something, nested Pipelines
+    expanded in place ("passthrough" and None left out)."""
+    out: List[Tuple[str, Any]] = []
+    for name, step in pipeline.steps:
+        if step is None or (isinstance(step, str) and step == "passthrough"):
+            continue
+        if isinstance(step, Pipeline):
+            out.extend((f"{name}.{inner}", est) for inner, est in flat_steps(step))
+        else:
+            out.append((name, step))
+    return out
+
+
+def _predicts(estimator: Any) -> bool:
+    return any(hasattr(estimator, m) for m in ("predict", "score_samples", "decision_function")) and not (
+        hasattr(estimator, "transform") and not hasattr(estimator, "predict")
+    )
+
+
+def split(estimator: Any) -> Tuple[Optional[Pipeline], Any]:
+    """(the steps as a Pipeline, or None; the estimator the model family
+    converts). A bare estimator, and a Pipeline of transformers only, are
+    converted whole: (None, estimator)."""
+    if not isinstance(estimator, Pipeline):
+        return None, estimator
+    steps = flat_steps(estimator)
+    if not steps:
+        raise ValueError("the Pipeline has no step that does anything; give it at least one")
+    final_name, final = steps[-1]
+    if not _predicts(final):
+        return None, estimator
+    if len(steps) == 1:
+        return None, final
+    for name, step in steps[:-1]:
+        if _predicts(step) and not hasattr(step, "transform"):
+            raise TypeError(
+                f"Pipeline step {name!r} ({type(step).__name__}) predicts but comes before the final step "
+                f"{final_name!r}: only the last step of a Pipeline may be a model"
+            )
+    return Pipeline(steps[:-1]), final
+
+
+def is_nan_imputer(step: Any) -> bool:
+    """A step that replaces NaN (SimpleImputer with missing_values NaN)."""
+    from sklearn.impute import SimpleImputer
+
+    missing = getattr(step, "missing_values", None)
+    return isinstance(step, SimpleImputer) and isinstance(missing, float) and missing != missing
+
+
+def imputes_nan(pipeline: Pipeline) -> bool:
+    """Whether a step replaces NaN, so that none reaches what follows the steps."""
+    return any(is_nan_imputer(step) for _, step in flat_steps(pipeline))
+
+
+class PipelineContract(NumericContract):
+    """The numeric contract of a Pipeline with steps, from its parts."""
+
+    statement = (
+        "The steps' features within the transforms contract's bound; the final model, on the "
+        "features the steps computed, within its family's contract; the pipeline's results are the "
+        "final model's on those features, bit for bit. Where the steps' bound moves a feature across "
+        "one of the model's decisions, a label may differ from scikit-learn's pipeline: counted and "
+        "reported."
+    )
+
+    def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+        steps_estimator, final = split(estimator)
+        assert steps_estimator is not None, "a Pipeline with steps"
+        steps, final_model = cm.steps, cm.final_model
+        report: Dict[str, Any] = {"steps": steps.contract.assert_matches_sklearn(steps, steps_estimator, X)}
+        features = steps.transform(X)
+        report.update(final_model.contract.assert_matches_sklearn(final_model, final, features))
+        for ep in cm.entry_points:
+            got = cm.raw_outputs(ep.name, X)
+            want = final_model.raw_outputs(ep.name, features)
+            if not np.array_equal(got, want, equal_nan=got.dtype.kind == "f"):
+                raise AssertionError(f"{ep.name}: the pipeline's results are not the final model's on its steps' features")
+        if hasattr(estimator, "predict"):
+            want, got = estimator.predict(X), cm.predict(X)
+            if np.asarray(want).dtype.kind in "fc":
+                report["pipeline_max_abs_diff"] = float(np.max(np.abs(np.asarray(got) - np.asarray(want))))
+            else:
+                report["pipeline_label_differences"] = int(np.sum(np.asarray(got) != np.asarray(want)))
+        return report
