@@ -18,13 +18,18 @@ from sklearn.svm import SVC, NuSVR
 from sklearn.naive_bayes import CategoricalNB, GaussianNB
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import emlearn_gen
 from emlearn_gen.families import REGISTRY
 from emlearn_gen.testing import DEVICE_TARGET_NAMES, BuildCache, footprint
 from emlearn_gen.testing.pytest_plugin import require_target
 
-_STACK_LINE = re.compile(r"^// (\w+)\(\) (\d+) bytes: (?:(\d+) \w+ of (\d+) bytes \+ )?(\d+) for the kernel\.$", re.M)
+_STACK_LINE = re.compile(
+    r"^// (\w+)\(\) (\d+) bytes: (?:(\d+) for the steps \+ )?(?:(\d+) \w+ of (\d+) bytes \+ )?(\d+) for the kernel\.$", re.M
+)
 KERNEL_STACK_BYTES = REGISTRY.get("trees").kernel_stack_bytes
 
 
@@ -33,9 +38,10 @@ def stated_stack(source: str) -> Dict[str, Tuple[int, int]]:
     banner = source[: source.index("#ifndef")]
     assert "// Stack per call, at most" in banner, banner
     stated = {}
-    for name, total, n, size, kernel in _STACK_LINE.findall(banner):
+    for name, total, steps, n, size, kernel in _STACK_LINE.findall(banner):
         sums = int(n) * int(size) if n else 0
-        assert int(total) == sums + int(kernel) == sums + KERNEL_STACK_BYTES, banner
+        before = int(steps) if steps else 0
+        assert int(total) == before + sums + int(kernel) == before + sums + KERNEL_STACK_BYTES, banner
         stated[name] = (int(total), sums)
     return stated
 
@@ -78,6 +84,11 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     "svm_sigmoid_regressor": (lambda load: load("diabetes"), lambda: NuSVR(kernel="sigmoid", gamma=0.05), None),
     # predict_proba: the coupling's matrix beside the decisions.
     "svm_proba": (lambda load: load("wine"), lambda: SVC(probability=True, random_state=0), None),
+    # Transforms: two rows between the steps; PCA's score_samples.
+    "transforms_pca": (lambda load: load("wine"), lambda: make_pipeline(StandardScaler(), PCA(n_components=5)), None),
+    # A Pipeline: the steps' features and scratch, then the model's own.
+    "pipeline_pca_logistic": (lambda load: load("digits"), lambda: make_pipeline(
+        StandardScaler(), PCA(n_components=12), LogisticRegression(max_iter=50)), None),
 }
 
 

@@ -167,7 +167,7 @@ def stack_lines(cm: Any) -> List[str]:
     kernel = cm.family.kernel_stack_bytes
     lines = ["Stack per call, at most (kernel measured at -Os on Cortex-M0, Cortex-M4F and AVR):"]
     before = cm.steps_stack()
-    steps = f"{before} for the steps' features and theirs + " if before else ""
+    steps = f"{before} for the steps + " if before else ""
     for ep in cm.entry_points:
         local, what = cm._lowered.scratch.get(ep.name, (0, ""))
         arrays = f"{what} + " if local else ""

@@ -86,7 +86,6 @@ class TransformsFamily(Family):
     layout = LAYOUT
     contract = TransformsContract()
     options = (Option("dtype", "type of parameters and arithmetic: float32", ("float32",)),)
-    kernel_stack_bytes = 64
 
     def to_ir(self, estimator: Any) -> TransformProgram:
         return convert_transforms(estimator)
@@ -99,8 +98,8 @@ class TransformsFamily(Family):
         if ir.quadratic is not None:
             entry_points.append(EntryPoint("score_samples", VALUES, 1, vector=True,
                                            doc="PCA's log-likelihood of the row: writes 1 value to `out`."))
-        rows = f"2 rows of {width} floats"
-        scratch = {ep.name: (8 * width, rows) for ep in entry_points} if width else {}
+        # Two rows of the widest step's output, between the steps.
+        scratch = {ep.name: (8 * width, f"{2 * width} floats of 4 bytes") for ep in entry_points} if width else {}
         return Lowered(
             task="transformer",
             n_features=ir.n_features,

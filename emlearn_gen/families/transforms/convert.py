@@ -225,6 +225,11 @@ def supported_names() -> str:
 
 def step_steps(est: Any, n_in: int, where: str) -> List[Step]:
     convert_step = CONVERTERS.get(type(est))
+    if convert_step is None and not hasattr(est, "transform"):
+        raise TypeError(
+            f"{where} is a {type(est).__name__}, a model: only the last step of a Pipeline may be one. "
+            "Put the feature steps first and the model last"
+        )
     if convert_step is None:
         raise TypeError(
             f"{where} is a {type(est).__name__}, which emlearn_gen cannot convert as a step. "

@@ -1,0 +1,132 @@
+"""Pipelines and feature transforms beyond the catalog: what is refused and
+how, NaN through the steps, nested pipelines, and what a pipeline's model
+exposes (its steps, its final model, its feature names)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import datasets
+from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_selection import RFE, SelectKBest
+from sklearn.impute import SimpleImputer
+from sklearn.kernel_approximation import Nystroem
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+import emlearn_gen
+
+
+@pytest.fixture(scope="module")
+def wine():
+    return datasets.load_wine(return_X_y=True)
+
+
+def test_an_unsupported_step_is_named_with_what_is_supported(wine):
+    X, y = wine
+    pipe = make_pipeline(StandardScaler(), Nystroem(n_components=5, random_state=0), LogisticRegression()).fit(X, y)
+    with pytest.raises(TypeError, match=r"Pipeline step 'nystroem' is a Nystroem.*Supported steps: .*StandardScaler"):
+        emlearn_gen.convert(pipe)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_model_before_the_last_step_is_refused(wine):
+    X, y = wine
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    scaler = StandardScaler().fit(X)
+    # scikit-learn's fit refuses such a pipeline; assembled from fitted parts it exists.
+    pipe = Pipeline([("model", model), ("scale", scaler)])
+    with pytest.raises(TypeError, match="'model' is a LogisticRegression, a model: only the last step"):
+        emlearn_gen.convert(pipe)
+    forest = RandomForestClassifier(n_estimators=2, random_state=0).fit(X, y)
+    with pytest.raises(TypeError, match="only the last step of a Pipeline may be a model"):
+        emlearn_gen.convert(Pipeline([("scale", scaler), ("model", model), ("forest", forest)]))
+
+
+def test_rfe_alone_predicts_through_its_estimator_and_is_refused(wine):
+    X, y = wine
+    rfe = RFE(LinearRegression(), n_features_to_select=4).fit(X, y)
+    with pytest.raises(TypeError, match="RFE.*predicts through its own estimator"):
+        emlearn_gen.convert(rfe)
+
+
+@pytest.mark.parametrize(
+    "imputer, message",
+    [
+        (SimpleImputer(missing_values=0.0), r"missing_values=0\.0.*fit the imputer with missing_values=np\.nan"),
+        (SimpleImputer(add_indicator=True), r"add_indicator=True\) is not supported"),
+    ],
+)
+def test_imputers_the_device_cannot_mirror_are_refused(wine, imputer, message):
+    X, y = wine
+    X = X.copy()
+    X[::5, 3] = 0.0
+    if imputer.missing_values != 0.0:
+        X[::7, 2] = np.nan
+    with pytest.raises(ValueError, match=message):
+        emlearn_gen.convert(imputer.fit(X))
+
+
+@pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
+def test_an_imputer_drops_features_never_seen_as_scikit_learn_does(wine):
+    X, y = wine
+    X = X.copy()
+    X[:, 4] = np.nan
+    X[::9, 1] = np.nan
+    imputer = SimpleImputer().fit(X)
+    cm = emlearn_gen.convert(imputer)
+    assert cm.n_outputs_ == X.shape[1] - 1
+    np.testing.assert_allclose(cm.transform(X), imputer.transform(X), rtol=1e-6)
+
+
+def test_nan_flows_through_a_scaler_into_a_tree_but_not_into_a_linear_model(wine):
+    X, y = wine
+    X = X.copy()
+    X[::6, 0] = np.nan
+    forest = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=5, random_state=0)).fit(X, y)
+    cm = emlearn_gen.convert(forest)
+    assert np.array_equal(cm.predict(X), forest.predict(X))
+    complete = ~np.isnan(X).any(axis=1)
+    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X[complete], y[complete])
+    with pytest.raises(ValueError, match="NaN"):
+        emlearn_gen.convert(linear).predict(X)
+    with pytest.raises(ValueError, match="NaN"):
+        linear.predict(X)  # as scikit-learn
+
+
+def test_nested_pipelines_convert_as_their_flat_steps(wine):
+    X, y = wine
+    flat = make_pipeline(StandardScaler(), PCA(n_components=4), LogisticRegression(max_iter=500)).fit(X, y)
+    nested = Pipeline([("features", Pipeline(flat.steps[:2])), ("model", flat.steps[2][1])])
+    a, b = emlearn_gen.convert(flat), emlearn_gen.convert(nested)
+    np.testing.assert_array_equal(a.raw_outputs("predict_proba", X), b.raw_outputs("predict_proba", X))
+    assert a.steps is not None and b.steps is not None
+    np.testing.assert_array_equal(a.steps._tables.tables["params"], b.steps._tables.tables["params"])
+
+
+def test_a_pipeline_model_exposes_its_steps_and_final_model(wine):
+    X, y = wine
+    pipe = make_pipeline(MinMaxScaler(), SelectKBest(k=5), LogisticRegression(max_iter=500)).fit(X, y)
+    cm = emlearn_gen.convert(pipe, name="wine")
+    assert cm.n_features_in_ == X.shape[1]
+    assert cm.steps.n_outputs_ == 5 and cm.final_model.n_features_in_ == 5
+    features = cm.steps.transform(X)
+    np.testing.assert_array_equal(cm.raw_outputs("predict", X), cm.final_model.raw_outputs("predict", features))
+    source = cm.to_source()
+    assert "constexpr int n_features = 13;" in source
+    assert "Steps: MinMaxScaler -> SelectKBest" in source
+    assert '#include "emlearn_gen/transforms.hpp"' in source
+
+
+def test_a_pipeline_keeps_the_column_names_it_was_fitted_with(wine):
+    X, y = wine
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(frame, y)
+    cm = emlearn_gen.convert(pipe)
+    np.testing.assert_array_equal(cm.feature_names_in_, pipe.feature_names_in_)
+    assert np.array_equal(cm.predict(frame), pipe.predict(frame))
+    with pytest.raises(ValueError, match="feature names"):
+        cm.predict(frame[frame.columns[::-1]])
