@@ -13,7 +13,7 @@ from . import _runtime
 from .core.entry_points import log_of_proba
 from .core.family import Family, Lowered
 from .core.identifiers import check_identifier
-from .core.pipeline import imputes_nan, split
+from .core.pipeline import describe_steps, imputes_nan, split
 from .core.validation import accepts_nan
 from .families import REGISTRY
 from .model import CModel
@@ -77,19 +77,29 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     family = REGISTRY.family_of(final)
     checked = family.check_options(options)
     check_is_fitted(estimator)
-    lowered = _lowered(family, final, checked)
+    ir = family.to_ir(final)
     versions = _versions()
-    steps = None
-    if steps_estimator is not None:
-        steps = _steps_model(name, steps_estimator, versions)
-        if steps.n_outputs_ != lowered.n_features:
-            raise ValueError(
-                f"the Pipeline's steps write {steps.n_outputs_} features, but its final step "
-                f"{type(final).__name__} was fitted on {lowered.n_features}; refit the pipeline"
-            )
-        # NaN enters if the steps take it, and reaches the model unless a step imputes it.
-        allow_nan = steps._allow_nan and (lowered.allow_nan or imputes_nan(steps_estimator))
-        lowered = dataclasses.replace(lowered, allow_nan=allow_nan)
+    if steps_estimator is None:
+        lowered = _lowered(family, ir, final, checked)
+        return CModel(name=name, family=family, estimator_name=type(estimator).__name__, lowered=lowered,
+                      versions=versions, feature_names=_feature_names(estimator))
+    transforms = REGISTRY.get("transforms")
+    program = transforms.to_ir(steps_estimator)
+    if program.n_outputs != final.n_features_in_:
+        raise ValueError(
+            f"the Pipeline's steps write {program.n_outputs} features, but its final step "
+            f"{type(final).__name__} was fitted on {final.n_features_in_}; refit the pipeline"
+        )
+    steps = CModel(name=name, family=transforms, estimator_name="Pipeline", versions=versions,
+                   lowered=_lowered(transforms, program, steps_estimator, transforms.check_options({})))
+    folded = family.fold(ir, program, final)
+    lowered = _lowered(family, folded if folded is not None else ir, final, checked)
+    # NaN enters if the steps take it, and reaches the model unless a step imputes it.
+    allow_nan = steps._allow_nan and (lowered.allow_nan or imputes_nan(steps_estimator))
+    lowered = dataclasses.replace(lowered, allow_nan=allow_nan)
+    if folded is not None:
+        line = f"Pipeline steps folded into the model exactly: {describe_steps(program)}."
+        lowered = dataclasses.replace(lowered, summary=(line,) + tuple(lowered.summary))
     return CModel(
         name=name,
         family=family,
@@ -97,15 +107,17 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
         lowered=lowered,
         versions=versions,
         feature_names=_feature_names(estimator),
-        steps=steps,
+        steps=None if folded is not None else steps,
         final_name=type(final).__name__,
+        folded=folded is not None,
     )
 
 
-def _lowered(family: Family, estimator: Any, options: Dict[str, Any]) -> Lowered:
-    """The family's conversion of ``estimator``, with the generic additions:
-    derived predict_log_proba, and NaN only where scikit-learn takes it."""
-    lowered = family.lower(family.to_ir(estimator), options)
+def _lowered(family: Family, ir: Any, estimator: Any, options: Dict[str, Any]) -> Lowered:
+    """The family's lowering of ``ir`` (of ``estimator``), with the generic
+    additions: derived predict_log_proba, and NaN only where scikit-learn
+    takes it."""
+    lowered = family.lower(ir, options)
     if hasattr(estimator, "predict_log_proba"):
         entry_points = log_of_proba(lowered.entry_points)
         if len(entry_points) > len(lowered.entry_points):
@@ -118,18 +130,6 @@ def _lowered(family: Family, estimator: Any, options: Dict[str, Any]) -> Lowered
         # NaN means "missing" only where scikit-learn's estimator accepts it.
         lowered = dataclasses.replace(lowered, allow_nan=False)
     return lowered
-
-
-def _steps_model(name: str, steps: Any, versions: Dict[str, Any]) -> CModel:
-    """The CModel of a Pipeline's feature steps (the transforms family)."""
-    family = REGISTRY.get("transforms")
-    return CModel(
-        name=name,
-        family=family,
-        estimator_name="Pipeline",
-        lowered=_lowered(family, steps, family.check_options({})),
-        versions=versions,
-    )
 
 
 def supported_estimators() -> tuple:

@@ -68,15 +68,19 @@ class CModel:
         feature_names: Optional[np.ndarray] = None,
         steps: Optional["CModel"] = None,
         final_name: str = "",
+        folded: bool = False,
     ) -> None:
         """``steps``: a Pipeline's feature steps, run before this model
-        (core/pipeline.py); ``final_name`` then names the final estimator."""
+        (core/pipeline.py); ``final_name`` then names the final estimator.
+        ``folded``: the model is a Pipeline's whose steps the family folded
+        into it (Family.fold)."""
         self.name = name
         self.family = family
         self.estimator_name = estimator_name
         self.task = lowered.task
         self._steps = steps
         self._final_name = final_name or estimator_name
+        self._folded = folded
         self.n_features_in_ = steps.n_features_in_ if steps is not None else lowered.n_features
         # As on scikit-learn estimators, the attribute exists only when the
         # estimator was fitted on data with (all-string) column names.
@@ -272,11 +276,11 @@ class CModel:
     def contract(self) -> NumericContract:
         """What the model promises about its outputs against scikit-learn:
         its family's contract, or a Pipeline's made of its parts'."""
-        if self._steps is None:
+        if self._steps is None and not self._folded:
             return self.family.contract
-        from .core.pipeline import PipelineContract
+        from .core.pipeline import FoldedPipelineContract, PipelineContract
 
-        return PipelineContract()
+        return PipelineContract() if self._steps is not None else FoldedPipelineContract()
 
     def device_tolerance(self, target: Any) -> float:
         """Absolute bound on |device - host| for continuous outputs (0.0: bit-equal)."""

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.pipeline import Pipeline
 
 import emlearn_gen
 from emlearn_gen import _runtime
 from emlearn_gen.core.entry_points import PUBLIC_METHODS
+from emlearn_gen.core.pipeline import flat_steps
 from emlearn_gen.families import REGISTRY
 from emlearn_gen.testing import catalog
 from emlearn_gen.testing.reference import assert_matches_sklearn
@@ -81,6 +83,8 @@ def test_every_supported_estimator_is_in_the_catalog():
     for example in EXAMPLES:
         est, _ = catalog.fitted(example)
         covered.add(type(est).__name__)
+        if isinstance(est, Pipeline):  # its steps and final model are covered too
+            covered.update(type(step).__name__ for _, step in flat_steps(est))
     assert covered == set(emlearn_gen.supported_estimators())
 
 

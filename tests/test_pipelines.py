@@ -130,3 +130,62 @@ def test_a_pipeline_keeps_the_column_names_it_was_fitted_with(wine):
     assert np.array_equal(cm.predict(frame), pipe.predict(frame))
     with pytest.raises(ValueError, match="feature names"):
         cm.predict(frame[frame.columns[::-1]])
+
+
+def _on_every_folded_threshold(pipe: Pipeline, X: np.ndarray) -> np.ndarray:
+    """Rows of X with one input set to each threshold of the folded trees,
+    and to the float32 values just below and above it."""
+    from emlearn_gen.families.trees.fold import fold_trees
+    from emlearn_gen.families.transforms.convert import convert_transforms
+
+    folded = fold_trees(emlearn_gen.families.REGISTRY.get("trees").to_ir(pipe[-1]), convert_transforms(pipe[:-1]))
+    base = np.nan_to_num(X[:3]).astype(np.float32)
+    rows = []
+    for tree in folded.trees:
+        inner = ~tree.is_leaf
+        for f, t in zip(tree.feature[inner], tree.threshold[inner].astype(np.float32)):
+            for value in (np.nextafter(t, np.float32(-np.inf)), t, np.nextafter(t, np.float32(np.inf))):
+                row = base[len(rows) % len(base)].copy()
+                row[f] = value
+                rows.append(row)
+    return np.asarray(rows, dtype=np.float64)
+
+
+_FOREST = dict(n_estimators=5, max_depth=6, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "pipe, nan",
+    [
+        (make_pipeline(StandardScaler(), RandomForestClassifier(**_FOREST)), False),
+        (make_pipeline(SimpleImputer(strategy="median"), MinMaxScaler(feature_range=(-1, 1), clip=True),
+                       SelectKBest(k=6), RandomForestClassifier(**_FOREST)), True),
+    ],
+    ids=["scaler", "impute-minmax-clip-select"],
+)
+def test_steps_folded_into_trees_decide_as_scikit_learn_on_every_threshold(wine, pipe, nan):
+    """Folding is exact: on float32 inputs at, just below and just above every
+    folded threshold (and NaN where the pipeline imputes), labels and
+    probabilities are scikit-learn's pipeline's (probabilities as float32
+    rounds them)."""
+    X, y = wine
+    X = X.copy()
+    if nan:
+        X[::5, 2] = np.nan
+    pipe.fit(X, y)
+    cm = emlearn_gen.convert(pipe)
+    assert cm.steps is None and "folded into the model exactly" in cm.to_source()
+    probes = _on_every_folded_threshold(pipe, X)
+    if nan:
+        probes[::4, 2] = np.nan
+    assert np.array_equal(cm.predict(probes), pipe.predict(probes))
+    want = pipe.predict_proba(probes).astype(np.float32)
+    np.testing.assert_array_equal(cm.raw_outputs("predict_proba", probes), want)
+
+
+def test_steps_that_mix_features_are_not_folded(wine):
+    X, y = wine
+    pipe = make_pipeline(StandardScaler(), PCA(n_components=4),
+                         RandomForestClassifier(n_estimators=3, random_state=0)).fit(X, y)
+    cm = emlearn_gen.convert(pipe)
+    assert cm.steps is not None and "folded" not in cm.to_source()

@@ -166,6 +166,13 @@ class Family(ABC):
     def tables(self, packed: Any) -> Packed:
         """The layout's tables and host fields of the family's packed object."""
 
+    def fold(self, ir: Any, steps: Any, estimator: Any) -> Optional[Any]:
+        """``ir`` with a Pipeline's feature steps (the transforms family's
+        program) folded into it, deciding exactly as the steps followed by
+        ``estimator`` do for every float32 input; None (the default) to run
+        the steps before the model instead."""
+        return None
+
     def catalog(self) -> Sequence[Any]:
         """Examples of every estimator class of the family, fitted on data
         that exercises it (``emlearn_gen.testing.catalog.Example``): the

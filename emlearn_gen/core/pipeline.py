@@ -61,6 +61,15 @@ def split(estimator: Any) -> Tuple[Optional[Pipeline], Any]:
     return Pipeline(steps[:-1]), final
 
 
+def describe_steps(program: Any) -> str:
+    """"StandardScaler -> PCA": the scikit-learn steps of a transforms program."""
+    names: List[str] = []
+    for step in program.steps:
+        if not names or names[-1] != step.source:
+            names.append(step.source)
+    return " -> ".join(names)
+
+
 def is_nan_imputer(step: Any) -> bool:
     """A step that replaces NaN (SimpleImputer with missing_values NaN)."""
     from sklearn.impute import SimpleImputer
@@ -97,6 +106,40 @@ class PipelineContract(NumericContract):
             want = final_model.raw_outputs(ep.name, features)
             if not np.array_equal(got, want, equal_nan=got.dtype.kind == "f"):
                 raise AssertionError(f"{ep.name}: the pipeline's results are not the final model's on its steps' features")
+        if hasattr(estimator, "predict"):
+            want, got = estimator.predict(X), cm.predict(X)
+            if np.asarray(want).dtype.kind in "fc":
+                report["pipeline_max_abs_diff"] = float(np.max(np.abs(np.asarray(got) - np.asarray(want))))
+            else:
+                report["pipeline_label_differences"] = int(np.sum(np.asarray(got) != np.asarray(want)))
+        return report
+
+
+class FoldedPipelineContract(NumericContract):
+    """The numeric contract of a Pipeline whose steps were folded into the
+    model (Family.fold): it decides as scikit-learn's steps followed by the
+    model do on every float32 input."""
+
+    statement = (
+        "For inputs float32 represents (what a device receives), the folded model's results are, bit "
+        "for bit, those of the unfolded model on scikit-learn's own features of those inputs, which "
+        "its family's contract relates to scikit-learn's model."
+    )
+
+    def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+        from ..convert import convert
+
+        steps_estimator, final = split(estimator)
+        assert steps_estimator is not None, "a Pipeline with steps"
+        X32 = np.asarray(X, dtype=np.float64).astype(np.float32).astype(np.float64)
+        features = np.asarray(steps_estimator.transform(X32), dtype=np.float64)
+        unfolded = convert(final, name=cm.name, **cm.options)
+        report = unfolded.contract.assert_matches_sklearn(unfolded, final, features)
+        for ep in cm.entry_points:
+            got = cm.raw_outputs(ep.name, X32)
+            want = unfolded.raw_outputs(ep.name, features)
+            if not np.array_equal(got, want, equal_nan=got.dtype.kind == "f"):
+                raise AssertionError(f"{ep.name}: the folded model differs from the model on scikit-learn's features")
         if hasattr(estimator, "predict"):
             want, got = estimator.predict(X), cm.predict(X)
             if np.asarray(want).dtype.kind in "fc":

@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from ...core.entry_points import VALUES, EntryPoint
 from ...core.family import Family, Lowered, Option, Packed
 from ...core.layout import Field, Layout, Table, frozen
+from ...core.pipeline import describe_steps
 from .contract import TransformsContract
 from .convert import SUPPORTED, convert_transforms
 from .ir import OPS, TransformProgram
@@ -69,14 +70,6 @@ def pack(program: TransformProgram) -> Packed:
     )
 
 
-def _describe(program: TransformProgram) -> str:
-    names = []
-    for step in program.steps:
-        if not names or names[-1] != step.source:
-            names.append(step.source)
-    return " -> ".join(names)
-
-
 class TransformsFamily(Family):
     name = "transforms"
     estimators = SUPPORTED + (Pipeline,)
@@ -108,7 +101,7 @@ class TransformsFamily(Family):
             options=(("dtype", options["dtype"] or "float32"),),
             n_outputs=ir.n_outputs,
             summary=(
-                f"{_describe(ir)}: {ir.n_features} features in, {ir.n_outputs} out, "
+                f"{describe_steps(ir)}: {ir.n_features} features in, {ir.n_outputs} out, "
                 f"{len(ir.steps)} step{'s' if len(ir.steps) != 1 else ''}; tables {packed.table_bytes} bytes.",
             ),
             scratch=scratch,

@@ -9,14 +9,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from ...core.entry_points import LABEL, OUTLIER, VALUES, EntryPoint
 from ...core.family import Family, Lowered, Option, Packed
 from ...core.layout import Field, Layout, Table
 from .context import REAL_TYPES, tree_scratch, tree_summary
 from .contract import TreeContract
+from . import hgb
 from .convert import SUPPORTED, convert_trees
+from .fold import fold_trees
 from .ir import BOOST_LINKS, TreeEnsemble
 from .pack import REAL_DTYPES, PackedForest, float32_sums_fit, pack_trees
 
@@ -96,6 +98,15 @@ class TreesFamily(Family):
 
     def to_ir(self, estimator: Any) -> TreeEnsemble:
         return convert_trees(estimator)
+
+    def fold(self, ir: TreeEnsemble, steps: Any, estimator: Any) -> Optional[TreeEnsemble]:
+        # Histogram gradient boosting compares the float64 features on
+        # thresholds that are float64 too: folded, its splits would decide
+        # on inputs the device does not see. The other trees cast their
+        # inputs to float32, which folding reproduces exactly.
+        if isinstance(estimator, hgb.SUPPORTED):
+            return None
+        return fold_trees(ir, steps)
 
     def lower(self, ir: TreeEnsemble, options: Mapping[str, Any]) -> Lowered:
         classifier = ir.task == "classifier"
