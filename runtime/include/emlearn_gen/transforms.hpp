@@ -32,12 +32,14 @@
 // (q is the precision matrix scaled by -1/2 on the diagonal and by -1 above
 // it, c the Gaussian's log normalisation). `quadratic` is empty otherwise.
 //
-// NaN in (missing values, where scikit-learn passes them through a scaler)
-// gives the one quiet NaN of quiet_nan(): targets' float arithmetic makes
-// NaNs of different bits. float arithmetic with every product rounded
-// before it is added
-// (rounded() in math.hpp) and sums in a fixed order, so host and devices
-// compute the same bits.
+// NaN is a missing value, told apart by its bits (is_missing in
+// common.hpp): a scaler passes it on as the one quiet NaN of quiet_nan()
+// (targets' float arithmetic makes NaNs of different bits), clip and select
+// pass it on as it is, impute replaces it. Normalizers, binarizers and
+// projections are never given NaN (scikit-learn refuses it there, and so
+// does the host). float arithmetic with every product rounded before it is
+// added (rounded() in math.hpp) and sums in a fixed order, so host and
+// devices compute the same bits.
 //
 // Stack: a few words. Intermediate rows live in caller scratch of
 // 2 * max_width floats (max_width: the widest row between two steps; the
@@ -137,25 +139,25 @@ inline void transform_step(const M& m, uint32_t s, const float* x, uint32_t n_in
   switch (op) {
     case transform_op::center_divide:
       for (uint32_t i = 0; i < n_in; ++i) {
-        y[i] = x[i] != x[i] ? quiet_nan() : (x[i] - table_read(p, i)) / table_read(p, n_in + i);
+        y[i] = is_missing(x[i]) ? quiet_nan() : (x[i] - table_read(p, i)) / table_read(p, n_in + i);
       }
       break;
     case transform_op::multiply_add:
       for (uint32_t i = 0; i < n_in; ++i) {
-        y[i] = x[i] != x[i] ? quiet_nan() : rounded(x[i] * table_read(p, i)) + table_read(p, n_in + i);
+        y[i] = is_missing(x[i]) ? quiet_nan() : rounded(x[i] * table_read(p, i)) + table_read(p, n_in + i);
       }
       break;
     case transform_op::clip: {
       const float lo = table_read(p, 0);
       const float hi = table_read(p, 1);
       for (uint32_t i = 0; i < n_in; ++i) {
-        y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+        y[i] = is_missing(x[i]) || (x[i] >= lo && x[i] <= hi) ? x[i] : (x[i] < lo ? lo : hi);
       }
       break;
     }
     case transform_op::impute:
       for (uint32_t i = 0; i < n_in; ++i) {
-        y[i] = x[i] != x[i] ? table_read(p, i) : x[i];
+        y[i] = is_missing(x[i]) ? table_read(p, i) : x[i];
       }
       break;
     case transform_op::select: {
@@ -182,6 +184,9 @@ inline void transform_step(const M& m, uint32_t s, const float* x, uint32_t n_in
       break;
     }
     default: {  // project: transforms_validate admits no other operation
+      // Not dense_sums: the centring is taken inside each product, which
+      // needs no buffer for the centred row and keeps PCA's accuracy where
+      // the mean is large against the spread.
       const auto w = table_from(p, n_in);
       for (uint32_t k = 0; k < n_out; ++k) {
         const auto row = table_from(w, k * n_in);
