@@ -74,6 +74,13 @@ def _support_dir() -> Path:
     return Path(SUPPORT_DIR)
 
 
+def _literal(value: float, suffix: str) -> str:
+    """A C literal of a float32 value; NaN (a missing value) as GCC's builtin."""
+    if np.isnan(value):
+        return f'__builtin_nan{suffix}("")'
+    return repr(float(value)) + suffix
+
+
 def rows_header(X: np.ndarray, in_type: str) -> str:
     """The rows as a C array in the tool's input type, converted as the host
     driver converts them (float32 -> in_type by a C cast)."""
@@ -81,9 +88,9 @@ def rows_header(X: np.ndarray, in_type: str) -> str:
     if in_type == "int16_t":
         cells = [[str(int(v)) for v in row] for row in np.trunc(X32).astype(np.int64)]
     elif in_type == "double":
-        cells = [[repr(float(v)) for v in row] for row in X32]
+        cells = [[_literal(v, "") for v in row] for row in X32]
     else:
-        cells = [[repr(float(v)) + "f" for v in row] for row in X32]
+        cells = [[_literal(v, "f") for v in row] for row in X32]
     body = ",\n".join("  {" + ", ".join(row) + "}" for row in cells)
     return (f"#define BENCH_ROWS {X32.shape[0]}\n"
             f"static const in_t bench_rows[BENCH_ROWS][BENCH_N_FEATURES] = {{\n{body}\n}};\n")

@@ -140,7 +140,7 @@ class CompiledModel:
         return getattr(self._like, name)
 
     def _same_rows(self, X: np.ndarray) -> None:
-        if X.shape != self._X.shape or not np.array_equal(np.asarray(X, dtype=np.float32), self._X):
+        if X.shape != self._X.shape or not np.array_equal(np.asarray(X, dtype=np.float32), self._X, equal_nan=True):
             raise ValueError("CompiledModel only answers for the rows the compiled code ran on")
 
     def predict(self, X: np.ndarray) -> np.ndarray:

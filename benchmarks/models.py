@@ -17,7 +17,11 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassifier
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC
@@ -60,6 +64,14 @@ def load_dataset(name: str) -> Dataset:
     if name == "synth60r":
         X, y = make_regression(n_samples=2000, n_features=60, n_informative=20, noise=10.0, random_state=0)
         return _split(name, X, y, False, "make_regression: 2000 x 60 continuous, 1 output")
+    if name == "synth20nan":
+        X, y = make_classification(
+            n_samples=2000, n_features=20, n_informative=12, n_classes=4, random_state=0,
+        )
+        X = X * np.linspace(0.5, 50.0, 20) + np.linspace(-20.0, 20.0, 20)  # features of unlike scales
+        X[np.random.default_rng(0).random(X.shape) < 0.1] = np.nan
+        return _split(name, X, y, False, "make_classification: 2000 x 20 continuous of unlike scales, "
+                      "4 classes, 10 % of values missing (NaN)")
     if name == "outliers16":
         X, y = _blobs_with_outliers()
         return _split(name, X, y, False, "make_blobs: 1800 inliers in 3 clusters + 200 uniform outliers, "
@@ -85,7 +97,7 @@ class ModelSpec:
     key: str
     dataset: str
     make: Callable[[], Any]
-    family: str  # "trees", "linear", "boosting", "anomaly", "mlp", "naive_bayes", "svm"
+    family: str  # "trees", "linear", "boosting", "anomaly", "mlp", "naive_bayes", "svm", "pipeline"
     description: str
     in_quick: bool = False
     footprint: bool = True  # measure flash/RAM on the microcontroller targets
@@ -159,6 +171,15 @@ MODELS: Tuple[ModelSpec, ...] = (
     ModelSpec("gnb_digits", "digits", lambda: GaussianNB(), "naive_bayes", "GaussianNB", in_quick=True),
     ModelSpec("svc_rbf_synth60b", "synth60b", lambda: SVC(), "svm", "SVC, rbf kernel, binary", in_quick=True),
     ModelSpec("svc_rbf_digits", "digits", lambda: SVC(), "svm", "SVC, rbf kernel, 10 classes (45 class pairs)"),
+    ModelSpec("pipe_scale_pca_logreg_digits", "digits",
+              lambda: make_pipeline(StandardScaler(), PCA(n_components=20, random_state=0),
+                                    LogisticRegression(max_iter=1000)),
+              "pipeline", "Pipeline: StandardScaler, PCA (20 components), LogisticRegression", in_quick=True),
+    ModelSpec("pipe_impute_scale_rf_synth20nan", "synth20nan",
+              lambda: make_pipeline(SimpleImputer(), StandardScaler(),
+                                    RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0, n_jobs=1)),
+              "pipeline", "Pipeline: SimpleImputer, StandardScaler, RandomForestClassifier (10 trees, depth 10); "
+              "the steps fold into the thresholds", in_quick=True),
 )
 
 def select(quick: bool, only: Tuple[str, ...] = ()) -> Tuple[ModelSpec, ...]:

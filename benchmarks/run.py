@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 import sklearn
 
 from . import devcount
@@ -72,6 +73,9 @@ def tree_stats(est: Any, X: np.ndarray) -> Dict[str, float]:
     """Split nodes of a tree model and the split nodes a sample visits on
     average: for every tree, the nodes on the sample's decision path in
     scikit-learn's own tree (``tree_.decision_path``), less the leaf."""
+    if isinstance(est, Pipeline):
+        # The final model on the steps' features (folded steps decide alike).
+        return tree_stats(est[-1], est[:-1].transform(X))
     members = tree_members(est)
     if not members:
         return {}
@@ -100,10 +104,12 @@ def reference_rows(spec: M.ModelSpec, X: np.ndarray) -> np.ndarray:
     Linear models fitted on float32 keep float32 coefficients, and
     scikit-learn then computes float32 inputs in float32 through BLAS, itself
     rounded in an unspecified order. The same rows as float64 give the
-    model's exact result, the one the float32 contract bounds. Trees compare
-    their float32 thresholds either way.
+    model's exact result, the one the float32 contract bounds. Pipelines'
+    steps likewise compute float32 inputs in float32 in scikit-learn; on
+    float64 they compute what the contracts (and folding) are stated for.
+    Trees compare their float32 thresholds either way.
     """
-    return X.astype(np.float64) if spec.family == "linear" else X
+    return X.astype(np.float64) if spec.family in ("linear", "pipeline") else X
 
 
 def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices: List[native.Device],
@@ -174,11 +180,17 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
                 row["api_labels_equal_pct"] = 100.0 * float(np.mean(host == ref.predict))
             else:
                 row["api_max_output_err"] = float(np.max(np.abs(host - ref.predict)))
-            if spec.family in CONTRACT_FAMILIES:
+            X_ref = reference_rows(spec, X)
+            if spec.family == "pipeline":
+                # The pipeline's contract on the host model; the compiled
+                # header must give the host model's results bit for bit.
+                row.update(check_same_as_host(CompiledModel(X, ref, results, like=cm), cm, X))
+                row.update(check_contract(cm.contract, cm, est, X_ref, prefix="api_"))
+            elif spec.family in CONTRACT_FAMILIES:
                 # The family's numeric contract, on the compiled header's
                 # results and on the host model (CModel.predict and friends).
-                row.update(check_contract(cm.family.contract, CompiledModel(X, ref, results, like=cm), est, X))
-                row.update(check_contract(cm.family.contract, cm, est, X, prefix="api_"))
+                row.update(check_contract(cm.contract, CompiledModel(X, ref, results, like=cm), est, X))
+                row.update(check_contract(cm.contract, cm, est, X, prefix="api_"))
             # Batch throughput on rows that never repeat (models.throughput_rows).
             batch = M.throughput_rows(data, prof["api_batch_rows"])
             row.update(api_speed(cm, est, X[:1], batch, prof["api_min_time"]))
@@ -236,8 +248,20 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
 #: Families whose rows of ours are judged by the family's own numeric
 #: contract (on the compiled header and on CModel), not by labels alone.
 #: Families whose outputs are judged by their float32 contract (a tie zone).
-FLOAT32_FAMILIES = ("linear", "mlp", "naive_bayes", "svm")
+FLOAT32_FAMILIES = ("linear", "mlp", "naive_bayes", "svm", "pipeline")
 CONTRACT_FAMILIES = FLOAT32_FAMILIES + ("boosting", "anomaly")
+
+
+def check_same_as_host(compiled: Any, cm: Any, X: np.ndarray) -> Dict[str, Any]:
+    """"contract": "kept" if the compiled header's predict (and
+    predict_proba, where it ran) equal the host model's bit for bit."""
+    pairs = [("predict", compiled.predict(X), cm.predict(X))]
+    if hasattr(cm, "predict_proba") and compiled._res.outputs is not None:
+        pairs.append(("predict_proba", compiled.predict_proba(X), cm.predict_proba(X)))
+    for method, got, want in pairs:
+        if not np.array_equal(got, want):
+            return {"contract": f"broken: the compiled header's {method} differs from the host model's"}
+    return {"contract": "kept"}
 
 
 def test_accuracy(est: Any, X: np.ndarray, y: np.ndarray) -> float:
