@@ -13,7 +13,9 @@ from . import _runtime
 from .core.entry_points import log_of_proba
 from .core.family import Family, Lowered
 from .core.identifiers import check_identifier
-from .core.pipeline import describe_steps, imputes_nan, split
+from .core.pipeline import describe_steps, is_composite, split
+from .families.transforms import nan_policy
+from .families.transforms.convert import convert_target_inverse
 from .core.validation import accepts_nan
 from .families import REGISTRY
 from .model import CModel
@@ -73,33 +75,48 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     attributes are malformed.
     """
     name = check_identifier(name, "name")
-    steps_estimator, final = split(estimator)
+    parts = split(estimator)
+    final = parts.final
     family = REGISTRY.family_of(final)
     checked = family.check_options(options)
     check_is_fitted(estimator)
     ir = family.to_ir(final)
     versions = _versions()
-    if steps_estimator is None:
-        lowered = _lowered(family, ir, final, checked)
-        return CModel(name=name, family=family, estimator_name=type(estimator).__name__, lowered=lowered,
-                      versions=versions, feature_names=_feature_names(estimator))
     transforms = REGISTRY.get("transforms")
-    program = transforms.to_ir(steps_estimator)
+    target = None
+    if parts.target is not None:
+        target = _target_model(name, transforms, parts.target, versions)
+    if parts.steps is None:
+        lowered = _lowered(family, ir, final, checked)
+        if target is not None:
+            lowered = _predict_only(lowered, target)
+        return CModel(name=name, family=family, estimator_name=type(estimator).__name__, lowered=lowered,
+                      versions=versions, feature_names=_feature_names(estimator), target=target,
+                      final_name=type(final).__name__)
+    program = transforms.to_ir(parts.steps)
     if program.n_outputs != final.n_features_in_:
         raise ValueError(
             f"the Pipeline's steps write {program.n_outputs} features, but its final step "
             f"{type(final).__name__} was fitted on {final.n_features_in_}; refit the pipeline"
         )
-    steps = CModel(name=name, family=transforms, estimator_name="Pipeline", versions=versions,
-                   lowered=_lowered(transforms, program, steps_estimator, transforms.check_options({})))
     folded = family.fold(ir, program, final)
     lowered = _lowered(family, folded if folded is not None else ir, final, checked)
-    # NaN enters if the steps take it, and reaches the model unless a step imputes it.
-    allow_nan = steps._allow_nan and (lowered.allow_nan or imputes_nan(steps_estimator))
-    lowered = dataclasses.replace(lowered, allow_nan=allow_nan)
+    if target is not None:
+        lowered = _predict_only(lowered, target)
+    # NaN in a column is taken if no step refuses it there, and the model
+    # takes whatever NaN the steps let through to it.
+    refused, reaches = program.nan_paths()
+    nan = nan_policy(~refused & (~reaches | lowered.allow_nan))
+    steps_lowered = dataclasses.replace(
+        _lowered(transforms, program, parts.steps, transforms.check_options({})), **nan
+    )
+    steps = CModel(name=name, family=transforms, estimator_name="Pipeline", versions=versions, lowered=steps_lowered)
     if folded is not None:
+        # No steps run: the model itself checks the raw rows.
         line = f"Pipeline steps folded into the model exactly: {describe_steps(program)}."
-        lowered = dataclasses.replace(lowered, summary=(line,) + tuple(lowered.summary))
+        lowered = dataclasses.replace(lowered, summary=(line,) + tuple(lowered.summary), **nan)
+    else:
+        lowered = dataclasses.replace(lowered, allow_nan=nan["allow_nan"])
     return CModel(
         name=name,
         family=family,
@@ -110,7 +127,28 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
         steps=None if folded is not None else steps,
         final_name=type(final).__name__,
         folded=folded is not None,
+        target=target,
     )
+
+
+def _target_model(name: str, transforms: Family, ttr: Any, versions: Dict[str, Any]) -> CModel:
+    """The model of a TransformedTargetRegressor's inverse transform, on
+    the regressor's outputs."""
+    program = convert_target_inverse(ttr)
+    lowered = transforms.lower(program, transforms.check_options({}))
+    return CModel(name=name, family=transforms, estimator_name="TransformedTargetRegressor", versions=versions,
+                  lowered=dataclasses.replace(lowered, allow_nan=True, check_rows=None))
+
+
+def _predict_only(lowered: Lowered, target: CModel) -> Lowered:
+    """A regressor under a TransformedTargetRegressor: predict is all it has."""
+    entry_points = tuple(ep for ep in lowered.entry_points if ep.name == "predict")
+    if not entry_points or entry_points[0].width != target.n_features_in_:
+        raise ValueError(
+            f"the TransformedTargetRegressor's transformer takes {target.n_features_in_} targets, "
+            "but its regressor predicts another number; refit it"
+        )
+    return dataclasses.replace(lowered, entry_points=entry_points)
 
 
 def _lowered(family: Family, ir: Any, estimator: Any, options: Dict[str, Any]) -> Lowered:
@@ -126,7 +164,7 @@ def _lowered(family: Family, ir: Any, estimator: Any, options: Dict[str, Any]) -
             if "predict_proba" in scratch:
                 scratch["predict_log_proba"] = scratch["predict_proba"]
             lowered = dataclasses.replace(lowered, entry_points=entry_points, scratch=scratch)
-    if lowered.allow_nan and not accepts_nan(estimator):
+    if lowered.allow_nan and not is_composite(estimator) and not accepts_nan(estimator):
         # NaN means "missing" only where scikit-learn's estimator accepts it.
         lowered = dataclasses.replace(lowered, allow_nan=False)
     return lowered
@@ -134,4 +172,6 @@ def _lowered(family: Family, ir: Any, estimator: Any, options: Dict[str, Any]) -
 
 def supported_estimators() -> tuple:
     """Names of the scikit-learn estimator classes that convert() accepts."""
-    return REGISTRY.supported_estimators()
+    # A TransformedTargetRegressor is split into its parts (core/pipeline.py)
+    # before any family sees it.
+    return tuple(sorted(REGISTRY.supported_estimators() + ("TransformedTargetRegressor",)))

@@ -69,11 +69,13 @@ class CModel:
         steps: Optional["CModel"] = None,
         final_name: str = "",
         folded: bool = False,
+        target: Optional["CModel"] = None,
     ) -> None:
         """``steps``: a Pipeline's feature steps, run before this model
         (core/pipeline.py); ``final_name`` then names the final estimator.
         ``folded``: the model is a Pipeline's whose steps the family folded
-        into it (Family.fold)."""
+        into it (Family.fold). ``target``: a TransformedTargetRegressor's
+        inverse transform, run on predict's outputs (core/pipeline.py)."""
         self.name = name
         self.family = family
         self.estimator_name = estimator_name
@@ -81,6 +83,7 @@ class CModel:
         self._steps = steps
         self._final_name = final_name or estimator_name
         self._folded = folded
+        self._target = target
         self.n_features_in_ = steps.n_features_in_ if steps is not None else lowered.n_features
         # As on scikit-learn estimators, the attribute exists only when the
         # estimator was fitted on data with (all-string) column names.
@@ -160,18 +163,35 @@ class CModel:
 
     @property
     def final_model(self) -> "CModel":
-        """The model without the Pipeline's steps: what runs on their
-        features (this model itself when there are none)."""
-        if self._steps is None:
+        """The model without the Pipeline's steps or target transform: what
+        runs on the steps' features (this model itself when there are none)."""
+        if self._steps is None and self._target is None:
             return self
         return CModel(name=self.name, family=self.family, estimator_name=self._final_name,
                       lowered=self._lowered, versions=self._versions)
 
+    @property
+    def target(self) -> Optional["CModel"]:
+        """A TransformedTargetRegressor's inverse transform as a model of
+        its own (its ``transform`` maps the regressor's outputs), or None."""
+        return self._target
+
+    @property
+    def without_target(self) -> "CModel":
+        """The model without a TransformedTargetRegressor's inverse transform."""
+        if self._target is None:
+            return self
+        return CModel(name=self.name, family=self.family, estimator_name=self._final_name,
+                      lowered=self._lowered, versions=self._versions, steps=self._steps,
+                      final_name=self._final_name, folded=self._folded)
+
     def _checked(self, X: Any) -> np.ndarray:
         """check_X, then the family's checks of the values (Lowered.check_rows)."""
         X32 = check_X(X, self.n_features_in_, self._display_name(), allow_nan=self._allow_nan)
-        if self._lowered.check_rows is not None and self._steps is None:
-            self._lowered.check_rows(X32)
+        # The raw rows' checks: the steps' (NaN where a step refuses it), or the model's.
+        lowered = self._lowered if self._steps is None else self._steps._lowered
+        if lowered.check_rows is not None:
+            lowered.check_rows(X32)
         return X32
 
     def _run(self, method: str, X32: np.ndarray) -> np.ndarray:
@@ -181,7 +201,10 @@ class CModel:
             X32 = self._steps._host.run("transform", X32, self._n_jobs)
             if self._lowered.check_rows is not None:
                 self._lowered.check_rows(X32)
-        return self._host.run(method, X32, self._n_jobs)
+        raw = self._host.run(method, X32, self._n_jobs)
+        if self._target is not None and method == "predict":
+            raw = self._target._host.run("transform", np.ascontiguousarray(raw.reshape(len(raw), -1)), self._n_jobs)
+        return raw
 
     def raw_outputs(self, method: str, X: Any) -> np.ndarray:
         """What the header's ``method`` returns for each row of X, computed by
@@ -204,7 +227,7 @@ class CModel:
         # than a whole single-row prediction).
         if fitted is not None or not plain:
             check_feature_names(X, fitted, self._display_name(), stacklevel=3)
-        if plain and self._lowered.check_rows is None and self._steps is None:
+        if plain and self._lowered.check_rows is None and self._steps is None and self._target is None:
             # The common input: checked, run and labelled in one C++ call.
             labels = self.classes_ if ep.output == LABEL and self._labels_by_bytes else None
             raw = self._host.run_array(method, X, self._allow_nan, self._n_jobs, labels)
@@ -219,7 +242,7 @@ class CModel:
         if ep.output in (OUTLIER, INDICATOR):
             # +1/-1 flags, or scikit-learn's multi-label indicator matrix: int64.
             return raw.astype(np.int64)
-        values = raw.astype(np.float64)
+        values = raw.astype(ep.result_dtype)
         return values.ravel() if ep.vector else values
 
     @_entry_point
@@ -262,24 +285,32 @@ class CModel:
         """{entry point: bytes of stack it needs at most}, as the header's
         banner states: its local arrays plus the family's kernel allowance."""
         kernel = self.family.kernel_stack_bytes
-        before = self.steps_stack()
-        return {ep.name: before + self._lowered.scratch.get(ep.name, (0, ""))[0] + kernel for ep in self.entry_points}
+        return {
+            ep.name: self.steps_stack(ep.name) + self._lowered.scratch.get(ep.name, (0, ""))[0] + kernel
+            for ep in self.entry_points
+        }
 
-    def steps_stack(self) -> int:
-        """Stack a Pipeline's entry points take for its steps, beyond the
-        final model's: the features array, and the steps' own (0 without steps)."""
-        if self._steps is None:
-            return 0
-        return 4 * int(self._steps.n_outputs_) + self._steps.stated_stack["transform"]
+    def steps_stack(self, entry_point: str) -> int:
+        """Stack an entry point takes beyond the final model's: a Pipeline's
+        features array and its steps' own, and for predict the outputs
+        array and stack of a target transform (0 without either)."""
+        total = 0
+        if self._steps is not None:
+            total += 4 * int(self._steps.n_outputs_) + self._steps.stated_stack["transform"]
+        if self._target is not None and entry_point == "predict":
+            total += 4 * int(self._target.n_features_in_) + self._target.stated_stack["transform"]
+        return total
 
     @property
     def contract(self) -> NumericContract:
         """What the model promises about its outputs against scikit-learn:
         its family's contract, or a Pipeline's made of its parts'."""
-        if self._steps is None and not self._folded:
+        if self._steps is None and not self._folded and self._target is None:
             return self.family.contract
-        from .core.pipeline import FoldedPipelineContract, PipelineContract
+        from .core.pipeline import FoldedPipelineContract, PipelineContract, TargetContract
 
+        if self._target is not None:
+            return TargetContract()
         return PipelineContract() if self._steps is not None else FoldedPipelineContract()
 
     def device_tolerance(self, target: Any) -> float:

@@ -11,7 +11,7 @@ from sklearn import datasets
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_selection import RFE, SelectKBest
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -57,14 +57,14 @@ def test_rfe_alone_predicts_through_its_estimator_and_is_refused(wine):
     "imputer, message",
     [
         (SimpleImputer(missing_values=0.0), r"missing_values=0\.0.*fit the imputer with missing_values=np\.nan"),
-        (SimpleImputer(add_indicator=True), r"add_indicator=True\) is not supported"),
+        (MissingIndicator(), r"error_on_new=True\) raises.*a device cannot raise"),
     ],
 )
-def test_imputers_the_device_cannot_mirror_are_refused(wine, imputer, message):
+def test_missing_values_the_device_cannot_mirror_are_refused(wine, imputer, message):
     X, y = wine
     X = X.copy()
     X[::5, 3] = 0.0
-    if imputer.missing_values != 0.0:
+    if imputer.missing_values != 0.0:  # scikit-learn refuses NaN where 0 marks missing values
         X[::7, 2] = np.nan
     with pytest.raises(ValueError, match=message):
         emlearn_gen.convert(imputer.fit(X))

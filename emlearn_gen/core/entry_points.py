@@ -56,6 +56,9 @@ class EntryPoint:
     input: str = INPUT_ROW
     vector: bool = False
     doc: str = ""
+    #: numpy dtype of scikit-learn's result, for values (a MissingIndicator's
+    #: flags are bool; everything else float64).
+    result_dtype: str = "float64"
     #: The entry point whose values this one takes the logarithm of, with
     #: the runtime's log_f (see log_of_proba); None for a family's own.
     log_of: Optional[str] = None

@@ -10,6 +10,7 @@ only is the transforms family's alone. Nested Pipelines are flattened.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -38,27 +39,56 @@ def _predicts(estimator: Any) -> bool:
     )
 
 
-def split(estimator: Any) -> Tuple[Optional[Pipeline], Any]:
-    """(the steps as a Pipeline, or None; the estimator the model family
-    converts). A bare estimator, and a Pipeline of transformers only, are
-    converted whole: (None, estimator)."""
+@dataclass(frozen=True)
+class Parts:
+    """What convert() makes of an estimator: the feature ``steps`` before
+    the model (a Pipeline, or None), the ``final`` estimator a model family
+    converts, and a TransformedTargetRegressor (``target``) whose inverse
+    transform follows the model's predict, or None."""
+
+    steps: Optional[Pipeline]
+    final: Any
+    target: Any = None
+
+    def without_target(self) -> Any:
+        """The scikit-learn estimator of the steps and the model alone."""
+        if self.steps is None:
+            return self.final
+        return Pipeline(list(self.steps.steps) + [("model", self.final)])
+
+
+def split(estimator: Any) -> Parts:
+    """The parts of ``estimator``. A bare estimator, and a Pipeline of
+    transformers only, are converted whole: Parts(None, estimator)."""
+    from sklearn.compose import TransformedTargetRegressor
+
+    if isinstance(estimator, TransformedTargetRegressor):
+        inner = split(estimator.regressor_)
+        if inner.target is not None:
+            raise TypeError("a TransformedTargetRegressor inside another is not supported; combine their transformers")
+        return Parts(inner.steps, inner.final, estimator)
     if not isinstance(estimator, Pipeline):
-        return None, estimator
+        return Parts(None, estimator)
     steps = flat_steps(estimator)
     if not steps:
         raise ValueError("the Pipeline has no step that does anything; give it at least one")
     final_name, final = steps[-1]
     if not _predicts(final):
-        return None, estimator
-    if len(steps) == 1:
-        return None, final
+        return Parts(None, estimator)
     for name, step in steps[:-1]:
         if _predicts(step) and not hasattr(step, "transform"):
             raise TypeError(
                 f"Pipeline step {name!r} ({type(step).__name__}) predicts but comes before the final step "
                 f"{final_name!r}: only the last step of a Pipeline may be a model"
             )
-    return Pipeline(steps[:-1]), final
+    inner = split(final)
+    if inner.steps is not None:
+        # A model that brings steps of its own (a TransformedTargetRegressor
+        # around a Pipeline): the outer steps, then the inner ones.
+        steps = steps[:-1] + [(f"{final_name}.{name}", step) for name, step in inner.steps.steps]
+    else:
+        steps = steps[:-1]
+    return Parts(Pipeline(steps) if steps else None, inner.final, inner.target)
 
 
 def describe_steps(program: Any) -> str:
@@ -70,17 +100,12 @@ def describe_steps(program: Any) -> str:
     return " -> ".join(names)
 
 
-def is_nan_imputer(step: Any) -> bool:
-    """A step that replaces NaN (SimpleImputer with missing_values NaN)."""
-    from sklearn.impute import SimpleImputer
+def is_composite(estimator: Any) -> bool:
+    """A Pipeline or ColumnTransformer: scikit-learn's tags say nothing
+    true of what it takes (its steps' converters judge NaN)."""
+    from sklearn.compose import ColumnTransformer
 
-    missing = getattr(step, "missing_values", None)
-    return isinstance(step, SimpleImputer) and isinstance(missing, float) and missing != missing
-
-
-def imputes_nan(pipeline: Pipeline) -> bool:
-    """Whether a step replaces NaN, so that none reaches what follows the steps."""
-    return any(is_nan_imputer(step) for _, step in flat_steps(pipeline))
+    return isinstance(estimator, (Pipeline, ColumnTransformer))
 
 
 class PipelineContract(NumericContract):
@@ -95,7 +120,8 @@ class PipelineContract(NumericContract):
     )
 
     def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
-        steps_estimator, final = split(estimator)
+        parts = split(estimator)
+        steps_estimator, final = parts.steps, parts.final
         assert steps_estimator is not None, "a Pipeline with steps"
         steps, final_model = cm.steps, cm.final_model
         report: Dict[str, Any] = {"steps": steps.contract.assert_matches_sklearn(steps, steps_estimator, X)}
@@ -129,7 +155,8 @@ class FoldedPipelineContract(NumericContract):
     def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
         from ..convert import convert
 
-        steps_estimator, final = split(estimator)
+        parts = split(estimator)
+        steps_estimator, final = parts.steps, parts.final
         assert steps_estimator is not None, "a Pipeline with steps"
         X32 = np.asarray(X, dtype=np.float64).astype(np.float32).astype(np.float64)
         features = np.asarray(steps_estimator.transform(X32), dtype=np.float64)
@@ -146,4 +173,36 @@ class FoldedPipelineContract(NumericContract):
                 report["pipeline_max_abs_diff"] = float(np.max(np.abs(np.asarray(got) - np.asarray(want))))
             else:
                 report["pipeline_label_differences"] = int(np.sum(np.asarray(got) != np.asarray(want)))
+        return report
+
+
+class TargetContract(NumericContract):
+    """The numeric contract of a model followed by a TransformedTargetRegressor's
+    inverse transform, from its parts."""
+
+    statement = (
+        "The model (with its steps) by its own contract against scikit-learn's regressor; the inverse "
+        "transform of its outputs within the transforms contract's bound of scikit-learn's "
+        "inverse_transform of the same outputs."
+    )
+
+    def assert_matches_sklearn(self, cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+        from ..families.transforms.contract import assert_same_nan, transform_bound
+        from ..families.transforms.convert import convert_target_inverse
+        from .bounds import assert_within
+
+        parts = split(estimator)
+        inner = cm.without_target
+        report = inner.contract.assert_matches_sklearn(inner, parts.without_target(), X)
+        outputs = inner.predict(X)
+        rows = outputs.reshape(len(outputs), -1)
+        want = np.asarray(parts.target.transformer_.inverse_transform(rows), dtype=np.float64).reshape(rows.shape)
+        got = cm.predict(X).reshape(rows.shape)
+        assert_same_nan("predict (inverse transform)", got, want)
+        bound = transform_bound(convert_target_inverse(parts.target), rows).err
+        finite = ~np.isnan(want)
+        report["target_max_abs_diff"] = assert_within(
+            "predict (inverse transform)", np.where(finite, got, 0.0), np.where(finite, want, 0.0),
+            np.where(finite, bound, 0.0),
+        )
         return report

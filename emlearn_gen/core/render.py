@@ -166,9 +166,9 @@ def stack_lines(cm: Any) -> List[str]:
     """Banner lines stating the stack each entry point needs at most."""
     kernel = cm.family.kernel_stack_bytes
     lines = ["Stack per call, at most (kernel measured at -Os on Cortex-M0, Cortex-M4F and AVR):"]
-    before = cm.steps_stack()
-    steps = f"{before} for the steps + " if before else ""
     for ep in cm.entry_points:
+        before = cm.steps_stack(ep.name)
+        steps = f"{before} for the steps + " if before else ""
         local, what = cm._lowered.scratch.get(ep.name, (0, ""))
         arrays = f"{what} + " if local else ""
         lines.append(f"{ep.name}() {before + local + kernel} bytes: {steps}{arrays}{kernel} for the kernel.")
@@ -197,10 +197,11 @@ def model_fingerprint(cm: Any, fields: Dict[str, int], classes: Dict[str, Any]) 
         "classes": classes["classes"],
         "label_type": classes["label_type"],
     }
-    if cm.steps is not None:
-        description["steps"] = {"format": cm.steps.family.format_version, "fields": dict(cm.steps._tables.fields)}
+    extras = [(key, model) for key, model in (("steps", cm.steps), ("target", cm.target)) if model is not None]
+    for key, model in extras:
+        description[key] = {"format": model.family.format_version, "fields": dict(model._tables.fields)}
     add("model", json.dumps(description, sort_keys=True, ensure_ascii=True).encode("ascii"))
-    parts = [("", tables.tables)] + ([("steps.", cm.steps._tables.tables)] if cm.steps is not None else [])
+    parts = [("", tables.tables)] + [(key + ".", model._tables.tables) for key, model in extras]
     for prefix, named in parts:
         for name in sorted(named):
             table = np.asarray(named[name])
@@ -221,7 +222,9 @@ def model_context(cm: Any) -> Dict[str, Any]:
         "name": cm.name,
         "estimator": cm.estimator_name,
         "options": lowered.options,
-        "summary": list(lowered.summary) + stack_lines(cm),
+        "summary": list(lowered.summary)
+        + ["Target: " + line for line in (cm.target._lowered.summary if cm.target is not None else ())]
+        + stack_lines(cm),
         "feature_lines": feature_name_lines(getattr(cm, "feature_names_in_", ())),
         "fingerprint": model_fingerprint(cm, fields, classes),
         "runtime_header": f"emlearn_gen/{family.runtime_header}",
@@ -239,6 +242,7 @@ def model_context(cm: Any) -> Dict[str, Any]:
         **cm._versions,
     }
     context["steps"] = _steps_context(cm.steps) if cm.steps is not None else None
+    context["target"] = _steps_context(cm.target) if cm.target is not None else None
     if cm.steps is not None:
         context["summary"] = ["Steps: " + line for line in cm.steps._lowered.summary] + context["summary"]
     context.update(lowered.context)
@@ -261,6 +265,7 @@ def _steps_context(steps: Any) -> Dict[str, Any]:
         "format_version": family.format_version,
         "n_features": steps.n_features_in_,
         "n_outputs": int(steps.n_outputs_),
+        "n_scratch": 2 * int(fields["max_width"]),
         "max_width": int(fields["max_width"]),
     }
 

@@ -119,22 +119,7 @@ def check_feature_names(
 
 
 def accepts_nan(estimator: object) -> bool:
-    """Whether scikit-learn's estimator takes NaN in X (as missing values).
-
-    A Pipeline's own tags say no even where it works; it takes NaN if no
-    step that NaN reaches refuses it: NaN flows through the steps that
-    accept it up to one that imputes it (SimpleImputer with missing
-    values NaN).
-    """
-    from sklearn.pipeline import Pipeline
-
-    from .pipeline import flat_steps, is_nan_imputer
-
-    if not isinstance(estimator, Pipeline):
-        return bool(estimator.__sklearn_tags__().input_tags.allow_nan)
-    for _, step in flat_steps(estimator):
-        if not accepts_nan(step):
-            return False
-        if is_nan_imputer(step):
-            return True
-    return True
+    """Whether scikit-learn's estimator takes NaN in X (as missing values),
+    by its tags. (A Pipeline's or ColumnTransformer's tags say no even where
+    their steps take NaN: the transforms family judges those step by step.)"""
+    return bool(estimator.__sklearn_tags__().input_tags.allow_nan)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
+from ..core.pipeline import is_composite
 from ..core.validation import accepts_nan
 from .datasets import DATASETS
 
@@ -91,9 +92,25 @@ def _fitted(key: str) -> Tuple[Any, np.ndarray]:
     if item.probe is not None:
         rows.append(np.asarray(item.probe(est, X), dtype=np.float64)[: item.n_eval])
     X_eval = np.concatenate(rows)
-    if not accepts_nan(est):
+    if is_composite(est):
+        X_eval = X_eval[_accepted_rows(est, X_eval)]
+    elif not accepts_nan(est):
         X_eval = X_eval[~np.isnan(X_eval).any(axis=1)]  # scikit-learn refuses them
     return est, X_eval
+
+
+def _accepted_rows(est: Any, X: np.ndarray) -> np.ndarray:
+    """Rows a Pipeline or ColumnTransformer takes, as scikit-learn decides
+    row by row (a row with NaN only in imputed columns is taken, one with
+    NaN where a step refuses it is not)."""
+    method = getattr(est, "predict", None) or est.transform
+    ok = np.ones(len(X), dtype=bool)
+    for i in np.flatnonzero(np.isnan(X).any(axis=1)):
+        try:
+            method(X[i : i + 1])
+        except ValueError:
+            ok[i] = False
+    return ok
 
 
 def fitted(item: Example) -> Tuple[Any, np.ndarray]:

@@ -30,11 +30,19 @@ struct Program {
 
   explicit Program(uint32_t n) : n_features(n), width(n) {}
 
+  // A step on the whole row.
   Program& step(uint8_t code, uint32_t n_out, std::vector<float> p, std::vector<uint32_t> idx = {}) {
+    return slice(code, n_out, 0, width, p, idx);
+  }
+  // A step on `count` values from `first` on.
+  Program& slice(uint8_t code, uint32_t n_out, uint32_t first, uint32_t count, std::vector<float> p,
+                 std::vector<uint32_t> idx = {}) {
     ops.push_back(code);
     shapes.push_back(n_out);
     shapes.push_back(static_cast<uint32_t>(params.size()));
     shapes.push_back(static_cast<uint32_t>(indices.size()));
+    shapes.push_back(first);
+    shapes.push_back(count);
     params.insert(params.end(), p.begin(), p.end());
     indices.insert(indices.end(), idx.begin(), idx.end());
     width = n_out;
@@ -44,7 +52,7 @@ struct Program {
   uint32_t max_width() const {
     uint32_t widest = 0;
     for (size_t s = 0; s + 1 < ops.size(); ++s) {
-      widest = shapes[3 * s] > widest ? shapes[3 * s] : widest;
+      widest = shapes[5 * s] > widest ? shapes[5 * s] : widest;
     }
     return widest;
   }
@@ -141,6 +149,45 @@ TEST(Transforms, ScoreSamplesIsTheQuadraticFormOfTheLastStepsInput) {
   EXPECT_FLOAT_EQ(score, static_cast<float>(d0 * (-0.5 * d0 + 0.25 * d1) + d1 * (-1.5 * d1) - 3.0));
 }
 
+TEST(Transforms, SlicesAreTransformedInPlaceOfTheirValues) {
+  // x = (a, b, c, d): keep a, project (b, c) to one value, keep d; then
+  // flag the missing values of the last two.
+  Program p(4);
+  p.slice(op::project, 3, 1, 2, {1.0f, 0.0f, 2.0f, -1.0f}).slice(op::missing_flags, 3, 1, 2, {});
+  ASSERT_EQ(p.validate(), status::ok);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(p.run({5.0f, 3.0f, 0.5f, nan}), (std::vector<float>{5.0f, 0.0f, 1.0f}));
+  Program q(4);
+  q.slice(op::project, 3, 1, 2, {1.0f, 0.0f, 2.0f, -1.0f});
+  EXPECT_EQ(q.run({5.0f, 3.0f, 0.5f, 7.0f}), (std::vector<float>{5.0f, 2.0f * 2.0f - 0.5f, 7.0f}));
+}
+
+TEST(Transforms, PolynomialDiscretizeAndFunctions) {
+  Program poly(2);
+  // 1, x0, x1, x0^2, x0 x1, x1^2
+  poly.step(op::polynomial, 6, {}, {0u, 1u, 0u, 1u, 1u, 2u, 0u, 0u, 2u, 0u, 1u, 2u, 1u, 1u});
+  ASSERT_EQ(poly.validate(), status::ok);
+  EXPECT_EQ(poly.run({3.0f, -0.5f}), (std::vector<float>{1.0f, 3.0f, -0.5f, 9.0f, -1.5f, 0.25f}));
+
+  Program bins(2);
+  bins.step(op::discretize, 2, {0.0f, 1.0f, 2.0f, 10.0f}, {3u, 1u});
+  ASSERT_EQ(bins.validate(), status::ok);
+  EXPECT_EQ(bins.run({1.0f, 9.9f}), (std::vector<float>{2.0f, 0.0f}));
+  EXPECT_EQ(bins.run({-1.0f, 10.0f}), (std::vector<float>{0.0f, 1.0f}));
+
+  Program fn(3);
+  fn.step(op::function, 3, {}, {emlearn_gen::transform_function::log_plus_one});
+  ASSERT_EQ(fn.validate(), status::ok);
+  const std::vector<float> y = fn.run({0.0f, 1.0f, -1.0f});
+  EXPECT_EQ(y[0], 0.0f);
+  EXPECT_EQ(y[1], emlearn_gen::log_f(2.0f));
+  EXPECT_TRUE(std::isinf(y[2]) && y[2] < 0.0f);
+
+  Program bad(3);
+  bad.step(op::function, 3, {}, {99u});
+  EXPECT_EQ(bad.validate(), status::bad_table);
+}
+
 TEST(Transforms, ValidateRefusesWhatWouldReadOutsideTheTables) {
   Program good(2);
   good.step(op::select, 1, {}, {1u});
@@ -171,6 +218,18 @@ TEST(Transforms, ValidateRefusesWhatWouldReadOutsideTheTables) {
   not_projected.step(op::impute, 2, {0, 0});
   not_projected.quadratic = {1.0f, 2.0f, 3.0f, 4.0f};
   EXPECT_EQ(not_projected.validate(), status::size_mismatch);
+
+  Program beyond_row(3);
+  beyond_row.slice(op::missing_flags, 3, 2, 2, {});
+  EXPECT_EQ(beyond_row.validate(), status::bad_table);
+
+  Program bad_degree(2);
+  bad_degree.step(op::polynomial, 1, {}, {3u, 0u, 1u});
+  EXPECT_EQ(bad_degree.validate(), status::size_mismatch);
+
+  Program short_thresholds(2);
+  short_thresholds.step(op::discretize, 2, {0.5f}, {1u, 1u});
+  EXPECT_EQ(short_thresholds.validate(), status::size_mismatch);
 
   transforms_model empty = good.descriptor();
   empty.n_steps = 0;

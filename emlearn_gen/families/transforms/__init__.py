@@ -11,7 +11,7 @@ of transformers, run as one program of steps (runtime transforms.hpp).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Dict, Mapping, Sequence
 
 import numpy as np
 from sklearn.pipeline import Pipeline
@@ -28,9 +28,9 @@ LAYOUT = Layout(
     kernel="transforms",
     tables=(
         Table("ops", "uint8_t", "The operation of each step."),
-        Table("shapes", "uint32_t", "Per step: outputs, first parameter, first index."),
+        Table("shapes", "uint32_t", "Per step: outputs, first parameter, first index, slice start, slice length."),
         Table("params", "float", "Every step's parameters (centres, scales, weights...)."),
-        Table("indices", "uint32_t", "Input columns that each select step keeps."),
+        Table("indices", "uint32_t", "Selected columns, polynomial factors, thresholds per feature, functions."),
         Table("quadratic", "float", "score_samples (PCA last): the quadratic form's upper triangle, then a constant."),
     ),
     fields=(
@@ -46,13 +46,15 @@ def pack(program: TransformProgram) -> Packed:
     shapes, params, indices = [], [], []
     n_params = n_indices = 0
     for step in program.steps:
-        shapes.extend((step.n_out, n_params, n_indices if step.op == "select" else 0))
+        shapes.extend((step.n_out, n_params, n_indices, step.first, step.n_slice))
         params.append(step.params)
         n_params += step.params.size
-        if step.op == "select":
-            indices.append(step.indices)
-            n_indices += step.indices.size
+        indices.append(step.indices)
+        n_indices += step.indices.size
     params32 = np.concatenate(params).astype(np.float32) if params else np.zeros(0, np.float32)
+    # At least two: g++ -Warray-bounds sees the clip operation's constant
+    # index 1 in every program, also where no step clips.
+    params32 = np.concatenate([params32, np.zeros(max(0, 2 - params32.size), np.float32)])
     return Packed(
         tables={
             "ops": frozen(np.array([OPS[s.op] for s in program.steps], dtype=np.uint8)),
@@ -68,6 +70,26 @@ def pack(program: TransformProgram) -> Packed:
             "max_width": program.max_width,
         },
     )
+
+
+def nan_policy(allowed: np.ndarray) -> Dict[str, Any]:
+    """Lowered's allow_nan and check_rows for inputs whose columns take NaN
+    where ``allowed`` says (a step that refuses NaN sees it from the others)."""
+    allowed = np.asarray(allowed, dtype=bool)
+    if allowed.all() or not allowed.any():
+        return {"allow_nan": bool(allowed.any()), "check_rows": None}
+    refused = np.flatnonzero(~allowed)
+
+    def check(X32: np.ndarray) -> None:
+        bad = np.isnan(X32[:, refused])
+        if bad.any():
+            row, k = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(
+                f"Input X contains NaN: X[{row}, {int(refused[k])}]; in that column a step refuses NaN, "
+                "as scikit-learn does (impute it first, or pass only the columns that may be missing)"
+            )
+
+    return {"allow_nan": True, "check_rows": check}
 
 
 class TransformsFamily(Family):
@@ -86,7 +108,9 @@ class TransformsFamily(Family):
     def lower(self, ir: TransformProgram, options: Mapping[str, Any]) -> Lowered:
         packed = pack(ir)
         width = ir.max_width
-        entry_points = [EntryPoint("transform", VALUES, ir.n_outputs,
+        # A MissingIndicator's flags are bool in scikit-learn (the header writes 0 and 1).
+        flags_only = ir.steps[-1].op == "missing_flags" and ir.steps[-1].n_slice == ir.n_outputs
+        entry_points = [EntryPoint("transform", VALUES, ir.n_outputs, result_dtype="bool" if flags_only else "float64",
                                    doc="The transformed features: writes n_outputs values to `out`.")]
         if ir.quadratic is not None:
             entry_points.append(EntryPoint("score_samples", VALUES, 1, vector=True,
@@ -101,11 +125,12 @@ class TransformsFamily(Family):
             options=(("dtype", options["dtype"] or "float32"),),
             n_outputs=ir.n_outputs,
             summary=(
-                f"{describe_steps(ir)}: {ir.n_features} features in, {ir.n_outputs} out, "
+                f"{describe_steps(ir)}: {ir.n_features} feature{'s' if ir.n_features != 1 else ''} in, "
+                f"{ir.n_outputs} out, "
                 f"{len(ir.steps)} step{'s' if len(ir.steps) != 1 else ''}; tables {packed.table_bytes} bytes.",
             ),
             scratch=scratch,
-            allow_nan=ir.allow_nan,
+            **nan_policy(~ir.nan_paths()[0]),
         )
 
     def tables(self, packed: Packed) -> Packed:

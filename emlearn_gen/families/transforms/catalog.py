@@ -3,12 +3,14 @@ and Pipelines of them (NaN imputed, selected, projected)."""
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn import decomposition as dec
 from sklearn import ensemble
 from sklearn import feature_selection as fs
 from sklearn import impute
 from sklearn import linear_model as lm
 from sklearn import preprocessing as pp
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.pipeline import make_pipeline
 
 from ...testing.catalog import Example
@@ -34,6 +36,33 @@ EXAMPLES = (
     Example("SimpleImputer-most-frequent", lambda: impute.SimpleImputer(strategy="most_frequent"), "nan_regression"),
     Example("SimpleImputer-constant", lambda: impute.SimpleImputer(strategy="constant", fill_value=-1.5),
             "nan_classification"),
+    Example("SimpleImputer-add-indicator", lambda: impute.SimpleImputer(add_indicator=True), "nan_regression"),
+    Example("MissingIndicator", lambda: impute.MissingIndicator(features="all"), "nan_classification"),
+    Example("MissingIndicator-no-error-on-new",
+            lambda: impute.MissingIndicator(error_on_new=False), "nan_regression"),
+    Example("PolynomialFeatures", lambda: pp.PolynomialFeatures(degree=2), "iris"),
+    Example("PolynomialFeatures-interactions",
+            lambda: pp.PolynomialFeatures(degree=3, interaction_only=True, include_bias=False), "diabetes"),
+    Example("KBinsDiscretizer-quantile",
+            lambda: pp.KBinsDiscretizer(n_bins=5, encode="ordinal", quantile_method="averaged_inverted_cdf"),
+            "wine"),
+    Example("KBinsDiscretizer-uniform", lambda: pp.KBinsDiscretizer(n_bins=4, encode="ordinal", strategy="uniform"),
+            "diabetes"),
+    Example("FunctionTransformer-log1p", lambda: pp.FunctionTransformer(np.log1p), "digits"),
+    Example("FunctionTransformer-sqrt-nan", lambda: pp.FunctionTransformer(np.sqrt), "f32_nan_classification"),
+    Example("FunctionTransformer-clip", lambda: pp.FunctionTransformer(np.clip, kw_args={"a_min": 0.0, "a_max": 0.05}),
+            "diabetes"),
+    Example("ColumnTransformer",
+            lambda: ColumnTransformer([("scale", pp.StandardScaler(), [0, 1, 2]),
+                                       ("pca", dec.PCA(n_components=2), [3, 4, 5, 6]),
+                                       ("log", pp.FunctionTransformer(np.log1p), [12])],
+                                      remainder="passthrough"), "wine"),
+    Example("ColumnTransformer-nan-pipelines",
+            lambda: ColumnTransformer([("impute", make_pipeline(impute.SimpleImputer(strategy="median"),
+                                                                pp.MinMaxScaler()), [0, 2, 4, 6]),
+                                       ("drop", "drop", [1]),
+                                       ("flags", impute.MissingIndicator(features="all"), [3, 5])],
+                                      remainder="drop"), "nan_classification"),
     Example("PCA", lambda: dec.PCA(n_components=5), "wine"),
     Example("PCA-whiten", lambda: dec.PCA(n_components=10, whiten=True, random_state=0), "digits"),
     Example("TruncatedSVD", lambda: dec.TruncatedSVD(n_components=6, random_state=0), "breast_cancer"),
@@ -70,6 +99,22 @@ EXAMPLES = (
             lambda: make_pipeline(pp.MinMaxScaler(), ensemble.ExtraTreesRegressor(n_estimators=5, max_depth=5,
                                                                                      random_state=0)),
             "nan_regression"),
+    Example("Pipeline-columns-polynomial-ridge",
+            lambda: make_pipeline(ColumnTransformer([("scale", pp.StandardScaler(), [0, 1, 2, 3]),
+                                                     ("bins", pp.KBinsDiscretizer(n_bins=3, encode="ordinal",
+                                                                                  strategy="uniform"), [4, 5])]),
+                                  pp.PolynomialFeatures(degree=2), lm.Ridge()), "diabetes"),
+    # A regressor on a transformed target: its inverse transform after predict.
+    Example("TransformedTargetRegressor-scaler",
+            lambda: TransformedTargetRegressor(lm.Ridge(), transformer=pp.StandardScaler()), "diabetes"),
+    Example("TransformedTargetRegressor-log1p",
+            lambda: TransformedTargetRegressor(ensemble.RandomForestRegressor(n_estimators=5, max_depth=5,
+                                                                              random_state=0),
+                                               func=np.log1p, inverse_func=np.expm1), "diabetes"),
+    Example("Pipeline-TransformedTargetRegressor-multioutput",
+            lambda: make_pipeline(pp.MinMaxScaler(), TransformedTargetRegressor(
+                make_pipeline(pp.StandardScaler(), lm.LinearRegression()), transformer=pp.MinMaxScaler())),
+            "linnerud"),
     Example("Pipeline-select-ridge",
             lambda: make_pipeline(fs.SelectKBest(fs.f_regression, k=5), lm.Ridge()), "diabetes"),
 )

@@ -20,9 +20,9 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ...core.bounds import TINY, U, U64, assert_within
+from ...core.bounds import EXP_MAX_REL_ERROR, LOG_MAX_REL_ERROR, TINY, U, U64, assert_within
 from ...core.family import NumericContract
-from .ir import Step
+from .ir import FUNCTIONS, Step
 
 # Relative slack for second-order terms and scikit-learn's float64 roundings.
 _SLACK = 1.0 + 16 * U
@@ -78,7 +78,17 @@ class Approx:
 
 
 def _rowwise(x: Approx, step: Step) -> Approx:
-    n = step.n_in
+    """The step on its slice of the row, the values around it passed on."""
+    end = step.first + step.n_slice
+    inside = _operation(Approx(x.ref[:, step.first : end], x.err[:, step.first : end]), step)
+    return Approx(
+        np.concatenate([x.ref[:, : step.first], inside.ref, x.ref[:, end:]], axis=1),
+        np.concatenate([x.err[:, : step.first], inside.err, x.err[:, end:]], axis=1),
+    )
+
+
+def _operation(x: Approx, step: Step) -> Approx:
+    n = step.n_slice
     p = step.params
     if step.op == "center_divide":
         return (x - Approx.param(p[:n])) / Approx.param(p[n:])
@@ -101,7 +111,79 @@ def _rowwise(x: Approx, step: Step) -> Approx:
         ref = (x.ref > t.ref).astype(np.float64)
         undecided = np.abs(x.ref - t.ref) <= x.err + t.err
         return Approx(ref, np.where(undecided, 1.0, 0.0))
+    if step.op == "missing_flags":
+        # NaN is where scikit-learn's is: the flags are exact.
+        return Approx(np.isnan(x.ref).astype(np.float64), np.zeros_like(x.ref))
+    if step.op == "polynomial":
+        return _polynomial(x, step.indices)
+    if step.op == "discretize":
+        return _discretize(x, step)
+    if step.op == "function":
+        return _function(x, int(step.indices[0]))
     return _project(x, step)
+
+
+def _polynomial(x: Approx, indices: np.ndarray) -> Approx:
+    """Products left to right, one rounding each after the first factor."""
+    rows = len(x.ref)
+    refs, errs = [], []
+    at = 0
+    while at < len(indices):
+        degree = int(indices[at])
+        factors = [int(i) for i in indices[at + 1 : at + 1 + degree]]
+        at += 1 + degree
+        value = Approx(np.ones(rows), np.zeros(rows))
+        for k, i in enumerate(factors):
+            factor = Approx(x.ref[:, i], x.err[:, i])
+            value = factor if k == 0 else value * factor
+        refs.append(value.ref)
+        errs.append(value.err)
+    return Approx(np.stack(refs, axis=1), np.stack(errs, axis=1))
+
+
+def _discretize(x: Approx, step: Step) -> Approx:
+    """Bins counted on float32 thresholds that decide as scikit-learn's edges
+    do for float32 inputs; an input within its error of a threshold may fall
+    in any bin that error spans."""
+    outs, errs = [], []
+    at = 0
+    for i, count in enumerate(step.indices):
+        t = step.params[at : at + int(count)]
+        at += int(count)
+        # t is scikit-learn's edge raised to a float32: within one float32 spacing.
+        near = x.err[:, i : i + 1] + np.abs(np.spacing(t.astype(np.float32))).astype(np.float64)
+        ref = (x.ref[:, i : i + 1] >= t).sum(axis=1).astype(np.float64)
+        lo = (x.ref[:, i : i + 1] - near >= t).sum(axis=1)
+        hi = (x.ref[:, i : i + 1] + near >= t).sum(axis=1)
+        outs.append(ref)
+        errs.append(np.maximum(ref - lo, hi - ref).astype(np.float64))
+    return Approx(np.stack(outs, axis=1), np.stack(errs, axis=1))
+
+
+def _function(x: Approx, code: int) -> Approx:
+    """numpy's function and the runtime's, with math.hpp's stated errors."""
+    name = {v: k for k, v in FUNCTIONS.items()}[code]
+    r, e = x.ref, x.err
+    with np.errstate(all="ignore"):
+        if name in ("log", "log1p"):
+            arg = r if name == "log" else 1.0 + r
+            arg_err = e if name == "log" else e + U * (np.abs(arg) + e)  # 1 + x is rounded
+            ref = np.log(arg)
+            low = arg - arg_err
+            err = np.where(low > 0, np.log1p(arg_err / np.where(low > 0, low, 1.0)), np.inf)
+            err = err + LOG_MAX_REL_ERROR * (np.abs(ref) + err)
+            return Approx(ref, err * _SLACK + TINY)
+        if name in ("exp", "expm1"):
+            ref = np.exp(r)
+            err = ref * (np.expm1(e) + EXP_MAX_REL_ERROR * np.exp(e))
+            if name == "expm1":
+                ref, err = np.expm1(r), err + U * np.abs(np.exp(r) + err - 1.0) + U
+            return Approx(ref, err * _SLACK + TINY)
+        if name == "sqrt":
+            return x.sqrt()
+        if name == "absolute":
+            return Approx(np.abs(r), e)
+        return x * x
 
 
 def _norm(x: Approx, op: str) -> Approx:
@@ -130,7 +212,7 @@ def _norm(x: Approx, op: str) -> Approx:
 
 
 def _project(x: Approx, step: Step) -> Approx:
-    n, k = step.n_in, step.n_out
+    n, k = step.n_slice, step.width
     mean = Approx.param(step.params[:n])
     weights = step.params[n:].reshape(k, n)
     centred = x - Approx(np.broadcast_to(mean.ref, x.ref.shape), np.broadcast_to(mean.err, x.ref.shape))

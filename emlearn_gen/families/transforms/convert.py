@@ -3,14 +3,16 @@ only) -> TransformProgram. Reads fitted attributes only."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Tuple
+import dataclasses
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
-from sklearn import decomposition, feature_selection, impute, pipeline, preprocessing
+from sklearn import compose, decomposition, feature_selection, impute, pipeline, preprocessing
 from sklearn.feature_selection._base import SelectorMixin
 
 from ...core.pipeline import flat_steps
-from .ir import Step, TransformProgram
+from ...core.validation import accepts_nan
+from .ir import FUNCTIONS, Step, TransformProgram
 
 #: The selectors: every one keeps the columns of its get_support().
 SELECTORS: Tuple[type, ...] = (
@@ -126,10 +128,6 @@ def _imputer(est: impute.SimpleImputer, n: int) -> List[Step]:
             f"SimpleImputer(missing_values={missing!r}): only NaN marks a missing value on the device; "
             "fit the imputer with missing_values=np.nan"
         )
-    if est.add_indicator:
-        raise ValueError(
-            "SimpleImputer(add_indicator=True) is not supported; fit it with add_indicator=False"
-        )
     try:
         values = np.asarray(est.statistics_, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
@@ -143,7 +141,157 @@ def _imputer(est: impute.SimpleImputer, n: int) -> List[Step]:
     if not kept.all() and not est.keep_empty_features:
         # scikit-learn drops the features that had no value in training.
         steps.append(_select(kept, n, "SimpleImputer"))
+    if not est.add_indicator:
+        return steps
+    # [imputed features, missing flags]: the flagged columns are copied
+    # beside the row first, the imputer works on the front, the flags on the back.
+    flagged = np.asarray(est.indicator_.features_, dtype=np.int64)
+    if flagged.size == 0:
+        return steps
+    k = int(flagged.size)
+    copy = Step("select", n, n + k, np.zeros(0), np.concatenate([np.arange(n), flagged]), "SimpleImputer")
+    front = place(steps, before=0, after=k)
+    width = front[-1].n_out - k
+    flags = Step("missing_flags", width + k, width + k, np.zeros(0), _EMPTY_INDICES, "SimpleImputer",
+                 first=width, count=k)
+    return [copy, *front, flags]
+
+
+def _missing_indicator(est: impute.MissingIndicator, n: int) -> List[Step]:
+    missing = est.missing_values
+    if not (isinstance(missing, float) and np.isnan(missing)):
+        raise ValueError(
+            f"MissingIndicator(missing_values={missing!r}): only NaN marks a missing value on the device; "
+            "fit it with missing_values=np.nan"
+        )
+    if est.error_on_new and est.features == "missing-only":
+        raise ValueError(
+            "MissingIndicator(error_on_new=True) raises on NaN in a feature that had none in training; "
+            "a device cannot raise. Fit it with error_on_new=False (such NaN is then not flagged, as "
+            "scikit-learn does) or features='all'"
+        )
+    flagged = np.asarray(est.features_, dtype=np.int64)
+    if flagged.size == 0:
+        raise ValueError("MissingIndicator flags no feature (none had NaN in training); drop the step")
+    support = np.zeros(n, dtype=bool)
+    support[flagged] = True
+    k = int(flagged.size)
+    return [_select(support, n, "MissingIndicator"),
+            Step("missing_flags", k, k, np.zeros(0), _EMPTY_INDICES, "MissingIndicator")]
+
+
+def _polynomial(est: preprocessing.PolynomialFeatures, n: int) -> List[Step]:
+    powers = np.asarray(est.powers_, dtype=np.int64)
+    if powers.ndim != 2 or powers.shape[1] != n or np.any(powers < 0):
+        raise ValueError(f"PolynomialFeatures powers_ has shape {powers.shape} for {n} features; refit it")
+    indices: List[int] = []
+    for row in powers:
+        factors = np.repeat(np.arange(n), row)
+        indices.append(int(factors.size))
+        indices.extend(int(i) for i in factors)
+    return [Step("polynomial", n, int(powers.shape[0]), np.zeros(0), np.asarray(indices, dtype=np.int64),
+                 "PolynomialFeatures", refuses_nan=True)]
+
+
+def smallest_float32_at_least(values: np.ndarray) -> np.ndarray:
+    """For each float64 value e, the smallest float32 t with t >= e, so that
+    x >= e and x >= t agree for every float32 x."""
+    values = np.asarray(values, dtype=np.float64)
+    t = values.astype(np.float32)
+    below = t.astype(np.float64) < values
+    t[below] = np.nextafter(t[below], np.float32(np.inf))
+    return t.astype(np.float64)
+
+
+def _discretizer(est: preprocessing.KBinsDiscretizer, n: int) -> List[Step]:
+    if est.encode != "ordinal":
+        raise ValueError(
+            f"KBinsDiscretizer(encode={est.encode!r}): only encode='ordinal' is supported; follow it with "
+            "the model directly (trees split on bin numbers as well)"
+        )
+    edges = [np.asarray(e, dtype=np.float64)[1:-1] for e in est.bin_edges_]
+    if len(edges) != n:
+        raise ValueError(f"KBinsDiscretizer has bin edges for {len(edges)} features, but {n} reach it; refit it")
+    # scikit-learn counts the inner edges e <= x (searchsorted, side="right").
+    thresholds = [smallest_float32_at_least(_finite(e, "KBinsDiscretizer bin_edges_")) for e in edges]
+    params = np.concatenate(thresholds) if thresholds else np.zeros(0)
+    counts = np.asarray([t.size for t in thresholds], dtype=np.int64)
+    return [Step("discretize", n, n, _float32_range(params, "KBinsDiscretizer bin_edges_"), counts,
+                 "KBinsDiscretizer", refuses_nan=True)]
+
+
+#: numpy functions a FunctionTransformer may apply, by the ufunc.
+_UFUNCS = {getattr(np, name): name for name in FUNCTIONS} | {np.abs: "absolute"}
+
+
+def _function(est: preprocessing.FunctionTransformer, n: int) -> List[Step]:
+    func = est.func
+    kw = dict(est.kw_args or {})
+    supported = ", ".join(f"np.{name}" for name in sorted(FUNCTIONS)) + ", np.clip (a_min, a_max)"
+    if func is None and not kw:
+        return [Step("select", n, n, np.zeros(0), np.arange(n), "FunctionTransformer")]
+    if func is np.clip and set(kw) <= {"a_min", "a_max"} and kw:
+        lo = float(kw.get("a_min", -np.inf) if kw.get("a_min") is not None else -np.inf)
+        hi = float(kw.get("a_max", np.inf) if kw.get("a_max") is not None else np.inf)
+        if not lo <= hi:
+            raise ValueError(f"FunctionTransformer(np.clip): a_min {lo} is above a_max {hi}")
+        return [Step("clip", n, n, np.array([lo, hi]), _EMPTY_INDICES, "FunctionTransformer")]
+    name = _UFUNCS.get(func)
+    if name is None or kw:
+        shown = getattr(func, "__name__", repr(func))
+        raise ValueError(
+            f"FunctionTransformer(func={shown}{', kw_args=' + repr(kw) if kw else ''}) has no C equivalent "
+            f"emlearn_gen knows; supported: {supported} (without other arguments)"
+        )
+    return [Step("function", n, n, np.zeros(0), np.array([FUNCTIONS[name]]), "FunctionTransformer",
+                 refuses_nan=bool(est.validate))]
+
+
+def _column_transformer(est: compose.ColumnTransformer, n: int) -> List[Step]:
+    """Every transformer's columns side by side (one select), then each
+    transformer's steps on its slice of the row."""
+    segments: List[Tuple[str, List[Any], np.ndarray]] = []
+    inputs = getattr(est, "_transformer_to_input_indices", {})
+    for name, trans, _ in est.transformers_:
+        if isinstance(trans, str) and trans == "drop":
+            continue
+        columns = np.asarray(inputs.get(name, []), dtype=np.int64)
+        if columns.size == 0:
+            continue
+        if isinstance(trans, str) and trans == "passthrough":
+            parts: List[Any] = []
+        elif isinstance(trans, pipeline.Pipeline):
+            parts = [step for _, step in flat_steps(trans)]
+        else:
+            parts = [trans]
+        segments.append((name, parts, columns))
+    if not segments:
+        raise ValueError("the ColumnTransformer outputs no column; give it at least one transformer or passthrough")
+    layout = np.concatenate([columns for _, _, columns in segments])
+    steps: List[Step] = [Step("select", n, int(layout.size), np.zeros(0), layout, "ColumnTransformer")]
+    widths = [int(columns.size) for _, _, columns in segments]
+    for k, (name, parts, columns) in enumerate(segments):
+        width = int(columns.size)
+        inner: List[Step] = []
+        for part in parts:
+            converted = step_steps(part, width, f"ColumnTransformer transformer {name!r}")
+            inner.extend(converted)
+            width = converted[-1].n_out
+        before = sum(widths[:k])
+        after = sum(widths[k + 1 :])
+        steps.extend(place(inner, before=before, after=after))
+        widths[k] = width
     return steps
+
+
+def place(steps: Sequence[Step], before: int, after: int) -> List[Step]:
+    """Steps converted for a row of their own, moved onto a row with
+    ``before`` values in front of it and ``after`` behind."""
+    return [
+        dataclasses.replace(s, n_in=before + s.n_in + after, n_out=before + s.n_out + after,
+                            first=before + s.first, count=s.n_slice)
+        for s in steps
+    ]
 
 
 def _projection(est: Any, n: int, mean: Any, source: str) -> List[Step]:
@@ -189,24 +337,16 @@ def _truncated_svd(est: decomposition.TruncatedSVD, n: int) -> List[Step]:
     return _projection(est, n, None, "TruncatedSVD")
 
 
-def _with_nan_check(convert_step: Callable[[Any, int], List[Step]]) -> Callable[[Any, int], List[Step]]:
-    """A converter whose first step refuses NaN where the estimator's tags do."""
-
-    def converted(est: Any, n: int) -> List[Step]:
-        steps = convert_step(est, n)
-        if not est.__sklearn_tags__().input_tags.allow_nan and not steps[0].refuses_nan:
-            first = steps[0]
-            steps[0] = Step(first.op, first.n_in, first.n_out, first.params, first.indices, first.source, True)
-        return steps
-
-    return converted
-
-
 CONVERTERS: Dict[type, Callable[[Any, int], List[Step]]] = {
-    preprocessing.StandardScaler: _with_nan_check(_standard),
-    preprocessing.RobustScaler: _with_nan_check(_robust),
-    preprocessing.MaxAbsScaler: _with_nan_check(_max_abs),
-    preprocessing.MinMaxScaler: _with_nan_check(_min_max),
+    impute.MissingIndicator: _missing_indicator,
+    preprocessing.PolynomialFeatures: _polynomial,
+    preprocessing.KBinsDiscretizer: _discretizer,
+    preprocessing.FunctionTransformer: _function,
+    compose.ColumnTransformer: _column_transformer,
+    preprocessing.StandardScaler: _standard,
+    preprocessing.RobustScaler: _robust,
+    preprocessing.MaxAbsScaler: _max_abs,
+    preprocessing.MinMaxScaler: _min_max,
     preprocessing.Normalizer: _normalizer,
     preprocessing.Binarizer: _binarizer,
     impute.SimpleImputer: _imputer,
@@ -238,7 +378,12 @@ def step_steps(est: Any, n_in: int, where: str) -> List[Step]:
     n_fitted = getattr(est, "n_features_in_", None)
     if n_fitted is not None and int(n_fitted) != n_in:
         raise ValueError(f"{where} was fitted on {n_fitted} features, but {n_in} reach it; refit the pipeline")
-    return convert_step(est, n_in)
+    steps = convert_step(est, n_in)
+    # NaN is refused where scikit-learn's step refuses it (a ColumnTransformer
+    # leaves that to each of its transformers).
+    if not isinstance(est, compose.ColumnTransformer) and not accepts_nan(est) and not steps[0].refuses_nan:
+        steps[0] = dataclasses.replace(steps[0], refuses_nan=True)
+    return steps
 
 
 def convert_transforms(est: Any) -> TransformProgram:
@@ -269,3 +414,52 @@ def convert_transforms(est: Any) -> TransformProgram:
         n_in = converted[-1].n_out
     quadratic = pca_quadratic(last) if isinstance(last, decomposition.PCA) else None
     return TransformProgram(tuple(steps), n_features, quadratic)
+
+
+def _inverse_steps(transformer: Any, n: int) -> List[Step]:
+    """Steps computing ``transformer.inverse_transform`` as scikit-learn does."""
+    source = f"{type(transformer).__name__}.inverse_transform"
+    if isinstance(transformer, preprocessing.StandardScaler):
+        # X *= scale_; X += mean_
+        scale = transformer.scale_ if transformer.with_std else None
+        mean = transformer.mean_ if transformer.with_mean else None
+        return [_multiply_add(n, scale, mean, source)]
+    if isinstance(transformer, preprocessing.RobustScaler):
+        scale = transformer.scale_ if transformer.with_scaling else None
+        center = transformer.center_ if transformer.with_centering else None
+        return [_multiply_add(n, scale, center, source)]
+    if isinstance(transformer, preprocessing.MaxAbsScaler):
+        return [_multiply_add(n, transformer.scale_, None, source)]
+    if isinstance(transformer, preprocessing.MinMaxScaler):
+        # X -= min_; X /= scale_
+        return [_center_divide(n, transformer.min_, transformer.scale_, source)]
+    if isinstance(transformer, preprocessing.FunctionTransformer):
+        inverse = transformer.inverse_func
+        if inverse is None:
+            return [Step("select", n, n, np.zeros(0), np.arange(n), source)]
+        name = _UFUNCS.get(inverse)
+        if name is None or transformer.inv_kw_args:
+            shown = getattr(inverse, "__name__", repr(inverse))
+            raise ValueError(
+                f"TransformedTargetRegressor inverse_func={shown} has no C equivalent emlearn_gen knows; "
+                f"supported: {', '.join('np.' + f for f in sorted(FUNCTIONS))} (without other arguments)"
+            )
+        return [Step("function", n, n, np.zeros(0), np.array([FUNCTIONS[name]]), source)]
+    raise TypeError(
+        f"a TransformedTargetRegressor with a {type(transformer).__name__} transformer is not supported; "
+        "supported: StandardScaler, RobustScaler, MaxAbsScaler, MinMaxScaler, or func/inverse_func"
+    )
+
+
+def _multiply_add(n: int, scale: Any, offset: Any, source: str) -> Step:
+    s = np.ones(n) if scale is None else _array(scale, n, f"{source} scale")
+    o = np.zeros(n) if offset is None else _array(offset, n, f"{source} offset")
+    return Step("multiply_add", n, n, _params(s, o, what=source), _EMPTY_INDICES, source)
+
+
+def convert_target_inverse(ttr: Any) -> TransformProgram:
+    """The program of a fitted TransformedTargetRegressor's inverse
+    transform, on the regressor's outputs."""
+    transformer = ttr.transformer_
+    n = int(getattr(transformer, "n_features_in_", 1))
+    return TransformProgram(tuple(_inverse_steps(transformer, n)), n)

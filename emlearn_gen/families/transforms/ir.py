@@ -20,19 +20,40 @@ OPS = {
     "normalize_max": 7,
     "binarize": 8,
     "project": 9,
+    "missing_flags": 10,
+    "polynomial": 11,
+    "discretize": 12,
+    "function": 13,
+}
+
+#: Elementwise functions of a "function" step (transform_function in
+#: transforms.hpp), by numpy's name.
+FUNCTIONS = {
+    "log": 0,
+    "log1p": 1,
+    "exp": 2,
+    "expm1": 3,
+    "sqrt": 4,
+    "absolute": 5,
+    "square": 6,
 }
 
 
 @dataclass(frozen=True)
 class Step:
-    """One operation on a row of ``n_in`` values giving ``n_out``.
+    """One operation on a row of ``n_in`` values giving ``n_out``: on the
+    ``count`` values from ``first`` on (the whole row by default), the
+    values before and after them passed on as they are.
 
     ``params`` are float64, as scikit-learn holds them, in the runtime's
     order: center_divide (centres, scales), multiply_add (scales, offsets),
     clip (low, high), impute (one value per feature, NaN where the feature
     is dropped after), binarize (threshold), project (mean (n_in), then the
-    weights (n_out, n_in) by rows). ``indices`` are the input columns that a
-    select step keeps. ``source`` names the scikit-learn step it comes from.
+    weights (n_out, n_in) by rows), discretize (each feature's thresholds,
+    ascending). ``indices`` are a select step's input columns, a polynomial
+    step's degree and factors of each output, a discretize step's number of
+    thresholds per feature, a function step's function (FUNCTIONS).
+    ``source`` names the scikit-learn step it comes from.
     """
 
     op: str
@@ -43,6 +64,18 @@ class Step:
     source: str
     #: NaN in the step's input is refused (scikit-learn's check of X).
     refuses_nan: bool = False
+    first: int = 0
+    count: Optional[int] = None
+
+    @property
+    def n_slice(self) -> int:
+        """Values the operation reads."""
+        return self.n_in if self.count is None else self.count
+
+    @property
+    def width(self) -> int:
+        """Values the operation writes."""
+        return self.n_out - (self.n_in - self.n_slice)
 
 
 @dataclass(frozen=True)
@@ -62,15 +95,28 @@ class TransformProgram:
         """The widest row between two steps (scratch of the runtime)."""
         return max((s.n_out for s in self.steps[:-1]), default=0)
 
-    @property
-    def allow_nan(self) -> bool:
-        """Whether NaN may enter: no step refuses NaN that can reach it
-        (an impute step replaces NaN: a feature it has no value for, all
-        missing in training, is dropped by the select step after it)."""
-        nan_possible = True
-        for step in self.steps:
-            if nan_possible and step.refuses_nan:
-                return False
-            if step.op == "impute":
-                nan_possible = False
-        return True
+    def nan_paths(self) -> Tuple[np.ndarray, np.ndarray]:
+        """For each input column: whether NaN in it reaches a step that
+        refuses NaN (scikit-learn raises there), and whether it reaches the
+        program's output. NaN is followed value by value: an impute step
+        replaces it (a feature it has no value for, all missing in
+        training, is dropped by the select step after it), missing_flags
+        reports it, steps that refuse NaN let none out."""
+        refused = np.zeros(self.n_features, dtype=bool)
+        reaches = np.zeros(self.n_features, dtype=bool)
+        for column in range(self.n_features):
+            nan_at = np.arange(self.n_features) == column
+            for step in self.steps:
+                end = step.first + step.n_slice
+                inside = nan_at[step.first : end]
+                if step.refuses_nan and inside.any():
+                    refused[column] = True
+                if step.op == "select":
+                    out = inside[np.asarray(step.indices, dtype=np.int64)]
+                elif step.op in ("center_divide", "multiply_add", "clip", "function"):
+                    out = inside
+                else:
+                    out = np.zeros(step.width, dtype=bool)
+                nan_at = np.concatenate([nan_at[: step.first], out, nan_at[end:]])
+            reaches[column] = nan_at.any()
+        return refused, reaches

@@ -1,45 +1,66 @@
 // emlearn-gen runtime: feature transforms (scikit-learn's scalers, imputer,
-// normalizer, binarizer, feature selectors and linear projections), run as a
-// program of steps over one row.
+// missing-value indicator, normalizer, binarizer, discretizer, polynomial
+// features, elementwise functions, feature selectors and linear
+// projections), run as a program of steps over one row.
 //
 // A model is a sequence of n_steps steps. Step s reads the n_in values the
 // step before it wrote (the input row for step 0, n_in = n_features) and
-// writes n_out values; the last writes n_outputs. Per step:
+// writes n_out values; the last writes n_outputs. A step transforms one
+// slice of its row, `count` values from `first` on, into `width` values
+// (width = n_out - (n_in - count)); the values before the slice are copied
+// in front of its result and those after it behind (a ColumnTransformer is
+// a select that lays out every transformer's columns side by side, then the
+// steps of each transformer on its slice). Per step:
 //   ops[s]                 the operation (transform_op)
-//   shapes[3 s + 0]        n_out
-//   shapes[3 s + 1]        first element of its parameters in `params`
-//   shapes[3 s + 2]        first element of its indices in `indices`
-// The operations, with p the step's parameters and idx its indices:
+//   shapes[5 s + 0]        n_out
+//   shapes[5 s + 1]        first element of its parameters in `params`
+//   shapes[5 s + 2]        first element of its indices in `indices`
+//   shapes[5 s + 3]        first: where the slice starts
+//   shapes[5 s + 4]        count: how many values the slice has
+// The operations on the slice x (n = count values) giving y, with p the
+// step's parameters and idx its indices:
 //   center_divide   y[i] = (x[i] - p[i]) / p[n + i]          (StandardScaler,
 //                   RobustScaler, MaxAbsScaler: centre 0 or scale 1 where
 //                   scikit-learn leaves them out, which is exact)
 //   multiply_add    y[i] = x[i] * p[i] + p[n + i]             (MinMaxScaler)
-//   clip            y[i] = min(max(x[i], p[0]), p[1])         (NaN stays NaN)
+//   clip            y[i] = min(max(x[i], p[0]), p[1])
 //   impute          y[i] = x[i] is NaN ? p[i] : x[i]         (SimpleImputer)
-//   select          y[j] = x[idx[j]]                          (selectors)
+//   select          y[j] = x[idx[j]]                          (selectors,
+//                   ColumnTransformer's columns)
 //   normalize_l1    y[i] = x[i] / (sum |x|), 1 for a sum of 0 (Normalizer)
 //   normalize_l2    y[i] = x[i] / sqrt(sum x^2), likewise
 //   normalize_max   y[i] = x[i] / max |x|, likewise
 //   binarize        y[i] = x[i] > p[0] ? 1 : 0               (Binarizer)
 //   project         y[k] = sum over i, in index order, of
 //                          p[n + k n + i] * (x[i] - p[i])    (PCA, TruncatedSVD)
+//   missing_flags   y[i] = x[i] is NaN ? 1 : 0               (MissingIndicator)
+//   polynomial      y[k] = the product, left to right, of the inputs that
+//                   idx lists for output k: idx holds, output after output,
+//                   a count d then d input indices (d = 0: y[k] = 1)
+//                   (PolynomialFeatures)
+//   discretize      y[i] = how many of feature i's thresholds are <= x[i];
+//                   idx[i] is that count, the thresholds follow one another
+//                   in p, ascending (KBinsDiscretizer, ordinal)
+//   function        y[i] = f(x[i]) for the elementwise function idx[0]
+//                   (transform_function; FunctionTransformer)
 //
-// A program whose last step is a PCA projection may also have PCA's
-// log-likelihood (score_samples): with d = x - mean the last step's input
-// centred, and `quadratic` holding the upper triangle of a matrix q by rows
-// and then a constant c,
+// A program whose last step is a PCA projection of its whole row may also
+// have PCA's log-likelihood (score_samples): with d = x - mean the last
+// step's input centred, and `quadratic` holding the upper triangle of a
+// matrix q by rows and then a constant c,
 //   score = (sum over i of d[i] * (sum over j >= i of q[i][j] * d[j])) + c
 // (q is the precision matrix scaled by -1/2 on the diagonal and by -1 above
 // it, c the Gaussian's log normalisation). `quadratic` is empty otherwise.
 //
 // NaN is a missing value, told apart by its bits (is_missing in
-// common.hpp): a scaler passes it on as the one quiet NaN of quiet_nan()
+// common.hpp): arithmetic passes it on as the one quiet NaN of quiet_nan()
 // (targets' float arithmetic makes NaNs of different bits), clip and select
-// pass it on as it is, impute replaces it. Normalizers, binarizers and
-// projections are never given NaN (scikit-learn refuses it there, and so
-// does the host). float arithmetic with every product rounded before it is
-// added (rounded() in math.hpp) and sums in a fixed order, so host and
-// devices compute the same bits.
+// pass it on as it is, impute replaces it, missing_flags reports it.
+// Normalizers, binarizers, projections, discretizers and polynomials are
+// never given NaN where scikit-learn refuses it (so does the host). float
+// arithmetic with every product rounded before it is added (rounded() in
+// math.hpp) and sums in a fixed order, so host and devices compute the same
+// bits.
 //
 // Stack: a few words. Intermediate rows live in caller scratch of
 // 2 * max_width floats (max_width: the widest row between two steps; the
@@ -68,8 +89,26 @@ enum : uint8_t {
   normalize_max = 7,
   binarize = 8,
   project = 9,
+  missing_flags = 10,
+  polynomial = 11,
+  discretize = 12,
+  function = 13,
 };
 }  // namespace transform_op
+
+/// The elementwise functions of a `function` step: numpy's log, log1p, exp,
+/// expm1, sqrt, absolute and square, computed with math.hpp's functions.
+namespace transform_function {
+enum : uint8_t {
+  natural_log = 0,            ///< log_f(x)
+  log_plus_one = 1,           ///< log_f(1 + x)
+  exponential = 2,            ///< exp_f(x)
+  exponential_minus_one = 3,  ///< exp_f(x) - 1
+  square_root = 4,            ///< sqrt_f(x)
+  absolute = 5,               ///< |x|
+  squared = 6,                ///< x * x
+};
+}  // namespace transform_function
 
 /// Tables and layout of a transform program, known at run time (the host
 /// runtime). Pointers refer to model tables (program memory on AVR).
@@ -79,9 +118,9 @@ enum : uint8_t {
 /// anything table_read reads, such as a far_table.
 struct transforms_model {
   const uint8_t* ops;        ///< n_steps operations
-  const uint32_t* shapes;    ///< 3 per step: n_out, first parameter, first index
+  const uint32_t* shapes;    ///< 5 per step: n_out, first parameter, first index, slice first, slice count
   const float* params;       ///< every step's parameters
-  const uint32_t* indices;   ///< every select step's input indices
+  const uint32_t* indices;   ///< every step's indices
   const float* quadratic;    ///< score_samples: q's upper triangle, then c; or empty
   uint32_t n_steps;
   uint32_t n_features;
@@ -90,25 +129,6 @@ struct transforms_model {
 };
 
 namespace detail {
-
-// Number of parameters that step `op` reads, for n_in inputs and n_out outputs.
-inline uint64_t transform_param_count(uint8_t op, uint32_t n_in, uint32_t n_out) {
-  switch (op) {
-    case transform_op::center_divide:
-    case transform_op::multiply_add:
-      return 2u * static_cast<uint64_t>(n_in);
-    case transform_op::clip:
-      return 2u;
-    case transform_op::impute:
-      return n_in;
-    case transform_op::binarize:
-      return 1u;
-    case transform_op::project:
-      return static_cast<uint64_t>(n_in) + static_cast<uint64_t>(n_in) * n_out;
-    default:
-      return 0u;
-  }
-}
 
 // The divisor of a normalize step: the row's norm, or 1 where it is 0 (as
 // scikit-learn's normalize leaves zero rows unchanged).
@@ -130,75 +150,224 @@ inline float transform_norm(uint8_t op, const float* x, uint32_t n) {
   return norm == 0.0f ? 1.0f : norm;
 }
 
-// One step: n_in values at x -> n_out values at y (x and y do not overlap).
+// f(x) of a function step; NaN in gives the one quiet NaN out.
+inline float transform_apply(uint32_t f, float x) {
+  if (is_missing(x)) {
+    return quiet_nan();
+  }
+  switch (f) {
+    case transform_function::natural_log:
+      return log_f(x);
+    case transform_function::log_plus_one:
+      return log_f(1.0f + x);
+    case transform_function::exponential:
+      return exp_f(x);
+    case transform_function::exponential_minus_one:
+      return exp_f(x) - 1.0f;
+    case transform_function::square_root:
+      return sqrt_f(x);
+    case transform_function::absolute:
+      return x < 0.0f ? -x : x;
+    default:  // squared: transforms_validate admits no other function
+      return x * x;
+  }
+}
+
+// The operation of step s on its slice: n values at x -> w values at y.
 template <typename M>
-inline void transform_step(const M& m, uint32_t s, const float* x, uint32_t n_in, float* y) {
-  const uint8_t op = table_read(m.ops, s);
-  const uint32_t n_out = table_read(m.shapes, 3u * s);
-  const auto p = table_from(m.params, table_read(m.shapes, 3u * s + 1u));
+inline void transform_slice(const M& m, uint32_t s, uint8_t op, const float* x, uint32_t n, float* y, uint32_t w) {
+  const auto p = table_from(m.params, table_read(m.shapes, 5u * s + 1u));
+  const auto idx = table_from(m.indices, table_read(m.shapes, 5u * s + 2u));
   switch (op) {
     case transform_op::center_divide:
-      for (uint32_t i = 0; i < n_in; ++i) {
-        y[i] = is_missing(x[i]) ? quiet_nan() : (x[i] - table_read(p, i)) / table_read(p, n_in + i);
+      for (uint32_t i = 0; i < n; ++i) {
+        y[i] = is_missing(x[i]) ? quiet_nan() : (x[i] - table_read(p, i)) / table_read(p, n + i);
       }
       break;
     case transform_op::multiply_add:
-      for (uint32_t i = 0; i < n_in; ++i) {
-        y[i] = is_missing(x[i]) ? quiet_nan() : rounded(x[i] * table_read(p, i)) + table_read(p, n_in + i);
+      for (uint32_t i = 0; i < n; ++i) {
+        y[i] = is_missing(x[i]) ? quiet_nan() : rounded(x[i] * table_read(p, i)) + table_read(p, n + i);
       }
       break;
     case transform_op::clip: {
       const float lo = table_read(p, 0);
       const float hi = table_read(p, 1);
-      for (uint32_t i = 0; i < n_in; ++i) {
+      for (uint32_t i = 0; i < n; ++i) {
         y[i] = is_missing(x[i]) || (x[i] >= lo && x[i] <= hi) ? x[i] : (x[i] < lo ? lo : hi);
       }
       break;
     }
     case transform_op::impute:
-      for (uint32_t i = 0; i < n_in; ++i) {
+      for (uint32_t i = 0; i < n; ++i) {
         y[i] = is_missing(x[i]) ? table_read(p, i) : x[i];
       }
       break;
-    case transform_op::select: {
-      const auto idx = table_from(m.indices, table_read(m.shapes, 3u * s + 2u));
-      for (uint32_t j = 0; j < n_out; ++j) {
+    case transform_op::select:
+      for (uint32_t j = 0; j < w; ++j) {
         y[j] = x[table_read(idx, j)];
       }
       break;
-    }
     case transform_op::normalize_l1:
     case transform_op::normalize_l2:
     case transform_op::normalize_max: {
-      const float norm = transform_norm(op, x, n_in);
-      for (uint32_t i = 0; i < n_in; ++i) {
+      const float norm = transform_norm(op, x, n);
+      for (uint32_t i = 0; i < n; ++i) {
         y[i] = x[i] / norm;
       }
       break;
     }
     case transform_op::binarize: {
       const float threshold = table_read(p, 0);
-      for (uint32_t i = 0; i < n_in; ++i) {
+      for (uint32_t i = 0; i < n; ++i) {
         y[i] = x[i] > threshold ? 1.0f : 0.0f;
       }
       break;
     }
-    default: {  // project: transforms_validate admits no other operation
+    case transform_op::project: {
       // Not dense_sums: the centring is taken inside each product, which
       // needs no buffer for the centred row and keeps PCA's accuracy where
       // the mean is large against the spread.
-      const auto w = table_from(p, n_in);
-      for (uint32_t k = 0; k < n_out; ++k) {
-        const auto row = table_from(w, k * n_in);
+      const auto weights = table_from(p, n);
+      for (uint32_t k = 0; k < w; ++k) {
+        const auto row = table_from(weights, k * n);
         float sum = 0.0f;
-        for (uint32_t i = 0; i < n_in; ++i) {
+        for (uint32_t i = 0; i < n; ++i) {
           sum += rounded(table_read(row, i) * (x[i] - table_read(p, i)));
         }
         y[k] = sum;
       }
       break;
     }
+    case transform_op::missing_flags:
+      for (uint32_t i = 0; i < n; ++i) {
+        y[i] = is_missing(x[i]) ? 1.0f : 0.0f;
+      }
+      break;
+    case transform_op::polynomial: {
+      uint32_t at = 0;
+      for (uint32_t k = 0; k < w; ++k) {
+        const uint32_t degree = table_read(idx, at++);
+        float product = 1.0f;
+        for (uint32_t d = 0; d < degree; ++d) {
+          product = d == 0u ? x[table_read(idx, at)] : product * x[table_read(idx, at)];
+          ++at;
+        }
+        y[k] = product;
+      }
+      break;
+    }
+    case transform_op::discretize: {
+      uint32_t at = 0;
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t n_thresholds = table_read(idx, i);
+        uint32_t bin = 0;
+        while (bin < n_thresholds && x[i] >= table_read(p, at + bin)) {
+          ++bin;
+        }
+        at += n_thresholds;
+        y[i] = static_cast<float>(bin);
+      }
+      break;
+    }
+    default: {  // function: transforms_validate admits no other operation
+      const uint32_t f = table_read(idx, 0);
+      for (uint32_t i = 0; i < n; ++i) {
+        y[i] = transform_apply(f, x[i]);
+      }
+      break;
+    }
   }
+}
+
+// One step: n_in values at x -> n_out values at y (x and y do not overlap).
+template <typename M>
+inline void transform_step(const M& m, uint32_t s, const float* x, uint32_t n_in, float* y) {
+  const uint8_t op = table_read(m.ops, s);
+  const uint32_t n_out = table_read(m.shapes, 5u * s);
+  const uint32_t first = table_read(m.shapes, 5u * s + 3u);
+  const uint32_t count = table_read(m.shapes, 5u * s + 4u);
+  const uint32_t width = n_out - (n_in - count);
+  for (uint32_t i = 0; i < first; ++i) {
+    y[i] = x[i];
+  }
+  transform_slice(m, s, op, x + first, count, y + first, width);
+  for (uint32_t i = first + count; i < n_in; ++i) {
+    y[i - count + width] = x[i];
+  }
+}
+
+// Parameters and indices that step `op` reads, for a slice of n values
+// giving w; for polynomial and discretize, the indices' own counts decide
+// (transforms_validate walks them).
+inline uint64_t transform_param_count(uint8_t op, uint32_t n, uint32_t w) {
+  switch (op) {
+    case transform_op::center_divide:
+    case transform_op::multiply_add:
+      return 2u * static_cast<uint64_t>(n);
+    case transform_op::clip:
+      return 2u;
+    case transform_op::impute:
+      return n;
+    case transform_op::binarize:
+      return 1u;
+    case transform_op::project:
+      return static_cast<uint64_t>(n) + static_cast<uint64_t>(n) * w;
+    default:
+      return 0u;
+  }
+}
+
+// Checks the indices of a select, polynomial, discretize or function step
+// (and, for discretize, that its thresholds fit `params`); returns
+// status::ok, bad_table or size_mismatch as transforms_validate does.
+template <typename M>
+inline status transform_check_indices(const M& m, uint8_t op, uint64_t first_index, uint64_t first_param, uint32_t n,
+                                      uint32_t w, size_t n_indices, size_t n_params) {
+  uint64_t at = first_index;
+  if (op == transform_op::select) {
+    for (uint32_t j = 0; j < w; ++j, ++at) {
+      if (at >= n_indices) {
+        return status::size_mismatch;
+      }
+      if (table_read(m.indices, static_cast<uint32_t>(at)) >= n) {
+        return status::bad_table;
+      }
+    }
+  } else if (op == transform_op::polynomial) {
+    for (uint32_t k = 0; k < w; ++k) {
+      if (at >= n_indices) {
+        return status::size_mismatch;
+      }
+      const uint32_t degree = table_read(m.indices, static_cast<uint32_t>(at++));
+      if (at + degree > n_indices) {
+        return status::size_mismatch;
+      }
+      for (uint32_t d = 0; d < degree; ++d, ++at) {
+        if (table_read(m.indices, static_cast<uint32_t>(at)) >= n) {
+          return status::bad_table;
+        }
+      }
+    }
+  } else if (op == transform_op::discretize) {
+    if (at + n > n_indices) {
+      return status::size_mismatch;
+    }
+    uint64_t thresholds = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      thresholds += table_read(m.indices, static_cast<uint32_t>(at + i));
+    }
+    if (first_param + thresholds > n_params) {
+      return status::size_mismatch;
+    }
+  } else if (op == transform_op::function) {
+    if (at >= n_indices) {
+      return status::size_mismatch;
+    }
+    if (table_read(m.indices, static_cast<uint32_t>(at)) > transform_function::squared) {
+      return status::bad_table;
+    }
+  }
+  return status::ok;
 }
 
 }  // namespace detail
@@ -215,7 +384,7 @@ inline void transforms_run(const M& m, const float* x, float* out, float* scratc
     float* y = s + 1u == m.n_steps ? out : scratch + (s % 2u) * m.max_width;
     detail::transform_step(m, s, in, n_in, y);
     in = y;
-    n_in = table_read(m.shapes, 3u * s);
+    n_in = table_read(m.shapes, 5u * s);
   }
 }
 
@@ -232,9 +401,9 @@ inline void transforms_score_samples(const M& m, const float* x, float* out, flo
     float* y = scratch + (s % 2u) * m.max_width;
     detail::transform_step(m, s, in, n, y);
     in = y;
-    n = table_read(m.shapes, 3u * s);
+    n = table_read(m.shapes, 5u * s);
   }
-  const auto mean = table_from(m.params, table_read(m.shapes, 3u * last + 1u));
+  const auto mean = table_from(m.params, table_read(m.shapes, 5u * last + 1u));
   uint32_t q = 0;
   float sum = 0.0f;
   for (uint32_t i = 0; i < n; ++i) {
@@ -250,14 +419,15 @@ inline void transforms_score_samples(const M& m, const float* x, float* out, flo
 /// Checks a program against its tables, so that the kernels read and write
 /// only the memory the layout gives them; sizes are in elements. Returns
 /// status::bad_argument for a null table that has elements (ops and shapes
-/// always have), or a zero count; status::bad_table
-/// for an unknown operation, a step whose width does not follow from its
-/// operation (n_out = n_in except for select and project), a select index
-/// outside the step's input, a row between two steps wider than max_width,
-/// or a last step that does not write n_outputs values; status::size_mismatch
-/// when ops, shapes, params or indices do not have the elements the steps
-/// read, or quadratic is neither empty nor n (n + 1) / 2 + 1 elements for a
-/// last step that projects n inputs; status::ok otherwise.
+/// always have), or a zero count; status::bad_table for an unknown
+/// operation or function, a slice outside its row, a slice width that does
+/// not follow from its operation (the slice's own size except for select,
+/// project and polynomial), an index outside the slice, a row between two
+/// steps wider than max_width, or a last step that does not write n_outputs
+/// values; status::size_mismatch when ops, shapes, params or indices do not
+/// have the elements the steps read, or quadratic is neither empty nor
+/// n (n + 1) / 2 + 1 elements for a last step that projects its whole row
+/// of n values; status::ok otherwise.
 template <typename M>
 inline status transforms_validate(const M& m, size_t n_ops, size_t n_shapes, size_t n_params, size_t n_indices,
                                   size_t n_quadratic) {
@@ -266,35 +436,36 @@ inline status transforms_validate(const M& m, size_t n_ops, size_t n_shapes, siz
       (m.indices == NULL && n_indices != 0u) || m.n_steps == 0u || m.n_features == 0u || m.n_outputs == 0u) {
     return status::bad_argument;
   }
-  if (static_cast<uint64_t>(n_ops) != m.n_steps || static_cast<uint64_t>(n_shapes) != 3u * uint64_t{m.n_steps}) {
+  if (static_cast<uint64_t>(n_ops) != m.n_steps || static_cast<uint64_t>(n_shapes) != 5u * uint64_t{m.n_steps}) {
     return status::size_mismatch;
   }
   uint32_t n_in = m.n_features;
   for (uint32_t s = 0; s < m.n_steps; ++s) {
     const uint8_t op = table_read(m.ops, s);
-    const uint32_t n_out = table_read(m.shapes, 3u * s);
-    const uint64_t first_param = table_read(m.shapes, 3u * s + 1u);
-    const uint64_t first_index = table_read(m.shapes, 3u * s + 2u);
-    if (op > transform_op::project || n_out == 0u ||
-        (op != transform_op::select && op != transform_op::project && n_out != n_in) ||
-        (s + 1u < m.n_steps && n_out > m.max_width) || (s + 1u == m.n_steps && n_out != m.n_outputs)) {
+    const uint32_t n_out = table_read(m.shapes, 5u * s);
+    const uint64_t first_param = table_read(m.shapes, 5u * s + 1u);
+    const uint64_t first_index = table_read(m.shapes, 5u * s + 2u);
+    const uint64_t first = table_read(m.shapes, 5u * s + 3u);
+    const uint32_t count = table_read(m.shapes, 5u * s + 4u);
+    if (op > transform_op::function || count == 0u || first + count > n_in || n_out < n_in - count + 1u) {
       return status::bad_table;
     }
-    if (first_param + detail::transform_param_count(op, n_in, n_out) > n_params) {
+    const uint32_t width = n_out - (n_in - count);
+    const bool resizes = op == transform_op::select || op == transform_op::project || op == transform_op::polynomial;
+    if ((!resizes && width != count) || (s + 1u < m.n_steps && n_out > m.max_width) ||
+        (s + 1u == m.n_steps && n_out != m.n_outputs)) {
+      return status::bad_table;
+    }
+    if (first_param + detail::transform_param_count(op, count, width) > n_params) {
       return status::size_mismatch;
     }
-    if (op == transform_op::select) {
-      if (first_index + n_out > n_indices) {
-        return status::size_mismatch;
-      }
-      for (uint32_t j = 0; j < n_out; ++j) {
-        if (table_read(m.indices, static_cast<uint32_t>(first_index) + j) >= n_in) {
-          return status::bad_table;
-        }
-      }
+    const status indices = detail::transform_check_indices(m, op, first_index, first_param, count, width,
+                                                           n_indices, n_params);
+    if (indices != status::ok) {
+      return indices;
     }
     if (n_quadratic != 0u && s + 1u == m.n_steps &&
-        (op != transform_op::project || m.quadratic == NULL ||
+        (op != transform_op::project || count != n_in || m.quadratic == NULL ||
          static_cast<uint64_t>(n_quadratic) != static_cast<uint64_t>(n_in) * (n_in + 1u) / 2u + 1u)) {
       return status::size_mismatch;
     }
