@@ -94,6 +94,15 @@ def ours_options(tool_key: str) -> Dict[str, str]:
     return {}
 
 
+def _selected(name: str) -> List[str]:
+    """Glue lines that replace the row ``name`` by the columns the model takes."""
+    return [
+        "  float selected[model::n_features];",
+        f"  model::select_features(static_cast<const float*>({name}), selected);",
+        f"  {name} = selected;",
+    ]
+
+
 def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen") -> Generated:
     import emlearn_gen
 
@@ -117,6 +126,8 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen
     else:
         out_call, outputs, n_out = "(void)in; (void)out;", "", 1
     decision = methods["decision_function"].width if "decision_function" in methods else 0
+    # A model that selects features takes those columns of the benchmark's rows.
+    selects = cm.input_columns is not None
     glue = [
         "#include <stdint.h>",
         '#include "model.hpp"',
@@ -124,9 +135,11 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen
         'extern "C" void bench_outputs(const void* x, float* out);',
         'extern "C" void bench_decision(const void* x, double* out);',
         "int32_t bench_predict(const void* x) {",
+        *(_selected("x") if has_predict and selects else []),
         "  return model::predict(static_cast<const float*>(x));" if has_predict else "  (void)x; return 0;",
         "}",
         "void bench_outputs(const void* x, float* out) {",
+        *(_selected("x") if selects else []),
         "  const float* in = static_cast<const float*>(x);",
         f"  {out_call}",
         "}",
@@ -134,6 +147,7 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen
     if decision:
         glue += [
             "void bench_decision(const void* x, double* out) {",
+            *(_selected("x") if selects else []),
             f"  float scores[{decision}];",
             "  model::decision_function(static_cast<const float*>(x), scores);",
             f"  for (int i = 0; i < {decision}; ++i) out[i] = scores[i];",

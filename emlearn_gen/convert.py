@@ -13,6 +13,7 @@ from . import _runtime
 from .core.entry_points import log_of_proba
 from .core.family import Family, Lowered
 from .core.identifiers import check_identifier
+from .core.layout import frozen
 from .core.pipeline import describe_steps, is_composite, split
 from .families.transforms import nan_policy
 from .families.transforms.convert import convert_target_inverse
@@ -93,7 +94,9 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
         return CModel(name=name, family=family, estimator_name=type(estimator).__name__, lowered=lowered,
                       versions=versions, feature_names=_feature_names(estimator), target=target,
                       final_name=type(final).__name__)
-    program = transforms.to_ir(parts.steps)
+    full_program = transforms.to_ir(parts.steps)
+    # Steps that start by selecting columns: the header takes those only.
+    columns, program = full_program.reduced()
     if program.n_outputs != final.n_features_in_:
         raise ValueError(
             f"the Pipeline's steps write {program.n_outputs} features, but its final step "
@@ -105,8 +108,10 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
         lowered = _predict_only(lowered, target)
     # NaN in a column is taken if no step refuses it there, and the model
     # takes whatever NaN the steps let through to it.
-    refused, reaches = program.nan_paths()
+    refused, reaches = full_program.nan_paths()
     nan = nan_policy(~refused & (~reaches | lowered.allow_nan))
+    if columns is not None:
+        nan = dict(nan, input_columns=frozen(columns), n_row_features=full_program.n_features)
     steps_lowered = dataclasses.replace(
         _lowered(transforms, program, parts.steps, transforms.check_options({})), **nan
     )
@@ -116,7 +121,8 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
         line = f"Pipeline steps folded into the model exactly: {describe_steps(program)}."
         lowered = dataclasses.replace(lowered, summary=(line,) + tuple(lowered.summary), **nan)
     else:
-        lowered = dataclasses.replace(lowered, allow_nan=nan["allow_nan"])
+        lowered = dataclasses.replace(lowered, allow_nan=nan["allow_nan"], input_columns=steps_lowered.input_columns,
+                                      n_row_features=steps_lowered.n_row_features)
     return CModel(
         name=name,
         family=family,

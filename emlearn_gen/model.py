@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from functools import update_wrapper
 from pathlib import Path
@@ -84,7 +85,10 @@ class CModel:
         self._final_name = final_name or estimator_name
         self._folded = folded
         self._target = target
-        self.n_features_in_ = steps.n_features_in_ if steps is not None else lowered.n_features
+        if lowered.n_row_features is not None:
+            self.n_features_in_ = lowered.n_row_features
+        else:
+            self.n_features_in_ = steps.n_features_in_ if steps is not None else lowered.n_features
         # As on scikit-learn estimators, the attribute exists only when the
         # estimator was fitted on data with (all-string) column names.
         if feature_names is not None:
@@ -156,6 +160,27 @@ class CModel:
         return self._checked(X)
 
     @property
+    def input_columns(self) -> Optional[np.ndarray]:
+        """The columns of the row that the header's entry points take, in
+        their order, where the model starts by selecting features (the
+        device need not measure the others; the header's
+        ``select_features(row, x)`` picks them from a whole row); None when
+        the header takes the whole row. The host methods take whole rows."""
+        return self._lowered.input_columns
+
+    @property
+    def n_device_features(self) -> int:
+        """Values each row passed to the header's entry points has."""
+        columns = self.input_columns
+        return self.n_features_in_ if columns is None else int(columns.size)
+
+    def device_inputs(self, X32: np.ndarray) -> np.ndarray:
+        """What the header's entry points take of checked rows: the input
+        columns where the model selects them first, else the rows."""
+        columns = self.input_columns
+        return X32 if columns is None else np.ascontiguousarray(X32[:, columns])
+
+    @property
     def steps(self) -> Optional["CModel"]:
         """A Pipeline's feature steps as a model of their own (its
         ``transform`` writes what the final model reads), or None."""
@@ -167,8 +192,10 @@ class CModel:
         runs on the steps' features (this model itself when there are none)."""
         if self._steps is None and self._target is None:
             return self
+        # The final model takes the steps' features, however the row is selected.
+        lowered = dataclasses.replace(self._lowered, input_columns=None, n_row_features=None)
         return CModel(name=self.name, family=self.family, estimator_name=self._final_name,
-                      lowered=self._lowered, versions=self._versions)
+                      lowered=lowered, versions=self._versions)
 
     @property
     def target(self) -> Optional["CModel"]:
@@ -197,6 +224,7 @@ class CModel:
     def _run(self, method: str, X32: np.ndarray) -> np.ndarray:
         """Raw results of ``method`` on checked rows: the steps' features
         first, where there are steps, as the header computes them."""
+        X32 = self.device_inputs(X32)
         if self._steps is not None:
             X32 = self._steps._host.run("transform", X32, self._n_jobs)
             if self._lowered.check_rows is not None:
@@ -227,7 +255,8 @@ class CModel:
         # than a whole single-row prediction).
         if fitted is not None or not plain:
             check_feature_names(X, fitted, self._display_name(), stacklevel=3)
-        if plain and self._lowered.check_rows is None and self._steps is None and self._target is None:
+        direct = self._steps is None and self._target is None and self.input_columns is None
+        if plain and self._lowered.check_rows is None and direct:
             # The common input: checked, run and labelled in one C++ call.
             labels = self.classes_ if ep.output == LABEL and self._labels_by_bytes else None
             raw = self._host.run_array(method, X, self._allow_nan, self._n_jobs, labels)

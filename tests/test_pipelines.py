@@ -4,6 +4,8 @@ exposes (its steps, its final model, its feature names)."""
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -189,3 +191,49 @@ def test_steps_that_mix_features_are_not_folded(wine):
                          RandomForestClassifier(n_estimators=3, random_state=0)).fit(X, y)
     cm = emlearn_gen.convert(pipe)
     assert cm.steps is not None and "folded" not in cm.to_source()
+
+
+def test_a_leading_selection_shrinks_what_the_header_takes(wine, tmp_path):
+    """The header's entry points take the selected columns only (its
+    n_features), lists them (input_columns), and select_features() picks them
+    from a whole row: compiled, both give the host model's labels."""
+    X, y = wine
+    pipe = make_pipeline(SelectKBest(k=5), StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    cm = emlearn_gen.convert(pipe, name="wine")
+    columns = pipe[0].get_support(indices=True)
+    np.testing.assert_array_equal(cm.input_columns, columns)
+    assert cm.n_features_in_ == X.shape[1] and cm.n_device_features == 5
+    source = cm.to_source()
+    assert "constexpr int n_features = 5;" in source and "constexpr int n_row_features = 13;" in source
+    (tmp_path / "wine.hpp").write_text(source)
+    rows = X[:40].astype(np.float32)
+    table = ",\n".join("{" + ", ".join(f"{v!r}f" for v in row.tolist()) + "}" for row in rows)
+    (tmp_path / "main.cpp").write_text(
+        '#include <stdio.h>\n#include "wine.hpp"\n'
+        f"static const float rows[{len(rows)}][13] = {{\n{table}\n}};\n"
+        "int main() {\n"
+        f"  for (int i = 0; i < {len(rows)}; ++i) {{\n"
+        "    float x[wine::n_features];\n"
+        "    wine::select_features(rows[i], x);\n"
+        "    float picked[wine::n_features];\n"
+        "    for (int j = 0; j < wine::n_features; ++j) picked[j] = rows[i][wine::input_columns[j]];\n"
+        '    printf("%d %d\\n", (int)wine::predict(x), (int)wine::predict(picked));\n'
+        "  }\n}\n"
+    )
+    exe = tmp_path / "main"
+    subprocess.run(["g++", "-std=c++11", "-Wall", "-Wextra", "-Werror", f"-I{emlearn_gen.get_include()}",
+                    str(tmp_path / "main.cpp"), "-o", str(exe)], check=True)
+    out = np.array([line.split() for line in subprocess.run([str(exe)], check=True, capture_output=True,
+                                                                 text=True).stdout.splitlines()], dtype=int)
+    want = cm.raw_outputs("predict", rows)
+    np.testing.assert_array_equal(out[:, 0], want)
+    np.testing.assert_array_equal(out[:, 1], want)
+
+
+def test_steps_after_a_selection_fold_into_trees_on_the_selected_columns(wine):
+    X, y = wine
+    pipe = make_pipeline(SelectKBest(k=6), StandardScaler(), RandomForestClassifier(**_FOREST)).fit(X, y)
+    cm = emlearn_gen.convert(pipe)
+    assert cm.steps is None and cm.n_device_features == 6
+    X32 = X.astype(np.float32).astype(np.float64)
+    assert np.array_equal(cm.predict(X32), pipe.predict(X32))

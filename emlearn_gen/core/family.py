@@ -81,6 +81,11 @@ class Lowered:
     #: kernels see, raising ValueError as scikit-learn's predict does (a
     #: CategoricalNB category it has not seen); None: no such checks.
     check_rows: Optional[Callable[[np.ndarray], None]] = None
+    #: Where the header takes only some columns of the row (feature
+    #: selection first): those columns, in the order the header takes them,
+    #: and the row's width (CModel's n_features_in_, as scikit-learn's).
+    input_columns: Optional[np.ndarray] = None
+    n_row_features: Optional[int] = None
     #: What conversion measured or decided that the user should see beside
     #: the banner (e.g. how far quantized weights move the outputs);
     #: ``CModel.report``.

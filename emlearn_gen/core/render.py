@@ -175,6 +175,14 @@ def stack_lines(cm: Any) -> List[str]:
     return lines
 
 
+def _input_names(cm: Any) -> Any:
+    """Names of the header's inputs: the selected columns' where it takes some."""
+    names = getattr(cm, "feature_names_in_", ())
+    if cm.input_columns is None or len(names) == 0:
+        return names
+    return np.asarray(names)[cm.input_columns]
+
+
 def model_fingerprint(cm: Any, fields: Dict[str, int], classes: Dict[str, Any]) -> str:
     """16 hex digits that identify what a header defines: family and format,
     layout, tables, entry points and labels. Headers of one name and
@@ -196,6 +204,7 @@ def model_fingerprint(cm: Any, fields: Dict[str, int], classes: Dict[str, Any]) 
         "entry_points": [[ep.name, ep.output, ep.width] for ep in cm.entry_points],
         "classes": classes["classes"],
         "label_type": classes["label_type"],
+        "input_columns": None if cm.input_columns is None else [int(c) for c in cm.input_columns],
     }
     extras = [(key, model) for key, model in (("steps", cm.steps), ("target", cm.target)) if model is not None]
     for key, model in extras:
@@ -225,12 +234,14 @@ def model_context(cm: Any) -> Dict[str, Any]:
         "summary": list(lowered.summary)
         + ["Target: " + line for line in (cm.target._lowered.summary if cm.target is not None else ())]
         + stack_lines(cm),
-        "feature_lines": feature_name_lines(getattr(cm, "feature_names_in_", ())),
+        "feature_lines": feature_name_lines(_input_names(cm)),
         "fingerprint": model_fingerprint(cm, fields, classes),
         "runtime_header": f"emlearn_gen/{family.runtime_header}",
         "format_macro": family.format_macro,
         "format_version": family.format_version,
-        "n_features": cm.n_features_in_,
+        "n_features": cm.n_device_features,
+        "input_columns": None if cm.input_columns is None else [int(c) for c in cm.input_columns],
+        "n_row_features": cm.n_features_in_,
         "n_outputs": lowered.n_outputs,
         "n_decision": decision.width if decision is not None and decision.output == VALUES else None,
         "entry_points": list(lowered.entry_points),

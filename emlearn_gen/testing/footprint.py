@@ -61,7 +61,7 @@ def measure_footprint(
     images = {}
     for with_model in (False, True):
         sources = footprint_sources(
-            cm.name, header, cm.entry_points, X32, target.prelude(), target.exit_code(), with_model
+            cm.name, header, cm.entry_points, cm.device_inputs(X32), target.prelude(), target.exit_code(), with_model
         )
         elf = build_device_image(target, header, header_text if with_model else "", sources, cache, timeout)
         images[with_model] = elf

@@ -56,6 +56,7 @@ def startup_object(target: CortexMTarget, cache: BuildCache, timeout: float) -> 
 
 
 def run_host(cm: Any, X32: np.ndarray, target: HostTarget, folder: Path, timeout: float) -> Dict[str, np.ndarray]:
+    X32 = cm.device_inputs(X32)  # what the header's entry points take
     header = f"{cm.name}.hpp"
     cm.save(folder / header)
     sources = harness_sources(cm.name, header, cm.entry_points, X32, target.prelude(), target.exit_code())
@@ -66,6 +67,7 @@ def run_host(cm: Any, X32: np.ndarray, target: HostTarget, folder: Path, timeout
 
 def _run_streamed(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
     """One image for any number of rows: the program reads them from a file."""
+    X32 = cm.device_inputs(X32)  # what the header's entry points take
     header = f"{cm.name}.hpp"
     sources = harness_sources(
         cm.name, header, cm.entry_points, None, target.prelude(), target.exit_code(),
@@ -81,6 +83,7 @@ def _run_streamed(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCa
 def _run_chunked(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
     """Inputs compiled into the image, as many rows per image as fit: the
     model's objects are compiled once, each chunk adds a small input unit."""
+    X32 = cm.device_inputs(X32)  # what the header's entry points take
     header = f"{cm.name}.hpp"
     header_text = cm.to_source()
     include = get_include()

@@ -11,6 +11,7 @@ of transformers, run as one program of steps (runtime transforms.hpp).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Dict, Mapping, Sequence
 
 import numpy as np
@@ -106,6 +107,14 @@ class TransformsFamily(Family):
         return convert_transforms(estimator)
 
     def lower(self, ir: TransformProgram, options: Mapping[str, Any]) -> Lowered:
+        columns, ir_used = ir.reduced()
+        if columns is not None:
+            # The header takes the selected columns only; NaN is judged on
+            # the whole row, as scikit-learn's selector judges it.
+            return dataclasses.replace(
+                self.lower(ir_used, options), input_columns=frozen(columns), n_row_features=ir.n_features,
+                **nan_policy(~ir.nan_paths()[0]),
+            )
         packed = pack(ir)
         width = ir.max_width
         # A MissingIndicator's flags are bool in scikit-learn (the header writes 0 and 1).

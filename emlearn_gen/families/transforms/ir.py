@@ -3,6 +3,7 @@ transforms.hpp for what each operation computes)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -94,6 +95,25 @@ class TransformProgram:
     def max_width(self) -> int:
         """The widest row between two steps (scratch of the runtime)."""
         return max((s.n_out for s in self.steps[:-1]), default=0)
+
+    def reduced(self) -> Tuple[Optional[np.ndarray], "TransformProgram"]:
+        """(the input columns the program reads, the program on those
+        columns alone) where it starts by selecting fewer columns than the
+        row has (feature selection: the device need not measure the rest);
+        (None, self) otherwise."""
+        first = self.steps[0]
+        if first.op != "select" or first.n_slice != self.n_features:
+            return None, self
+        indices = np.asarray(first.indices, dtype=np.int64)
+        used = np.unique(indices)
+        if used.size == self.n_features:
+            return None, self
+        position = np.full(self.n_features, -1, dtype=np.int64)
+        position[used] = np.arange(used.size)
+        k = int(used.size)
+        head = dataclasses.replace(first, n_in=k, count=k, indices=position[indices])
+        quadratic = self.quadratic
+        return used, TransformProgram((head,) + tuple(self.steps[1:]), k, quadratic)
 
     def nan_paths(self) -> Tuple[np.ndarray, np.ndarray]:
         """For each input column: whether NaN in it reaches a step that
