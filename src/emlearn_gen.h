@@ -21,6 +21,7 @@
 #include "emlearn_gen/math.hpp"
 #include "emlearn_gen/mlp.hpp"
 #include "emlearn_gen/naive_bayes.hpp"
+#include "emlearn_gen/neighbors.hpp"
 #include "emlearn_gen/svm.hpp"
 #include "emlearn_gen/tree_ensemble.hpp"
 

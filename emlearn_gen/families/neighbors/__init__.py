@@ -165,24 +165,40 @@ def pack(ir: NeighborsModel, dtype: str = "float32") -> Packed:
     )
 
 
-def scratch(ir: NeighborsModel, ep: EntryPoint) -> Tuple[int, str]:
-    """(bytes, what) of the arrays ``ep``'s body keeps on the stack (model.hpp.j2)."""
+def scratch_parts(ir: NeighborsModel, ep: EntryPoint) -> Tuple[Tuple[int, str], ...]:
+    """(4-byte words, what) of the arrays ``ep``'s body keeps on the stack
+    (model.hpp.j2)."""
     parts = []
     if ir.searches:
-        parts.append((8 * ir.k, f"{ir.k} nearest distances and indices of 8 bytes"))
+        parts.append((2 * ir.k, f"the {ir.k} nearest distances and indices"))
     if ir.kind == "centroid":
-        parts.append((4 * ir.n_features, f"x / std, {ir.n_features} values of 4 bytes"))
+        parts.append((ir.n_features, "x / std"))
     if ep.output == LABEL or (ir.kind == "centroid" and ep.name == "decision_function"):
-        what = "scores" if ir.kind == "centroid" else "votes"
-        parts.append((4 * ir.n_classes, f"{ir.n_classes} {what} of 4 bytes"))
-    return sum(b for b, _ in parts), ", ".join(w for _, w in parts)
+        parts.append((ir.n_classes, f"{ir.n_classes} {'scores' if ir.kind == 'centroid' else 'votes'}"))
+    return tuple(parts)
+
+
+def scratch(ir: NeighborsModel, ep: EntryPoint) -> Tuple[int, str]:
+    """(bytes, what) of the arrays ``ep``'s body keeps on the stack: every
+    one of 4-byte words (floats and uint32_t indices)."""
+    words = sum(n for n, _ in scratch_parts(ir, ep))
+    return 4 * words, f"{words} words of 4 bytes"
+
+
+def _scratch_line(ir: NeighborsModel, entry_points: Sequence[EntryPoint]) -> str:
+    described = {}
+    for ep in entry_points:
+        parts = scratch_parts(ir, ep)
+        if parts:
+            described[ep.name] = " and ".join(what for _, what in parts)
+    return "Stack arrays: " + "; ".join(f"{name}() {what}" for name, what in described.items()) + "."
 
 
 def _storage_line(ir: NeighborsModel, packed: Packed, dtype: str) -> str:
     rows = "centroids" if ir.kind == "centroid" else "training rows"
     stored = (packed.tables["qpoints"].nbytes + packed.tables["qscales"].nbytes + packed.tables["qoffsets"].nbytes
               if dtype == "int16" else packed.tables["points"].nbytes)
-    return (f"stores {ir.n_points} {rows} of {ir.n_features} features as {dtype}: {stored} bytes of flash "
+    return (f"Stores {ir.n_points} {rows} of {ir.n_features} features as {dtype}: {stored} bytes of flash "
             f"(tables {packed.table_bytes} bytes in all).")
 
 
@@ -230,7 +246,7 @@ class NeighborsFamily(Family):
         if largest > MAX_SCRATCH_BYTES:
             raise ValueError(
                 f"neighbors models: an entry point would keep {largest} bytes of scratch on the stack "
-                f"({max(sizes.values())[1]}), more than the {MAX_SCRATCH_BYTES} emlearn_gen allows; lower "
+                f"({_scratch_line(ir, entry_points)}), more than the {MAX_SCRATCH_BYTES} emlearn_gen allows; lower "
                 "n_neighbors"
             )
         report: Dict[str, Any] = {}
@@ -262,7 +278,8 @@ class NeighborsFamily(Family):
             options=resolved,
             classes=ir.classes,
             n_outputs=ir.n_outputs if ir.task == "regressor" else None,
-            summary=(f"{_NOUN[ir.kind]}, {metric} distance, {detail}.", _storage_line(ir, packed, dtype)) + summary,
+            summary=(f"{_NOUN[ir.kind]}, {metric} distance, {detail}.", _storage_line(ir, packed, dtype),
+                     _scratch_line(ir, entry_points)) + summary,
             context={"kind": ir.kind},
             scratch={name: size for name, size in sizes.items() if size[0]},
             allow_nan=False,
