@@ -236,7 +236,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
 #: Families whose rows of ours are judged by the family's own numeric
 #: contract (on the compiled header and on CModel), not by labels alone.
 #: Families whose outputs are judged by their float32 contract (a tie zone).
-FLOAT32_FAMILIES = ("linear", "mlp", "naive_bayes", "svm")
+FLOAT32_FAMILIES = ("linear", "mlp", "naive_bayes", "svm", "neighbors")
 CONTRACT_FAMILIES = FLOAT32_FAMILIES + ("boosting", "anomaly")
 
 
@@ -332,7 +332,7 @@ def regressions(rows: List[Dict[str, Any]]) -> List[str]:
     equal to scikit-learn's, or (float64 option) regression outputs that are
     not scikit-learn's float64 result rounded to float32; boosted trees: the
     same, their raw scores being scikit-learn's float64 sums. Linear models,
-    perceptrons, naive Bayes and SVMs: their family's float32 contract, on the
+    perceptrons, naive Bayes, SVMs and nearest neighbours: their family's float32 contract, on the
     compiled header and on CModel (labels differ only in the tie zone, scores,
     probabilities and outputs within the bound)."""
     problems = []

@@ -199,12 +199,29 @@ def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
 
         if is_tree:
             in_type = getattr(model, "dtype", "float")
+        elif kind == "KNeighborsClassifier":
+            in_type = "int16_t"  # eml_neighbors.h: int16 rows, integer distances
         else:
             in_type = "float"  # nets and Gaussian NB take float features
         nf, nc = info.n_features, info.n_classes
         lines = ["#include <stdint.h>", '#include "model.h"', ""]
         has_predict, outputs, n_out = False, "", 1
-        if info.task == "classifier":
+        if kind == "KNeighborsClassifier":
+            # The training rows are cast to int16 (emlearn's converter truncates
+            # them); every row's distance goes to a caller buffer, then sorted.
+            has_predict = True
+            n_items = int(est.n_samples_fit_)
+            lines += [
+                f"static EmlNeighborsDistanceItem bench_distances[{n_items}];",
+                "int32_t bench_predict(const void* x) {",
+                "  int16_t label = -1;",
+                f"  eml_neighbors_predict(&m, (const int16_t*)x, {nf}, bench_distances, {n_items}, &label);",
+                "  return label;",
+                "}",
+                "void bench_outputs(const void* x, float* out) { (void)x; (void)out; }",
+                "",
+            ]
+        elif info.task == "classifier":
             has_predict = True
             lines += [
                 "int32_t bench_predict(const void* x) {",
@@ -223,7 +240,8 @@ def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
             outputs, n_out = "regression", 1
             body = f"  out[0] = m_predict((const {in_type}*)x, {nf});"
             lines += ["int32_t bench_predict(const void* x) { (void)x; return 0; }"]
-        lines += ["void bench_outputs(const void* x, float* out) {", body, "}", ""]
+        if kind != "KNeighborsClassifier":
+            lines += ["void bench_outputs(const void* x, float* out) {", body, "}", ""]
         (out / "glue.c").write_text("\n".join(lines), encoding="utf-8")
         notes = []
         if in_type == "int16_t":
