@@ -134,27 +134,29 @@ struct neighbors_model {
 /// int16 rows read as floats: element i of a row is
 /// rounded(q[i] * scale[i]) + offset[i]; table_from moves along `q` only,
 /// so a row must start at a multiple of n_features (every point does).
-template <typename Q, typename S>
+/// Each table has a type of its own: far tables of different sizes (AVR)
+/// are different types.
+template <typename Q, typename S, typename O>
 struct scaled_rows {
   Q q;
   S scale;
-  S offset;
+  O offset;
 };
 
-template <typename Q, typename S>
-inline scaled_rows<Q, S> make_scaled_rows(Q q, S scale, S offset) {
-  scaled_rows<Q, S> rows = {q, scale, offset};
+template <typename Q, typename S, typename O>
+inline scaled_rows<Q, S, O> make_scaled_rows(Q q, S scale, O offset) {
+  scaled_rows<Q, S, O> rows = {q, scale, offset};
   return rows;
 }
 
-template <typename Q, typename S>
-inline auto table_from(scaled_rows<Q, S> rows, uint32_t first)
-    -> scaled_rows<decltype(table_from(Q(), 0u)), S> {
+template <typename Q, typename S, typename O>
+inline auto table_from(scaled_rows<Q, S, O> rows, uint32_t first)
+    -> scaled_rows<decltype(table_from(Q(), 0u)), S, O> {
   return make_scaled_rows(table_from(rows.q, first), rows.scale, rows.offset);
 }
 
-template <typename Q, typename S>
-inline float table_read(scaled_rows<Q, S> rows, uint32_t i) {
+template <typename Q, typename S, typename O>
+inline float table_read(scaled_rows<Q, S, O> rows, uint32_t i) {
   return rounded(static_cast<float>(table_read(rows.q, i)) * table_read(rows.scale, i)) +
          table_read(rows.offset, i);
 }
