@@ -454,7 +454,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows: List[Dict[str, Any]] = []
     crashed: List[str] = []
     work_ctx = tempfile.TemporaryDirectory(prefix="emlearn_gen_bench_") if args.keep is None else None
-    work = Path(args.keep) if args.keep else Path(work_ctx.name)  # type: ignore[union-attr]
+    # Absolute: a converter may run in another folder (tools._emlearn_scratch_in).
+    work = Path(args.keep).resolve() if args.keep else Path(work_ctx.name)  # type: ignore[union-attr]
     baselines = native.make_baselines(work / "_baselines")
     datasets: Dict[str, M.Dataset] = {}
     try:

@@ -17,13 +17,14 @@ judged by a float32 rounding of its result).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import re
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 
@@ -172,6 +173,18 @@ def _emlearn_include() -> str:
     return emlearn.common.get_include_dir()
 
 
+@contextlib.contextmanager
+def _emlearn_scratch_in(folder: Path) -> Iterator[None]:
+    """emlearn's converters for k-NN (and others that test-compile the
+    model) build it under "tmp" in the current folder, with object files at
+    paths relative to it: the conversion runs in the tool's own output folder
+    instead, so a benchmark run leaves nothing in the checkout. The folder
+    is absolute (run.main resolves the work folder), and the device builds
+    running meanwhile in other threads use absolute paths only."""
+    with contextlib.chdir(Path(folder).resolve()):
+        yield
+
+
 def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
     """variant: "default" (emlearn.convert(est)), "float" (dtype="float"),
     "loadable" (method="loadable": node tables walked by eml_trees.h)."""
@@ -190,7 +203,8 @@ def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
             kwargs["method"] = "loadable"
         t0 = time.perf_counter()
         try:
-            model = emlearn.convert(est, **kwargs)
+            with _emlearn_scratch_in(out):
+                model = emlearn.convert(est, **kwargs)
             text = model.save(name="m")
         except (ValueError, AssertionError, NotImplementedError, AttributeError, TypeError) as exc:
             raise NotApplicable(f"{type(exc).__name__}: {str(exc).strip()[:160]}") from exc
