@@ -106,10 +106,13 @@ class NeighborsModel:
             raise ValueError(f"n_neighbors={self.k} for {self.n_points} stored rows: it must be 1 to {self.n_points}")
         if self.targets is not None:
             _check_finite32("the training targets", self.targets)
-        for name in ("kdist", "lrd", "scaled_points", "stds", "log_priors2"):
+        for name in ("kdist", "lrd", "scaled_points", "stds"):
             value = getattr(self, name)
-            if value is not None and not np.all(np.isfinite(value) | (name == "log_priors2")):
+            if value is not None and not np.all(np.isfinite(value)):
                 raise ValueError(f"{name} holds infinite or NaN values")
+        # A prior of 0 is a log prior of -inf: that class's score is -inf, as in scikit-learn.
+        if self.log_priors2 is not None and np.any(np.isnan(self.log_priors2) | (self.log_priors2 == np.inf)):
+            raise ValueError("a class prior is NaN or above 1")
 
 
 def _check_finite32(what: str, array: np.ndarray) -> None:
