@@ -23,6 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier
@@ -49,6 +50,12 @@ def load_dataset(name: str) -> Dataset:
     if name == "digits":
         X, y = load_digits(return_X_y=True)
         return _split(name, X, y, True, "sklearn digits: 1797 x 64, integer pixels 0..16, 10 classes")
+    if name == "digits400":
+        # The first 400 digits: nearest-neighbour models keep their training
+        # rows (300 x 64 here: 77 KB as float32, 38 KB as int16).
+        X, y = load_digits(return_X_y=True)
+        return _split(name, X[:400], y[:400], True, "sklearn digits, first 400: 400 x 64, integer pixels 0..16, "
+                      "10 classes")
     if name == "synth60":
         X, y = make_classification(
             n_samples=2000, n_features=60, n_informative=30, n_redundant=10,
@@ -97,7 +104,7 @@ class ModelSpec:
     key: str
     dataset: str
     make: Callable[[], Any]
-    family: str  # "trees", "linear", "boosting", "anomaly", "mlp", "naive_bayes", "svm", "pipeline"
+    family: str  # "trees", "linear", "boosting", "anomaly", "mlp", "naive_bayes", "svm", "neighbors", "pipeline"
     description: str
     in_quick: bool = False
     footprint: bool = True  # measure flash/RAM on the microcontroller targets
@@ -171,6 +178,8 @@ MODELS: Tuple[ModelSpec, ...] = (
     ModelSpec("gnb_digits", "digits", lambda: GaussianNB(), "naive_bayes", "GaussianNB", in_quick=True),
     ModelSpec("svc_rbf_synth60b", "synth60b", lambda: SVC(), "svm", "SVC, rbf kernel, binary", in_quick=True),
     ModelSpec("svc_rbf_digits", "digits", lambda: SVC(), "svm", "SVC, rbf kernel, 10 classes (45 class pairs)"),
+    ModelSpec("knn5_digits400", "digits400", lambda: KNeighborsClassifier(n_neighbors=5), "neighbors",
+              "KNeighborsClassifier, k=5, euclidean, 300 training rows of 64 features", in_quick=True),
     ModelSpec("pipe_scale_pca_logreg_digits", "digits",
               lambda: make_pipeline(StandardScaler(), PCA(n_components=20, random_state=0),
                                     LogisticRegression(max_iter=1000)),

@@ -248,7 +248,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
 #: Families whose rows of ours are judged by the family's own numeric
 #: contract (on the compiled header and on CModel), not by labels alone.
 #: Families whose outputs are judged by their float32 contract (a tie zone).
-FLOAT32_FAMILIES = ("linear", "mlp", "naive_bayes", "svm", "pipeline")
+FLOAT32_FAMILIES = ("linear", "mlp", "naive_bayes", "svm", "neighbors", "pipeline")
 CONTRACT_FAMILIES = FLOAT32_FAMILIES + ("boosting", "anomaly")
 
 
@@ -356,7 +356,7 @@ def regressions(rows: List[Dict[str, Any]]) -> List[str]:
     equal to scikit-learn's, or (float64 option) regression outputs that are
     not scikit-learn's float64 result rounded to float32; boosted trees: the
     same, their raw scores being scikit-learn's float64 sums. Linear models,
-    perceptrons, naive Bayes and SVMs: their family's float32 contract, on the
+    perceptrons, naive Bayes, SVMs and nearest neighbours: their family's float32 contract, on the
     compiled header and on CModel (labels differ only in the tie zone, scores,
     probabilities and outputs within the bound)."""
     problems = []
@@ -478,7 +478,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows: List[Dict[str, Any]] = []
     crashed: List[str] = []
     work_ctx = tempfile.TemporaryDirectory(prefix="emlearn_gen_bench_") if args.keep is None else None
-    work = Path(args.keep) if args.keep else Path(work_ctx.name)  # type: ignore[union-attr]
+    # Absolute: a converter may run in another folder (tools._emlearn_scratch_in).
+    work = Path(args.keep).resolve() if args.keep else Path(work_ctx.name)  # type: ignore[union-attr]
     baselines = native.make_baselines(work / "_baselines")
     datasets: Dict[str, M.Dataset] = {}
     try:

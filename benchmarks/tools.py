@@ -17,13 +17,14 @@ judged by a float32 rounding of its result).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import re
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 
@@ -186,6 +187,18 @@ def _emlearn_include() -> str:
     return emlearn.common.get_include_dir()
 
 
+@contextlib.contextmanager
+def _emlearn_scratch_in(folder: Path) -> Iterator[None]:
+    """emlearn's converters for k-NN (and others that test-compile the
+    model) build it under "tmp" in the current folder, with object files at
+    paths relative to it: the conversion runs in the tool's own output folder
+    instead, so a benchmark run leaves nothing in the checkout. The folder
+    is absolute (run.main resolves the work folder), and the device builds
+    running meanwhile in other threads use absolute paths only."""
+    with contextlib.chdir(Path(folder).resolve()):
+        yield
+
+
 def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
     """variant: "default" (emlearn.convert(est)), "float" (dtype="float"),
     "loadable" (method="loadable": node tables walked by eml_trees.h)."""
@@ -204,7 +217,8 @@ def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
             kwargs["method"] = "loadable"
         t0 = time.perf_counter()
         try:
-            model = emlearn.convert(est, **kwargs)
+            with _emlearn_scratch_in(out):
+                model = emlearn.convert(est, **kwargs)
             text = model.save(name="m")
         except (ValueError, AssertionError, NotImplementedError, AttributeError, TypeError) as exc:
             raise NotApplicable(f"{type(exc).__name__}: {str(exc).strip()[:160]}") from exc
@@ -213,12 +227,29 @@ def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
 
         if is_tree:
             in_type = getattr(model, "dtype", "float")
+        elif kind == "KNeighborsClassifier":
+            in_type = "int16_t"  # eml_neighbors.h: int16 rows, integer distances
         else:
             in_type = "float"  # nets and Gaussian NB take float features
         nf, nc = info.n_features, info.n_classes
         lines = ["#include <stdint.h>", '#include "model.h"', ""]
         has_predict, outputs, n_out = False, "", 1
-        if info.task == "classifier":
+        if kind == "KNeighborsClassifier":
+            # The training rows are cast to int16 (emlearn's converter truncates
+            # them); every row's distance goes to a caller buffer, then sorted.
+            has_predict = True
+            n_items = int(est.n_samples_fit_)
+            lines += [
+                f"static EmlNeighborsDistanceItem bench_distances[{n_items}];",
+                "int32_t bench_predict(const void* x) {",
+                "  int16_t label = -1;",
+                f"  eml_neighbors_predict(&m, (const int16_t*)x, {nf}, bench_distances, {n_items}, &label);",
+                "  return label;",
+                "}",
+                "void bench_outputs(const void* x, float* out) { (void)x; (void)out; }",
+                "",
+            ]
+        elif info.task == "classifier":
             has_predict = True
             lines += [
                 "int32_t bench_predict(const void* x) {",
@@ -237,7 +268,8 @@ def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
             outputs, n_out = "regression", 1
             body = f"  out[0] = m_predict((const {in_type}*)x, {nf});"
             lines += ["int32_t bench_predict(const void* x) { (void)x; return 0; }"]
-        lines += ["void bench_outputs(const void* x, float* out) {", body, "}", ""]
+        if kind != "KNeighborsClassifier":
+            lines += ["void bench_outputs(const void* x, float* out) {", body, "}", ""]
         (out / "glue.c").write_text("\n".join(lines), encoding="utf-8")
         notes = []
         if in_type == "int16_t":

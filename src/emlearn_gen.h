@@ -15,11 +15,13 @@
 
 #include "emlearn_gen/common.hpp"
 #include "emlearn_gen/dense.hpp"
+#include "emlearn_gen/distance.hpp"
 #include "emlearn_gen/float64.hpp"
 #include "emlearn_gen/linear.hpp"
 #include "emlearn_gen/math.hpp"
 #include "emlearn_gen/mlp.hpp"
 #include "emlearn_gen/naive_bayes.hpp"
+#include "emlearn_gen/neighbors.hpp"
 #include "emlearn_gen/svm.hpp"
 #include "emlearn_gen/transforms.hpp"
 #include "emlearn_gen/tree_ensemble.hpp"

@@ -210,3 +210,18 @@ def test_near_progmem_over_64_kib_is_refused(tmp_path: Path) -> None:
         AVR.link(tmp_path, objects, "near.elf", timeout=120)
     assert caught.value.region == "near program memory"
     assert 90000 - NEAR < caught.value.bytes_over < 90000 - NEAR + 2 * KIB
+
+
+@pytest.mark.parametrize("dtype,n_rows", [("float32", 200), ("int16", 300)])
+def test_nearest_neighbours_over_32_kib_run_on_avr(dtype: str, n_rows: int, digits: Any, tmp_path: Path) -> None:
+    """Stored training rows beyond one avr-gcc object: every table becomes a
+    far table of its own size (and type), int16 rows included."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = digits
+    est = KNeighborsClassifier(n_neighbors=3, weights="distance").fit(X[:n_rows], y[:n_rows])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # int16 without calibration rows
+        cm = emlearn_gen.convert(est, f"knn_{dtype}", dtype=dtype)
+    assert 32 * KIB < avr_table_bytes(cm) < NEAR
+    run_on_avr(cm, X[n_rows : n_rows + 6], tmp_path)

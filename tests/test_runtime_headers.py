@@ -324,6 +324,100 @@ float demo_dense(float* v, uint32_t n) {
   return v[2];
 }
 
+// Distances between a row and a stored point, on pointers and on a table in
+// flash read through a compile-time descriptor's member.
+template float eg::sq_euclidean_distance<const float*>(const float*, uint32_t, uint32_t, const float*);
+template float eg::manhattan_distance<const float*>(const float*, uint32_t, uint32_t, const float*);
+template float eg::chebyshev_distance<const float*>(const float*, uint32_t, uint32_t, const float*);
+template float eg::minkowski_reduced_distance<const float*>(const float*, uint32_t, uint32_t, const float*, float);
+template float eg::metric_distance<const float*>(uint8_t, const float*, uint32_t, uint32_t, const float*, float);
+float demo_distance(const float* x) {
+  const float r = eg::metric_distance(eg::distance_metric::minkowski, demo_linear::weights, 2u, 2u, x, 3.0f);
+  return eg::metric_true_distance(eg::distance_metric::minkowski, r, 3.0f) +
+         eg::sq_euclidean_distance(demo_linear::weights, 0u, 2u, x) + eg::minkowski_term(x[0], 1.5f) +
+         eg::minkowski_root(x[1], 1.5f);
+}
+
+// Nearest neighbours: the kernels on the run-time descriptor ...
+template uint32_t eg::neighbors_search<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, uint32_t*);
+template int32_t eg::knn_label<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, uint32_t*, float*);
+template void eg::knn_proba<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, uint32_t*, float*);
+template void eg::knn_predict<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, uint32_t*, float*);
+template int32_t eg::radius_label<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*);
+template void eg::radius_proba<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*);
+template void eg::radius_predict<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*);
+template int32_t eg::centroid_label<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, float*);
+template void eg::centroid_decision<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, float*, float*);
+template void eg::centroid_proba<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, float*);
+template float eg::lof_score<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, uint32_t*);
+template float eg::lof_decision<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, uint32_t*);
+template int32_t eg::lof_predict<eg::neighbors_model>(const eg::neighbors_model&, const float*, float*, uint32_t*);
+template eg::status eg::neighbors_validate<eg::neighbors_model>(const eg::neighbors_model&, size_t, size_t, size_t,
+                                                                 size_t, size_t, size_t, size_t, size_t, size_t,
+                                                                 size_t, size_t, size_t);
+
+// ... and on tables in flash with a compile-time layout: 3 points of 2
+// features stored as int16, their labels, k = 2.
+static const float demo_nn_points[6] EMLEARN_GEN_TABLE_ATTR = {0.0f, 0.0f, 1.0f, 1.0f, 2.0f, 0.5f};
+static const int16_t demo_nn_qpoints[6] EMLEARN_GEN_TABLE_ATTR = {-100, 0, 0, 20, 100, -20};
+static const float demo_nn_qscales[2] EMLEARN_GEN_TABLE_ATTR = {0.01f, 0.025f};
+static const float demo_nn_qoffsets[2] EMLEARN_GEN_TABLE_ATTR = {1.0f, 0.5f};
+static const int16_t demo_nn_labels[3] EMLEARN_GEN_TABLE_ATTR = {0, 1, 1};
+static const float demo_nn_values[3] EMLEARN_GEN_TABLE_ATTR = {0.5f, 1.5f, 2.5f};
+static const float demo_nn_params[3] EMLEARN_GEN_TABLE_ATTR = {3.0f, 4.0f, -1.5f};
+template <uint8_t Kind, uint8_t Storage>
+struct demo_nn {
+  static constexpr const float* points = demo_nn_points;
+  static constexpr const int16_t* qpoints = demo_nn_qpoints;
+  static constexpr const float* qscales = demo_nn_qscales;
+  static constexpr const float* qoffsets = demo_nn_qoffsets;
+  static constexpr const int16_t* labels = demo_nn_labels;
+  static constexpr const float* targets = demo_nn_values;
+  static constexpr const float* kdist = demo_nn_values;
+  static constexpr const float* lrd = demo_nn_values;
+  static constexpr const float* scaled_points = demo_nn_points;
+  static constexpr const float* stds = demo_nn_qscales;
+  static constexpr const float* priors = demo_nn_values;
+  static constexpr const float* params = demo_nn_params;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_points = 3u;
+  static constexpr uint32_t n_classes = Kind == eg::neighbors_kind::centroid ? 3u : 2u;
+  static constexpr uint32_t n_outputs = 1u;
+  static constexpr uint32_t k = 2u;
+  static constexpr uint32_t outlier_class = 2u;
+  static constexpr uint8_t kind = Kind;
+  static constexpr uint8_t metric = eg::distance_metric::minkowski;
+  static constexpr uint8_t weighting = eg::neighbors_weights::distance;
+  static constexpr uint8_t storage = Storage;
+  static constexpr uint8_t use_priors = 1u;
+};
+
+template <uint8_t Storage>
+float demo_nn_predict(const float* x) {
+  float best[2], xs[2], votes[3], out[3];
+  uint32_t index[2];
+  typedef demo_nn<eg::neighbors_kind::knn_classifier, Storage> knn;
+  if (eg::neighbors_validate(knn(), 6u, 6u, 2u, 2u, 3u, 3u, 3u, 3u, 6u, 2u, 3u, 3u) != eg::status::ok) {
+    return -1.0f;
+  }
+  int32_t label = eg::knn_label(knn(), x, best, index, votes);
+  eg::knn_proba(knn(), x, best, index, out);
+  eg::knn_predict(demo_nn<eg::neighbors_kind::knn_regressor, Storage>(), x, best, index, out);
+  label += eg::radius_label(demo_nn<eg::neighbors_kind::radius_classifier, Storage>(), x, votes);
+  eg::radius_proba(demo_nn<eg::neighbors_kind::radius_classifier, Storage>(), x, out);
+  eg::radius_predict(demo_nn<eg::neighbors_kind::radius_regressor, Storage>(), x, out);
+  typedef demo_nn<eg::neighbors_kind::centroid, Storage> centroid;
+  label += eg::centroid_label(centroid(), x, xs, votes);
+  eg::centroid_decision(centroid(), x, xs, votes, out);
+  eg::centroid_proba(centroid(), x, xs, out);
+  typedef demo_nn<eg::neighbors_kind::lof, Storage> lof;
+  label += eg::lof_predict(lof(), x, best, index);
+  return out[0] + eg::lof_score(lof(), x, best, index) + eg::lof_decision(lof(), x, best, index) +
+         static_cast<float>(label);
+}
+template float demo_nn_predict<eg::neighbors_storage::float32>(const float*);
+template float demo_nn_predict<eg::neighbors_storage::int16>(const float*);
+
 // Perceptrons: the kernels on the run-time descriptor ...
 template void eg::mlp_sums<eg::mlp_model>(const eg::mlp_model&, const float*, float*, float*, float*);
 template void eg::mlp_predict<eg::mlp_model>(const eg::mlp_model&, const float*, float*, float*, float*);
@@ -388,7 +482,7 @@ float demo_soft_double(eg::soft_double a, eg::soft_double b) {
 """
 KERNEL_HEADERS = (
     "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
-    "naive_bayes.hpp", "svm.hpp", "transforms.hpp",
+    "naive_bayes.hpp", "svm.hpp", "distance.hpp", "neighbors.hpp", "transforms.hpp",
 )
 
 

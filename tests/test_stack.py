@@ -16,6 +16,7 @@ from sklearn.ensemble import AdaBoostRegressor, GradientBoostingClassifier, Isol
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.svm import SVC, NuSVR
 from sklearn.naive_bayes import CategoricalNB, GaussianNB
+from sklearn.neighbors import KNeighborsClassifier, LocalOutlierFactor, NearestCentroid
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.decomposition import PCA
@@ -84,6 +85,10 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     "svm_sigmoid_regressor": (lambda load: load("diabetes"), lambda: NuSVR(kernel="sigmoid", gamma=0.05), None),
     # predict_proba: the coupling's matrix beside the decisions.
     "svm_proba": (lambda load: load("wine"), lambda: SVC(probability=True, random_state=0), None),
+    # Nearest neighbours: the k best distances and indices, votes; x / std and scores.
+    "neighbors_knn": (lambda load: load("iris"), lambda: KNeighborsClassifier(n_neighbors=9, weights="distance"), None),
+    "neighbors_lof": (lambda load: load("wine"), lambda: LocalOutlierFactor(n_neighbors=12, novelty=True), None),
+    "neighbors_centroid": (lambda load: load("wine"), lambda: NearestCentroid(priors="empirical"), None),
     # Transforms: two rows between the steps; PCA's score_samples.
     "transforms_pca": (lambda load: load("wine"), lambda: make_pipeline(StandardScaler(), PCA(n_components=5)), None),
     # A Pipeline: the steps' features and scratch, then the model's own.

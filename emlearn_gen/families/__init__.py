@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.registry import Registry
-from . import linear, mlp, naive_bayes, svm, transforms, trees
+from . import linear, mlp, naive_bayes, neighbors, svm, transforms, trees
 
 REGISTRY = Registry(
     (
@@ -12,6 +12,7 @@ REGISTRY = Registry(
         svm.FAMILY,
         naive_bayes.FAMILY,
         mlp.FAMILY,
+        neighbors.FAMILY,
         transforms.FAMILY,
     )
 )

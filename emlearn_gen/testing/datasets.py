@@ -134,6 +134,22 @@ DATASETS: Dict[str, Callable[[], Data]] = {
     "categorical_classification": lambda: _categorical("classes"),
     "categorical_binary": lambda: _categorical("binary"),
     "categorical_regression": lambda: _categorical("positive"),
+    # Small continuous sets for nearest-neighbour models, which keep their
+    # training rows: held-out examples fit on the 60 rows after the first
+    # 160 and evaluate those 160 (no distance ties by construction).
+    "neighbors_classification": lambda: datasets.make_classification(
+        n_samples=220, n_features=4, n_informative=3, n_redundant=0, n_classes=3,
+        n_clusters_per_class=1, random_state=3
+    ),
+    "neighbors_binary": lambda: datasets.make_classification(
+        n_samples=220, n_features=3, n_informative=2, n_redundant=0, n_classes=2, random_state=5
+    ),
+    "neighbors_regression": lambda: datasets.make_regression(
+        n_samples=220, n_features=4, noise=5.0, random_state=3
+    ),
+    "neighbors_multioutput": lambda: datasets.make_regression(
+        n_samples=220, n_features=3, n_targets=2, noise=2.0, random_state=4
+    ),
 }
 
 CLASSIFICATION_SETS = [

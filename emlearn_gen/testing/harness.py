@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.entry_points import INDICATOR, EntryPoint, widest
+from ..core.entry_points import INDICATOR, VALUES, EntryPoint, widest
 from ..core.literals import wrap
 
 END_MARK = "END"
@@ -45,13 +45,6 @@ _PRINT_HELPERS = r"""
 static inline void eg_puts(const char* s) {
   while (*s) {
     eg_putc(*s++);
-  }
-}
-
-static inline void eg_put_hex32(uint32_t v) {
-  static const char digits[] = "0123456789abcdef";
-  for (int shift = 28; shift >= 0; shift -= 4) {
-    eg_putc(digits[(v >> shift) & 0xFu]);
   }
 }
 
@@ -68,6 +61,19 @@ static inline void eg_put_int(int32_t v) {
   }
   while (n > 0) {
     eg_putc(buf[--n]);
+  }
+}
+
+"""
+
+# Only where an entry point writes floats (a model may have labels only,
+# as NearestCentroid with the manhattan metric): clang warns of an unused
+# static function, even an inline one.
+_PUT_FLOATS = r"""
+static inline void eg_put_hex32(uint32_t v) {
+  static const char digits[] = "0123456789abcdef";
+  for (int shift = 28; shift >= 0; shift -= 4) {
+    eg_putc(digits[(v >> shift) & 0xFu]);
   }
 }
 
@@ -95,7 +101,8 @@ static inline void eg_put_ints(const int32_t* values, int n) {
 
 def _print_helpers(methods: Sequence[EntryPoint]) -> str:
     """The print functions the program's entry points need."""
-    return _PRINT_HELPERS + (_PUT_INTS if any(ep.output == INDICATOR for ep in methods) else "")
+    floats = _PUT_FLOATS if any(ep.output == VALUES for ep in methods) else ""
+    return _PRINT_HELPERS + floats + (_PUT_INTS if any(ep.output == INDICATOR for ep in methods) else "")
 
 
 _STACK_HELPERS = r"""
