@@ -47,6 +47,7 @@ enum : uint8_t {
 // alike: the product rounded before any sum uses it (rounded(), math.hpp).
 inline float add(float a, float b) { return a + b; }
 inline float multiply(float a, float b) { return rounded(a * b); }
+inline float negate(float x) { return -x; }
 
 /// The largest activation code (dense_validate_activation).
 constexpr uint8_t dense_activation_max = dense_activation::softmax;
