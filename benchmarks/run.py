@@ -130,7 +130,10 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
     pending = []
     for key in tools:
         tool = TOOLS[key]
-        if (tool.only_task and tool.only_task != task) or (tool.only_family and tool.only_family != spec.family):
+        restricted = (tool.only_task and tool.only_task != task) or (
+            tool.only_family and tool.only_family != spec.family
+        )
+        if restricted and spec.family not in tool.also_families:
             continue
         row: Dict[str, Any] = {**common, "tool": key, "tool_label": tool.label, "ours": tool.ours, "status": "ok"}
         rows.append(row)
