@@ -162,7 +162,8 @@ def test_float64_banner_states_buffers_of_binary64_values(wine_mlp):
     cm = emlearn_gen.convert(est, name="m", dtype="float64")
     source = cm.to_source()
     assert "emlearn_gen::real64 a[9];" in source and "emlearn_gen::real64 b[9];" in source
-    assert "// predict() 400 bytes: 2 buffers of 72 bytes + 256 for the kernel." in source
+    # The kernel's allowance is binary64's (soft_double on AVR nests deeper).
+    assert "// predict() 528 bytes: 2 buffers of 72 bytes + 384 for the kernel." in source
     assert cm.options == {"dtype": "float64"}
 
 

@@ -16,7 +16,7 @@ from typing import Any, Dict, Mapping, Sequence, Tuple
 import numpy as np
 
 from ...core.entry_points import INDICATOR, LABEL, VALUES, EntryPoint
-from ...core.family import Family, Lowered, Option, Packed
+from ...core.family import FLOAT64_KERNEL_STACK_BYTES, Family, Lowered, Option, Packed
 from ...core.layout import Field, Layout, Table, frozen
 from .contract import MLPContract
 from .convert import SUPPORTED, convert_mlp
@@ -179,6 +179,7 @@ class MLPFamily(Family):
             },
             allow_nan=False,
             report=report,
+            kernel_stack_bytes=FLOAT64_KERNEL_STACK_BYTES if dtype == "float64" else None,
         )
 
     def tables(self, packed: Packed) -> Packed:

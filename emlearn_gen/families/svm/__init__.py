@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ...core.entry_points import LABEL, OUTLIER, VALUES, EntryPoint
-from ...core.family import Family, Lowered, Option, Packed
+from ...core.family import FLOAT64_KERNEL_STACK_BYTES, Family, Lowered, Option, Packed
 from ...core.layout import Field, Layout, Table, frozen
 from .contract import SVMContract
 from .convert import SUPPORTED, convert_svm
@@ -176,6 +176,7 @@ class SVMFamily(Family):
             ),
             scratch=_scratch(ir, dtype),
             allow_nan=False,
+            kernel_stack_bytes=FLOAT64_KERNEL_STACK_BYTES if dtype == "float64" else None,
         )
 
     def tables(self, packed: Packed) -> Packed:

@@ -128,7 +128,7 @@ struct dense_input<Real, Real> {
 ///   out[k] = (sum over i, in index order, of w[k][i] * x[i]) + b[k]
 /// where w[k][i] is element w_first + k * n_in + i of `weights` and b[k]
 /// element b_first + k of `biases`; the sum starts at 0 and each product is
-/// rounded to float before it is added. `weights` and `biases` are model
+/// rounded (to float, or binary64) before it is added. `weights` and `biases` are model
 /// tables (anything table_read reads) of the arithmetic type Real (float, or
 /// real64), as is `out`; `x` (n_in values) is float or Real (a float input
 /// is widened exactly); `x` and `out` (n_out values) are caller memory and
