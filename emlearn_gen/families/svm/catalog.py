@@ -45,17 +45,17 @@ EXAMPLES = (
     Example("OneClassSVM-poly", lambda: svm.OneClassSVM(kernel="poly", degree=2, nu=0.2), "breast_cancer", _far,
             held_out=True),
     Example("OneClassSVM-linear", lambda: svm.OneClassSVM(kernel="linear", nu=0.3), "wine", _far, held_out=True),
-    # dtype="float64": binary64 kernels, decisions and probabilities.
-    Example("SVC-proba-multiclass-float64", lambda: svm.SVC(probability=True, random_state=0), "iris", _far,
-            options=_F64, n_eval=60),
+    # dtype="float64": binary64 kernels, decisions and probabilities. Few rows:
+    # every entry point of these costs seconds a row in AVR's simulator.
+    Example("SVC-proba-break_ties-float64",
+            lambda: svm.SVC(probability=True, break_ties=True, random_state=0), "iris", _far,
+            options=_F64, n_eval=12),
     Example("NuSVC-poly-float64", lambda: svm.NuSVC(nu=0.3, kernel="poly", degree=3), "iris", _far,
-            options=_F64, n_eval=60),
-    Example("SVC-sigmoid-break_ties-float64",
-            lambda: svm.SVC(kernel="sigmoid", gamma=0.01, coef0=-0.5, break_ties=True), "iris", _far,
-            options=_F64, n_eval=60),
+            options=_F64, n_eval=40),
     Example("SVR-linear-float64", lambda: svm.SVR(kernel="linear", C=100.0), "diabetes", _far,
             options=_F64, n_eval=60),
-    Example("NuSVR-rbf-float64", lambda: svm.NuSVR(nu=0.05, C=10.0), "diabetes", _far, options=_F64, n_eval=40),
+    Example("NuSVR-sigmoid-float64", lambda: svm.NuSVR(kernel="sigmoid", gamma=0.05, nu=0.05), "diabetes", _far,
+            options=_F64, n_eval=40),
     Example("OneClassSVM-rbf-float64", lambda: svm.OneClassSVM(nu=0.1), "iris", _far, held_out=True,
             options=_F64, n_eval=50),
 )
