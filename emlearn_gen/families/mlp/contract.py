@@ -110,7 +110,9 @@ FLOAT64 = Arithmetic(
 )
 
 
-def _hidden(activation: str, z: np.ndarray, E: np.ndarray, arith: Arithmetic = FLOAT32) -> Tuple[np.ndarray, np.ndarray]:
+def _hidden(
+    activation: str, z: np.ndarray, E: np.ndarray, arith: Arithmetic = FLOAT32
+) -> Tuple[np.ndarray, np.ndarray]:
     """(scikit-learn's activations of the sums z, bound on the runtime's)."""
     with np.errstate(over="ignore"):
         if activation == "identity":
@@ -137,7 +139,8 @@ def forward_bounds(ir: Any, X: np.ndarray, arith: Arithmetic = FLOAT32) -> Tuple
             absW = np.abs(W).T * (1.0 + arith.weight_rounding)
             n_in = W.shape[1]
             z = a @ W.T + b
-            E = e @ absW + arith.layer_rounding(n_in) * ((np.abs(a) + e) @ absW + np.abs(b)) + (n_in + 1) * arith.tiny
+            rounding = arith.layer_rounding(n_in) * ((np.abs(a) + e) @ absW + np.abs(b))
+            E = e @ absW + rounding + (n_in + 1) * arith.tiny
             if layer + 1 < ir.n_layers:
                 a, e = _hidden(ir.hidden_activation, z, E, arith)
     return z, E

@@ -23,7 +23,8 @@
 // Scratch: the hidden layers' values alternate between two caller buffers
 // `a` and `b` of max_width values each (float, or real64 for float64
 // weights), max_width being the widest of the hidden and output layers
-// (generated headers put them on the stack, sized at compile time). The kernels themselves keep a few scalars on the stack.
+// (generated headers put them on the stack, sized at compile time). The
+// kernels themselves keep a few scalars on the stack.
 #ifndef EMLEARN_GEN_MLP_HPP
 #define EMLEARN_GEN_MLP_HPP
 
