@@ -335,7 +335,8 @@ def regressions(rows: List[Dict[str, Any]]) -> List[str]:
     equal to scikit-learn's, or (float64 option) regression outputs that are
     not scikit-learn's float64 result rounded to float32; boosted trees: the
     same, their raw scores being scikit-learn's float64 sums. Linear models,
-    perceptrons, naive Bayes and SVMs: their family's float32 contract, on the
+    perceptrons, naive Bayes and SVMs: their family's float32 contract (the
+    float64 one in perceptrons' and SVMs' dtype=float64 rows), on the
     compiled header and on CModel (labels differ only in the tie zone, scores,
     probabilities and outputs within the bound)."""
     problems = []
