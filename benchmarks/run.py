@@ -136,7 +136,10 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
     pending = []
     for key in tools:
         tool = TOOLS[key]
-        if (tool.only_task and tool.only_task != task) or (tool.only_family and tool.only_family != spec.family):
+        restricted = (tool.only_task and tool.only_task != task) or (
+            tool.only_family and tool.only_family != spec.family
+        )
+        if restricted and spec.family not in tool.also_families:
             continue
         row: Dict[str, Any] = {**common, "tool": key, "tool_label": tool.label, "ours": tool.ours, "status": "ok"}
         rows.append(row)
@@ -356,7 +359,8 @@ def regressions(rows: List[Dict[str, Any]]) -> List[str]:
     equal to scikit-learn's, or (float64 option) regression outputs that are
     not scikit-learn's float64 result rounded to float32; boosted trees: the
     same, their raw scores being scikit-learn's float64 sums. Linear models,
-    perceptrons, naive Bayes, SVMs and nearest neighbours: their family's float32 contract, on the
+    perceptrons, naive Bayes, SVMs and nearest neighbours: their family's float32 contract (the
+    float64 one in perceptrons' and SVMs' dtype=float64 rows), on the
     compiled header and on CModel (labels differ only in the tie zone, scores,
     probabilities and outputs within the bound)."""
     problems = []

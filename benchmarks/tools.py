@@ -24,7 +24,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -68,6 +68,7 @@ class Tool:
     ours: bool = False
     only_task: Optional[str] = None  # measured on this task only
     only_family: Optional[str] = None  # measured on this model family only
+    also_families: Tuple[str, ...] = ()  # ... and on these families, any task
 
 
 # --------------------------------------------------------------------- ours
@@ -86,7 +87,8 @@ def ours_options(tool_key: str) -> Dict[str, str]:
     ``emlearn_gen`` is every family's defaults, i.e. what
     ``emlearn_gen.convert(est)`` gives (tree classifiers: float64 leaves,
     tree regressors and linear models: float32). The ``_f32`` and ``_f64``
-    tools are the trees' other dtype beside it, in rows of their own.
+    tools are the trees' other dtype beside it, in rows of their own; ``_f64``
+    is also the perceptrons' and SVMs' binary64 variant.
     """
     if tool_key.endswith("_f64"):
         return {"dtype": "float64"}
@@ -437,7 +439,7 @@ TOOLS: Dict[str, Tool] = {
              only_task="classifier", only_family="trees"),
         Tool("emlearn_gen_f64", "emlearn-gen (ours, dtype=float64)",
              lambda est, info, out: _gen_ours(est, info, out, "emlearn_gen_f64"), _ours_version, ours=True,
-             only_task="regressor", only_family="trees"),
+             only_task="regressor", only_family="trees", also_families=("mlp", "svm")),
         Tool("emlearn", "emlearn (default: inline, int16)", _gen_emlearn("default"), _emlearn_version),
         Tool("emlearn_float", "emlearn (dtype=float)", _gen_emlearn("float"), _emlearn_version),
         Tool("emlearn_loadable", "emlearn (method=loadable, int16)", _gen_emlearn("loadable"), _emlearn_version),

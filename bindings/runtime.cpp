@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "emlearn_gen/common.hpp"
+#include "emlearn_gen/float64.hpp"
 #include "emlearn_gen/math.hpp"
 #include "host_model.hpp"
 
@@ -373,6 +374,9 @@ PYBIND11_MODULE(_runtime, m) {
   m.attr("SIGMOID_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::sigmoid_max_rel_error);
   m.attr("TANH_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::tanh_max_rel_error);
   m.attr("LOG_MAX_REL_ERROR") = static_cast<double>(emlearn_gen::log_max_rel_error);
+  m.attr("EXP_R64_MAX_REL_ERROR") = emlearn_gen::exp_r64_max_rel_error;
+  m.attr("SIGMOID_R64_MAX_REL_ERROR") = emlearn_gen::sigmoid_r64_max_rel_error;
+  m.attr("TANH_R64_MAX_REL_ERROR") = emlearn_gen::tanh_r64_max_rel_error;
   m.def(
       "log_f",
       [](py::array_t<float, py::array::c_style | py::array::forcecast> values) {

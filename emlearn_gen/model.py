@@ -313,7 +313,7 @@ class CModel:
     def stated_stack(self) -> Dict[str, int]:
         """{entry point: bytes of stack it needs at most}, as the header's
         banner states: its local arrays plus the family's kernel allowance."""
-        kernel = self.family.kernel_stack_bytes
+        kernel = self.family.kernel_stack(self._lowered)
         return {
             ep.name: self.steps_stack(ep.name) + self._lowered.scratch.get(ep.name, (0, ""))[0] + kernel
             for ep in self.entry_points

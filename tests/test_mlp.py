@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 import emlearn_gen
-from emlearn_gen.families.mlp.contract import forward_bounds
+from emlearn_gen.families.mlp.contract import FLOAT32, FLOAT64, forward_bounds
 from emlearn_gen.families.mlp.convert import convert_mlp
 
 
@@ -103,10 +103,85 @@ def test_a_model_without_hidden_layers_keeps_no_buffer_for_its_outputs():
     np.testing.assert_allclose(cm.predict(X[:, :3]), est.predict(X[:, :3]), rtol=1e-5, atol=1e-5)
 
 
-def test_only_float32_is_offered(wine_mlp):
+def test_an_unknown_dtype_is_refused_with_the_choices(wine_mlp):
     est, _ = wine_mlp
-    with pytest.raises(ValueError, match="dtype must be one of 'float32'"):
-        emlearn_gen.convert(est, name="m", dtype="float64")
+    with pytest.raises(ValueError, match="dtype must be one of 'float32', 'int8', 'float64'"):
+        emlearn_gen.convert(est, name="m", dtype="float16")
+
+
+# -- float64 weights --------------------------------------------------------
+
+
+def test_float64_bound_is_far_tighter_and_catches_a_weight_off_by_1e6(wine_mlp):
+    """The float64 contract's bound on the sums is binary64's, some 10^7
+    times below float32's, and on the outputs little more than their
+    rounding to float: a weight changed by 1e-6 (which the float32 contract
+    cannot see) breaks it, while the unchanged model keeps it with every
+    label equal to scikit-learn's."""
+    est, X = wine_mlp
+    X32 = X.astype(np.float32).astype(np.float64)
+    ir = convert_mlp(est)
+    _, E32 = forward_bounds(ir, X32, FLOAT32)
+    _, E64 = forward_bounds(ir, X32, FLOAT64)
+    assert np.all(E64 < 1e-7 * E32)
+    other = copy.deepcopy(est)
+    other.coefs_[1][3, 0] += 1e-6
+    cm_other = emlearn_gen.convert(other, name="m", dtype="float64")
+    with pytest.raises(AssertionError, match="differs from scikit-learn"):
+        cm_other.family.contract.assert_matches_sklearn(cm_other, est, X)
+    emlearn_gen.convert(other, name="m").family.contract.assert_matches_sklearn(
+        emlearn_gen.convert(other, name="m"), est, X
+    )
+    cm = emlearn_gen.convert(est, name="m", dtype="float64")
+    report = cm.family.contract.assert_matches_sklearn(cm, est, X)
+    assert report["label_differences"] == 0
+    np.testing.assert_array_equal(cm.predict(X), est.predict(X32))
+    # The outputs are scikit-learn's (on the float rows) rounded to float,
+    # give or take one float ulp.
+    want = est.predict_proba(X32)
+    np.testing.assert_allclose(cm.predict_proba(X), want, rtol=2.0**-23, atol=2.0**-149)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "logistic"])
+def test_float64_regressor_outputs_are_sklearns_rounded_to_float(activation):
+    """Squashing hidden layers in binary64 (tanh_r64, sigmoid_r64): each
+    output within one float rounding of scikit-learn's, far inside float32's
+    own error on the same model."""
+    X, y = load_iris(return_X_y=True)
+    est = _fit(MLPRegressor(hidden_layer_sizes=(7, 5), activation=activation, max_iter=300, random_state=0),
+               X[:, :3], X[:, 3])
+    X32 = X[:, :3].astype(np.float32).astype(np.float64)
+    want = est.predict(X32)
+    got = emlearn_gen.convert(est, name="m", dtype="float64").predict(X32)
+    np.testing.assert_allclose(got, want, rtol=2.0**-24 * 1.01, atol=2.0**-149)
+    assert np.abs(got - want).max() <= np.abs(emlearn_gen.convert(est, name="m").predict(X32) - want).max()
+
+
+def test_float64_banner_states_buffers_of_binary64_values(wine_mlp):
+    est, _ = wine_mlp
+    cm = emlearn_gen.convert(est, name="m", dtype="float64")
+    source = cm.to_source()
+    assert "emlearn_gen::real64 a[9];" in source and "emlearn_gen::real64 b[9];" in source
+    # The kernel's allowance is binary64's (soft_double on AVR nests deeper).
+    assert "// predict() 528 bytes: 2 buffers of 72 bytes + 384 for the kernel." in source
+    assert cm.options == {"dtype": "float64"}
+
+
+def test_float64_host_kernel_refuses_float_tables_for_float64_weights(wine_mlp):
+    """The weight type and the tables' element type must agree: float64
+    weights in a float table would be read as binary64."""
+    from emlearn_gen import _runtime
+
+    est, _ = wine_mlp
+    cm = emlearn_gen.convert(est, name="m", dtype="float64")
+    tables = dict(cm._tables.tables)
+    tables["weights"] = tables["weights"].astype(np.float32)
+    tables["biases"] = tables["biases"].astype(np.float32)
+    with pytest.raises(ValueError, match="weights"):
+        _runtime.HostModel(
+            kernel="mlp", tables=tables, fields={k: int(v) for k, v in cm._tables.fields.items()},
+            entry_points=[("predict", "int", 1)],
+        )
 
 
 # -- int8 weights -----------------------------------------------------------

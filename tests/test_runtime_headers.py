@@ -213,6 +213,7 @@ struct demo_svm {
   static constexpr uint8_t ovr = 1u;
   static constexpr uint8_t break_ties = 1u;
   static constexpr uint8_t has_proba = 1u;
+  static constexpr uint8_t real_bits = 32u;
 };
 
 float demo_svm_predict(const float* x) {
@@ -462,6 +463,80 @@ float demo_mlp_predict(const float* x) {
   return out[0] + static_cast<float>(label + labels[1]);
 }
 
+// float64 perceptrons and SVMs: real64 tables, sums and activations.
+static const eg::real64 demo_mlp64_weights[12] EMLEARN_GEN_TABLE_ATTR = {
+    EMLEARN_GEN_F64(0x3fe0000000000000ull, 0.5), EMLEARN_GEN_F64(0xbff0000000000000ull, -1.0),
+    EMLEARN_GEN_F64(0x4000000000000000ull, 2.0), EMLEARN_GEN_F64(0x3fd0000000000000ull, 0.25),
+    EMLEARN_GEN_F64(0xbfe8000000000000ull, -0.75), EMLEARN_GEN_F64(0x3ff8000000000000ull, 1.5),
+    EMLEARN_GEN_F64(0x3fe0000000000000ull, 0.5), EMLEARN_GEN_F64(0xbff0000000000000ull, -1.0),
+    EMLEARN_GEN_F64(0x4000000000000000ull, 2.0), EMLEARN_GEN_F64(0x3fd0000000000000ull, 0.25),
+    EMLEARN_GEN_F64(0xbfe8000000000000ull, -0.75), EMLEARN_GEN_F64(0x3ff8000000000000ull, 1.5)};
+static const eg::real64 demo_mlp64_biases[5] EMLEARN_GEN_TABLE_ATTR = {
+    EMLEARN_GEN_F64(0x3fe0000000000000ull, 0.5), EMLEARN_GEN_F64(0xbff0000000000000ull, -1.0),
+    EMLEARN_GEN_F64(0x4000000000000000ull, 2.0), EMLEARN_GEN_F64(0x3fd0000000000000ull, 0.25),
+    EMLEARN_GEN_F64(0xbfe8000000000000ull, -0.75)};
+struct demo_mlp64 {
+  static constexpr const eg::real64* weights = demo_mlp64_weights;
+  static constexpr const int8_t* qweights = demo_mlp_qweights;
+  static constexpr const float* scales = demo_mlp_scales;
+  static constexpr const eg::real64* biases = demo_mlp64_biases;
+  static constexpr const uint32_t* sizes = demo_mlp_sizes;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_layers = 2u;
+  static constexpr uint32_t n_outputs = 2u;
+  static constexpr uint32_t max_width = 3u;
+  static constexpr uint8_t hidden_activation = eg::dense_activation::tanh;
+  static constexpr uint8_t output_activation = eg::dense_activation::softmax;
+  static constexpr uint8_t weight_type = eg::mlp_weights::float64;
+};
+
+float demo_mlp64_predict(const float* x) {
+  eg::real64 a[3], b[3];
+  float out[2];
+  int32_t labels[2];
+  if (eg::mlp_validate(demo_mlp64(), 12u, 12u, 2u, 5u, 3u) != eg::status::ok) {
+    return -1.0f;
+  }
+  const int32_t label = eg::mlp_label(demo_mlp64(), x, a, b);
+  eg::mlp_indicator(demo_mlp64(), x, a, b, labels);
+  eg::mlp_proba(demo_mlp64(), x, a, b, out);
+  eg::mlp_predict(demo_mlp64(), x, a, b, out);
+  return out[0] + static_cast<float>(label + labels[1]);
+}
+
+struct demo_svm64 {
+  static constexpr const eg::real64* support_vectors = demo_mlp64_weights;
+  static constexpr const eg::real64* dual_coef = demo_mlp64_weights;
+  static constexpr const eg::real64* intercepts = demo_mlp64_biases;
+  static constexpr const uint32_t* class_start = demo_class_start;
+  static constexpr const eg::real64* params = demo_mlp64_biases;
+  static constexpr const eg::real64* prob_a = demo_mlp64_biases;
+  static constexpr const eg::real64* prob_b = demo_mlp64_weights;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_sv = 3u;
+  static constexpr uint32_t n_classes = 3u;
+  static constexpr uint32_t degree = 3u;
+  static constexpr uint8_t kernel = eg::svm_kernel::sigmoid;
+  static constexpr uint8_t ovr = 1u;
+  static constexpr uint8_t break_ties = 1u;
+  static constexpr uint8_t has_proba = 1u;
+  static constexpr uint8_t real_bits = 64u;
+};
+
+float demo_svm64_predict(const float* x) {
+  eg::real64 dec[3];
+  eg::real64 coupling[15];
+  float out[3];
+  if (eg::svm_validate(demo_svm64(), 6u, 6u, 3u, 4u, 3u, 3u, 3u) != eg::status::ok) {
+    return -1.0f;
+  }
+  const int32_t label = eg::svm_label(demo_svm64(), x, dec);
+  eg::svm_proba(demo_svm64(), dec, coupling, out);
+  eg::svm_decision_function(demo_svm64(), dec, out);
+  return out[0] + static_cast<float>(label) + eg::svm_value(demo_svm64(), x) + eg::svm_score(demo_svm64(), x) +
+         static_cast<float>(eg::svm_outlier(demo_svm64(), x));
+}
+
 // The math functions, which are not templates but only generate code when used.
 float demo_math(float* v, uint32_t n) {
   eg::softmax_f(v, n);
@@ -478,6 +553,14 @@ eg::real64 demo_real64(eg::real64 a, eg::real64 b) {
 }
 float demo_soft_double(eg::soft_double a, eg::soft_double b) {
   return eg::to_float(eg::exp_r64(eg::divide(eg::subtract(eg::multiply(a, b), eg::negate(b)), a)));
+}
+float demo_real64_functions(eg::real64* v, uint32_t n, float x) {
+  eg::softmax_r64(v, n);
+  return eg::to_float(eg::add(eg::tanh_r64(v[0]), eg::sigmoid_r64(eg::widen<eg::real64>(x))));
+}
+float demo_soft_double_functions(eg::soft_double* v, uint32_t n, float x) {
+  eg::softmax_r64(v, n);
+  return eg::to_float(eg::add(eg::tanh_r64(v[0]), eg::sigmoid_r64(eg::widen<eg::soft_double>(x))));
 }
 """
 KERNEL_HEADERS = (

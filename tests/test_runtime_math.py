@@ -7,7 +7,7 @@ compilers really build it:
 * exp_f, sigmoid_f, log_f, sqrt_f and tanh_f return the same bits on the
   host and on the emulated devices (Cortex-M0 soft float, Cortex-M4F FPU, AVR with avr-libc's float),
   built the way user firmware is: without -ffp-contract=off;
-* so do float64.hpp's binary64 multiply, divide, subtract and exp_r64 on
+* so do float64.hpp's binary64 multiply, divide, subtract, exp_r64, tanh_r64 and sigmoid_r64 on
   real64: the host's double, libgcc's software double on Cortex-M, and
   soft_double on AVR, whose double has 32 bits.
 
@@ -31,6 +31,7 @@ from typing import Any, Dict, List, Sequence
 import numpy as np
 import pytest
 
+from emlearn_gen import _runtime
 from emlearn_gen.testing import AVR, CORTEX_M0, CORTEX_M4F, HostTarget, ToolchainMissing
 from emlearn_gen.testing.targets import CortexMTarget, DeviceTarget
 
@@ -407,8 +408,9 @@ def _f64_neighbours(x: np.ndarray) -> np.ndarray:
 
 
 def exp_r64_inputs() -> np.ndarray:
-    """About 200 binary64 inputs: special values, the edges of every branch
-    of exp_r64, subnormal results, and random values of every magnitude."""
+    """About 220 binary64 inputs: special values, the edges of every branch
+    of exp_r64 and tanh_r64, subnormal results, and random values of every
+    magnitude."""
     special = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1.0, -1.0, 0.5, 1e300, -1e300, 5e-324, -5e-324])
     edges = _f64_neighbours(
         np.array(
@@ -421,6 +423,10 @@ def exp_r64_inputs() -> np.ndarray:
                 -(2.0**-54),
                 1023.5 * np.log(2.0),
                 -1022.5 * np.log(2.0),
+                0.3,  # tanh_r64: the series below, exp_r64 above
+                -0.3,
+                19.1,  # tanh_r64: 1 above
+                2.0**-27,  # tanh_r64: x below
             ]
         )
     )
@@ -438,8 +444,8 @@ def exp_r64_inputs() -> np.ndarray:
 
 def bits64_program(prelude: str, exit_code: str, inputs: np.ndarray) -> str:
     """A program printing, for each input x and the next input y (cyclic),
-    the bits of exp_r64(x), x * y, x / y and x - y on real64, as hex, one
-    line per input, then END."""
+    the bits of exp_r64(x), x * y, x / y, x - y, tanh_r64(x) and
+    sigmoid_r64(x) on real64, as hex, one line per input, then END."""
     words = inputs.view(np.uint64)
     table = ",\n".join("    " + ", ".join(f"0x{b:016x}ull" for b in chunk) for chunk in np.array_split(words, len(words) // 4))
     begin = "  eg_begin();\n" if "eg_begin()" in prelude else ""
@@ -482,6 +488,10 @@ def bits64_program(prelude: str, exit_code: str, inputs: np.ndarray) -> str:
                 put_hex(eg::divide(x, y));
                 eg_putc(' ');
                 put_hex(eg::subtract(x, y));
+                eg_putc(' ');
+                put_hex(eg::tanh_r64(x));
+                eg_putc(' ');
+                put_hex(eg::sigmoid_r64(x));
                 eg_putc('\\n');
               }}
               eg_putc('E');
@@ -551,6 +561,19 @@ def test_host_bits64_are_exp_and_the_operations(host_bits64: List[List[str]]) ->
     # Every branch: overflow, zero, subnormal results, 1.
     assert np.isinf(have).any() and (have == 0).any() and (have == 1).any()
     assert ((have > 0) & (have < 2.0**-1022)).sum() >= 15
+    # tanh_r64 and sigmoid_r64 within their stated bounds (plus numpy's own
+    # rounding), exact at the ends.
+    u = 2.0**-53
+    for column, want, bound in (
+        (4, np.tanh(x), float(_runtime.TANH_R64_MAX_REL_ERROR)),
+        (5, np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))),
+         float(_runtime.SIGMOID_R64_MAX_REL_ERROR)),
+    ):
+        have = got[:, column]
+        assert np.array_equal(np.isnan(have), np.isnan(want)), column
+        ok = ~np.isnan(want)
+        assert np.all(np.abs(have[ok] - want[ok]) <= (bound + 4 * u) * np.abs(want[ok]) + 2.0**-1074), column
+    assert got[np.isinf(x) & (x > 0), 4].tolist() == [1.0] and got[np.isinf(x) & (x < 0), 4].tolist() == [-1.0]
 
 
 @pytest.mark.parametrize("compiler", ["g++", "clang++"])

@@ -26,6 +26,16 @@ EXP_MAX_REL_ERROR = float(_runtime.EXP_MAX_REL_ERROR)
 LOG_MAX_REL_ERROR = float(_runtime.LOG_MAX_REL_ERROR)
 SIGMOID_MAX_REL_ERROR = float(_runtime.SIGMOID_MAX_REL_ERROR)
 TANH_MAX_REL_ERROR = float(_runtime.TANH_MAX_REL_ERROR)
+#: The runtime's binary64 functions (float64.hpp), for float64 models.
+EXP_R64_MAX_REL_ERROR = float(_runtime.EXP_R64_MAX_REL_ERROR)
+SIGMOID_R64_MAX_REL_ERROR = float(_runtime.SIGMOID_R64_MAX_REL_ERROR)
+TANH_R64_MAX_REL_ERROR = float(_runtime.TANH_R64_MAX_REL_ERROR)
+#: Allowance for scikit-learn's own binary64 exp, tanh and expit (numpy,
+#: scipy, the C library): a float64 model's bound holds against scikit-learn's
+#: computed values, so it counts their errors too (float32 bounds are far
+#: above them). 2 ulp (4u) each, a margin over the correctly rounded-or-
+#: nearly results of common C libraries.
+SKLEARN_F64_FUNCTION_ERROR = 4 * U64
 
 
 def gamma(m, u: float = U):
@@ -39,14 +49,19 @@ def _sigmoid(s: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-s))
 
 
-def proba_bound(link: str, scores: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Bound on |runtime - scikit-learn| of every predict_proba value."""
+def proba_bound(
+    link: str, scores: np.ndarray, B: np.ndarray, u: float = U, e: float = EXP_MAX_REL_ERROR
+) -> np.ndarray:
+    """Bound on |runtime - scikit-learn| of every predict_proba value, the
+    link computed with unit roundoff ``u`` and an exp within ``e``: float32
+    (U, EXP_MAX_REL_ERROR) by default; binary64 links (U64,
+    EXP_R64_MAX_REL_ERROR plus scikit-learn's own exp) leave the final
+    rounding to float to the caller (float32_output)."""
     K = scores.shape[1]
-    e = EXP_MAX_REL_ERROR
     if link == "logistic" and K == 1:
         p = _sigmoid(scores[:, 0])
-        one = B[:, 0] / 4 + (e + 3 * U) * p + 3 * 2.0**-148
-        return np.stack([one + U, one], axis=1)
+        one = B[:, 0] / 4 + (e + 3 * u) * p + 3 * 2.0**-148
+        return np.stack([one + u, one], axis=1)
     underflow = (K + 2) * 2.0**-148
     if link == "logistic":
         s = _sigmoid(scores)
@@ -55,7 +70,7 @@ def proba_bound(link: str, scores: np.ndarray, B: np.ndarray) -> np.ndarray:
         bmax = B.max(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             p = s / total
-        rel = np.expm1(2 * bmax) + 4 * e + 2 * U * np.abs(d).max(axis=1, keepdims=True) + (K + 5) * U
+        rel = np.expm1(2 * bmax) + 4 * e + 2 * u * np.abs(d).max(axis=1, keepdims=True) + (K + 5) * u
         # Where every float64 sigmoid is 0 scikit-learn returns a uniform
         # row; the runtime's scaled sigmoids do not underflow: no bound.
         return np.where(total > 0, p * rel + underflow, np.inf)
@@ -64,7 +79,7 @@ def proba_bound(link: str, scores: np.ndarray, B: np.ndarray) -> np.ndarray:
         p = np.exp(d)
         p /= p.sum(axis=1, keepdims=True)
         bmax = B.max(axis=1, keepdims=True)
-        rel = np.expm1(2 * bmax) + U * (np.abs(d) + (p * np.abs(d)).sum(axis=1, keepdims=True)) + 2 * e + (K + 1) * U
+        rel = np.expm1(2 * bmax) + u * (np.abs(d) + (p * np.abs(d)).sum(axis=1, keepdims=True)) + 2 * e + (K + 1) * u
         return p * rel + underflow
     if link == "modified_huber":
         q = (np.clip(scores, -1, 1) + 1) / 2
@@ -80,6 +95,13 @@ def proba_bound(link: str, scores: np.ndarray, B: np.ndarray) -> np.ndarray:
         ambiguous = total <= dq.sum(axis=1, keepdims=True)
         return np.where(ambiguous, np.inf, out)
     raise ValueError(f"no predict_proba for link {link!r}")
+
+
+def float32_output(value: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """``bound`` on a binary64 result, widened by its rounding to the float
+    the entry points return: U relative (of the value plus its error), or
+    2**-150 among float32's subnormals."""
+    return bound + U * (np.abs(value) + bound) + TINY
 
 
 def assert_within(what: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> float:

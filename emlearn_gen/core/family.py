@@ -90,6 +90,18 @@ class Lowered:
     #: the banner (e.g. how far quantized weights move the outputs);
     #: ``CModel.report``.
     report: Mapping[str, Any] = field(default_factory=dict)
+    #: The kernel's stack allowance where it is not the family's
+    #: ``kernel_stack_bytes`` (binary64 functions in software: see
+    #: FLOAT64_KERNEL_STACK_BYTES); None: the family's.
+    kernel_stack_bytes: Optional[int] = None
+
+
+#: Stack allowance of kernels that call the binary64 functions (exp_r64,
+#: tanh_r64, the soft_double operations beneath them where double has 32
+#: bits): float64 perceptrons and SVMs measured at most 282 bytes (AVR, and
+#: 280 on Cortex-M0 with libgcc's double) at -Os, checked on the devices
+#: (tests/test_stack.py); the rest is margin for other compiler versions.
+FLOAT64_KERNEL_STACK_BYTES = 384
 
 
 class NumericContract(ABC):
@@ -138,6 +150,13 @@ class Family(ABC):
     #: 178 bytes (AVR, float64 in software), 128 on Cortex-M0, 80 on
     #: Cortex-M4F at -Os; the rest is margin for other compiler versions.
     kernel_stack_bytes: int = 256
+
+    def kernel_stack(self, lowered: Lowered) -> int:
+        """The stack allowance of this model's kernel: the lowered model's
+        own, else the family's."""
+        if lowered.kernel_stack_bytes is not None:
+            return lowered.kernel_stack_bytes
+        return self.kernel_stack_bytes
 
     @property
     def format_macro(self) -> str:

@@ -164,7 +164,7 @@ def _plural(count: int, noun: str) -> str:
 
 def stack_lines(cm: Any) -> List[str]:
     """Banner lines stating the stack each entry point needs at most."""
-    kernel = cm.family.kernel_stack_bytes
+    kernel = cm.family.kernel_stack(cm._lowered)
     lines = ["Stack per call, at most (kernel measured at -Os on Cortex-M0, Cortex-M4F and AVR):"]
     for ep in cm.entry_points:
         before = cm.steps_stack(ep.name)

@@ -7,6 +7,7 @@
 #include <float.h>
 #include <math.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -580,6 +581,196 @@ TEST(SoftDouble, MeanMatchesHardware) {
     }
     ASSERT_EQ(emlearn_gen::divide(s, n).bits, bits_of(h / static_cast<double>(n)))
         << "trial " << trial;
+  }
+}
+
+
+// Relative error of f against a long double reference over `xs`, where the
+// reference is normal and nonzero; returns the worst and counts the points.
+template <typename F, typename Ref>
+long double worst_relative_error(const std::vector<double>& xs, F f, Ref ref, double* worst_x, int* checked) {
+  long double worst = 0.0L;
+  for (double x : xs) {
+    const long double want = ref(static_cast<long double>(x));
+    if (!(fabsl(want) >= static_cast<long double>(kDblMin))) {
+      continue;
+    }
+    const long double err = fabsl(static_cast<long double>(f(x)) - want) / fabsl(want);
+    ++*checked;
+    if (err > worst) {
+      worst = err;
+      *worst_x = x;
+    }
+  }
+  return worst;
+}
+
+// Dense samples of |x| spread evenly over each binade from 2^-40 to 2^6,
+// both signs, plus the neighbours of the branch points of tanh_r64.
+std::vector<double> dense_tanh_points() {
+  Lcg rng(53);
+  std::vector<double> xs;
+  for (int e = -40; e < 6; ++e) {
+    for (int i = 0; i < 40000; ++i) {
+      const double m = 1.0 + std::ldexp(static_cast<double>(rng.next() >> 12), -52);
+      const double x = std::ldexp(m, e);
+      xs.push_back((i & 1) ? -x : x);
+    }
+  }
+  for (double edge : {std::ldexp(1.0, -27), 0.3, 19.1}) {
+    double x = edge;
+    double y = edge;
+    for (int i = 0; i < 1000; ++i) {
+      xs.push_back(x);
+      xs.push_back(-y);
+      x = std::nextafter(x, 0.0);
+      y = std::nextafter(y, 100.0);
+    }
+  }
+  return xs;
+}
+
+TEST(TanhR64, RelativeErrorWithinStatedBound) {
+  if (!precise_reference()) {
+    GTEST_SKIP() << "long double has no more precision than double here";
+  }
+  const std::vector<double> xs = dense_tanh_points();
+  double worst_x = 0.0;
+  int checked = 0;
+  const long double worst = worst_relative_error(
+      xs, [](double x) { return emlearn_gen::tanh_r64(x); }, [](long double x) { return tanhl(x); }, &worst_x,
+      &checked);
+  printf("tanh_r64: max relative error %.4g (%.3f u) at x = %.17g over %d points; bound %.4g\n",
+         static_cast<double>(worst), static_cast<double>(worst / kU64), worst_x, checked,
+         emlearn_gen::tanh_r64_max_rel_error);
+  EXPECT_GT(checked, 1800000);
+  EXPECT_LE(worst, static_cast<long double>(emlearn_gen::tanh_r64_max_rel_error)) << std::hexfloat << worst_x;
+  // A naive 1 - 2 / (e^(2x) + 1) is off by about 2^-53 / x near 0: the
+  // series branch must keep small arguments to a few u.
+  double small_worst_x = 0.0;
+  int small_checked = 0;
+  std::vector<double> small;
+  for (double x : xs) {
+    if (fabs(x) < 1e-3) small.push_back(x);
+  }
+  const long double small_worst = worst_relative_error(
+      small, [](double x) { return emlearn_gen::tanh_r64(x); }, [](long double x) { return tanhl(x); },
+      &small_worst_x, &small_checked);
+  EXPECT_LE(small_worst, 5.0L * kU64) << std::hexfloat << small_worst_x;
+}
+
+TEST(TanhR64, SpecialValuesAndSymmetry) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(std::isnan(emlearn_gen::tanh_r64(std::numeric_limits<double>::quiet_NaN())));
+  EXPECT_EQ(emlearn_gen::tanh_r64(inf), 1.0);
+  EXPECT_EQ(emlearn_gen::tanh_r64(-inf), -1.0);
+  EXPECT_EQ(bits_of(emlearn_gen::tanh_r64(0.0)), bits_of(0.0));
+  EXPECT_EQ(bits_of(emlearn_gen::tanh_r64(-0.0)), bits_of(-0.0));
+  EXPECT_EQ(emlearn_gen::tanh_r64(kDenormMin), kDenormMin);
+  EXPECT_EQ(emlearn_gen::tanh_r64(20.0), 1.0);
+  EXPECT_EQ(emlearn_gen::tanh_r64(-kDblMax), -1.0);
+  Lcg rng(59);
+  for (int i = 0; i < 10000; ++i) {
+    const double x = std::ldexp(static_cast<double>(rng.next() >> 11), -53) * 40.0 - 20.0;
+    ASSERT_EQ(bits_of(emlearn_gen::tanh_r64(-x)), bits_of(-emlearn_gen::tanh_r64(x))) << x;
+  }
+}
+
+TEST(SigmoidR64, RelativeErrorWithinStatedBound) {
+  if (!precise_reference()) {
+    GTEST_SKIP() << "long double has no more precision than double here";
+  }
+  Lcg rng(61);
+  std::vector<double> xs;
+  for (int i = 0; i < 1000000; ++i) {
+    xs.push_back(std::ldexp(static_cast<double>(rng.next() >> 11), -53) * 1400.0 - 700.0);
+    xs.push_back(std::ldexp(static_cast<double>(rng.next() >> 11), -53) * 20.0 - 10.0);
+  }
+  double worst_x = 0.0;
+  int checked = 0;
+  const long double worst = worst_relative_error(
+      xs, [](double x) { return emlearn_gen::sigmoid_r64(x); },
+      [](long double x) { return 1.0L / (1.0L + expl(-x)); }, &worst_x, &checked);
+  printf("sigmoid_r64: max relative error %.4g (%.3f u) at x = %.17g over %d points; bound %.4g\n",
+         static_cast<double>(worst), static_cast<double>(worst / kU64), worst_x, checked,
+         emlearn_gen::sigmoid_r64_max_rel_error);
+  EXPECT_GT(checked, 1900000);
+  EXPECT_LE(worst, static_cast<long double>(emlearn_gen::sigmoid_r64_max_rel_error)) << std::hexfloat << worst_x;
+  EXPECT_EQ(emlearn_gen::sigmoid_r64(0.0), 0.5);
+  EXPECT_EQ(emlearn_gen::sigmoid_r64(-0.0), 0.5);
+  EXPECT_EQ(emlearn_gen::sigmoid_r64(800.0), 1.0);
+  EXPECT_EQ(emlearn_gen::sigmoid_r64(-800.0), 0.0);
+  EXPECT_TRUE(std::isnan(emlearn_gen::sigmoid_r64(std::numeric_limits<double>::quiet_NaN())));
+}
+
+TEST(SoftmaxR64, MatchesTheExactSoftmaxWithinItsBound) {
+  Lcg rng(67);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const uint32_t n = 1u + static_cast<uint32_t>(rng.next() % 8);
+    double v[8];
+    long double exact[8];
+    long double largest = -1e300L;
+    for (uint32_t i = 0; i < n; ++i) {
+      v[i] = std::ldexp(static_cast<double>(rng.next() >> 11), -53) * 60.0 - 30.0;
+      largest = v[i] > largest ? v[i] : largest;
+    }
+    long double total = 0.0L;
+    double max_d = 0.0;
+    for (uint32_t i = 0; i < n; ++i) {
+      exact[i] = expl(v[i] - largest);
+      total += exact[i];
+      max_d = std::max(max_d, static_cast<double>(largest - v[i]));
+    }
+    double got[8];
+    std::copy(v, v + n, got);
+    emlearn_gen::softmax_r64(got, n);
+    for (uint32_t i = 0; i < n; ++i) {
+      const long double want = exact[i] / total;
+      const double d = static_cast<double>(largest - v[i]);
+      const long double rel = 2 * emlearn_gen::exp_r64_max_rel_error + kU64 * (d + max_d + n + 1);
+      ASSERT_LE(fabsl(got[i] - want), rel * want + 1e-300L) << "trial " << trial << " value " << i;
+    }
+  }
+}
+
+// Software binary64 gives the bits of hardware double for the new functions
+// and for the widening of floats, so AVR computes what the host computes.
+TEST(SoftDouble, TanhSigmoidSoftmaxAndWideningMatchHardware) {
+  Lcg rng(71);
+  for (int i = 0; i < 20000; ++i) {
+    const int e = static_cast<int>(rng.next() % 40) - 34;
+    const double x = std::ldexp(1.0 + std::ldexp(static_cast<double>(rng.next() >> 12), -52), e) *
+                     ((rng.next() & 1u) ? 1.0 : -1.0);
+    ASSERT_EQ(emlearn_gen::tanh_r64(soft(x)).bits, bits_of(emlearn_gen::tanh_r64(x))) << std::hexfloat << x;
+    ASSERT_EQ(emlearn_gen::sigmoid_r64(soft(x)).bits, bits_of(emlearn_gen::sigmoid_r64(x))) << std::hexfloat << x;
+  }
+  for (int i = 0; i < 500; ++i) {
+    double h[5];
+    soft_double s[5];
+    for (int k = 0; k < 5; ++k) {
+      h[k] = std::ldexp(static_cast<double>(rng.next() >> 11), -53) * 80.0 - 40.0;
+      s[k] = soft(h[k]);
+    }
+    emlearn_gen::softmax_r64(h, 5);
+    emlearn_gen::softmax_r64(s, 5);
+    for (int k = 0; k < 5; ++k) {
+      ASSERT_EQ(s[k].bits, bits_of(h[k])) << "trial " << i;
+    }
+  }
+  // Every float exponent, subnormals, zeros and infinities.
+  std::vector<float> floats = {0.0f, -0.0f, std::numeric_limits<float>::denorm_min(),
+                               -std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::min(),
+                               std::numeric_limits<float>::max(), -std::numeric_limits<float>::infinity(),
+                               std::numeric_limits<float>::infinity(), 1.0f, -1.5f};
+  for (int i = 0; i < 100000; ++i) {
+    const uint32_t b = static_cast<uint32_t>(rng.next());
+    float f;
+    memcpy(&f, &b, sizeof f);
+    if (f == f) floats.push_back(f);
+  }
+  for (float f : floats) {
+    ASSERT_EQ(emlearn_gen::widen<soft_double>(f).bits, bits_of(static_cast<double>(f))) << f;
+    ASSERT_EQ(bits_of(emlearn_gen::widen<double>(f)), bits_of(static_cast<double>(f))) << f;
   }
 }
 

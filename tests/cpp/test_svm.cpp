@@ -38,7 +38,7 @@ struct Model {
   uint32_t n_sv() const { return class_start.back(); }
   svm_model descriptor() const {
     return svm_model{sv.data(), dual.data(), intercepts.data(), class_start.data(), params.data(), prob_a.data(),
-                     prob_b.data(), n_features, n_sv(), n_classes, degree, kernel, ovr, break_ties, has_proba};
+                     prob_b.data(), n_features, n_sv(), n_classes, degree, kernel, ovr, break_ties, has_proba, 32};
   }
   status validate() const {
     return emlearn_gen::svm_validate(descriptor(), sv.size(), dual.size(), intercepts.size(), class_start.size(),

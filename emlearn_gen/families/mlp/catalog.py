@@ -1,7 +1,8 @@
 """Multi-layer perceptrons in the shared test catalog: binary, multi-class
 and multi-label classifiers, single- and multi-output regressors, every
 hidden activation, none to three hidden layers; int8 weights for each kind
-of output, calibrated on their data set."""
+of output, calibrated on their data set; float64 weights for each kind of
+output and every squashing activation (small: AVR's binary64 is software)."""
 
 from __future__ import annotations
 
@@ -46,4 +47,12 @@ EXAMPLES = (
     Example("MLPClassifier-multilabel-int8", lambda: _classifier((16,), "logistic"), "multilabel",
             options=_int8("multilabel")),
     Example("MLPRegressor-multioutput-int8", lambda: _regressor((8,), "relu"), "linnerud", options=_int8("linnerud")),
+    Example("MLPClassifier-binary-tanh-float64", lambda: _classifier((6,), "tanh"), "breast_cancer",
+            options={"dtype": "float64"}),
+    Example("MLPClassifier-multiclass-logistic-2layers-float64", lambda: _classifier((6, 4), "logistic"), "wine",
+            options={"dtype": "float64"}),
+    Example("MLPClassifier-multilabel-relu-float64", lambda: _classifier((8,), "relu"), "multilabel",
+            options={"dtype": "float64"}),
+    Example("MLPRegressor-multioutput-tanh-float64", lambda: _regressor((5,), "tanh"), "linnerud",
+            options={"dtype": "float64"}),
 )

@@ -1,7 +1,9 @@
 """SVMs in the shared test catalog: every estimator class and kernel, binary
 and multi-class, one-vs-one and one-vs-rest decisions, break_ties; probe
 rows far from the data push kernel values towards 0 and 1 and the
-decisions far from the training range."""
+decisions far from the training range. float64 examples of every estimator
+class and kernel, on few rows and support vectors (AVR's binary64 is
+software)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ def _far(est, X):
     rows = X[:: max(1, len(X) // 12)]
     return np.concatenate([3.0 * rows, -rows, 0.25 * rows, np.zeros((1, X.shape[1]))])
 
+
+_F64 = {"dtype": "float64"}
 
 EXAMPLES = (
     Example("SVC-rbf-binary", lambda: svm.SVC(), "breast_cancer", _far),
@@ -41,4 +45,17 @@ EXAMPLES = (
     Example("OneClassSVM-poly", lambda: svm.OneClassSVM(kernel="poly", degree=2, nu=0.2), "breast_cancer", _far,
             held_out=True),
     Example("OneClassSVM-linear", lambda: svm.OneClassSVM(kernel="linear", nu=0.3), "wine", _far, held_out=True),
+    # dtype="float64": binary64 kernels, decisions and probabilities. Few rows:
+    # every entry point of these costs seconds a row in AVR's simulator.
+    Example("SVC-proba-break_ties-float64",
+            lambda: svm.SVC(probability=True, break_ties=True, random_state=0), "iris", _far,
+            options=_F64, n_eval=12),
+    Example("NuSVC-poly-float64", lambda: svm.NuSVC(nu=0.3, kernel="poly", degree=3), "iris", _far,
+            options=_F64, n_eval=40),
+    Example("SVR-linear-float64", lambda: svm.SVR(kernel="linear", C=100.0), "diabetes", _far,
+            options=_F64, n_eval=60),
+    Example("NuSVR-sigmoid-float64", lambda: svm.NuSVR(kernel="sigmoid", gamma=0.05, nu=0.05), "diabetes", _far,
+            options=_F64, n_eval=40),
+    Example("OneClassSVM-rbf-float64", lambda: svm.OneClassSVM(nu=0.1), "iris", _far, held_out=True,
+            options=_F64, n_eval=50),
 )

@@ -527,6 +527,186 @@ inline Real exp_r64(Real x) {
   return multiply(p, pow2<Real>(k));
 }
 
+/// Largest error of sigmoid_r64 relative to 1 / (1 + e^-s) where the result
+/// is normal: exp_r64's error, plus the roundings of 1 + e and of the
+/// division (first order), as sigmoid_f.
+constexpr double sigmoid_r64_max_rel_error = exp_r64_max_rel_error + 2.0 * 1.1102230246251565e-16;
+
+/// The logistic function 1 / (1 + e^-s) (scikit-learn's expit) in binary64
+/// from exp_r64, add and divide only, so every target returns the same bits.
+/// Error: <= sigmoid_r64_max_rel_error relative to the true value where it
+/// is normal (s > -708.39); below, within 2^-1074. Computed as sigmoid_f:
+/// s >= 0 as 1 / (1 + e^-s), s < 0 as e / (1 + e) with e = e^s, so no e^t
+/// is large. NaN gives NaN. Stack: a few words.
+template <typename Real>
+inline Real sigmoid_r64(Real s) {
+  const Real unit = f64::real_from_bits<Real>(f64::one);
+  if (zero<Real>() > s) {
+    const Real e = exp_r64(s);
+    return divide(e, add(unit, e));
+  }
+  return divide(unit, add(unit, exp_r64(negate(s))));
+}
+
+/// Largest error of tanh_r64 relative to the true tanh x (any x != 0 whose
+/// result is normal), u = 2^-53, first order:
+///   - |x| >= 0.3: (1 - e) / (1 + e) with e = exp_r64(-2|x|) <= 0.549
+///     (-2|x| exact, e within E = exp_r64_max_rel_error = 2.3u): 1 - e
+///     carries E e / (1 - e) plus one rounding, 1 + e carries E e / (1 + e)
+///     plus one, the division one: E 2e / (1 - e^2) + 3u <= 1.57 E + 3u =
+///     6.6u at |x| = 0.3, decreasing with |x|;
+///   - 2^-27 <= |x| < 0.3: m = e^t - 1 for t = 2|x| < 0.6 (exact) as
+///     t h(t), h(t) = sum over n = 1..16 of t^(n-1)/n! by Horner (positive
+///     terms: each step's relative error is at most 2u plus w times the
+///     next step's, w = t h_next / h <= 0.27, 0.17, ..., so h within 2.7u,
+///     truncation below 0.01u), m within 3.7u; tanh |x| = m / (m + 2):
+///     m + 2 carries m / (m + 2) <= 0.31 of m's error plus one rounding, the
+///     division one: <= 3.7u (1.31) + 2u = 6.9u;
+///   - |x| < 2^-27: tanh x rounds to x (|tanh x - x| < x^3 / 3 < u x / 3).
+/// 6.9u, rounded up to 7.5u.
+constexpr double tanh_r64_max_rel_error = 7.5 * 1.1102230246251565e-16;
+
+namespace f64 {
+
+constexpr uint64_t tanh_tiny = 0x3E40000000000000ull;   // 2^-27: below, tanh x rounds to x
+constexpr uint64_t tanh_small = 0x3FD3333333333333ull;  // 0.3: below, the series of e^t - 1
+constexpr uint64_t tanh_one = 0x403319999999999Aull;    // 19.1: above, tanh x rounds to 1
+constexpr uint64_t two = 0x4000000000000000ull;
+
+// e^t - 1 for 0 < t < 0.6, as t h(t) with h the Taylor series of
+// (e^t - 1) / t to t^15/16! (the next term is below 2^-59 of h), by Horner;
+// the coefficients 1/n! rounded to double are immediates (no RAM on AVR).
+template <typename Real>
+inline Real expm1_small(Real t) {
+  Real h = real_from_bits<Real>(0x3D2AE7F3E733B81Full);  // 1/16!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3D6AE7F3E733B81Full));  // 1/15!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3DA93974A8C07C9Dull));  // 1/14!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3DE6124613A86D09ull));  // 1/13!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3E21EED8EFF8D898ull));  // 1/12!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3E5AE64567F544E4ull));  // 1/11!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3E927E4FB7789F5Cull));  // 1/10!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3EC71DE3A556C734ull));  // 1/9!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3EFA01A01A01A01Aull));  // 1/8!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3F2A01A01A01A01Aull));  // 1/7!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3F56C16C16C16C17ull));  // 1/6!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3F81111111111111ull));  // 1/5!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3FA5555555555555ull));  // 1/4!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3FC5555555555555ull));  // 1/3!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3FE0000000000000ull));  // 1/2!
+  h = add(multiply(h, t), real_from_bits<Real>(0x3FF0000000000000ull));  // 1/1!
+  return multiply(t, h);
+}
+
+}  // namespace f64
+
+/// The hyperbolic tangent in binary64 from exp_r64, add, subtract, multiply
+/// and divide only, so every target returns the same bits. Error: <=
+/// tanh_r64_max_rel_error (7.5 * 2^-53) relative to tanh x. Odd by
+/// construction (signed zeros kept); |x| > 19.1 and +-inf give +-1; NaN
+/// gives NaN.
+///
+/// Method: for |x| >= 0.3, (1 - e) / (1 + e) with e = e^(-2|x|) <= 1, which
+/// never overflows; below, m / (m + 2) with m = e^(2|x|) - 1 from its
+/// Taylor series, which avoids the cancellation of 1 - e near 0 (a naive
+/// 1 - 2 / (e^(2x) + 1) loses every bit there). Stack: a few words.
+template <typename Real>
+inline Real tanh_r64(Real x) {
+  using namespace f64;
+  const uint64_t bits = to_bits(x);
+  const uint64_t magnitude = bits & ~sign_bit;
+  if (magnitude > infinity_bits) {
+    return x;  // NaN
+  }
+  if (magnitude < tanh_tiny) {
+    return x;  // also keeps subnormal inputs out of the arithmetic
+  }
+  const Real t = real_from_bits<Real>(magnitude);
+  const Real unit = real_from_bits<Real>(one);
+  const Real twice = multiply(t, real_from_bits<Real>(two));  // exact
+  Real y;
+  if (magnitude > tanh_one) {
+    y = unit;
+  } else if (magnitude >= tanh_small) {
+    const Real e = exp_r64(negate(twice));
+    y = divide(subtract(unit, e), add(unit, e));
+  } else {
+    const Real m = expm1_small(twice);
+    y = divide(m, add(m, real_from_bits<Real>(two)));
+  }
+  return (bits >> 63) != 0u ? negate(y) : y;
+}
+
+/// In place softmax of the n >= 1 values at `v` in binary64 (caller memory,
+/// not a table), as softmax_f: the largest value is subtracted from each,
+/// each exponentiated with exp_r64 and divided by their sum (summed in index
+/// order). Error (first order, relative to the exact softmax of the inputs),
+/// u = 2^-53, for value i with d_j = v_j - max:
+///   (exp_r64_max_rel_error + u|d_i|)                      its exponential
+/// + (exp_r64_max_rel_error + u max_j |d_j| + (n - 1) u)    the sum
+/// + u                                                     the division,
+/// where every e^d_j is normal; a term below 2^-1022 is off by at most
+/// 2^-1074. Stack: a few words.
+template <typename Real>
+inline void softmax_r64(Real* v, uint32_t n) {
+  if (n == 0u) {
+    return;
+  }
+  Real largest = v[0];
+  for (uint32_t i = 1; i < n; ++i) {
+    if (v[i] > largest) {
+      largest = v[i];
+    }
+  }
+  Real sum = zero<Real>();
+  for (uint32_t i = 0; i < n; ++i) {
+    v[i] = exp_r64(subtract(v[i], largest));
+    sum = add(sum, v[i]);
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    v[i] = divide(v[i], sum);
+  }
+}
+
+namespace f64 {
+
+// A float's value as binary64 (exact): the float's significand and
+// exponent repacked, subnormals normalised; infinities and NaN kept.
+inline soft_double from_float(float x) {
+  uint32_t b;
+  memcpy(&b, &x, sizeof b);
+  const bool negative = (b >> 31) != 0u;
+  const uint32_t field = (b >> 23) & 0xFFu;
+  const uint64_t fraction = b & 0x7FFFFFu;
+  if (field == 0xFFu) {
+    return from_bits((negative ? sign_bit : 0u) | infinity_bits | (fraction << 29));
+  }
+  // value = m 2^(field - 150) = m 2^(e - 1078), m < 2^24: round_pack
+  // normalises it without rounding.
+  const uint64_t m = field == 0u ? fraction : (fraction | 0x800000u);
+  return round_pack(negative, static_cast<int32_t>(field == 0u ? 1u : field) + 928, m);
+}
+
+}  // namespace f64
+
+/// A float's value in the arithmetic type Real (exact): float itself, or
+/// binary64 (double, or soft_double).
+template <typename Real>
+inline Real widen(float x);
+template <>
+inline float widen<float>(float x) {
+  return x;
+}
+template <>
+inline soft_double widen<soft_double>(float x) {
+  return f64::from_float(x);
+}
+#if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
+template <>
+inline double widen<double>(float x) {
+  return static_cast<double>(x);
+}
+#endif
+
 #if defined(__SIZEOF_DOUBLE__) && __SIZEOF_DOUBLE__ < 8
 typedef soft_double real64;
 /// A float64 table entry: its bit pattern (used here) and its value.

@@ -26,8 +26,13 @@
 //
 // Each kernel value K(s, x) is computed once and added to every decision it
 // takes part in, in support-vector order, which is libsvm's order of the
-// sums. Products go through rounded() (math.hpp), so host and devices
-// compute the same bits.
+// sums. Products go through multiply() (rounded() for float, math.hpp;
+// float64.hpp for real64), so host and devices compute the same bits.
+//
+// Float64 models (real_bits 64) hold every table but class_start as real64
+// and compute kernel values, decisions, one-vs-rest values and
+// probabilities in binary64 (exp_r64, tanh_r64), as libsvm does in double;
+// the input rows are float, and results are rounded to float once.
 //
 // A linear kernel's decisions are linear in x: such a model is stored as
 // its primal weights instead, one row of n_features per decision (the sum
@@ -44,10 +49,11 @@
 
 #include "common.hpp"
 #include "dense.hpp"
+#include "float64.hpp"
 #include "math.hpp"
 
 /// Version of the table layout above; generated headers check it.
-#define EMLEARN_GEN_SVM_FORMAT 1
+#define EMLEARN_GEN_SVM_FORMAT 2
 
 namespace emlearn_gen {
 
@@ -62,17 +68,20 @@ enum : uint8_t {
 }  // namespace svm_kernel
 
 /// Tables and layout of a support vector machine, known at run time (the
-/// host runtime). Pointers refer to model tables (program memory on AVR).
-/// The kernels below take any type `M` with these members; generated
-/// headers pass a type whose members are all `static constexpr`.
-struct svm_model {
-  const float* support_vectors;  ///< n_sv * n_features, row-major
-  const float* dual_coef;        ///< svm_n_coef_rows(m) * n_sv, row-major (linear: none)
-  const float* intercepts;       ///< svm_n_decisions(m)
+/// host runtime), with tables of the arithmetic type Real: float, or
+/// real64 (float64.hpp) for float64 models. Pointers refer to model tables
+/// (program memory on AVR). The kernels below take any type `M` with these
+/// members; generated headers pass a type whose members are all
+/// `static constexpr`.
+template <typename Real>
+struct svm_model_t {
+  const Real* support_vectors;   ///< n_sv * n_features, row-major
+  const Real* dual_coef;         ///< svm_n_coef_rows(m) * n_sv, row-major (linear: none)
+  const Real* intercepts;        ///< svm_n_decisions(m)
   const uint32_t* class_start;   ///< n_classes + 1
-  const float* params;           ///< {gamma, coef0, offset}
-  const float* prob_a;           ///< svm_n_decisions(m) if has_proba, else none
-  const float* prob_b;           ///< svm_n_decisions(m) if has_proba, else none
+  const Real* params;            ///< {gamma, coef0, offset}
+  const Real* prob_a;            ///< svm_n_decisions(m) if has_proba, else none
+  const Real* prob_b;            ///< svm_n_decisions(m) if has_proba, else none
   uint32_t n_features;
   uint32_t n_sv;
   uint32_t n_classes;  ///< classifiers: >= 2; regressors and one-class models: 1
@@ -81,7 +90,11 @@ struct svm_model {
   uint8_t ovr;         ///< classifiers: decision_function one-vs-rest (else one-vs-one)
   uint8_t break_ties;  ///< classifiers: predict by the largest one-vs-rest value
   uint8_t has_proba;   ///< classifiers: prob_a and prob_b hold the Platt scaling
+  uint8_t real_bits;   ///< 32 (float tables and sums) or 64 (real64)
 };
+
+/// A float32 support vector machine.
+typedef svm_model_t<float> svm_model;
 
 /// Number of decisions: class pairs of a classifier, else 1.
 template <typename M>
@@ -102,37 +115,62 @@ inline uint32_t svm_pair(uint32_t n_classes, uint32_t i, uint32_t j) {
   return i * (2u * n_classes - i - 1u) / 2u + (j - i - 1u);
 }
 
+// The functions and constants the kernels need, in float (math.hpp) and in
+// binary64 (float64.hpp), so each kernel is written once. The constants are
+// libsvm's (double) rounded to each type.
+template <typename Real>
+struct svm_real {
+  static Real exp(Real x) { return exp_r64(x); }
+  static Real tanh(Real x) { return tanh_r64(x); }
+  static Real min_prob() { return f64::real_from_bits<Real>(0x3E7AD7F29ABCAF48ull); }  // 1e-7
+  static Real coupling_tolerance() { return f64::real_from_bits<Real>(0x3F747AE147AE147Bull); }  // 0.005
+};
+template <>
+struct svm_real<float> {
+  static float exp(float x) { return exp_f(x); }
+  static float tanh(float x) { return tanh_f(x); }
+  static float min_prob() { return 1e-7f; }
+  static float coupling_tolerance() { return 0.005f; }
+};
+
+// A small whole number (below 2^24) in type Real, exactly.
+template <typename Real>
+inline Real svm_count(uint32_t n) {
+  return widen<Real>(static_cast<float>(n));
+}
+
 // <s, x>: products rounded, summed in index order from 0.
-template <typename Row>
-inline float svm_dot(Row s, const float* x, uint32_t n) {
-  float sum = 0.0f;
+template <typename Real, typename Row>
+inline Real svm_dot(Row s, const float* x, uint32_t n) {
+  Real sum = zero<Real>();
   for (uint32_t i = 0; i < n; ++i) {
-    sum += rounded(table_read(s, i) * x[i]);
+    sum = add(sum, multiply(table_read(s, i), widen<Real>(x[i])));
   }
   return sum;
 }
 
 // |s - x|^2: differences and squares rounded, summed in index order from 0.
-template <typename Row>
-inline float svm_squared_distance(Row s, const float* x, uint32_t n) {
-  float sum = 0.0f;
+template <typename Real, typename Row>
+inline Real svm_squared_distance(Row s, const float* x, uint32_t n) {
+  Real sum = zero<Real>();
   for (uint32_t i = 0; i < n; ++i) {
-    const float d = table_read(s, i) - x[i];
-    sum += rounded(d * d);
+    const Real d = subtract(table_read(s, i), widen<Real>(x[i]));
+    sum = add(sum, multiply(d, d));
   }
   return sum;
 }
 
 // base^e by repeated squaring, as libsvm's powi: the same products in the
 // same order.
-inline float svm_powi(float base, uint32_t e) {
-  float result = 1.0f;
-  float power = base;
+template <typename Real>
+inline Real svm_powi(Real base, uint32_t e) {
+  Real result = svm_count<Real>(1u);
+  Real power = base;
   for (uint32_t t = e; t > 0u; t /= 2u) {
     if (t % 2u == 1u) {
-      result = rounded(result * power);
+      result = multiply(result, power);
     }
-    power = rounded(power * power);
+    power = multiply(power, power);
   }
   return result;
 }
@@ -140,26 +178,31 @@ inline float svm_powi(float base, uint32_t e) {
 }  // namespace detail
 
 /// K(support vector s, x) for s < n_sv, for the kernels stored as
-/// support vectors (not linear). Stack: a few words.
+/// support vectors (not linear), in the model's arithmetic type Real.
+/// Stack: a few words.
 ///   poly:    t^degree by repeated squaring, t = gamma <s, x> + coef0;
-///   rbf:     exp_f(-(gamma |s - x|^2));
-///   sigmoid: tanh_f(gamma <s, x> + coef0).
+///   rbf:     exp(-(gamma |s - x|^2));
+///   sigmoid: tanh(gamma <s, x> + coef0),
+/// with exp_f and tanh_f (float), or exp_r64 and tanh_r64 (real64).
 template <typename M>
-inline float svm_kernel_value(const M& m, uint32_t s, const float* x) {
+inline auto svm_kernel_value(const M& m, uint32_t s, const float* x) -> decltype(table_read(m.params, 0u)) {
+  typedef decltype(table_read(m.params, 0u)) Real;
   // s * n_features < 2^32: svm_validate checks n_sv * n_features.
   const auto row = table_from(m.support_vectors, s * m.n_features);
-  const float gamma = table_read(m.params, 0u);
+  const Real gamma = table_read(m.params, 0u);
   if (m.kernel == svm_kernel::rbf) {
-    return exp_f(-rounded(gamma * detail::svm_squared_distance(row, x, m.n_features)));
+    return detail::svm_real<Real>::exp(
+        negate(multiply(gamma, detail::svm_squared_distance<Real>(row, x, m.n_features))));
   }
-  const float t = rounded(gamma * detail::svm_dot(row, x, m.n_features)) + table_read(m.params, 1u);
-  return m.kernel == svm_kernel::poly ? detail::svm_powi(t, m.degree) : tanh_f(t);
+  const Real t = add(multiply(gamma, detail::svm_dot<Real>(row, x, m.n_features)), table_read(m.params, 1u));
+  return m.kernel == svm_kernel::poly ? detail::svm_powi(t, m.degree) : detail::svm_real<Real>::tanh(t);
 }
 
 /// The svm_n_decisions(m) decisions of `x` in libsvm's orientation and
-/// order, written to `dec` (caller memory). Stack: a few words.
-template <typename M>
-inline void svm_decisions(const M& m, const float* x, float* dec) {
+/// order, written to `dec` (caller memory of the model's type Real: float,
+/// or real64). Stack: a few words.
+template <typename M, typename Real>
+inline void svm_decisions(const M& m, const float* x, Real* dec) {
   const uint32_t n_decisions = svm_n_decisions(m);
   if (m.kernel == svm_kernel::linear) {
     // One dense layer: n_sv = n_decisions rows of weights (svm_validate
@@ -168,19 +211,19 @@ inline void svm_decisions(const M& m, const float* x, float* dec) {
     return;
   }
   for (uint32_t p = 0; p < n_decisions; ++p) {
-    dec[p] = 0.0f;
+    dec[p] = zero<Real>();
   }
   if (m.n_classes < 2u) {
     for (uint32_t s = 0; s < m.n_sv; ++s) {
-      dec[0] += rounded(table_read(m.dual_coef, s) * svm_kernel_value(m, s, x));
+      dec[0] = add(dec[0], multiply(table_read(m.dual_coef, s), svm_kernel_value(m, s, x)));
     }
-    dec[0] += table_read(m.intercepts, 0u);
+    dec[0] = add(dec[0], table_read(m.intercepts, 0u));
     return;
   }
   for (uint32_t c = 0; c < m.n_classes; ++c) {
     const uint32_t end = table_read(m.class_start, c + 1u);
     for (uint32_t s = table_read(m.class_start, c); s < end; ++s) {
-      const float k = svm_kernel_value(m, s, x);
+      const Real k = svm_kernel_value(m, s, x);
       // Pairs (o, c), o < c, take row o of the coefficients; pairs (c, o),
       // o > c, take row o - 1. Visiting s in order adds the support vectors
       // of the lower class of each pair first, as libsvm does.
@@ -191,12 +234,12 @@ inline void svm_decisions(const M& m, const float* x, float* dec) {
         const uint32_t row = o < c ? o : o - 1u;
         const uint32_t p = o < c ? detail::svm_pair(m.n_classes, o, c) : detail::svm_pair(m.n_classes, c, o);
         // row * n_sv + s < 2^32: svm_validate checks the table size.
-        dec[p] += rounded(table_read(m.dual_coef, row * m.n_sv + s) * k);
+        dec[p] = add(dec[p], multiply(table_read(m.dual_coef, row * m.n_sv + s), k));
       }
     }
   }
   for (uint32_t p = 0; p < n_decisions; ++p) {
-    dec[p] += table_read(m.intercepts, p);
+    dec[p] = add(dec[p], table_read(m.intercepts, p));
   }
 }
 
@@ -204,13 +247,14 @@ namespace detail {
 
 // Votes of class c from the pair decisions: libsvm gives pair (i, j) to i
 // when its decision is > 0, else to j.
-inline uint32_t svm_votes(uint32_t n_classes, const float* dec, uint32_t c) {
+template <typename Real>
+inline uint32_t svm_votes(uint32_t n_classes, const Real* dec, uint32_t c) {
   uint32_t votes = 0;
   for (uint32_t o = 0; o < n_classes; ++o) {
     if (o < c) {
-      votes += dec[svm_pair(n_classes, o, c)] > 0.0f ? 0u : 1u;
+      votes += dec[svm_pair(n_classes, o, c)] > zero<Real>() ? 0u : 1u;
     } else if (o > c) {
-      votes += dec[svm_pair(n_classes, c, o)] > 0.0f ? 1u : 0u;
+      votes += dec[svm_pair(n_classes, c, o)] > zero<Real>() ? 1u : 0u;
     }
   }
   return votes;
@@ -221,44 +265,48 @@ inline uint32_t svm_votes(uint32_t n_classes, const float* dec, uint32_t c) {
 // votes + s / (3 (|s| + 1)), s the sum of the class's pair decisions, each
 // with the sign that favours the class, in pair order. Its votes count a
 // decision of 0 for the lower class, unlike libsvm's.
-inline float svm_ovr_value(uint32_t n_classes, const float* dec, uint32_t c) {
-  float votes = 0.0f;
-  float confidence = 0.0f;
+template <typename Real>
+inline Real svm_ovr_value(uint32_t n_classes, const Real* dec, uint32_t c) {
+  const Real zero_value = zero<Real>();
+  const Real one = svm_count<Real>(1u);
+  Real votes = zero_value;
+  Real confidence = zero_value;
   for (uint32_t o = 0; o < n_classes; ++o) {
     if (o < c) {
-      const float d = dec[svm_pair(n_classes, o, c)];
-      confidence -= d;
-      votes += d < 0.0f ? 1.0f : 0.0f;
+      const Real d = dec[svm_pair(n_classes, o, c)];
+      confidence = subtract(confidence, d);
+      votes = add(votes, zero_value > d ? one : zero_value);
     } else if (o > c) {
-      const float d = dec[svm_pair(n_classes, c, o)];
-      confidence += d;
-      votes += d < 0.0f ? 0.0f : 1.0f;
+      const Real d = dec[svm_pair(n_classes, c, o)];
+      confidence = add(confidence, d);
+      votes = add(votes, zero_value > d ? zero_value : one);
     }
   }
-  const float magnitude = confidence < 0.0f ? -confidence : confidence;
-  return votes + confidence / (3.0f * (magnitude + 1.0f));
+  const Real magnitude = zero_value > confidence ? negate(confidence) : confidence;
+  return add(votes, divide(confidence, multiply(svm_count<Real>(3u), add(magnitude, one))));
 }
 
 }  // namespace detail
 
 /// scikit-learn's decision_function of a classifier, from the decisions
-/// `dec` (svm_decisions), written to `out`:
+/// `dec` (svm_decisions), written to `out` as float (real64 values rounded
+/// once):
 ///   binary:          one value, -dec[0] (positive means classes[1]);
 ///   m.ovr, more than 2 classes: n_classes one-vs-rest values;
 ///   otherwise (one-vs-one): the n_decisions pair decisions (`out` may be
-///   `dec`).
-template <typename M>
-inline void svm_decision_function(const M& m, const float* dec, float* out) {
+///   `dec` for float models).
+template <typename M, typename Real>
+inline void svm_decision_function(const M& m, const Real* dec, float* out) {
   if (m.n_classes == 2u) {
-    out[0] = -dec[0];
+    out[0] = to_float(negate(dec[0]));
   } else if (m.ovr) {
     for (uint32_t c = 0; c < m.n_classes; ++c) {
-      out[c] = detail::svm_ovr_value(m.n_classes, dec, c);
+      out[c] = to_float(detail::svm_ovr_value(m.n_classes, dec, c));
     }
-  } else if (out != dec) {
+  } else {
     const uint32_t n_decisions = svm_n_decisions(m);
     for (uint32_t p = 0; p < n_decisions; ++p) {
-      out[p] = dec[p];
+      out[p] = to_float(dec[p]);
     }
   }
 }
@@ -267,16 +315,16 @@ inline void svm_decision_function(const M& m, const float* dec, float* out) {
 /// scikit-learn's predict: the class with the most pair votes (the first
 /// of those tied), or with break_ties and more than two classes the
 /// largest one-vs-rest value (the first of those tied). `dec` is caller
-/// scratch of svm_n_decisions(m) floats and holds the decisions afterwards.
-/// Stack: a few words.
-template <typename M>
-inline int32_t svm_label(const M& m, const float* x, float* dec) {
+/// scratch of svm_n_decisions(m) values of the model's type and holds the
+/// decisions afterwards. Stack: a few words.
+template <typename M, typename Real>
+inline int32_t svm_label(const M& m, const float* x, Real* dec) {
   svm_decisions(m, x, dec);
   uint32_t best = 0;
   if (m.break_ties && m.n_classes > 2u) {
-    float best_value = detail::svm_ovr_value(m.n_classes, dec, 0u);
+    Real best_value = detail::svm_ovr_value(m.n_classes, dec, 0u);
     for (uint32_t c = 1; c < m.n_classes; ++c) {
-      const float value = detail::svm_ovr_value(m.n_classes, dec, c);
+      const Real value = detail::svm_ovr_value(m.n_classes, dec, c);
       if (value > best_value) {
         best = c;
         best_value = value;
@@ -300,20 +348,94 @@ namespace detail {
 // libsvm's sigmoid_predict, clipped to [1e-7, 1 - 1e-7] as
 // svm_predict_probability clips it: the probability that pair decision
 // `dec` means its first class.
-inline float svm_platt(float dec, float a, float b) {
-  const float f = rounded(dec * a) + b;
-  const float p = f >= 0.0f ? exp_f(-f) / (1.0f + exp_f(-f)) : 1.0f / (1.0f + exp_f(f));
-  const float low = 1e-7f;
-  const float high = 1.0f - 1e-7f;
-  return p < low ? low : (p > high ? high : p);
+template <typename Real>
+inline Real svm_platt(Real dec, Real a, Real b) {
+  const Real one = svm_count<Real>(1u);
+  const Real f = add(multiply(dec, a), b);
+  Real p;
+  if (zero<Real>() > f) {
+    p = divide(one, add(one, svm_real<Real>::exp(f)));
+  } else {
+    const Real e = svm_real<Real>::exp(negate(f));
+    p = divide(e, add(one, e));
+  }
+  const Real low = svm_real<Real>::min_prob();
+  const Real high = subtract(one, low);
+  return low > p ? low : (p > high ? high : p);
+}
+
+// libsvm's multiclass_probability into `p` (k values of type Real), from
+// the decisions; `scratch` holds (k + 1) k values. See svm_proba.
+template <typename M, typename Real>
+inline void svm_coupling(const M& m, const Real* dec, Real* scratch, Real* p) {
+  const uint32_t k = m.n_classes;
+  const Real one = svm_count<Real>(1u);
+  const Real two = svm_count<Real>(2u);
+  // r_ij for i < j is the pair's probability, r_ji = 1 - r_ij; Q as libsvm
+  // builds it: Q_tt = sum over j != t of r_jt^2, Q_tj = -r_jt r_tj. Pairs
+  // come in libsvm's order, so each diagonal sums its terms in libsvm's
+  // order too (j < t, then j > t).
+  Real* Q = scratch;
+  Real* Qp = scratch + k * k;
+  for (uint32_t t = 0; t < k * k; ++t) {
+    Q[t] = zero<Real>();
+  }
+  for (uint32_t i = 0; i < k; ++i) {
+    for (uint32_t j = i + 1u; j < k; ++j) {
+      const uint32_t pair = svm_pair(k, i, j);
+      const Real r_ij = svm_platt(dec[pair], table_read(m.prob_a, pair), table_read(m.prob_b, pair));
+      const Real r_ji = subtract(one, r_ij);
+      Q[i * k + j] = negate(multiply(r_ji, r_ij));
+      Q[j * k + i] = Q[i * k + j];
+      Q[i * k + i] = add(Q[i * k + i], multiply(r_ji, r_ji));
+      Q[j * k + j] = add(Q[j * k + j], multiply(r_ij, r_ij));
+    }
+  }
+  const Real classes = svm_count<Real>(k);
+  for (uint32_t t = 0; t < k; ++t) {
+    p[t] = divide(one, classes);
+  }
+  const uint32_t max_iter = k > 100u ? k : 100u;
+  const Real eps = divide(svm_real<Real>::coupling_tolerance(), classes);
+  for (uint32_t iter = 0; iter < max_iter; ++iter) {
+    Real pQp = zero<Real>();
+    for (uint32_t t = 0; t < k; ++t) {
+      Qp[t] = zero<Real>();
+      for (uint32_t j = 0; j < k; ++j) {
+        Qp[t] = add(Qp[t], multiply(Q[t * k + j], p[j]));
+      }
+      pQp = add(pQp, multiply(p[t], Qp[t]));
+    }
+    Real max_error = zero<Real>();
+    for (uint32_t t = 0; t < k; ++t) {
+      const Real error = Qp[t] > pQp ? subtract(Qp[t], pQp) : subtract(pQp, Qp[t]);
+      max_error = error > max_error ? error : max_error;
+    }
+    if (eps > max_error) {
+      break;
+    }
+    for (uint32_t t = 0; t < k; ++t) {
+      const Real diff = divide(subtract(pQp, Qp[t]), Q[t * k + t]);
+      p[t] = add(p[t], diff);
+      const Real grown = add(one, diff);
+      pQp = divide(divide(add(pQp, multiply(diff, add(multiply(diff, Q[t * k + t]), multiply(two, Qp[t])))), grown),
+                   grown);
+      for (uint32_t j = 0; j < k; ++j) {
+        Qp[j] = divide(add(Qp[j], multiply(diff, Q[t * k + j])), grown);
+        p[j] = divide(p[j], grown);
+      }
+    }
+  }
 }
 
 }  // namespace detail
 
-/// Size of the scratch svm_proba needs, in floats: (n_classes + 1) n_classes.
+/// Size of the scratch svm_proba needs, in values of the model's type:
+/// (n_classes + 1) n_classes, and n_classes more for float64 models (their
+/// probabilities are computed in binary64 before they go to float `out`).
 template <typename M>
 inline uint32_t svm_proba_scratch(const M& m) {
-  return (m.n_classes + 1u) * m.n_classes;
+  return (m.n_classes + (m.real_bits == 64u ? 2u : 1u)) * m.n_classes;
 }
 
 /// Class probabilities of a classifier with has_proba, as scikit-learn's
@@ -325,86 +447,55 @@ inline uint32_t svm_proba_scratch(const M& m) {
 /// (Wu, Lin and Weng's second method), from p = 1/k, for at most
 /// max(100, k) iterations until every |(Qp)_t - p'Qp| < 0.005 / k. `dec`
 /// holds the decisions (svm_decisions); `scratch` is caller memory of
-/// svm_proba_scratch(m) floats; n_classes values go to `out`. Stack: a few
-/// words.
+/// svm_proba_scratch(m) values of the model's type; n_classes floats go to
+/// `out`. Stack: a few words.
 template <typename M>
 inline void svm_proba(const M& m, const float* dec, float* scratch, float* out) {
-  const uint32_t k = m.n_classes;
-  // r_ij for i < j is the pair's probability, r_ji = 1 - r_ij; Q as libsvm
-  // builds it: Q_tt = sum over j != t of r_jt^2, Q_tj = -r_jt r_tj. Pairs
-  // come in libsvm's order, so each diagonal sums its terms in libsvm's
-  // order too (j < t, then j > t).
-  float* Q = scratch;
-  float* Qp = scratch + k * k;
-  for (uint32_t t = 0; t < k * k; ++t) {
-    Q[t] = 0.0f;
-  }
-  for (uint32_t i = 0; i < k; ++i) {
-    for (uint32_t j = i + 1u; j < k; ++j) {
-      const uint32_t p = detail::svm_pair(k, i, j);
-      const float r_ij = detail::svm_platt(dec[p], table_read(m.prob_a, p), table_read(m.prob_b, p));
-      const float r_ji = 1.0f - r_ij;
-      Q[i * k + j] = -rounded(r_ji * r_ij);
-      Q[j * k + i] = Q[i * k + j];
-      Q[i * k + i] += rounded(r_ji * r_ji);
-      Q[j * k + j] += rounded(r_ij * r_ij);
-    }
-  }
-  float* p = out;
-  for (uint32_t t = 0; t < k; ++t) {
-    p[t] = 1.0f / static_cast<float>(k);
-  }
-  const uint32_t max_iter = k > 100u ? k : 100u;
-  const float eps = 0.005f / static_cast<float>(k);
-  for (uint32_t iter = 0; iter < max_iter; ++iter) {
-    float pQp = 0.0f;
-    for (uint32_t t = 0; t < k; ++t) {
-      Qp[t] = 0.0f;
-      for (uint32_t j = 0; j < k; ++j) {
-        Qp[t] += rounded(Q[t * k + j] * p[j]);
-      }
-      pQp += rounded(p[t] * Qp[t]);
-    }
-    float max_error = 0.0f;
-    for (uint32_t t = 0; t < k; ++t) {
-      const float error = Qp[t] > pQp ? Qp[t] - pQp : pQp - Qp[t];
-      max_error = error > max_error ? error : max_error;
-    }
-    if (max_error < eps) {
-      break;
-    }
-    for (uint32_t t = 0; t < k; ++t) {
-      const float diff = (pQp - Qp[t]) / Q[t * k + t];
-      p[t] += diff;
-      const float grown = 1.0f + diff;
-      pQp = (pQp + rounded(diff * (rounded(diff * Q[t * k + t]) + rounded(2.0f * Qp[t])))) / grown / grown;
-      for (uint32_t j = 0; j < k; ++j) {
-        Qp[j] = (Qp[j] + rounded(diff * Q[t * k + j])) / grown;
-        p[j] /= grown;
-      }
-    }
+  detail::svm_coupling(m, dec, scratch, out);
+}
+
+/// The same for float64 models: the coupling in binary64, each probability
+/// rounded to float once.
+template <typename M>
+inline void svm_proba(const M& m, const real64* dec, real64* scratch, float* out) {
+  real64* p = scratch + (m.n_classes + 1u) * m.n_classes;
+  detail::svm_coupling(m, dec, scratch, p);
+  for (uint32_t t = 0; t < m.n_classes; ++t) {
+    out[t] = to_float(p[t]);
   }
 }
 
-/// A regressor's prediction, or a one-class model's decision_function:
-/// the one decision of `x`. Stack: a few words.
+namespace detail {
+
+// The one decision of a regressor or one-class model, in the model's type.
 template <typename M>
-inline float svm_value(const M& m, const float* x) {
-  float dec;
+inline auto svm_decision(const M& m, const float* x) -> decltype(table_read(m.params, 0u)) {
+  decltype(table_read(m.params, 0u)) dec;
   svm_decisions(m, x, &dec);
   return dec;
+}
+
+}  // namespace detail
+
+/// A regressor's prediction, or a one-class model's decision_function:
+/// the one decision of `x` (float64 models: rounded to float once). Stack:
+/// a few words.
+template <typename M>
+inline float svm_value(const M& m, const float* x) {
+  return to_float(detail::svm_decision(m, x));
 }
 
 /// OneClassSVM's predict: +1 (inlier) when the decision is > 0, else -1.
 template <typename M>
 inline int32_t svm_outlier(const M& m, const float* x) {
-  return svm_value(m, x) > 0.0f ? 1 : -1;
+  typedef decltype(table_read(m.params, 0u)) Real;
+  return detail::svm_decision(m, x) > zero<Real>() ? 1 : -1;
 }
 
 /// OneClassSVM's score_samples: the decision plus offset_.
 template <typename M>
 inline float svm_score(const M& m, const float* x) {
-  return svm_value(m, x) + table_read(m.params, 2u);
+  return to_float(add(detail::svm_decision(m, x), table_read(m.params, 2u)));
 }
 
 /// Checks a model's layout against its tables, so that the kernels read
@@ -412,7 +503,8 @@ inline float svm_score(const M& m, const float* x) {
 /// linear model's dual_coef has none, and n_sv rows, one per decision;
 /// prob_a and prob_b have one per decision with has_proba, else none).
 /// Returns status::bad_argument for a null table or a zero n_features or
-/// n_classes; status::bad_table for an unknown kernel, sizes beyond the
+/// n_classes; status::bad_table for an unknown kernel, real_bits other than
+/// the tables' element size in bits, sizes beyond the
 /// kernels' 32-bit range, or class_start not rising from 0 to n_sv;
 /// status::size_mismatch when a table has the wrong length; status::ok
 /// otherwise.
@@ -429,7 +521,9 @@ inline status svm_validate(const M& m, size_t n_support_vectors, size_t n_dual_c
   const uint64_t n_coef = primal ? 0u : static_cast<uint64_t>(m.n_sv) * (m.n_classes >= 2u ? m.n_classes - 1u : 1u);
   if (m.kernel > svm_kernel::sigmoid || n_entries > 0xFFFFFFFFu || n_coef > 0xFFFFFFFFu ||
       m.n_classes > 0xFFFFu || m.ovr > 1u || m.break_ties > 1u || m.has_proba > 1u ||
-      (m.has_proba && m.n_classes < 2u)) {
+      (m.has_proba && m.n_classes < 2u) ||
+      // real_bits states the tables' element type (and the scratch size).
+      static_cast<uint32_t>(m.real_bits) != 8u * sizeof(table_read(m.params, 0u))) {
     return status::bad_table;
   }
   if (static_cast<uint64_t>(n_support_vectors) != n_entries || static_cast<uint64_t>(n_dual_coef) != n_coef ||
