@@ -150,8 +150,9 @@ def test_int16_storage_halves_the_rows_and_reports_its_agreement(data):
 def test_int16_without_calibration_warns_and_float32_refuses_calibration(data):
     X, y = data
     est = nb.KNeighborsRegressor().fit(X[40:], X[40:, 0])
-    with pytest.warns(UserWarning, match="no calibration data"):
+    with pytest.warns(UserWarning, match="no calibration data") as caught:
         cm = emlearn_gen.convert(est, dtype="int16")
+    assert caught[0].filename == __file__  # it points at the call of convert()
     assert cm.report == {"points": "int16", "calibration_rows": 0, "measured": False}
     with pytest.raises(ValueError, match="only with dtype='int16'"):
         emlearn_gen.convert(est, calibration=X[:10])

@@ -64,7 +64,7 @@ def measure(
             "like the inputs the device will see) to have it measured and reported in "
             "CModel.report and the header's banner.",
             UserWarning,
-            stacklevel=4,  # measure, lower, convert, the caller
+            stacklevel=5,  # measure, lower, convert._lowered, convert, the caller
         )
         return {"weights": "int8", "calibration_rows": 0, "measured": False}
     X32 = check_X(calibration, ir.n_features, "calibration data", allow_nan=False)

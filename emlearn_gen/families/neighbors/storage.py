@@ -67,7 +67,7 @@ def measure(
             "calibration=X (rows like the inputs the device will see) to have it measured and reported "
             "in CModel.report and the header's banner.",
             UserWarning,
-            stacklevel=4,  # measure, lower, convert, the caller
+            stacklevel=5,  # measure, lower, convert._lowered, convert, the caller
         )
         return {"points": "int16", "calibration_rows": 0, "measured": False}
     X32 = check_X(calibration, n_features, "calibration data", allow_nan=False)
