@@ -84,16 +84,13 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     ir = family.to_ir(final)
     versions = _versions()
     transforms = REGISTRY.get("transforms")
-    target = None
-    if parts.target is not None:
-        target = _target_model(name, transforms, parts.target, versions)
+    target = None if parts.target is None else _target_model(name, transforms, parts.target, versions)
+    common = dict(name=name, family=family, estimator_name=type(estimator).__name__, versions=versions,
+                  feature_names=_feature_names(estimator), final_name=type(final).__name__, target=target)
     if parts.steps is None:
         lowered = _lowered(family, ir, final, checked)
-        if target is not None:
-            lowered = _predict_only(lowered, target)
-        return CModel(name=name, family=family, estimator_name=type(estimator).__name__, lowered=lowered,
-                      versions=versions, feature_names=_feature_names(estimator), target=target,
-                      final_name=type(final).__name__)
+        return CModel(lowered=lowered if target is None else _predict_only(lowered, target), **common)
+
     full_program = transforms.to_ir(parts.steps)
     # Steps that start by selecting columns: the header takes those only.
     columns, program = full_program.reduced()
@@ -107,34 +104,22 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     if target is not None:
         lowered = _predict_only(lowered, target)
     # NaN in a column is taken if no step refuses it there, and the model
-    # takes whatever NaN the steps let through to it.
+    # takes whatever NaN the steps let through to it. Both are judged on the
+    # whole row, before any selection.
     refused, reaches = full_program.nan_paths()
-    nan = nan_policy(~refused & (~reaches | lowered.allow_nan))
+    rows = nan_policy(~refused & (~reaches | lowered.allow_nan))
     if columns is not None:
-        nan = dict(nan, input_columns=frozen(columns), n_row_features=full_program.n_features)
-    steps_lowered = dataclasses.replace(
-        _lowered(transforms, program, parts.steps, transforms.check_options({})), **nan
-    )
-    steps = CModel(name=name, family=transforms, estimator_name="Pipeline", versions=versions, lowered=steps_lowered)
+        rows.update(input_columns=frozen(columns), n_row_features=full_program.n_features)
     if folded is not None:
-        # No steps run: the model itself checks the raw rows.
+        # No steps run: the model itself takes (and checks) the raw rows.
         line = f"Pipeline steps folded into the model exactly: {describe_steps(program)}."
-        lowered = dataclasses.replace(lowered, summary=(line,) + tuple(lowered.summary), **nan)
-    else:
-        lowered = dataclasses.replace(lowered, allow_nan=nan["allow_nan"], input_columns=steps_lowered.input_columns,
-                                      n_row_features=steps_lowered.n_row_features)
-    return CModel(
-        name=name,
-        family=family,
-        estimator_name=type(estimator).__name__,
-        lowered=lowered,
-        versions=versions,
-        feature_names=_feature_names(estimator),
-        steps=None if folded is not None else steps,
-        final_name=type(final).__name__,
-        folded=folded is not None,
-        target=target,
-    )
+        lowered = dataclasses.replace(lowered, summary=(line,) + tuple(lowered.summary), **rows)
+        return CModel(lowered=lowered, folded=True, **common)
+    steps_lowered = _lowered(transforms, program, parts.steps, transforms.check_options({}))
+    steps = CModel(name=name, family=transforms, estimator_name="Pipeline", versions=versions,
+                   lowered=dataclasses.replace(steps_lowered, **rows))
+    rows.pop("check_rows")  # the steps check the raw rows
+    return CModel(lowered=dataclasses.replace(lowered, **rows), steps=steps, **common)
 
 
 def _target_model(name: str, transforms: Family, ttr: Any, versions: Dict[str, Any]) -> CModel:
