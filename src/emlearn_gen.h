@@ -18,6 +18,7 @@
 #include "emlearn_gen/float64.hpp"
 #include "emlearn_gen/linear.hpp"
 #include "emlearn_gen/math.hpp"
+#include "emlearn_gen/mixture.hpp"
 #include "emlearn_gen/mlp.hpp"
 #include "emlearn_gen/naive_bayes.hpp"
 #include "emlearn_gen/svm.hpp"

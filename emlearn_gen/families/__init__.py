@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.registry import Registry
-from . import linear, mlp, naive_bayes, svm, trees
+from . import linear, mixture, mlp, naive_bayes, svm, trees
 
 REGISTRY = Registry(
     (
@@ -12,5 +12,6 @@ REGISTRY = Registry(
         svm.FAMILY,
         naive_bayes.FAMILY,
         mlp.FAMILY,
+        mixture.FAMILY,
     )
 )
