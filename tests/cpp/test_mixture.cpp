@@ -42,12 +42,12 @@ struct Model {
       case cov::full:
       case cov::tied: {
         const uint32_t base = covariance == cov::full ? k * n * (n + 1) / 2 : 0u;
-        return precisions[base + j * (j + 1) / 2 + i];
+        return static_cast<double>(precisions[base + j * (j + 1) / 2 + i]);
       }
       case cov::diag:
-        return i == j ? precisions[k * n + j] : 0.0;
+        return i == j ? static_cast<double>(precisions[k * n + j]) : 0.0;
       default:
-        return i == j ? precisions[k] : 0.0;
+        return i == j ? static_cast<double>(precisions[k]) : 0.0;
     }
   }
   // Q_k in double: sum_j (sum_i (x_i - mu_i) U_ij)^2.
@@ -56,7 +56,7 @@ struct Model {
     for (uint32_t j = 0; j < n_features; ++j) {
       double y = 0.0;
       for (uint32_t i = 0; i <= j; ++i) {
-        y += (static_cast<double>(x[i]) - means[k * n_features + i]) * factor(k, i, j);
+        y += (static_cast<double>(x[i]) - static_cast<double>(means[k * n_features + i])) * factor(k, i, j);
       }
       q += y * y;
     }
@@ -98,7 +98,7 @@ TEST_P(MixtureByCovariance, QuadraticFormMatchesDoubleReference) {
     }
     for (uint32_t k = 0; k < m.n_components(); ++k) {
       const double want = m.quadratic(x, k);
-      const double got = emlearn_gen::mixture_quadratic(m.descriptor(), x, k);
+      const double got = static_cast<double>(emlearn_gen::mixture_quadratic(m.descriptor(), x, k));
       // A few dozen roundings of float32 on values of the size of Q.
       EXPECT_NEAR(got, want, 1e-5 * (1.0 + want)) << "row " << row << " component " << k;
     }
@@ -116,7 +116,7 @@ TEST_P(MixtureByCovariance, LabelProbabilitiesAndScoreAgree) {
     }
     double want_lp[3], top = -INFINITY;
     for (uint32_t k = 0; k < 3; ++k) {
-      want_lp[k] = m.constants[k] - 0.5 * m.quadratic(x, k);
+      want_lp[k] = static_cast<double>(m.constants[k]) - 0.5 * m.quadratic(x, k);
       top = std::max(top, want_lp[k]);
     }
     double total = 0.0;
@@ -134,7 +134,7 @@ TEST_P(MixtureByCovariance, LabelProbabilitiesAndScoreAgree) {
     for (uint32_t k = 0; k < 3; ++k) {
       EXPECT_NEAR(lp[k], want_lp[k], 1e-4 * (1.0 + std::fabs(want_lp[k])));
       EXPECT_NEAR(proba[k], std::exp(want_lp[k] - want_score), 1e-5);
-      sum += proba[k];
+      sum += static_cast<double>(proba[k]);
     }
     EXPECT_NEAR(sum, 1.0, 1e-5);
   }
