@@ -5,7 +5,9 @@
 #include <math.h>
 #include <stdint.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -114,7 +116,7 @@ TEST_P(MixtureByCovariance, LabelProbabilitiesAndScoreAgree) {
     for (float& v : x) {
       v = value(rng);
     }
-    double want_lp[3], top = -INFINITY;
+    double want_lp[3], top = -std::numeric_limits<double>::infinity();
     for (uint32_t k = 0; k < 3; ++k) {
       want_lp[k] = static_cast<double>(m.constants[k]) - 0.5 * m.quadratic(x, k);
       top = std::max(top, want_lp[k]);
