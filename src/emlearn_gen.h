@@ -15,6 +15,7 @@
 
 #include "emlearn_gen/common.hpp"
 #include "emlearn_gen/dense.hpp"
+#include "emlearn_gen/distance.hpp"
 #include "emlearn_gen/float64.hpp"
 #include "emlearn_gen/linear.hpp"
 #include "emlearn_gen/math.hpp"

@@ -83,7 +83,7 @@ def test_gtest_suite_is_discovered(gtest_build: Path) -> None:
     assert len(names) > 100, listing.stdout
     both_builds = ["ReadBits", "TableRead", "TableCopy", "Argmax", "ForestLeaf", "ForestMean"]
     both_builds += ["ForestValidate", "RandomForests"]
-    for suite in both_builds + ["SoftDouble", "SoftDoubleForest", "LogsumexpF", "NaiveBayes"]:
+    for suite in both_builds + ["SoftDouble", "SoftDoubleForest", "LogsumexpF", "NaiveBayes", "Distance"]:
         assert any(name.startswith(suite) for name in names), f"no {suite} tests in:\n{listing.stdout}"
     for suite in both_builds:
         assert any(

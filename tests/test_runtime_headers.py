@@ -331,6 +331,20 @@ float demo_dense(float* v, uint32_t n) {
   return v[2];
 }
 
+// Distances between a row and a stored point, on pointers and on a table in
+// flash read through a compile-time descriptor's member.
+template float eg::sq_euclidean_distance<const float*>(const float*, uint32_t, uint32_t, const float*);
+template float eg::manhattan_distance<const float*>(const float*, uint32_t, uint32_t, const float*);
+template float eg::chebyshev_distance<const float*>(const float*, uint32_t, uint32_t, const float*);
+template float eg::minkowski_reduced_distance<const float*>(const float*, uint32_t, uint32_t, const float*, float);
+template float eg::metric_distance<const float*>(uint8_t, const float*, uint32_t, uint32_t, const float*, float);
+float demo_distance(const float* x) {
+  const float r = eg::metric_distance(eg::distance_metric::minkowski, demo_linear::weights, 2u, 2u, x, 3.0f);
+  return eg::metric_true_distance(eg::distance_metric::minkowski, r, 3.0f) +
+         eg::sq_euclidean_distance(demo_linear::weights, 0u, 2u, x) + eg::minkowski_term(x[0], 1.5f) +
+         eg::minkowski_root(x[1], 1.5f);
+}
+
 // Perceptrons: the kernels on the run-time descriptor ...
 template void eg::mlp_sums<eg::mlp_model>(const eg::mlp_model&, const float*, float*, float*, float*);
 template void eg::mlp_predict<eg::mlp_model>(const eg::mlp_model&, const float*, float*, float*, float*);
@@ -395,7 +409,7 @@ float demo_soft_double(eg::soft_double a, eg::soft_double b) {
 """
 KERNEL_HEADERS = (
     "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
-    "naive_bayes.hpp", "svm.hpp", "mixture.hpp",
+    "naive_bayes.hpp", "svm.hpp", "distance.hpp", "mixture.hpp",
 )
 
 
