@@ -187,7 +187,7 @@ class CModel:
         if ep.output == LABEL:
             # Clusterers (mixtures, k-means) have no classes_: the index is the label.
             classes = getattr(self, "classes_", None)
-            return raw.astype(np.int64) if classes is None else classes.take(raw, axis=0)
+            return raw.astype(self._lowered.label_dtype) if classes is None else classes.take(raw, axis=0)
         if ep.output in (OUTLIER, INDICATOR):
             # +1/-1 flags, or scikit-learn's multi-label indicator matrix: int64.
             return raw.astype(np.int64)

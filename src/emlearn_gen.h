@@ -13,6 +13,7 @@
 #ifndef EMLEARN_GEN_ARDUINO_H
 #define EMLEARN_GEN_ARDUINO_H
 
+#include "emlearn_gen/clusters.hpp"
 #include "emlearn_gen/common.hpp"
 #include "emlearn_gen/dense.hpp"
 #include "emlearn_gen/distance.hpp"

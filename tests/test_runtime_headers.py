@@ -317,6 +317,32 @@ template float demo_mix_predict<eg::mixture_covariance::tied>(const float*);
 template float demo_mix_predict<eg::mixture_covariance::diag>(const float*);
 template float demo_mix_predict<eg::mixture_covariance::spherical>(const float*);
 
+// k-means: the kernels on the run-time descriptor ...
+template float eg::clusters_sq_distance<eg::clusters_model>(const eg::clusters_model&, const float*, uint32_t);
+template int32_t eg::clusters_nearest<eg::clusters_model>(const eg::clusters_model&, const float*, float*);
+template int32_t eg::clusters_label<eg::clusters_model>(const eg::clusters_model&, const float*);
+template float eg::clusters_nearest_sq_distance<eg::clusters_model>(const eg::clusters_model&, const float*);
+template void eg::clusters_transform<eg::clusters_model>(const eg::clusters_model&, const float*, float*);
+template eg::status eg::clusters_validate<eg::clusters_model>(const eg::clusters_model&, size_t);
+
+// ... and on a table in flash with a compile-time layout: 3 centres of 2 features.
+static const float demo_centers[6] EMLEARN_GEN_TABLE_ATTR = {0.0f, 1.0f, -1.0f, 2.0f, 3.0f, 0.5f};
+struct demo_clusters {
+  static constexpr const float* centers = demo_centers;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_clusters = 3u;
+};
+
+float demo_clusters_predict(const float* x) {
+  float out[3];
+  if (eg::clusters_validate(demo_clusters(), 6u) != eg::status::ok) {
+    return -1.0f;
+  }
+  eg::clusters_transform(demo_clusters(), x, out);
+  return out[0] + static_cast<float>(eg::clusters_label(demo_clusters(), x)) +
+         eg::clusters_nearest_sq_distance(demo_clusters(), x);
+}
+
 // The dense layer on pointers, and on tables in flash as generated headers
 // pass them (through a compile-time descriptor's members).
 template void eg::dense_sums<const float*, const float*>(const float*, uint32_t, const float*, uint32_t, uint32_t,
@@ -409,7 +435,7 @@ float demo_soft_double(eg::soft_double a, eg::soft_double b) {
 """
 KERNEL_HEADERS = (
     "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
-    "naive_bayes.hpp", "svm.hpp", "distance.hpp", "mixture.hpp",
+    "naive_bayes.hpp", "svm.hpp", "distance.hpp", "mixture.hpp", "clusters.hpp",
 )
 
 

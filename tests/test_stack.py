@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.covariance import EllipticEnvelope
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -69,6 +70,8 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     # score_samples(), log-sum-exp and exp; an envelope's quadratic form.
     "mixture_full": (lambda load: load("wine"), lambda: GaussianMixture(4, covariance_type="full", random_state=0), None),
     "elliptic_envelope": (lambda load: load("wine"), lambda: EllipticEnvelope(random_state=0), None),
+    # k-means: distances to the centres, no arrays.
+    "kmeans": (lambda load: load("wine"), lambda: KMeans(6, n_init=1, random_state=0), None),
     # Perceptrons: two buffers of the widest layer; softmax, tanh, logistic.
     "mlp_softmax": (lambda load: load("digits"), lambda: MLPClassifier(hidden_layer_sizes=(24, 24), activation="tanh", max_iter=20, random_state=0), None),
     "mlp_multilabel": (lambda load: load("multilabel"), lambda: MLPClassifier(hidden_layer_sizes=(20,), activation="logistic", max_iter=20, random_state=0), None),

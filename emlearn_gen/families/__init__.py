@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.registry import Registry
-from . import linear, mixture, mlp, naive_bayes, svm, trees
+from . import clusters, linear, mixture, mlp, naive_bayes, svm, trees
 
 REGISTRY = Registry(
     (
@@ -13,5 +13,6 @@ REGISTRY = Registry(
         naive_bayes.FAMILY,
         mlp.FAMILY,
         mixture.FAMILY,
+        clusters.FAMILY,
     )
 )
