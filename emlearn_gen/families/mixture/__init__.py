@@ -91,7 +91,7 @@ class MixtureFamily(Family):
         # predict() and score_samples() keep the weighted log-probabilities
         # of the components for the argmax and the log-sum-exp.
         scratch = {} if envelope else {
-            name: (4 * k, f"{k} log-probabilit{'ies' if k != 1 else 'y'} of 4 bytes")
+            name: (4 * k, f"{k} score{'s' if k != 1 else ''} of 4 bytes")
             for name in ("predict", "score_samples")
         }
         what = "elliptic envelope (Mahalanobis distance)" if envelope else \
