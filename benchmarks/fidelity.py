@@ -31,18 +31,21 @@ class Reference:
     proba: Optional[np.ndarray]  # predict_proba, where the estimator has it
     decision: Optional[np.ndarray]  # decision_function, where the estimator has it
     scores: Optional[np.ndarray] = None  # score_samples (outlier detectors)
+    clusterer: bool = False  # predict is a component's index (Gaussian mixtures)
 
     @classmethod
     def of(cls, est: Any, X: np.ndarray) -> "Reference":
         classifier = hasattr(est, "classes_")
         outlier = is_outlier_detector(est)
+        clusterer = task_of(est) == "clusterer"
         return cls(
             classes=np.asarray(est.classes_) if classifier else None,
             predict=est.predict(X),
-            proba=est.predict_proba(X) if classifier and hasattr(est, "predict_proba") else None,
+            proba=est.predict_proba(X) if (classifier or clusterer) and hasattr(est, "predict_proba") else None,
             decision=(np.asarray(est.decision_function(X), dtype=np.float64)
                       if (classifier or outlier) and hasattr(est, "decision_function") else None),
             scores=np.asarray(est.score_samples(X), dtype=np.float64) if outlier else None,
+            clusterer=clusterer,
         )
 
 
@@ -53,10 +56,14 @@ def is_outlier_detector(est: Any) -> bool:
 
 
 def task_of(est: Any) -> str:
-    """"classifier", "regressor" or "outlier_detector" (IsolationForest)."""
+    """"classifier", "regressor", "outlier_detector" (IsolationForest,
+    EllipticEnvelope) or "clusterer" (Gaussian mixtures: predict is the
+    most likely component, predict_proba each component's posterior)."""
     if is_outlier_detector(est):
         return "outlier_detector"
-    return "classifier" if hasattr(est, "classes_") else "regressor"
+    if hasattr(est, "classes_"):
+        return "classifier"
+    return "clusterer" if hasattr(est, "predict_proba") else "regressor"
 
 
 def _max_abs(got: np.ndarray, want: np.ndarray) -> float:
@@ -78,6 +85,13 @@ def compare(task: str, ref: Reference, res: HostResults, output_kind: str) -> Di
             row["max_output_err"] = _max_abs(res.outputs, ref.scores)
         if res.decision is not None and ref.decision is not None:
             row["max_decision_err"] = _max_abs(res.decision, ref.decision)
+    elif task == "clusterer":
+        # Labels are component indices; outputs the components' probabilities.
+        if res.labels is not None:
+            row["labels_equal_pct"] = 100.0 * float(np.mean(res.labels == ref.predict))
+            row["labels_differ"] = int(np.sum(res.labels != ref.predict))
+        if res.outputs is not None and ref.proba is not None and output_kind == "proba":
+            row["max_output_err"] = _max_abs(res.outputs, ref.proba)
     elif task == "classifier":
         if res.labels is not None:
             want = np.searchsorted(ref.classes, ref.predict)
@@ -126,7 +140,10 @@ class CompiledModel:
     score_samples on X; these return what the compiled code wrote for the
     same rows). ``like``, the CModel the header was generated from, answers
     for what the contract reads about the model itself (task, family,
-    packed tables, options)."""
+    packed tables, options), and, for a Gaussian mixture, for score_samples
+    and score: the compiled code writes the probabilities, and those two
+    come from the CModel's kernels (bit-equal to the header's by the test
+    suite's level 2)."""
 
     def __init__(self, X: np.ndarray, ref: Reference, res: HostResults, like: Any = None) -> None:
         self._X = X
@@ -153,6 +170,10 @@ class CompiledModel:
             if self._res.labels is None:
                 raise AssertionError("the compiled code has no predict")
             return self._ref.classes.take(self._res.labels)
+        if self._ref.clusterer:  # component indices, in scikit-learn's dtype
+            if self._res.labels is None:
+                raise AssertionError("the compiled code has no predict")
+            return self._res.labels.astype(self._ref.predict.dtype)
         if self._res.outputs is None:
             raise AssertionError("the compiled code has no predict")
         return self._res.outputs.astype(np.float64).reshape(self._ref.predict.shape)
@@ -165,6 +186,8 @@ class CompiledModel:
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
         self._same_rows(X)
+        if self._ref.clusterer and self._like is not None:
+            return self._like.score_samples(X)
         if self._res.outputs is None or self._ref.scores is None:
             raise AssertionError("the compiled code has no score_samples")
         return self._res.outputs.astype(np.float64).reshape(self._ref.scores.shape)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Tuple
 
 import numpy as np
+from sklearn.covariance import EllipticEnvelope
 from sklearn.datasets import load_digits, make_blobs, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import (
@@ -19,6 +20,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassifier
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -104,7 +106,7 @@ class ModelSpec:
     key: str
     dataset: str
     make: Callable[[], Any]
-    family: str  # "trees", "linear", "boosting", "anomaly", "mlp", "naive_bayes", "svm", "neighbors", "pipeline"
+    family: str  # "trees", "linear", "boosting", "anomaly", "mlp", "naive_bayes", "svm", "neighbors", "mixture", "pipeline"
     description: str
     in_quick: bool = False
     footprint: bool = True  # measure flash/RAM on the microcontroller targets
@@ -178,6 +180,12 @@ MODELS: Tuple[ModelSpec, ...] = (
     ModelSpec("gnb_digits", "digits", lambda: GaussianNB(), "naive_bayes", "GaussianNB", in_quick=True),
     ModelSpec("svc_rbf_synth60b", "synth60b", lambda: SVC(), "svm", "SVC, rbf kernel, binary", in_quick=True),
     ModelSpec("svc_rbf_digits", "digits", lambda: SVC(), "svm", "SVC, rbf kernel, 10 classes (45 class pairs)"),
+    # Quadratic forms: the blobs of outliers16 are three Gaussian clusters.
+    ModelSpec("gmm_full_outliers16", "outliers16",
+              lambda: GaussianMixture(3, covariance_type="full", random_state=0), "mixture",
+              "GaussianMixture, 3 components, full covariance", in_quick=True),
+    ModelSpec("envelope_outliers16", "outliers16", lambda: EllipticEnvelope(random_state=0), "mixture",
+              "EllipticEnvelope (robust covariance, Mahalanobis distance)", in_quick=True),
     ModelSpec("knn5_digits400", "digits400", lambda: KNeighborsClassifier(n_neighbors=5), "neighbors",
               "KNeighborsClassifier, k=5, euclidean, 300 training rows of 64 features", in_quick=True),
     ModelSpec("pipe_scale_pca_logreg_digits", "digits",

@@ -179,7 +179,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
 
             cm = emlearn_gen.convert(est, name="model", **ours_options(key))
             host = cm.predict(X)
-            if task in ("classifier", "outlier_detector"):
+            if task in ("classifier", "outlier_detector", "clusterer"):
                 row["api_labels_equal_pct"] = 100.0 * float(np.mean(host == ref.predict))
             else:
                 row["api_max_output_err"] = float(np.max(np.abs(host - ref.predict)))
@@ -251,7 +251,7 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
 #: Families whose rows of ours are judged by the family's own numeric
 #: contract (on the compiled header and on CModel), not by labels alone.
 #: Families whose outputs are judged by their float32 contract (a tie zone).
-FLOAT32_FAMILIES = ("linear", "mlp", "naive_bayes", "svm", "neighbors", "pipeline")
+FLOAT32_FAMILIES = ("linear", "mlp", "naive_bayes", "svm", "neighbors", "mixture", "pipeline")
 CONTRACT_FAMILIES = FLOAT32_FAMILIES + ("boosting", "anomaly")
 
 
@@ -272,6 +272,8 @@ def test_accuracy(est: Any, X: np.ndarray, y: np.ndarray) -> float:
     share of test rows whose +1/-1 label is the true one."""
     if task_of(est) == "outlier_detector":
         return float(np.mean(est.predict(X) == y))
+    if task_of(est) == "clusterer":
+        return float("nan")  # no labels to score against (score(X) is a log-likelihood)
     return float(est.score(X, y))
 
 

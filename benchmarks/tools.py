@@ -201,6 +201,44 @@ def _emlearn_scratch_in(folder: Path) -> Iterator[None]:
         yield
 
 
+def _emlearn_quadratic_glue(est: Any, nf: int) -> Optional[Tuple[List[str], str, int, List[str]]]:
+    """Glue lines, output kind, output width and notes for emlearn's
+    elliptic envelope and Gaussian mixtures (both take float features and
+    have a +1/-1 or component label); None for other models."""
+    kind = type(est).__name__
+    if kind == "EllipticEnvelope":
+        # eml_elliptic_envelope_predict returns 1 for an outlier, and the
+        # squared Mahalanobis distance, whose negation is score_samples.
+        return [
+            "int32_t bench_predict(const void* x) {",
+            "  float dist = 0.0f;",
+            f"  return eml_elliptic_envelope_predict(&m_classifier, (const float*)x, {nf}, &dist) ? -1 : 1;",
+            "}",
+            "void bench_outputs(const void* x, float* out) {",
+            "  float dist = 0.0f;",
+            f"  eml_elliptic_envelope_predict(&m_classifier, (const float*)x, {nf}, &dist);",
+            "  out[0] = -dist;",
+            "}",
+            "",
+        ], "score", 1, []
+    if kind in ("GaussianMixture", "BayesianGaussianMixture"):
+        k = int(est.n_components)
+        return [
+            "void bench_outputs(const void* x, float* out) {",
+            f"  float log_prob[{k}], score;",
+            f"  m_predict_proba((const float*)x, {nf}, log_prob, &score, out);",
+            "}",
+            "int32_t bench_predict(const void* x) {",
+            f"  float proba[{k}];",
+            "  bench_outputs(x, proba);",
+            "  int32_t best = 0;",
+            f"  for (int32_t i = 1; i < {k}; ++i) if (proba[i] > proba[best]) best = i;",
+            "  return best;",
+            "}",
+            "",
+        ], "proba", k, ["predict is the argmax of emlearn's probabilities (emlearn has no predict for mixtures)"]
+    return None
+
 def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
     """variant: "default" (emlearn.convert(est)), "float" (dtype="float"),
     "loadable" (method="loadable": node tables walked by eml_trees.h)."""
@@ -217,6 +255,8 @@ def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
             kwargs["dtype"] = "float"
         elif variant == "loadable":
             kwargs["method"] = "loadable"
+        elif kind == "EllipticEnvelope":
+            kwargs["method"] = "inline"  # its converter has no default method
         t0 = time.perf_counter()
         try:
             with _emlearn_scratch_in(out):
@@ -226,6 +266,16 @@ def _gen_emlearn(variant: str) -> Callable[[Any, ModelInfo, Path], Generated]:
             raise NotApplicable(f"{type(exc).__name__}: {str(exc).strip()[:160]}") from exc
         convert_s = time.perf_counter() - t0
         (out / "model.h").write_text(text, encoding="utf-8")
+        quadratic = _emlearn_quadratic_glue(est, info.n_features)
+        if quadratic is not None:
+            glue, outputs, n_out, notes = quadratic
+            (out / "glue.c").write_text("\n".join(['#include <stdint.h>', '#include "model.h"', ""] + glue),
+                                        encoding="utf-8")
+            return Generated(
+                glue="glue.c", lang="c", in_type="float", has_predict=True, outputs=outputs, n_out=n_out,
+                include_dirs=[_emlearn_include()], convert_s=convert_s, source_bytes=len(text.encode()),
+                notes=notes,
+            )
 
         if is_tree:
             in_type = getattr(model, "dtype", "float")

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 
 from ._files import write_text_atomic
-from .core.entry_points import INDICATOR, LABEL, OUTLIER, EntryPoint, by_name
+from .core.entry_points import INDICATOR, LABEL, OUTLIER, SCORE_REDUCTIONS, EntryPoint, by_name, score_entry
 from .core.family import Family, Lowered, NumericContract
 from .core.host import HostModel
 from .core.render import render_model
@@ -34,7 +34,7 @@ class _entry_point:
     def __get__(self, obj: Any, owner: Optional[type] = None) -> Callable[..., Any]:
         if obj is None:
             return self.fn
-        if self.name not in obj._entries:
+        if self.name not in obj._methods:
             raise AttributeError(f"This {type(obj).__name__!r} has no attribute {self.name!r}")
         return MethodType(self.fn, obj)
 
@@ -101,6 +101,10 @@ class CModel:
         self.packed = lowered.packed
         self._lowered = lowered
         self._entries = by_name(lowered.entry_points)
+        self._score_entry = score_entry(lowered.entry_points)
+        # The public methods: one per entry point, and score where an entry
+        # point carries it (the estimator's unsupervised score(X)).
+        self._methods = frozenset(self._entries) | ({"score"} if self._score_entry is not None else frozenset())
         self._tables = family.tables(lowered.packed)
         self._host = HostModel(family.layout, self._tables, lowered.entry_points)
         self._versions = versions
@@ -267,7 +271,9 @@ class CModel:
     def _shaped(self, ep: EntryPoint, raw: np.ndarray) -> np.ndarray:
         """Raw results of ``ep`` in scikit-learn's shape and dtype."""
         if ep.output == LABEL:
-            return self.classes_.take(raw, axis=0)
+            # Clusterers (mixtures, k-means) have no classes_: the index is the label.
+            classes = getattr(self, "classes_", None)
+            return raw.astype(self._lowered.label_dtype) if classes is None else classes.take(raw, axis=0)
         if ep.output in (OUTLIER, INDICATOR):
             # +1/-1 flags, or scikit-learn's multi-label indicator matrix: int64.
             return raw.astype(np.int64)
@@ -308,6 +314,17 @@ class CModel:
     def transform(self, X: Any) -> np.ndarray:
         """Transformed features, as the estimator's transform."""
         return self._sklearn_result("transform", X)
+
+    @_entry_point
+    def score(self, X: Any) -> np.float64:
+        """The estimator's unsupervised score(X): a reduction over the rows of
+        one entry point's values (mixtures: the mean of score_samples; k-means:
+        minus the sum of the squared distances to the nearest centre), summed
+        in float64. Only where the estimator's score takes X alone."""
+        ep = self._score_entry
+        assert ep is not None  # _entry_point: the method exists only then
+        values = self._sklearn_result(ep.name, X)
+        return np.float64(SCORE_REDUCTIONS[ep.score](values))  # type: ignore[index]
 
     @property
     def stated_stack(self) -> Dict[str, int]:

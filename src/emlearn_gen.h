@@ -13,12 +13,14 @@
 #ifndef EMLEARN_GEN_ARDUINO_H
 #define EMLEARN_GEN_ARDUINO_H
 
+#include "emlearn_gen/clusters.hpp"
 #include "emlearn_gen/common.hpp"
 #include "emlearn_gen/dense.hpp"
 #include "emlearn_gen/distance.hpp"
 #include "emlearn_gen/float64.hpp"
 #include "emlearn_gen/linear.hpp"
 #include "emlearn_gen/math.hpp"
+#include "emlearn_gen/mixture.hpp"
 #include "emlearn_gen/mlp.hpp"
 #include "emlearn_gen/naive_bayes.hpp"
 #include "emlearn_gen/neighbors.hpp"

@@ -29,7 +29,8 @@ MODEL = "iforest100_outliers16"
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
 
 
-def _quick_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[Any], Any]) -> int:
+def _quick_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[Any], Any],
+               model: str = MODEL) -> int:
     real = bench_run.native.run_host
 
     def run_host(*args: Any, **kwargs: Any) -> Any:
@@ -39,13 +40,20 @@ def _quick_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable
     # valgrind's count and the device builds do not judge fidelity: left out for speed.
     which = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "valgrind" else which(name, *a, **k))
-    return bench_run.main(["--quick", "--models", MODEL, "--tools", "emlearn_gen", "--no-footprint",
+    return bench_run.main(["--quick", "--models", model, "--tools", "emlearn_gen", "--no-footprint",
                            "--out", str(tmp_path)])
 
 
 def _flip_one_label(res: Any) -> Any:
     labels = res.labels.copy()
     labels[0] = -labels[0]
+    return dataclasses.replace(res, labels=labels)
+
+
+def _next_component(res: Any) -> Any:
+    """A Gaussian mixture's first label moved to another of its 3 components."""
+    labels = res.labels.copy()
+    labels[0] = (labels[0] + 1) % 3
     return dataclasses.replace(res, labels=labels)
 
 
@@ -67,3 +75,20 @@ def test_quick_run_fails_on_an_isolation_forest_fidelity_regression(tmp_path, mo
     (row,) = [r for r in rows if r["tool"] == "emlearn_gen"]
     assert str(row["contract"]).startswith("broken")
     assert row["api_contract"] == "kept"  # CModel itself was not damaged
+
+
+@pytest.mark.parametrize(
+    "model, damage",
+    [("gmm_full_outliers16", _next_component), ("envelope_outliers16", _flip_one_label),
+     ("envelope_outliers16", _scores_off_by_1e_4)],
+    ids=["mixture-label", "envelope-label", "envelope-score"],
+)
+def test_quick_run_fails_on_a_mixture_fidelity_regression(tmp_path, monkeypatch, model, damage):
+    """The Gaussian mixture and elliptic envelope rows are judged by the
+    mixture family's float32 contract on the compiled header's results."""
+    assert _quick_run(tmp_path, monkeypatch, lambda res: res, model) == 0
+    assert _quick_run(tmp_path / "damaged", monkeypatch, damage, model) == 1
+    rows = bench_run.report.load_csv(tmp_path / "damaged" / "results.csv")
+    (row,) = [r for r in rows if r["tool"] == "emlearn_gen"]
+    assert str(row["contract"]).startswith("broken")
+    assert row["api_contract"] == "kept"

@@ -309,6 +309,74 @@ float demo_tf_transform(const float* x) {
   float score[1];
   eg::transforms_score_samples(demo_tf(), x, score, scratch);
   return out[0] + score[0];
+// Mixtures and envelopes: the kernels on the run-time descriptor ...
+template float eg::mixture_quadratic<eg::mixture_model>(const eg::mixture_model&, const float*, uint32_t);
+template void eg::mixture_weighted_log_prob<eg::mixture_model>(const eg::mixture_model&, const float*, float*);
+template int32_t eg::mixture_label<eg::mixture_model>(const eg::mixture_model&, const float*, float*);
+template float eg::mixture_score<eg::mixture_model>(const eg::mixture_model&, const float*, float*);
+template void eg::mixture_proba<eg::mixture_model>(const eg::mixture_model&, const float*, float*);
+template float eg::envelope_score<eg::mixture_model>(const eg::mixture_model&, const float*);
+template float eg::envelope_decision<eg::mixture_model>(const eg::mixture_model&, const float*);
+template int32_t eg::envelope_predict<eg::mixture_model>(const eg::mixture_model&, const float*);
+template eg::status eg::mixture_validate<eg::mixture_model>(const eg::mixture_model&, size_t, size_t, size_t);
+
+// ... and on tables in flash with a compile-time layout, one per covariance
+// type: 2 components of 2 features.
+static const float demo_mix_means[4] EMLEARN_GEN_TABLE_ATTR = {0.0f, 1.0f, -1.0f, 2.0f};
+static const float demo_mix_factors[6] EMLEARN_GEN_TABLE_ATTR = {1.0f, 0.5f, 2.0f, 0.75f, -0.25f, 1.5f};
+static const float demo_mix_constants[2] EMLEARN_GEN_TABLE_ATTR = {-1.0f, -2.0f};
+template <uint8_t Covariance>
+struct demo_mix {
+  static constexpr const float* means = demo_mix_means;
+  static constexpr const float* precisions = demo_mix_factors;
+  static constexpr const float* constants = demo_mix_constants;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_components = 2u;
+  static constexpr uint8_t covariance = Covariance;
+};
+
+template <uint8_t Covariance>
+float demo_mix_predict(const float* x) {
+  float out[2];
+  const size_t n_factors = eg::mixture_precision_count(Covariance, 2u, 2u);
+  if (eg::mixture_validate(demo_mix<Covariance>(), 4u, n_factors, 2u) != eg::status::ok) {
+    return -1.0f;
+  }
+  const int32_t label = eg::mixture_label(demo_mix<Covariance>(), x, out);
+  eg::mixture_proba(demo_mix<Covariance>(), x, out);
+  return out[0] + static_cast<float>(label) + eg::mixture_score(demo_mix<Covariance>(), x, out) +
+         eg::envelope_decision(demo_mix<Covariance>(), x) +
+         static_cast<float>(eg::envelope_predict(demo_mix<Covariance>(), x));
+}
+template float demo_mix_predict<eg::mixture_covariance::full>(const float*);
+template float demo_mix_predict<eg::mixture_covariance::tied>(const float*);
+template float demo_mix_predict<eg::mixture_covariance::diag>(const float*);
+template float demo_mix_predict<eg::mixture_covariance::spherical>(const float*);
+
+// k-means: the kernels on the run-time descriptor ...
+template float eg::clusters_sq_distance<eg::clusters_model>(const eg::clusters_model&, const float*, uint32_t);
+template int32_t eg::clusters_nearest<eg::clusters_model>(const eg::clusters_model&, const float*, float*);
+template int32_t eg::clusters_label<eg::clusters_model>(const eg::clusters_model&, const float*);
+template float eg::clusters_nearest_sq_distance<eg::clusters_model>(const eg::clusters_model&, const float*);
+template void eg::clusters_transform<eg::clusters_model>(const eg::clusters_model&, const float*, float*);
+template eg::status eg::clusters_validate<eg::clusters_model>(const eg::clusters_model&, size_t);
+
+// ... and on a table in flash with a compile-time layout: 3 centres of 2 features.
+static const float demo_centers[6] EMLEARN_GEN_TABLE_ATTR = {0.0f, 1.0f, -1.0f, 2.0f, 3.0f, 0.5f};
+struct demo_clusters {
+  static constexpr const float* centers = demo_centers;
+  static constexpr uint32_t n_features = 2u;
+  static constexpr uint32_t n_clusters = 3u;
+};
+
+float demo_clusters_predict(const float* x) {
+  float out[3];
+  if (eg::clusters_validate(demo_clusters(), 6u) != eg::status::ok) {
+    return -1.0f;
+  }
+  eg::clusters_transform(demo_clusters(), x, out);
+  return out[0] + static_cast<float>(eg::clusters_label(demo_clusters(), x)) +
+         eg::clusters_nearest_sq_distance(demo_clusters(), x);
 }
 
 // The dense layer on pointers, and on tables in flash as generated headers
@@ -566,6 +634,7 @@ float demo_soft_double_functions(eg::soft_double* v, uint32_t n, float x) {
 KERNEL_HEADERS = (
     "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
     "naive_bayes.hpp", "svm.hpp", "distance.hpp", "neighbors.hpp", "transforms.hpp",
+    "naive_bayes.hpp", "svm.hpp", "distance.hpp", "mixture.hpp", "clusters.hpp",
 )
 
 

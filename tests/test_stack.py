@@ -10,10 +10,13 @@ from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans
+from sklearn.covariance import EllipticEnvelope
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import AdaBoostRegressor, GradientBoostingClassifier, IsolationForest, RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
+from sklearn.mixture import GaussianMixture
 from sklearn.svm import SVC, NuSVR
 from sklearn.naive_bayes import CategoricalNB, GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, LocalOutlierFactor, NearestCentroid
@@ -72,6 +75,12 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     # Naive Bayes: the joint log-likelihoods of predict(), log-sum-exp and exp.
     "naive_bayes_gaussian": (lambda load: load("digits"), lambda: GaussianNB(), None),
     "naive_bayes_categorical": (lambda load: load("iris"), lambda: CategoricalNB(), None),
+    # Mixtures: the components' log-probabilities of predict() and
+    # score_samples(), log-sum-exp and exp; an envelope's quadratic form.
+    "mixture_full": (lambda load: load("wine"), lambda: GaussianMixture(4, covariance_type="full", random_state=0), None),
+    "elliptic_envelope": (lambda load: load("wine"), lambda: EllipticEnvelope(random_state=0), None),
+    # k-means: distances to the centres, no arrays.
+    "kmeans": (lambda load: load("wine"), lambda: KMeans(6, n_init=1, random_state=0), None),
     # Perceptrons: two buffers of the widest layer; softmax, tanh, logistic.
     "mlp_softmax": (lambda load: load("digits"), lambda: MLPClassifier(hidden_layer_sizes=(24, 24), activation="tanh", max_iter=20, random_state=0), None),
     "mlp_multilabel": (lambda load: load("multilabel"), lambda: MLPClassifier(hidden_layer_sizes=(20,), activation="logistic", max_iter=20, random_state=0), None),

@@ -10,8 +10,9 @@ signature is written out anywhere else.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Dict, Iterable, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -34,11 +35,34 @@ OUTPUTS = (LABEL, OUTLIER, VALUES, INDICATOR)
 VECTOR_OUTPUTS = (VALUES, INDICATOR)
 
 #: scikit-learn's method names that a CModel may have; each exists on a
-#: CModel exactly where its converted estimator has it.
+#: CModel exactly where its converted estimator has it (``score``: where the
+#: estimator's score takes X alone, see estimator_has).
 PUBLIC_METHODS = (
     "predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba",
-    "decision_function", "score_samples", "transform",
+    "decision_function", "score_samples", "transform", "score",
 )
+
+#: How CModel.score reduces the per-row values of the entry point that
+#: carries ``score``: scikit-learn's unsupervised score(X) is the mean of
+#: score_samples (mixtures) or minus the sum of a per-row value (k-means:
+#: the squared distance to the nearest centre). Summed in float64.
+SCORE_REDUCTIONS: Dict[str, Callable[[np.ndarray], float]] = {
+    "mean": lambda values: float(np.mean(values, dtype=np.float64)),
+    "-sum": lambda values: -float(np.sum(values, dtype=np.float64)),
+}
+
+
+def estimator_has(estimator: Any, method: str) -> bool:
+    """Whether ``estimator`` has the public method ``method`` as CModel
+    offers it. For ``score`` that is an unsupervised score(X): one whose
+    ``y`` may be left out (mixtures, k-means); a classifier's or
+    regressor's score(X, y) needs labels and has no CModel counterpart."""
+    if not hasattr(estimator, method):
+        return False
+    if method != "score":
+        return True
+    y = inspect.signature(getattr(estimator, method)).parameters.get("y")
+    return y is not None and y.default is not inspect.Parameter.empty
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,10 @@ class EntryPoint:
     #: The entry point whose values this one takes the logarithm of, with
     #: the runtime's log_f (see log_of_proba); None for a family's own.
     log_of: Optional[str] = None
+    #: A key of SCORE_REDUCTIONS where CModel.score reduces this entry
+    #: point's values over the rows (one entry point of a model at most, a
+    #: single value per row); None elsewhere.
+    score: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -74,6 +102,11 @@ class EntryPoint:
             raise ValueError(f"entry point {self.name}: bad width {self.width} for {self.output} output")
         if self.log_of is not None and self.output != VALUES:
             raise ValueError(f"entry point {self.name}: only values have a logarithm")
+        if self.score is not None and (self.score not in SCORE_REDUCTIONS or self.output != VALUES or self.width != 1):
+            raise ValueError(
+                f"entry point {self.name}: score must be one of {sorted(SCORE_REDUCTIONS)} on a single value, "
+                f"got {self.score!r} on {self.output} of width {self.width}"
+            )
 
     # -- C++ -------------------------------------------------------------
 
@@ -143,6 +176,14 @@ def by_name(entry_points: Iterable[EntryPoint]) -> Dict[str, EntryPoint]:
             raise ValueError(f"two entry points are named {ep.name!r}")
         found[ep.name] = ep
     return found
+
+
+def score_entry(entry_points: Iterable[EntryPoint]) -> Optional[EntryPoint]:
+    """The entry point CModel.score reduces, or None; two are an error."""
+    found = [ep for ep in entry_points if ep.score is not None]
+    if len(found) > 1:
+        raise ValueError(f"entry points {[ep.name for ep in found]} all carry a score; one may")
+    return found[0] if found else None
 
 
 def widest(entry_points: Sequence[EntryPoint]) -> int:

@@ -90,6 +90,10 @@ class Lowered:
     #: the banner (e.g. how far quantized weights move the outputs);
     #: ``CModel.report``.
     report: Mapping[str, Any] = field(default_factory=dict)
+    #: dtype of the labels of a model without ``classes`` (clusterers, whose
+    #: label is the index itself): what scikit-learn's predict returns,
+    #: int64 for mixtures (argmax), int32 for k-means.
+    label_dtype: str = "int64"
     #: The kernel's stack allowance where it is not the family's
     #: ``kernel_stack_bytes`` (binary64 functions in software: see
     #: FLOAT64_KERNEL_STACK_BYTES); None: the family's.

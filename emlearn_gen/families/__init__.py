@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.registry import Registry
-from . import linear, mlp, naive_bayes, neighbors, svm, transforms, trees
+from . import clusters, linear, mixture, mlp, naive_bayes, neighbors, svm, transforms, trees
 
 REGISTRY = Registry(
     (
@@ -13,6 +13,8 @@ REGISTRY = Registry(
         naive_bayes.FAMILY,
         mlp.FAMILY,
         neighbors.FAMILY,
+        mixture.FAMILY,
+        clusters.FAMILY,
         transforms.FAMILY,
     )
 )
