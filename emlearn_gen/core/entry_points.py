@@ -61,6 +61,13 @@ def estimator_has(estimator: Any, method: str) -> bool:
         return False
     if method != "score":
         return True
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        # Its score(X, y=None) scores with the last step's: unsupervised
+        # where that one is.
+        last = [step for _, step in estimator.steps if step is not None and not isinstance(step, str)]
+        return bool(last) and estimator_has(last[-1], method)
     y = inspect.signature(getattr(estimator, method)).parameters.get("y")
     return y is not None and y.default is not inspect.Parameter.empty
 

@@ -122,7 +122,8 @@ class TransformsFamily(Family):
         entry_points = [EntryPoint("transform", VALUES, ir.n_outputs, result_dtype="bool" if flags_only else "float64",
                                    doc="The transformed features: writes n_outputs values to `out`.")]
         if ir.quadratic is not None:
-            entry_points.append(EntryPoint("score_samples", VALUES, 1, vector=True,
+            # PCA's score(X) is the mean of its score_samples.
+            entry_points.append(EntryPoint("score_samples", VALUES, 1, vector=True, score="mean",
                                            doc="PCA's log-likelihood of the row: writes 1 value to `out`."))
         # Two rows of the widest step's output, between the steps.
         scratch = {ep.name: (8 * width, f"{2 * width} floats of 4 bytes") for ep in entry_points} if width else {}

@@ -306,9 +306,11 @@ class TransformsContract(NumericContract):
         )
         if program.quadratic is not None:
             want_scores = np.asarray(estimator.score_samples(X), dtype=np.float64)
-            report["max_score_diff"] = assert_within(
-                "score_samples", cm.score_samples(X), want_scores, score_bound(program, X)
-            )
+            bound = score_bound(program, X)
+            report["max_score_diff"] = assert_within("score_samples", cm.score_samples(X), want_scores, bound)
+            # score is their mean, summed in float64: within the mean bound.
+            assert_within("score", np.array([cm.score(X)]), np.array([estimator.score(X)]),
+                          np.array([bound.mean() * (1 + 4 * U64 * len(X)) + 4 * U64 * np.abs(want_scores).mean()]))
         return report
 
 
