@@ -108,6 +108,27 @@ def is_composite(estimator: Any) -> bool:
     return isinstance(estimator, (Pipeline, ColumnTransformer))
 
 
+def _assert_same_results(cm: Any, X: np.ndarray, other: Any, X_other: np.ndarray, what: str) -> None:
+    """Every entry point of ``cm`` on X gives, bit for bit, what ``other``
+    gives on X_other; AssertionError saying ``what`` otherwise."""
+    for ep in cm.entry_points:
+        got = cm.raw_outputs(ep.name, X)
+        want = other.raw_outputs(ep.name, X_other)
+        if not np.array_equal(got, want, equal_nan=got.dtype.kind == "f"):
+            raise AssertionError(f"{ep.name}: {what}")
+
+
+def _agreement(cm: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+    """How the whole pipeline's predict agrees with scikit-learn's pipeline's
+    on X (reported, not asserted: the parts' contracts are)."""
+    if not hasattr(estimator, "predict"):
+        return {}
+    want, got = np.asarray(estimator.predict(X)), np.asarray(cm.predict(X))
+    if want.dtype.kind in "fc":
+        return {"pipeline_max_abs_diff": float(np.max(np.abs(got - want)))}
+    return {"pipeline_label_differences": int(np.sum(got != want))}
+
+
 class PipelineContract(NumericContract):
     """The numeric contract of a Pipeline with steps, from its parts."""
 
@@ -127,17 +148,9 @@ class PipelineContract(NumericContract):
         report: Dict[str, Any] = {"steps": steps.contract.assert_matches_sklearn(steps, steps_estimator, X)}
         features = steps.transform(X)
         report.update(final_model.contract.assert_matches_sklearn(final_model, final, features))
-        for ep in cm.entry_points:
-            got = cm.raw_outputs(ep.name, X)
-            want = final_model.raw_outputs(ep.name, features)
-            if not np.array_equal(got, want, equal_nan=got.dtype.kind == "f"):
-                raise AssertionError(f"{ep.name}: the pipeline's results are not the final model's on its steps' features")
-        if hasattr(estimator, "predict"):
-            want, got = estimator.predict(X), cm.predict(X)
-            if np.asarray(want).dtype.kind in "fc":
-                report["pipeline_max_abs_diff"] = float(np.max(np.abs(np.asarray(got) - np.asarray(want))))
-            else:
-                report["pipeline_label_differences"] = int(np.sum(np.asarray(got) != np.asarray(want)))
+        _assert_same_results(cm, X, final_model, features, "the pipeline's results are not the final model's "
+                             "on its steps' features")
+        report.update(_agreement(cm, estimator, X))
         return report
 
 
@@ -162,17 +175,9 @@ class FoldedPipelineContract(NumericContract):
         features = np.asarray(steps_estimator.transform(X32), dtype=np.float64)
         unfolded = convert(final, name=cm.name, **cm.options)
         report = unfolded.contract.assert_matches_sklearn(unfolded, final, features)
-        for ep in cm.entry_points:
-            got = cm.raw_outputs(ep.name, X32)
-            want = unfolded.raw_outputs(ep.name, features)
-            if not np.array_equal(got, want, equal_nan=got.dtype.kind == "f"):
-                raise AssertionError(f"{ep.name}: the folded model differs from the model on scikit-learn's features")
-        if hasattr(estimator, "predict"):
-            want, got = estimator.predict(X), cm.predict(X)
-            if np.asarray(want).dtype.kind in "fc":
-                report["pipeline_max_abs_diff"] = float(np.max(np.abs(np.asarray(got) - np.asarray(want))))
-            else:
-                report["pipeline_label_differences"] = int(np.sum(np.asarray(got) != np.asarray(want)))
+        _assert_same_results(cm, X32, unfolded, features, "the folded model differs from the model on "
+                             "scikit-learn's features")
+        report.update(_agreement(cm, estimator, X))
         return report
 
 
