@@ -309,6 +309,8 @@ float demo_tf_transform(const float* x) {
   float score[1];
   eg::transforms_score_samples(demo_tf(), x, score, scratch);
   return out[0] + score[0];
+}
+
 // Mixtures and envelopes: the kernels on the run-time descriptor ...
 template float eg::mixture_quadratic<eg::mixture_model>(const eg::mixture_model&, const float*, uint32_t);
 template void eg::mixture_weighted_log_prob<eg::mixture_model>(const eg::mixture_model&, const float*, float*);
@@ -633,8 +635,8 @@ float demo_soft_double_functions(eg::soft_double* v, uint32_t n, float x) {
 """
 KERNEL_HEADERS = (
     "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
-    "naive_bayes.hpp", "svm.hpp", "distance.hpp", "neighbors.hpp", "transforms.hpp",
-    "naive_bayes.hpp", "svm.hpp", "distance.hpp", "mixture.hpp", "clusters.hpp",
+    "naive_bayes.hpp", "svm.hpp", "distance.hpp", "neighbors.hpp", "mixture.hpp", "clusters.hpp",
+    "transforms.hpp",
 )
 
 

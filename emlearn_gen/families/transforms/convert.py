@@ -386,17 +386,29 @@ def step_steps(est: Any, n_in: int, where: str) -> List[Step]:
     return steps
 
 
+def _fitted_width(est: Any) -> int:
+    """The number of features ``est`` was fitted on; a ValueError saying to
+    fit it where it has none (a FunctionTransformer never fitted)."""
+    width = getattr(est, "n_features_in_", None)
+    if width is None:
+        raise ValueError(
+            f"{type(est).__name__} has no n_features_in_: fit it on data before converting, so that the "
+            "number of features the device passes is known"
+        )
+    return int(width)
+
+
 def convert_transforms(est: Any) -> TransformProgram:
     """The program of a fitted transformer, or of a Pipeline of them."""
     if isinstance(est, pipeline.Pipeline):
         named = flat_steps(est)
         if not named:
             raise ValueError("the Pipeline has no step that transforms; give it at least one")
-        n_features = int(est.n_features_in_)
+        n_features = _fitted_width(named[0][1])
         where = [f"Pipeline step {name!r}" for name, _ in named]
         estimators = [step for _, step in named]
     else:
-        n_features = int(est.n_features_in_)
+        n_features = _fitted_width(est)
         where = [type(est).__name__]
         estimators = [est]
     last = estimators[-1]
