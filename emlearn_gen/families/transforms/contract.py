@@ -16,13 +16,17 @@ NaN must be where scikit-learn has NaN.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
 from ...core.bounds import EXP_MAX_REL_ERROR, LOG_MAX_REL_ERROR, TINY, U, U64, assert_within
 from ...core.family import NumericContract
-from .ir import FUNCTIONS, Step
+from .ir import FUNCTIONS, SPLINE_MODES, Step
+
+_PERIODIC = SPLINE_MODES["periodic"]
+_BOUNDED = (SPLINE_MODES["constant"], SPLINE_MODES["linear"])
+_LINEAR = SPLINE_MODES["linear"]
 
 # Relative slack for second-order terms and scikit-learn's float64 roundings.
 _SLACK = 1.0 + 16 * U
@@ -192,7 +196,7 @@ def _spline_piece(x: Approx, knots: np.ndarray, l: int, k: int) -> List[Approx]:
     return b
 
 
-def _spline_candidates(x: Approx, knots: np.ndarray, k: int) -> List[tuple]:
+def _spline_candidates(x: Approx, knots: np.ndarray, k: int) -> List[Tuple[int, np.ndarray]]:
     """(interval l, rows that may take it): the runtime compares its x with
     the float32 knots, so every interval within x's error may be taken (the
     first and last going on beyond the base knots)."""
@@ -234,13 +238,13 @@ def _spline_feature(x: Approx, params: np.ndarray, indices: np.ndarray, ref: np.
                 continue
             values: Dict[int, Approx] = {}
             for i, b in enumerate(_spline_piece(at, knots, l, k)):
-                j = (l - k + i) % n_s if mode == 3 else l - k + i
+                j = (l - k + i) % n_s if mode == _PERIODIC else l - k + i
                 values[j] = values[j] + b if j in values else b
             take(mask, values)
 
     t32 = _f32(knots)
     everywhere = np.ones(rows, dtype=bool)
-    if mode in (1, 2):
+    if mode in _BOUNDED:
         lo, hi = x.ref - x.err, x.ref + x.err
         for below in (True, False):
             mask = lo < t32[k] if below else hi > t32[last]
@@ -248,17 +252,17 @@ def _spline_feature(x: Approx, params: np.ndarray, indices: np.ndarray, ref: np.
                 continue
             edge = _param_at(knots, k if below else last, rows)
             first = 0 if below else n_s - n_b
-            values = {}
+            values: Dict[int, Approx] = {}
             for j in range(n_b):
                 at = n_t + (0 if below else 2 * n_b)
                 v = _param_at(params, at + j, rows)
                 slope = params[at + n_b + j]
-                if mode == 2 and slope != 0.0:
+                if mode == _LINEAR and slope != 0.0:
                     v = v + (x - edge) * _param_at(params, at + n_b + j, rows)
                 values[first + j] = v
             take(mask, values)
         inside(x, (hi >= t32[k]) & (lo <= t32[last]))
-    elif mode == 3:
+    elif mode == _PERIODIC:
         # t0 + (d - q P) with d = x - t0: q may be any floor within the
         # quotient's error, each giving its own point near the interval.
         t0 = _param_at(knots, k, rows)
@@ -301,23 +305,23 @@ def _spline(x: Approx, step: Step) -> Approx:
         missing = np.isnan(column)
         raw = np.where(missing, knots[k], column)
         xs = raw
-        n_full = n_s + k if mode == 3 else n_s
+        n_full = n_s + k if mode == _PERIODIC else n_s
         coef = np.eye(n_s)
-        if mode == 3:
+        if mode == _PERIODIC:
             coef = np.concatenate([coef, coef[:k]])
             xs = knots[k] + (xs - knots[k]) % (knots[last] - knots[k])
-        spl = BSpline.construct_fast(knots, coef[:n_full], k, extrapolate=mode in (0, 3))
+        spl = BSpline.construct_fast(knots, coef[:n_full], k, extrapolate=mode not in _BOUNDED)
         ref = np.nan_to_num(spl(xs))
-        if mode in (1, 2):
+        if mode in _BOUNDED:
             below, above = xs < knots[k], xs > knots[last]
             ref[below | above] = 0.0
             for j in range(n_b):
                 base = n_t
                 ref[below, j] = params[base + j] + (
-                    (xs[below] - knots[k]) * params[base + n_b + j] if mode == 2 else 0.0)
+                    (xs[below] - knots[k]) * params[base + n_b + j] if mode == _LINEAR else 0.0)
                 top = n_s - n_b + j
                 ref[above, top] = params[base + 2 * n_b + j] + (
-                    (xs[above] - knots[last]) * params[base + 3 * n_b + j] if mode == 2 else 0.0)
+                    (xs[above] - knots[last]) * params[base + 3 * n_b + j] if mode == _LINEAR else 0.0)
         ref = ref[:, :n_kept]
         err = _spline_feature(Approx(raw, np.where(missing, 0.0, x.err[:, i])), params, step.indices, ref)
         ref[missing] = 0.0
