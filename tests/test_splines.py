@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn import datasets
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import SplineTransformer, StandardScaler
@@ -67,6 +68,22 @@ def test_extrapolation_error_refuses_the_rows_scikit_learn_refuses(iris):
     np.testing.assert_allclose(cp.predict(X), pipe.predict(X), atol=1e-4)
     with pytest.raises(ValueError, match="is beyond the knots"):
         cp.predict(X * 2.0)
+
+
+def test_extrapolation_error_in_a_column_transformer_checks_its_own_columns(iris):
+    X, _ = iris
+    ct = ColumnTransformer([("splines", SplineTransformer(n_knots=4, extrapolation="error"), [3, 1])],
+                           remainder="passthrough").fit(X)
+    cm = emlearn_gen.convert(ct)
+    np.testing.assert_allclose(cm.transform(X), ct.transform(X), atol=1e-5)
+    beyond = X[:2].copy()
+    beyond[1, 0] = 100.0  # passed through: any value goes
+    np.testing.assert_allclose(cm.transform(beyond), ct.transform(beyond), atol=1e-5)
+    beyond[1, 1] = 100.0  # the splines' second column
+    with pytest.raises(ValueError, match="beyond the limits of the knots"):
+        ct.transform(beyond)
+    with pytest.raises(ValueError, match=r"X\[1, 1\] = 100\.0 is beyond the knots"):
+        cm.transform(beyond)
 
 
 @pytest.mark.parametrize(

@@ -176,8 +176,8 @@ def _param_at(values: np.ndarray, i: int, rows: int) -> Approx:
     return Approx(np.full(rows, p.ref[0]), np.full(rows, p.err[0]))
 
 
-def _spline_piece(x: Approx, knots: np.ndarray, l: int, k: int) -> List[Approx]:
-    """The k + 1 splines nonzero on knot interval l at x, through the
+def _spline_piece(x: Approx, knots: np.ndarray, piece: int, k: int) -> List[Approx]:
+    """The k + 1 splines nonzero on knot interval `piece` at x, through the
     runtime's Cox-de Boor steps (spline_basis): ref is the interval's
     polynomial at scikit-learn's x, err the runtime's distance from it."""
     rows = len(x.ref)
@@ -186,10 +186,10 @@ def _spline_piece(x: Approx, knots: np.ndarray, l: int, k: int) -> List[Approx]:
         prev = b[:j]
         b[0] = _const(0.0, rows)
         for i in range(1, j + 1):
-            if knots[l + i] == knots[l + i - j]:  # a repeated knot: skipped, exactly
+            if knots[piece + i] == knots[piece + i - j]:  # a repeated knot: skipped, exactly
                 b[i] = _const(0.0, rows)
                 continue
-            right, left = _param_at(knots, l + i, rows), _param_at(knots, l + i - j, rows)
+            right, left = _param_at(knots, piece + i, rows), _param_at(knots, piece + i - j, rows)
             w = prev[i - 1] / (right - left)
             b[i - 1] = b[i - 1] + w * (right - x)
             b[i] = w * (x - left)
@@ -197,19 +197,19 @@ def _spline_piece(x: Approx, knots: np.ndarray, l: int, k: int) -> List[Approx]:
 
 
 def _spline_candidates(x: Approx, knots: np.ndarray, k: int) -> List[Tuple[int, np.ndarray]]:
-    """(interval l, rows that may take it): the runtime compares its x with
+    """(knot interval, rows that may take it): the runtime compares its x with
     the float32 knots, so every interval within x's error may be taken (the
     first and last going on beyond the base knots)."""
     t32 = _f32(knots)
     last = len(knots) - k - 1
     lo, hi = x.ref - x.err, x.ref + x.err
     out = []
-    for l in range(k, last):
-        start = -np.inf if l == k else t32[l]
-        end = np.inf if l == last - 1 else t32[l + 1]
+    for piece in range(k, last):
+        start = -np.inf if piece == k else t32[piece]
+        end = np.inf if piece == last - 1 else t32[piece + 1]
         if not start < end:  # between repeated knots: never taken
             continue
-        out.append((l, (hi >= start) & (lo <= end)))
+        out.append((piece, (hi >= start) & (lo <= end)))
     return out
 
 
@@ -232,13 +232,13 @@ def _spline_feature(x: Approx, params: np.ndarray, indices: np.ndarray, ref: np.
             err[:, j] = np.maximum(err[:, j], np.where(rows_mask, d, 0.0))
 
     def inside(at: Approx, allowed: np.ndarray) -> None:
-        for l, mask in _spline_candidates(at, knots, k):
+        for piece, mask in _spline_candidates(at, knots, k):
             mask = mask & allowed
             if not mask.any():
                 continue
             values: Dict[int, Approx] = {}
-            for i, b in enumerate(_spline_piece(at, knots, l, k)):
-                j = (l - k + i) % n_s if mode == _PERIODIC else l - k + i
+            for i, b in enumerate(_spline_piece(at, knots, piece, k)):
+                j = (piece - k + i) % n_s if mode == _PERIODIC else piece - k + i
                 values[j] = values[j] + b if j in values else b
             take(mask, values)
 
