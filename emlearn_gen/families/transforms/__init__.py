@@ -1,5 +1,6 @@
 """Feature transforms: scikit-learn's scalers, imputer, normalizer,
-binarizer, feature selectors and linear projections, alone or as a Pipeline
+binarizer, discretizer, polynomial and spline features, feature selectors
+and linear projections, alone or as a Pipeline
 of transformers, run as one program of steps (runtime transforms.hpp).
 
     convert.py   fitted transformer or Pipeline -> TransformProgram IR (ir.py)
