@@ -15,7 +15,7 @@ from .core.family import Family, Lowered
 from .core.identifiers import check_identifier
 from .core.layout import frozen
 from .core.pipeline import describe_steps, is_composite, split
-from .families.transforms import nan_policy
+from .families.transforms import row_checks
 from .families.transforms.convert import convert_target_inverse
 from .core.validation import accepts_nan
 from .families import REGISTRY
@@ -107,7 +107,7 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     # takes whatever NaN the steps let through to it. Both are judged on the
     # whole row, before any selection.
     refused, reaches = full_program.nan_paths()
-    rows = nan_policy(~refused & (~reaches | lowered.allow_nan))
+    rows = row_checks(full_program, ~refused & (~reaches | lowered.allow_nan))
     if columns is not None:
         rows.update(input_columns=frozen(columns), n_row_features=full_program.n_features)
     if folded is not None:

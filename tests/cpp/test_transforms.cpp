@@ -236,4 +236,138 @@ TEST(Transforms, ValidateRefusesWhatWouldReadOutsideTheTables) {
   EXPECT_EQ(emlearn_gen::transforms_validate(empty, 0, 0, 0, 1, 0), status::bad_argument);
 }
 
+// B-spline i of degree k on knots t at x, by its recursive definition, in
+// double (0 outside its support [t[i], t[i + k + 1])).
+double textbook_spline(const std::vector<double>& t, size_t i, size_t k, double x) {
+  if (k == 0) {
+    return t[i] <= x && x < t[i + 1] ? 1.0 : 0.0;
+  }
+  double left = 0.0, right = 0.0;
+  if (t[i + k] > t[i]) {
+    left = (x - t[i]) / (t[i + k] - t[i]) * textbook_spline(t, i, k - 1, x);
+  }
+  if (t[i + k + 1] > t[i + 1]) {
+    right = (t[i + k + 1] - x) / (t[i + k + 1] - t[i + 1]) * textbook_spline(t, i + 1, k - 1, x);
+  }
+  return left + right;
+}
+
+// The polynomial of knot interval l of spline i, at any x (beyond the
+// interval too), in double: the spline's value at 3 k + 1 points inside the
+// interval, interpolated by Lagrange's formula (exact for degree <= 3).
+double piece_spline(const std::vector<double>& t, size_t l, size_t i, size_t k, double x) {
+  const size_t m = k + 1;
+  double sum = 0.0;
+  for (size_t a = 0; a < m; ++a) {
+    const double xa = t[l] + (t[l + 1] - t[l]) * (a + 0.5) / m;
+    double term = textbook_spline(t, i, k, xa);
+    for (size_t b = 0; b < m; ++b) {
+      if (b != a) {
+        const double xb = t[l] + (t[l + 1] - t[l]) * (b + 0.5) / m;
+        term *= (x - xb) / (xa - xb);
+      }
+    }
+    sum += term;
+  }
+  return sum;
+}
+
+// A one-feature spline step's program: knots t, degree k, mode, splines n_s,
+// kept n_kept, then 4 n_b boundary values.
+Program spline_program(const std::vector<double>& t, uint32_t k, uint32_t mode, uint32_t n_s, uint32_t n_kept,
+                       const std::vector<float>& boundary = {}) {
+  std::vector<float> p(t.begin(), t.end());
+  p.insert(p.end(), boundary.begin(), boundary.end());
+  Program prog(1);
+  prog.step(op::spline, n_kept, p,
+            {k, mode, static_cast<uint32_t>(t.size()), n_s, n_kept, static_cast<uint32_t>(boundary.size() / 4)});
+  return prog;
+}
+
+TEST(Transforms, SplineBasisIsCoxDeBoorWithTheEndPiecesContinued) {
+  // Cubic, base knots 0, 0.5, 1.5, 3 (uneven), three knots beyond each end.
+  const std::vector<double> t = {-1.5, -1.0, -0.5, 0.0, 0.5, 1.5, 3.0, 4.5, 6.0, 7.5};
+  const uint32_t k = 3, n_s = 6;
+  Program p = spline_program(t, k, emlearn_gen::spline_mode::continued, n_s, n_s);
+  ASSERT_EQ(p.validate(), status::ok);
+  for (double x : {-0.7, 0.0, 0.2, 0.5, 1.0, 2.9, 3.0, 3.6}) {
+    // The interval the runtime evaluates: the first or last beyond the base knots.
+    size_t l = k;
+    while (l + 1 < t.size() - k - 1 && x >= t[l + 1]) {
+      ++l;
+    }
+    const std::vector<float> y = p.run({static_cast<float>(x)});
+    double total = 0.0;
+    for (size_t j = 0; j < n_s; ++j) {
+      const double want = j + k >= l && j <= l ? piece_spline(t, l, j, k, x) : 0.0;
+      EXPECT_NEAR(y[j], want, 2e-6) << "x " << x << " spline " << j;
+      total += static_cast<double>(y[j]);
+    }
+    EXPECT_NEAR(total, 1.0, 1e-6) << x;  // a partition of unity, also beyond the knots
+  }
+  // Without the last spline, and NaN (handle_missing="zeros") as zeros.
+  Program no_bias = spline_program(t, k, emlearn_gen::spline_mode::continued, n_s, n_s - 1);
+  ASSERT_EQ(no_bias.validate(), status::ok);
+  const std::vector<float> full = p.run({1.25f});
+  EXPECT_EQ(no_bias.run({1.25f}), std::vector<float>(full.begin(), full.end() - 1));
+  EXPECT_EQ(p.run({std::numeric_limits<float>::quiet_NaN()}), std::vector<float>(n_s, 0.0f));
+}
+
+TEST(Transforms, SplineExtrapolatesConstantLinearAndPeriodic) {
+  // Quadratic, base knots 0..3; 2 boundary splines each side.
+  const std::vector<double> t = {-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0};
+  const uint32_t k = 2, n_s = 5;
+  const std::vector<float> boundary = {0.5f, 0.5f, -1.0f, 1.0f, 0.5f, 0.5f, -1.0f, 1.0f};
+  Program constant = spline_program(t, k, emlearn_gen::spline_mode::constant, n_s, n_s, boundary);
+  Program linear = spline_program(t, k, emlearn_gen::spline_mode::linear, n_s, n_s, boundary);
+  ASSERT_EQ(constant.validate(), status::ok);
+  ASSERT_EQ(linear.validate(), status::ok);
+  EXPECT_EQ(constant.run({-4.0f}), (std::vector<float>{0.5f, 0.5f, 0.0f, 0.0f, 0.0f}));
+  EXPECT_EQ(constant.run({9.0f}), (std::vector<float>{0.0f, 0.0f, 0.0f, 0.5f, 0.5f}));
+  // value + slope * (x - boundary): below 0 by 4, above 3 by 6.
+  EXPECT_EQ(linear.run({-4.0f}), (std::vector<float>{4.5f, -3.5f, 0.0f, 0.0f, 0.0f}));
+  EXPECT_EQ(linear.run({9.0f}), (std::vector<float>{0.0f, 0.0f, 0.0f, -5.5f, 6.5f}));
+  // Inside the base knots both are the splines themselves.
+  const std::vector<float> inside = linear.run({1.3f});
+  for (size_t j = 0; j < n_s; ++j) {
+    EXPECT_NEAR(inside[j], textbook_spline(t, j, k, 1.3), 1e-6) << j;
+  }
+
+  // Periodic: base knots 0..4 (period 4), 4 splines; spline 4 + j is spline j.
+  const std::vector<double> tp = {-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0};
+  Program periodic = spline_program(tp, k, emlearn_gen::spline_mode::periodic, 4, 4);
+  ASSERT_EQ(periodic.validate(), status::ok);
+  for (double x : {0.0, 0.3, 1.7, 3.9}) {
+    std::vector<double> want(4, 0.0);
+    for (size_t b = 0; b < 6; ++b) {
+      want[b % 4] += textbook_spline(tp, b, k, x);
+    }
+    for (double shift : {0.0, 4.0, -8.0, 40.0}) {
+      const std::vector<float> y = periodic.run({static_cast<float>(x + shift)});
+      for (size_t j = 0; j < 4; ++j) {
+        EXPECT_NEAR(y[j], want[j], 1e-5) << "x " << x + shift << " spline " << j;
+      }
+    }
+  }
+}
+
+TEST(Transforms, ValidateRefusesSplineCountsThatDoNotFit) {
+  const std::vector<double> t = {-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0};
+  EXPECT_EQ(spline_program(t, 2, 0, 5, 5).validate(), status::ok);
+  // Degree 4 (the stack holds 4 values), knots that do not give 5 splines,
+  // an unknown mode, kept splines that are neither all nor all but one.
+  EXPECT_EQ(spline_program(t, 4, 0, 3, 3).validate(), status::bad_table);
+  EXPECT_EQ(spline_program(t, 2, 0, 4, 4).validate(), status::bad_table);
+  EXPECT_EQ(spline_program(t, 2, 7, 5, 5).validate(), status::bad_table);
+  EXPECT_EQ(spline_program(t, 2, 0, 5, 3).validate(), status::bad_table);
+  // Boundary values only for constant and linear, and all of them present.
+  EXPECT_EQ(spline_program(t, 2, 0, 5, 5, {1, 2, 3, 4}).validate(), status::bad_table);
+  Program short_boundary = spline_program(t, 2, 1, 5, 5, {1, 2, 3, 4});
+  short_boundary.indices.back() = 2;
+  EXPECT_EQ(short_boundary.validate(), status::size_mismatch);
+  Program short_indices = spline_program(t, 2, 0, 5, 5);
+  short_indices.indices.pop_back();
+  EXPECT_EQ(short_indices.validate(), status::size_mismatch);
+}
+
 }  // namespace

@@ -1,5 +1,6 @@
 """Feature transforms: scikit-learn's scalers, imputer, normalizer,
-binarizer, feature selectors and linear projections, alone or as a Pipeline
+binarizer, discretizer, polynomial and spline features, feature selectors
+and linear projections, alone or as a Pipeline
 of transformers, run as one program of steps (runtime transforms.hpp).
 
     convert.py   fitted transformer or Pipeline -> TransformProgram IR (ir.py)
@@ -93,6 +94,37 @@ def nan_policy(allowed: np.ndarray) -> Dict[str, Any]:
     return {"allow_nan": True, "check_rows": check}
 
 
+def row_checks(program: TransformProgram, allowed: np.ndarray) -> Dict[str, Any]:
+    """nan_policy, and the range scikit-learn's SplineTransformer(
+    extrapolation="error") demands of its input columns: a float32 value
+    beyond the base knots is refused, except the float32 nearest to the end
+    knot itself (it is what every value at the end rounds to)."""
+    policy = nan_policy(allowed)
+    ranges = program.range_checks()
+    if not ranges:
+        return policy
+    nan_check = policy["check_rows"]
+    columns = np.array([c for c, _, _, _ in ranges], dtype=np.int64)
+    lows = np.array([lo for _, lo, _, _ in ranges], dtype=np.float32).astype(np.float64)
+    highs = np.array([hi for _, _, hi, _ in ranges], dtype=np.float32).astype(np.float64)
+
+    def check(X32: np.ndarray) -> None:
+        if nan_check is not None:
+            nan_check(X32)
+        values = np.asarray(X32, dtype=np.float64)[:, columns]
+        bad = (values < lows) | (values > highs)  # NaN is not out of range: the NaN policy judges it
+        if bad.any():
+            row, k = (int(v) for v in np.argwhere(bad)[0])
+            column, lo, hi, source = ranges[k]
+            raise ValueError(
+                f"X[{row}, {column}] = {float(values[row, k])!r} is beyond the knots [{lo!r}, {hi!r}] of a "
+                f"{source}(extrapolation='error'): scikit-learn refuses it. Keep the inputs within the "
+                "range it was fitted on, or fit it with another extrapolation"
+            )
+
+    return {"allow_nan": policy["allow_nan"], "check_rows": check}
+
+
 class TransformsFamily(Family):
     name = "transforms"
     estimators = SUPPORTED + (Pipeline,)
@@ -113,7 +145,7 @@ class TransformsFamily(Family):
             # the whole row, as scikit-learn's selector judges it.
             return dataclasses.replace(
                 self.lower(ir_used, options), input_columns=frozen(columns), n_row_features=ir.n_features,
-                **nan_policy(~ir.nan_paths()[0]),
+                **row_checks(ir, ~ir.nan_paths()[0]),
             )
         packed = pack(ir)
         width = ir.max_width
@@ -140,7 +172,7 @@ class TransformsFamily(Family):
                 f"{len(ir.steps)} step{'s' if len(ir.steps) != 1 else ''}; tables {packed.table_bytes} bytes.",
             ),
             scratch=scratch,
-            **nan_policy(~ir.nan_paths()[0]),
+            **row_checks(ir, ~ir.nan_paths()[0]),
         )
 
     def tables(self, packed: Packed) -> Packed:

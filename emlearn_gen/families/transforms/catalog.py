@@ -15,6 +15,17 @@ from sklearn.pipeline import make_pipeline
 
 from ...testing.catalog import Example
 
+
+def _beyond(est: object, X: np.ndarray) -> np.ndarray:
+    """Rows stretched about the middle of the data: beyond the range a
+    SplineTransformer's knots span, on both sides, where it extrapolates."""
+    middle = (X.max(axis=0) + X.min(axis=0)) / 2
+    return middle + 1.6 * (X[::-1] - middle)
+
+
+# Knots given explicitly, per iris feature (each column ascending, covering its range).
+_IRIS_KNOTS = np.array([[4.0, 1.5, 0.5, 0.0], [5.5, 3.0, 3.0, 1.0], [7.0, 4.0, 5.0, 2.0], [8.0, 4.5, 7.0, 2.6]])
+
 EXAMPLES = (
     Example("StandardScaler", lambda: pp.StandardScaler(), "wine"),
     Example("StandardScaler-no-mean", lambda: pp.StandardScaler(with_mean=False), "breast_cancer"),
@@ -48,6 +59,22 @@ EXAMPLES = (
             "wine"),
     Example("KBinsDiscretizer-uniform", lambda: pp.KBinsDiscretizer(n_bins=4, encode="ordinal", strategy="uniform"),
             "diabetes"),
+    # One per extrapolation; the probe's rows go beyond the knots.
+    Example("SplineTransformer-continue", lambda: pp.SplineTransformer(n_knots=4, degree=3, extrapolation="continue"),
+            "iris", probe=_beyond),
+    Example("SplineTransformer-constant-quantile",
+            lambda: pp.SplineTransformer(n_knots=5, degree=2, knots="quantile", extrapolation="constant"),
+            "diabetes", probe=_beyond),
+    Example("SplineTransformer-linear-no-bias",
+            lambda: pp.SplineTransformer(n_knots=5, degree=3, extrapolation="linear", include_bias=False),
+            "iris", probe=_beyond),
+    Example("SplineTransformer-periodic",
+            lambda: pp.SplineTransformer(n_knots=6, degree=3, extrapolation="periodic"), "diabetes", probe=_beyond),
+    # scikit-learn refuses rows beyond the knots: the data set's rows only.
+    Example("SplineTransformer-error-explicit-knots",
+            lambda: pp.SplineTransformer(knots=_IRIS_KNOTS, degree=2, extrapolation="error"), "iris"),
+    Example("SplineTransformer-nan-zeros",
+            lambda: pp.SplineTransformer(n_knots=4, degree=1, handle_missing="zeros"), "nan_regression"),
     Example("FunctionTransformer-log1p", lambda: pp.FunctionTransformer(np.log1p), "digits"),
     Example("FunctionTransformer-sqrt-nan", lambda: pp.FunctionTransformer(np.sqrt), "f32_nan_classification"),
     Example("FunctionTransformer-clip", lambda: pp.FunctionTransformer(np.clip, kw_args={"a_min": 0.0, "a_max": 0.05}),
@@ -115,6 +142,8 @@ EXAMPLES = (
             lambda: make_pipeline(pp.MinMaxScaler(), TransformedTargetRegressor(
                 make_pipeline(pp.StandardScaler(), lm.LinearRegression()), transformer=pp.MinMaxScaler())),
             "linnerud"),
+    Example("Pipeline-SplineTransformer-ridge",
+            lambda: make_pipeline(pp.SplineTransformer(n_knots=4, degree=3), lm.Ridge()), "diabetes", probe=_beyond),
     Example("Pipeline-select-ridge",
             lambda: make_pipeline(fs.SelectKBest(fs.f_regression, k=5), lm.Ridge()), "diabetes"),
 )

@@ -16,13 +16,17 @@ NaN must be where scikit-learn has NaN.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
 from ...core.bounds import EXP_MAX_REL_ERROR, LOG_MAX_REL_ERROR, TINY, U, U64, assert_within
 from ...core.family import NumericContract
-from .ir import FUNCTIONS, Step
+from .ir import FUNCTIONS, SPLINE_MODES, Step
+
+_PERIODIC = SPLINE_MODES["periodic"]
+_BOUNDED = (SPLINE_MODES["constant"], SPLINE_MODES["linear"])
+_LINEAR = SPLINE_MODES["linear"]
 
 # Relative slack for second-order terms and scikit-learn's float64 roundings.
 _SLACK = 1.0 + 16 * U
@@ -120,6 +124,8 @@ def _operation(x: Approx, step: Step) -> Approx:
         return _discretize(x, step)
     if step.op == "function":
         return _function(x, int(step.indices[0]))
+    if step.op == "spline":
+        return _spline(x, step)
     return _project(x, step)
 
 
@@ -158,6 +164,171 @@ def _discretize(x: Approx, step: Step) -> Approx:
         outs.append(ref)
         errs.append(np.maximum(ref - lo, hi - ref).astype(np.float64))
     return Approx(np.stack(outs, axis=1), np.stack(errs, axis=1))
+
+
+def _const(value: float, rows: int) -> Approx:
+    return Approx(np.full(rows, value), np.zeros(rows))
+
+
+def _param_at(values: np.ndarray, i: int, rows: int) -> Approx:
+    """Parameter i as a column of the rows (float32 on the runtime)."""
+    p = Approx.param(values[i : i + 1])
+    return Approx(np.full(rows, p.ref[0]), np.full(rows, p.err[0]))
+
+
+def _spline_piece(x: Approx, knots: np.ndarray, piece: int, k: int) -> List[Approx]:
+    """The k + 1 splines nonzero on knot interval `piece` at x, through the
+    runtime's Cox-de Boor steps (spline_basis): ref is the interval's
+    polynomial at scikit-learn's x, err the runtime's distance from it."""
+    rows = len(x.ref)
+    b = [_const(1.0, rows)] + [_const(0.0, rows) for _ in range(k)]
+    for j in range(1, k + 1):
+        prev = b[:j]
+        b[0] = _const(0.0, rows)
+        for i in range(1, j + 1):
+            if knots[piece + i] == knots[piece + i - j]:  # a repeated knot: skipped, exactly
+                b[i] = _const(0.0, rows)
+                continue
+            right, left = _param_at(knots, piece + i, rows), _param_at(knots, piece + i - j, rows)
+            w = prev[i - 1] / (right - left)
+            b[i - 1] = b[i - 1] + w * (right - x)
+            b[i] = w * (x - left)
+    return b
+
+
+def _spline_candidates(x: Approx, knots: np.ndarray, k: int) -> List[Tuple[int, np.ndarray]]:
+    """(knot interval, rows that may take it): the runtime compares its x with
+    the float32 knots, so every interval within x's error may be taken (the
+    first and last going on beyond the base knots)."""
+    t32 = _f32(knots)
+    last = len(knots) - k - 1
+    lo, hi = x.ref - x.err, x.ref + x.err
+    out = []
+    for piece in range(k, last):
+        start = -np.inf if piece == k else t32[piece]
+        end = np.inf if piece == last - 1 else t32[piece + 1]
+        if not start < end:  # between repeated knots: never taken
+            continue
+        out.append((piece, (hi >= start) & (lo <= end)))
+    return out
+
+
+def _spline_feature(x: Approx, params: np.ndarray, indices: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Bound on |runtime - ref| of one feature's splines (ref: scikit-learn's,
+    rows by splines kept): the largest, over the runtime's possible pieces
+    (interval, boundary, periodic wrap), of that piece's distance from
+    scikit-learn's value plus its own rounding error."""
+    k, mode, n_t, n_s, n_kept, n_b = (int(v) for v in indices)
+    knots = params[:n_t]
+    rows = len(x.ref)
+    last = n_t - k - 1
+    err = np.zeros((rows, n_kept))
+
+    def take(rows_mask: np.ndarray, values: Dict[int, Approx]) -> None:
+        # A piece writes `values` (spline -> value), 0 elsewhere.
+        for j in range(n_kept):
+            v = values.get(j)
+            d = np.abs(ref[:, j]) if v is None else np.abs(v.ref - ref[:, j]) + v.err
+            err[:, j] = np.maximum(err[:, j], np.where(rows_mask, d, 0.0))
+
+    def inside(at: Approx, allowed: np.ndarray) -> None:
+        for piece, mask in _spline_candidates(at, knots, k):
+            mask = mask & allowed
+            if not mask.any():
+                continue
+            values: Dict[int, Approx] = {}
+            for i, b in enumerate(_spline_piece(at, knots, piece, k)):
+                j = (piece - k + i) % n_s if mode == _PERIODIC else piece - k + i
+                values[j] = values[j] + b if j in values else b
+            take(mask, values)
+
+    t32 = _f32(knots)
+    everywhere = np.ones(rows, dtype=bool)
+    if mode in _BOUNDED:
+        lo, hi = x.ref - x.err, x.ref + x.err
+        for below in (True, False):
+            mask = lo < t32[k] if below else hi > t32[last]
+            if not mask.any():
+                continue
+            edge = _param_at(knots, k if below else last, rows)
+            first = 0 if below else n_s - n_b
+            values: Dict[int, Approx] = {}
+            for j in range(n_b):
+                at = n_t + (0 if below else 2 * n_b)
+                v = _param_at(params, at + j, rows)
+                slope = params[at + n_b + j]
+                if mode == _LINEAR and slope != 0.0:
+                    v = v + (x - edge) * _param_at(params, at + n_b + j, rows)
+                values[first + j] = v
+            take(mask, values)
+        inside(x, (hi >= t32[k]) & (lo <= t32[last]))
+    elif mode == _PERIODIC:
+        # t0 + (d - q P) with d = x - t0: q may be any floor within the
+        # quotient's error, each giving its own point near the interval.
+        t0 = _param_at(knots, k, rows)
+        period = _param_at(knots, last, rows) - t0
+        d = x - t0
+        quotient = d / period
+        with np.errstate(invalid="ignore"):
+            q_lo = np.floor(quotient.ref - quotient.err)
+            q_hi = np.floor(quotient.ref + quotient.err)
+        for shift in (0.0, 1.0, 2.0):
+            q = q_lo + shift
+            allowed = q <= q_hi
+            if not allowed.any():
+                continue
+            # q P is rounded by the runtime; q is exact.
+            qp = Approx(q, np.zeros(rows)) * period
+            inside(t0 + (d - qp), allowed)
+        # A quotient too uncertain for three floors bounds nothing.
+        with np.errstate(invalid="ignore"):
+            err[~(q_hi - q_lo <= 2.0)] = np.inf
+    else:
+        inside(x, everywhere)
+    return err
+
+
+def _spline(x: Approx, step: Step) -> Approx:
+    """scikit-learn's splines (evaluated here as it does, with scipy) and the
+    bound on the runtime's distance from them, feature by feature; NaN
+    (handle_missing="zeros") gives zeros, exactly."""
+    from scipy.interpolate import BSpline
+
+    k, mode, n_t, n_s, n_kept, n_b = (int(v) for v in step.indices)
+    per_feature = n_t + 4 * n_b
+    refs, errs = [], []
+    for i in range(step.n_slice):
+        params = step.params[i * per_feature : (i + 1) * per_feature]
+        knots = params[:n_t]
+        last = n_t - k - 1
+        column = x.ref[:, i]
+        missing = np.isnan(column)
+        raw = np.where(missing, knots[k], column)
+        xs = raw
+        n_full = n_s + k if mode == _PERIODIC else n_s
+        coef = np.eye(n_s)
+        if mode == _PERIODIC:
+            coef = np.concatenate([coef, coef[:k]])
+            xs = knots[k] + (xs - knots[k]) % (knots[last] - knots[k])
+        spl = BSpline.construct_fast(knots, coef[:n_full], k, extrapolate=mode not in _BOUNDED)
+        ref = np.nan_to_num(spl(xs))
+        if mode in _BOUNDED:
+            below, above = xs < knots[k], xs > knots[last]
+            ref[below | above] = 0.0
+            for j in range(n_b):
+                base = n_t
+                ref[below, j] = params[base + j] + (
+                    (xs[below] - knots[k]) * params[base + n_b + j] if mode == _LINEAR else 0.0)
+                top = n_s - n_b + j
+                ref[above, top] = params[base + 2 * n_b + j] + (
+                    (xs[above] - knots[last]) * params[base + 3 * n_b + j] if mode == _LINEAR else 0.0)
+        ref = ref[:, :n_kept]
+        err = _spline_feature(Approx(raw, np.where(missing, 0.0, x.err[:, i])), params, step.indices, ref)
+        ref[missing] = 0.0
+        err[missing] = 0.0
+        refs.append(ref)
+        errs.append(err)
+    return Approx(np.concatenate(refs, axis=1), np.concatenate(errs, axis=1))
 
 
 def _function(x: Approx, code: int) -> Approx:

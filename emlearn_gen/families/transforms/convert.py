@@ -12,7 +12,7 @@ from sklearn.feature_selection._base import SelectorMixin
 
 from ...core.pipeline import flat_steps
 from ...core.validation import accepts_nan
-from .ir import FUNCTIONS, Step, TransformProgram
+from .ir import FUNCTIONS, SPLINE_MAX_DEGREE, SPLINE_MODES, Step, TransformProgram
 
 #: The selectors: every one keeps the columns of its get_support().
 SELECTORS: Tuple[type, ...] = (
@@ -247,6 +247,81 @@ def _function(est: preprocessing.FunctionTransformer, n: int) -> List[Step]:
                  refuses_nan=bool(est.validate))]
 
 
+def _spline_boundary(spl: Any, extrapolation: str, degree: int, n_splines: int) -> np.ndarray:
+    """The boundary splines' values and slopes at the base knots' ends, as
+    scikit-learn computes them for constant and linear extrapolation
+    (empty for the other modes): first splines' values, slopes, last
+    splines' values, slopes."""
+    if extrapolation not in ("constant", "linear"):
+        return np.zeros(0)
+    # scikit-learn continues `degree` splines at each end (degree + 1 linearly for degree <= 1).
+    n_b = degree if extrapolation == "constant" else (degree + 1 if degree <= 1 else degree)
+    xmin, xmax = spl.t[degree], spl.t[-degree - 1]
+    f_min, f_max = np.asarray(spl(xmin)), np.asarray(spl(xmax))
+    if extrapolation == "linear":
+        fp_min, fp_max = np.asarray(spl(xmin, nu=1)), np.asarray(spl(xmax, nu=1))
+    else:
+        fp_min = fp_max = np.zeros(n_splines)
+    last = slice(n_splines - n_b, n_splines)
+    return np.concatenate([f_min[:n_b], fp_min[:n_b], f_max[last], fp_max[last]])
+
+
+def _spline(est: preprocessing.SplineTransformer, n: int) -> List[Step]:
+    """Per feature: its knot vector (scikit-learn's bsplines_[i].t) and the
+    boundary values extrapolation needs; the basis is computed on the
+    device by Cox-de Boor's recursion."""
+    if est.sparse_output:
+        raise ValueError("SplineTransformer(sparse_output=True): the device writes dense rows; "
+                         "fit it with sparse_output=False")
+    degree = int(est.degree)
+    if degree > SPLINE_MAX_DEGREE:
+        raise ValueError(
+            f"SplineTransformer(degree={degree}): the device evaluates splines of degree up to "
+            f"{SPLINE_MAX_DEGREE} (cubic); fit it with degree <= {SPLINE_MAX_DEGREE}"
+        )
+    extrapolation = str(est.extrapolation)
+    if extrapolation not in SPLINE_MODES:
+        raise ValueError(f"SplineTransformer(extrapolation={extrapolation!r}): supported are "
+                         f"{', '.join(repr(m) for m in SPLINE_MODES)}")
+    splines = list(est.bsplines_)
+    if extrapolation == "linear" and degree <= 1 and n > 1:
+        # scikit-learn 1.9's transform raises the degree it uses to 2 while
+        # handling the first feature and keeps it for the others, taking
+        # their range from the wrong knots: its values are not the splines'.
+        raise ValueError(
+            f"SplineTransformer(extrapolation='linear', degree={degree}) on {n} features: scikit-learn "
+            "extrapolates every feature after the first from the wrong knots at this degree, which the "
+            "device would not reproduce. Use degree >= 2, or one SplineTransformer per feature "
+            "(a ColumnTransformer)"
+        )
+    if len(splines) != n:
+        raise ValueError(f"SplineTransformer has splines for {len(splines)} features, but {n} reach it; refit it")
+    n_splines = int(splines[0].c.shape[1])
+    n_kept = n_splines - 1 + int(bool(est.include_bias))
+    if n_kept == 0:
+        raise ValueError("SplineTransformer writes no feature (one spline, include_bias=False); "
+                         "fit it with more knots or include_bias=True")
+    params = []
+    for i, spl in enumerate(splines):
+        knots = _float32_range(_finite(np.asarray(spl.t, dtype=np.float64), "SplineTransformer knots"),
+                               "SplineTransformer knots")
+        # Cox-de Boor divides by knot differences (skipping those of repeated
+        # knots, as scipy does): knots apart in float64 must stay apart in float32.
+        if np.any((np.diff(knots.astype(np.float32)) <= 0) & (np.diff(knots) > 0)):
+            raise ValueError(
+                f"SplineTransformer's knots of feature {i} are not distinct in float32 (the feature's range "
+                "is tiny against its magnitude): the device computes in float32; centre or rescale the "
+                "feature before the SplineTransformer, or use fewer knots"
+            )
+        boundary = _spline_boundary(spl, extrapolation, degree, n_splines)
+        params.append(_params(knots, boundary, what="SplineTransformer"))
+    n_t = int(splines[0].t.size)
+    n_b = (params[0].size - n_t) // 4
+    indices = np.array([degree, SPLINE_MODES[extrapolation], n_t, n_splines, n_kept, n_b], dtype=np.int64)
+    return [Step("spline", n, n * n_kept, np.concatenate(params), indices, "SplineTransformer",
+                 refuses_nan=est.handle_missing != "zeros", range_checked=extrapolation == "error")]
+
+
 def _column_transformer(est: compose.ColumnTransformer, n: int) -> List[Step]:
     """Every transformer's columns side by side (one select), then each
     transformer's steps on its slice of the row."""
@@ -341,6 +416,7 @@ CONVERTERS: Dict[type, Callable[[Any, int], List[Step]]] = {
     impute.MissingIndicator: _missing_indicator,
     preprocessing.PolynomialFeatures: _polynomial,
     preprocessing.KBinsDiscretizer: _discretizer,
+    preprocessing.SplineTransformer: _spline,
     preprocessing.FunctionTransformer: _function,
     compose.ColumnTransformer: _column_transformer,
     preprocessing.StandardScaler: _standard,

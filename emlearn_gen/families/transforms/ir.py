@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -25,7 +25,22 @@ OPS = {
     "polynomial": 11,
     "discretize": 12,
     "function": 13,
+    "spline": 14,
 }
+
+#: Extrapolation of a "spline" step (spline_mode in transforms.hpp), by
+#: scikit-learn's name; "error" runs as "continue" (the host refuses the
+#: rows scikit-learn refuses).
+SPLINE_MODES = {
+    "continue": 0,
+    "error": 0,
+    "constant": 1,
+    "linear": 2,
+    "periodic": 3,
+}
+
+#: The largest degree a spline step evaluates (EMLEARN_GEN_SPLINE_MAX_DEGREE).
+SPLINE_MAX_DEGREE = 3
 
 #: Elementwise functions of a "function" step (transform_function in
 #: transforms.hpp), by numpy's name.
@@ -51,9 +66,14 @@ class Step:
     clip (low, high), impute (one value per feature, NaN where the feature
     is dropped after), binarize (threshold), project (mean (n_in), then the
     weights (n_out, n_in) by rows), discretize (each feature's thresholds,
-    ascending). ``indices`` are a select step's input columns, a polynomial
-    step's degree and factors of each output, a discretize step's number of
-    thresholds per feature, a function step's function (FUNCTIONS).
+    ascending), spline (per feature: its knots, then for constant and linear
+    extrapolation the boundary splines' values and slopes). ``indices`` are
+    a select step's input columns, a polynomial step's degree and factors of
+    each output, a discretize step's number of thresholds per feature, a
+    function step's function (FUNCTIONS), a spline step's degree, mode
+    (SPLINE_MODES), knots, splines, kept splines and boundary splines per
+    feature. ``range_checked`` marks a spline step whose input beyond its
+    base knots scikit-learn refuses (extrapolation="error").
     ``source`` names the scikit-learn step it comes from.
     """
 
@@ -67,6 +87,7 @@ class Step:
     refuses_nan: bool = False
     first: int = 0
     count: Optional[int] = None
+    range_checked: bool = False
 
     @property
     def n_slice(self) -> int:
@@ -114,6 +135,37 @@ class TransformProgram:
         head = dataclasses.replace(first, n_in=k, count=k, indices=position[indices])
         quadratic = self.quadratic
         return used, TransformProgram((head,) + tuple(self.steps[1:]), k, quadratic)
+
+    def range_checks(self) -> List[Tuple[int, float, float, str]]:
+        """(input column, lowest, highest, step) for every value a spline
+        step with extrapolation="error" reads: scikit-learn refuses rows
+        beyond its base knots, which the host checks on the raw row. Such a
+        step must read input columns as they are (only selected), as the
+        range is known there alone."""
+        checks: List[Tuple[int, float, float, str]] = []
+        origin = np.arange(self.n_features)  # the input column of each value, -1 if computed
+        for step in self.steps:
+            end = step.first + step.n_slice
+            inside = origin[step.first : end]
+            if step.range_checked:
+                if np.any(inside < 0):
+                    raise ValueError(
+                        f"{step.source}(extrapolation='error') reads values an earlier step computes: "
+                        "a device cannot refuse them. Put it first (or in a ColumnTransformer on the "
+                        "input columns), or fit it with extrapolation='continue', which gives the same "
+                        "values inside the knots"
+                    )
+                k, n_t = int(step.indices[0]), int(step.indices[2])
+                per_feature = step.params.size // step.n_slice
+                for i, column in enumerate(inside):
+                    knots = step.params[i * per_feature : i * per_feature + n_t]
+                    checks.append((int(column), float(knots[k]), float(knots[n_t - k - 1]), step.source))
+            if step.op == "select":
+                out = inside[np.asarray(step.indices, dtype=np.int64)]
+            else:
+                out = np.full(step.width, -1, dtype=np.int64)
+            origin = np.concatenate([origin[: step.first], out, origin[end:]])
+        return checks
 
     def nan_paths(self) -> Tuple[np.ndarray, np.ndarray]:
         """For each input column: whether NaN in it reaches a step that

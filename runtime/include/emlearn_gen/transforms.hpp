@@ -1,7 +1,7 @@
 // emlearn-gen runtime: feature transforms (scikit-learn's scalers, imputer,
 // missing-value indicator, normalizer, binarizer, discretizer, polynomial
-// features, elementwise functions, feature selectors and linear
-// projections), run as a program of steps over one row.
+// features, B-spline bases, elementwise functions, feature selectors and
+// linear projections), run as a program of steps over one row.
 //
 // A model is a sequence of n_steps steps. Step s reads the n_in values the
 // step before it wrote (the input row for step 0, n_in = n_features) and
@@ -43,6 +43,27 @@
 //                   in p, ascending (KBinsDiscretizer, ordinal)
 //   function        y[i] = f(x[i]) for the elementwise function idx[0]
 //                   (transform_function; FunctionTransformer)
+//   spline          each feature's B-spline basis (SplineTransformer):
+//                   idx = degree k (<= 3), extrapolation (spline_mode),
+//                   n_t knots per feature, n_s splines per feature, n_kept
+//                   outputs per feature (n_s, or n_s - 1 without the last
+//                   spline), n_b boundary splines. p holds, feature after
+//                   feature, its n_t knots t (ascending), then for constant
+//                   and linear extrapolation 4 n_b values: the first n_b
+//                   splines' values at t[k] and their slopes there, the last
+//                   n_b splines' values at t[n_t - k - 1] and their slopes.
+//                   y[n_kept i + j] is spline j of x[i], evaluated by
+//                   Cox-de Boor on the knot interval t[l] <= x < t[l + 1]
+//                   (k <= l < n_t - k - 1; the first or last interval
+//                   beyond them). Outside [t[k], t[n_t - k - 1]]: continue
+//                   extrapolates the end pieces (it is also what an
+//                   extrapolation="error" step writes on the device: the
+//                   host refuses such rows as scikit-learn does); constant
+//                   writes the boundary values, linear value + slope *
+//                   (x - boundary), the other splines 0; periodic maps x
+//                   into [t[k], t[n_t - k - 1]) first and adds spline
+//                   n_s + j into spline j (j < k). NaN (handle_missing=
+//                   "zeros") gives 0 for all of the feature's splines.
 //
 // A program whose last step is a PCA projection of its whole row may also
 // have PCA's log-likelihood (score_samples): with d = x - mean the last
@@ -93,8 +114,22 @@ enum : uint8_t {
   polynomial = 11,
   discretize = 12,
   function = 13,
+  spline = 14,
 };
 }  // namespace transform_op
+
+/// Extrapolation of a spline step beyond its base knots (see the header comment).
+namespace spline_mode {
+enum : uint8_t {
+  continued = 0,  ///< the end pieces go on (scikit-learn's "continue", and "error" on the device)
+  constant = 1,   ///< the boundary values
+  linear = 2,     ///< the boundary values and slopes
+  periodic = 3,   ///< x taken modulo the base interval
+};
+}  // namespace spline_mode
+
+/// The largest degree a spline step evaluates (4 basis values on the stack).
+#define EMLEARN_GEN_SPLINE_MAX_DEGREE 3
 
 /// The elementwise functions of a `function` step: numpy's log, log1p, exp,
 /// expm1, sqrt, absolute and square, computed with math.hpp's functions.
@@ -170,6 +205,101 @@ inline float transform_apply(uint32_t f, float x) {
       return x < 0.0f ? -x : x;
     default:  // squared: transforms_validate admits no other function
       return x * x;
+  }
+}
+
+// floor(v) for a finite float: exact, as every float of magnitude 2^23 or
+// more is an integer already.
+inline float floor_float(float v) {
+  if (!(v < 8388608.0f && v > -8388608.0f)) {
+    return v;
+  }
+  const float whole = static_cast<float>(static_cast<int32_t>(v));
+  return whole > v ? whole - 1.0f : whole;
+}
+
+// x of a periodic spline mapped into [t0, t0 + period) as scikit-learn
+// does (t0 + (x - t0) mod period), in float32: the quotient's floor may be
+// one off near a multiple of the period, which lands x just outside the
+// interval, where the end piece goes on to the same value.
+inline float spline_wrap(float x, float t0, float period) {
+  const float d = x - t0;
+  const float q = floor_float(d / period);
+  return t0 + (d - rounded(q * period));
+}
+
+// The k + 1 B-splines of degree k that are nonzero on the knot interval
+// t[l] <= x < t[l + 1] (splines l - k .. l), by Cox-de Boor's recursion in
+// scipy's order (_deBoor_D), into b[0..k].
+template <typename T>
+inline void spline_basis(const T& t, uint32_t l, uint32_t k, float x, float* b) {
+  float prev[EMLEARN_GEN_SPLINE_MAX_DEGREE + 1];
+  b[0] = 1.0f;
+  for (uint32_t j = 1; j <= k; ++j) {
+    for (uint32_t i = 0; i < j; ++i) {
+      prev[i] = b[i];
+    }
+    b[0] = 0.0f;
+    for (uint32_t i = 1; i <= j; ++i) {
+      const float right = table_read(t, l + i);
+      const float left = table_read(t, l + i - j);
+      if (right == left) {  // a repeated knot: the converter admits none
+        b[i] = 0.0f;
+        continue;
+      }
+      const float w = prev[i - 1] / (right - left);
+      b[i - 1] += rounded(w * (right - x));
+      b[i] = rounded(w * (x - left));
+    }
+  }
+}
+
+// One feature's splines of a spline step: x -> y[0..n_kept).
+template <typename T>
+inline void spline_feature(const T& p, const uint32_t* shape, float x, float* y) {
+  const uint32_t k = shape[0], mode = shape[1], n_t = shape[2], n_s = shape[3], n_kept = shape[4], n_b = shape[5];
+  for (uint32_t j = 0; j < n_kept; ++j) {
+    y[j] = 0.0f;
+  }
+  if (is_missing(x)) {
+    return;
+  }
+  const uint32_t last = n_t - k - 1u;  // t[k] .. t[last]: the base knots
+  const float lo = table_read(p, k);
+  const float hi = table_read(p, last);
+  if ((mode == spline_mode::constant || mode == spline_mode::linear) && (x < lo || x > hi)) {
+    const bool below = x < lo;
+    const auto bound = table_from(p, n_t + (below ? 0u : 2u * n_b));
+    const uint32_t first = below ? 0u : n_s - n_b;
+    for (uint32_t j = 0; j < n_b; ++j) {
+      float v = table_read(bound, j);
+      const float slope = table_read(bound, n_b + j);
+      if (mode == spline_mode::linear && slope != 0.0f) {
+        v += rounded((x - (below ? lo : hi)) * slope);
+      }
+      if (first + j < n_kept) {
+        y[first + j] = v;
+      }
+    }
+    return;
+  }
+  if (mode == spline_mode::periodic) {
+    x = spline_wrap(x, lo, hi - lo);
+  }
+  uint32_t l = k;
+  while (l + 1u < last && x >= table_read(p, l + 1u)) {
+    ++l;
+  }
+  float b[EMLEARN_GEN_SPLINE_MAX_DEGREE + 1];
+  spline_basis(p, l, k, x, b);
+  for (uint32_t i = 0; i <= k; ++i) {
+    uint32_t j = l - k + i;
+    if (j >= n_s) {  // periodic: spline n_s + j is spline j
+      j -= n_s;
+    }
+    if (j < n_kept) {
+      y[j] += b[i];
+    }
   }
 }
 
@@ -269,6 +399,17 @@ inline void transform_slice(const M& m, uint32_t s, uint8_t op, const float* x, 
       }
       break;
     }
+    case transform_op::spline: {
+      uint32_t shape[6];
+      for (uint32_t i = 0; i < 6u; ++i) {
+        shape[i] = table_read(idx, i);
+      }
+      const uint32_t per_feature = shape[2] + 4u * shape[5];
+      for (uint32_t i = 0; i < n; ++i) {
+        spline_feature(table_from(p, i * per_feature), shape, x[i], y + i * shape[4]);
+      }
+      break;
+    }
     default: {  // function: transforms_validate admits no other operation
       const uint32_t f = table_read(idx, 0);
       for (uint32_t i = 0; i < n; ++i) {
@@ -317,9 +458,37 @@ inline uint64_t transform_param_count(uint8_t op, uint32_t n, uint32_t w) {
   }
 }
 
-// Checks the indices of a select, polynomial, discretize or function step
-// (and, for discretize, that its thresholds fit `params`); returns
-// status::ok, bad_table or size_mismatch as transforms_validate does.
+// Checks a spline step's six indices at `at` against its slice of n values
+// giving w (and that its knots and boundary values fit `params`).
+template <typename M>
+inline status transform_check_spline(const M& m, uint64_t at, uint64_t first_param, uint32_t n, uint32_t w,
+                                     size_t n_indices, size_t n_params) {
+  if (at + 6u > n_indices) {
+    return status::size_mismatch;
+  }
+  uint64_t v[6];
+  for (uint32_t i = 0; i < 6u; ++i) {
+    v[i] = table_read(m.indices, static_cast<uint32_t>(at + i));
+  }
+  const uint64_t k = v[0], mode = v[1], n_t = v[2], n_s = v[3], n_kept = v[4], n_b = v[5];
+  const bool bounded = mode == spline_mode::constant || mode == spline_mode::linear;
+  // Every spline but the periodic ones has its own k + 1 knots' support.
+  const uint64_t n_full = mode == spline_mode::periodic ? n_s + k : n_s;
+  if (k > EMLEARN_GEN_SPLINE_MAX_DEGREE || mode > spline_mode::periodic || n_s == 0u || n_t != n_full + k + 1u ||
+      (n_kept != n_s && n_kept + 1u != n_s) || n_kept == 0u || n_b > n_s || (!bounded && n_b != 0u) ||
+      static_cast<uint64_t>(w) != n_kept * n) {
+    return status::bad_table;
+  }
+  if (first_param + (n_t + 4u * n_b) * n > n_params) {
+    return status::size_mismatch;
+  }
+  return status::ok;
+}
+
+// Checks the indices of a select, polynomial, discretize, function or
+// spline step (and, for discretize and spline, that their parameters fit
+// `params`); returns status::ok, bad_table or size_mismatch as
+// transforms_validate does.
 template <typename M>
 inline status transform_check_indices(const M& m, uint8_t op, uint64_t first_index, uint64_t first_param, uint32_t n,
                                       uint32_t w, size_t n_indices, size_t n_params) {
@@ -366,6 +535,8 @@ inline status transform_check_indices(const M& m, uint8_t op, uint64_t first_ind
     if (table_read(m.indices, static_cast<uint32_t>(at)) > transform_function::squared) {
       return status::bad_table;
     }
+  } else if (op == transform_op::spline) {
+    return transform_check_spline(m, at, first_param, n, w, n_indices, n_params);
   }
   return status::ok;
 }
@@ -422,7 +593,9 @@ inline void transforms_score_samples(const M& m, const float* x, float* out, flo
 /// always have), or a zero count; status::bad_table for an unknown
 /// operation or function, a slice outside its row, a slice width that does
 /// not follow from its operation (the slice's own size except for select,
-/// project and polynomial), an index outside the slice, a row between two
+/// project, polynomial and spline), a spline step's counts that do not fit
+/// one another or a degree above EMLEARN_GEN_SPLINE_MAX_DEGREE, an index
+/// outside the slice, a row between two
 /// steps wider than max_width, or a last step that does not write n_outputs
 /// values; status::size_mismatch when ops, shapes, params or indices do not
 /// have the elements the steps read, or quadratic is neither empty nor
@@ -447,11 +620,12 @@ inline status transforms_validate(const M& m, size_t n_ops, size_t n_shapes, siz
     const uint64_t first_index = table_read(m.shapes, 5u * s + 2u);
     const uint64_t first = table_read(m.shapes, 5u * s + 3u);
     const uint32_t count = table_read(m.shapes, 5u * s + 4u);
-    if (op > transform_op::function || count == 0u || first + count > n_in || n_out < n_in - count + 1u) {
+    if (op > transform_op::spline || count == 0u || first + count > n_in || n_out < n_in - count + 1u) {
       return status::bad_table;
     }
     const uint32_t width = n_out - (n_in - count);
-    const bool resizes = op == transform_op::select || op == transform_op::project || op == transform_op::polynomial;
+    const bool resizes = op == transform_op::select || op == transform_op::project ||
+                         op == transform_op::polynomial || op == transform_op::spline;
     if ((!resizes && width != count) || (s + 1u < m.n_steps && n_out > m.max_width) ||
         (s + 1u == m.n_steps && n_out != m.n_outputs)) {
       return status::bad_table;
