@@ -286,7 +286,9 @@ static const uint8_t demo_tf_ops[3] EMLEARN_GEN_TABLE_ATTR = {0, 4, 9};
 static const uint32_t demo_tf_shapes[15] EMLEARN_GEN_TABLE_ATTR = {2u, 0u, 0u, 0u, 2u, 1u, 4u, 0u, 0u, 2u,
                                                                    1u, 4u, 0u, 0u, 1u};
 static const float demo_tf_params[6] EMLEARN_GEN_TABLE_ATTR = {0.5f, -1.0f, 2.0f, 4.0f, 0.25f, 3.0f};
-static const uint32_t demo_tf_indices[1] EMLEARN_GEN_TABLE_ATTR = {1u};
+// Six indices at least, as the family pads them: a spline step reads six
+// at fixed positions, which g++ -Warray-bounds sees in every program.
+static const uint32_t demo_tf_indices[6] EMLEARN_GEN_TABLE_ATTR = {1u, 0u, 0u, 0u, 0u, 0u};
 static const float demo_tf_quadratic[2] EMLEARN_GEN_TABLE_ATTR = {-0.5f, -1.0f};
 struct demo_tf {
   static constexpr const uint8_t* ops = demo_tf_ops;
@@ -302,7 +304,7 @@ struct demo_tf {
 float demo_tf_transform(const float* x) {
   float scratch[4];
   float out[1];
-  if (eg::transforms_validate(demo_tf(), 3u, 15u, 6u, 1u, 2u) != eg::status::ok) {
+  if (eg::transforms_validate(demo_tf(), 3u, 15u, 6u, 6u, 2u) != eg::status::ok) {
     return -1.0f;
   }
   eg::transforms_run(demo_tf(), x, out, scratch);

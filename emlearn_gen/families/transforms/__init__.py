@@ -44,6 +44,15 @@ LAYOUT = Layout(
 )
 
 
+#: Indices a spline step reads at fixed positions (transforms.hpp).
+SPLINE_SHAPE = 6
+
+
+def _padded(values: np.ndarray, at_least: int, dtype: type) -> np.ndarray:
+    values = np.asarray(values).astype(dtype)
+    return np.concatenate([values, np.zeros(max(0, at_least - values.size), dtype)])
+
+
 def pack(program: TransformProgram) -> Packed:
     shapes, params, indices = [], [], []
     n_params = n_indices = 0
@@ -53,16 +62,17 @@ def pack(program: TransformProgram) -> Packed:
         n_params += step.params.size
         indices.append(step.indices)
         n_indices += step.indices.size
-    params32 = np.concatenate(params).astype(np.float32) if params else np.zeros(0, np.float32)
-    # At least two: g++ -Warray-bounds sees the clip operation's constant
-    # index 1 in every program, also where no step clips.
-    params32 = np.concatenate([params32, np.zeros(max(0, 2 - params32.size), np.float32)])
+    # Padded: g++ -Warray-bounds sees every operation's constant indices in
+    # every program (clip's parameter 1, spline's six indices), also where no
+    # step of that operation runs; validation reads only what steps use.
+    params32 = _padded(np.concatenate(params) if params else np.zeros(0), 2, np.float32)
+    indices32 = _padded(np.concatenate(indices) if indices else np.zeros(0), SPLINE_SHAPE, np.uint32)
     return Packed(
         tables={
             "ops": frozen(np.array([OPS[s.op] for s in program.steps], dtype=np.uint8)),
             "shapes": frozen(np.array(shapes, dtype=np.uint32)),
             "params": frozen(params32),
-            "indices": frozen(np.concatenate(indices).astype(np.uint32) if indices else np.zeros(0, np.uint32)),
+            "indices": frozen(indices32),
             "quadratic": frozen((program.quadratic if program.quadratic is not None else np.zeros(0)).astype(np.float32)),
         },
         fields={
