@@ -15,13 +15,14 @@ from typing import Any, Dict, Mapping, Sequence, Tuple
 
 import numpy as np
 
+from ...core.calibration import check_calibration, measure
 from ...core.entry_points import INDICATOR, LABEL, VALUES, EntryPoint
 from ...core.family import FLOAT64_KERNEL_STACK_BYTES, Family, Lowered, Option, Packed
 from ...core.layout import Field, Layout, Table, frozen
 from .contract import MLPContract
 from .convert import SUPPORTED, convert_mlp
 from .ir import ACTIVATIONS, MLPModel
-from .quantize import measure, quantize, summary_line
+from .quantize import INT8, quantize
 
 #: Weight storage (runtime mlp.hpp, mlp_weights).
 WEIGHT_TYPES = {"float32": 0, "int8": 1, "float64": 2}
@@ -141,19 +142,15 @@ class MLPFamily(Family):
     def lower(self, ir: MLPModel, options: Mapping[str, Any]) -> Lowered:
         dtype = options["dtype"] or "float32"
         calibration = options["calibration"]
-        if calibration is not None and dtype != "int8":
-            raise ValueError(
-                "mlp models: calibration data is used only with dtype='int8' (to measure the "
-                "quantization); drop it, or pass dtype='int8'"
-            )
+        check_calibration(INT8, dtype, calibration)
         entry_points = _entry_points(ir)
         packed = pack(ir, dtype)
         report: Dict[str, Any] = {}
         summary: Tuple[str, ...] = ()
         resolved: Tuple[Tuple[str, str], ...] = (("dtype", dtype),)
         if dtype == "int8":
-            report = measure(LAYOUT, pack(ir), packed, entry_points, ir, calibration)
-            summary = (summary_line(report),)
+            report, line = measure(INT8, LAYOUT, pack(ir), packed, entry_points, ir.n_features, calibration)
+            summary = (line,)
             resolved += (("calibration", f"{report['calibration_rows']} rows"),)
         width = ir.max_width
         value_bytes = 8 if dtype == "float64" else 4

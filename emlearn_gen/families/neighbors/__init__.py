@@ -17,13 +17,14 @@ from typing import Any, Dict, Mapping, Sequence, Tuple
 
 import numpy as np
 
+from ...core.calibration import check_calibration, measure
 from ...core.entry_points import LABEL, OUTLIER, VALUES, EntryPoint
 from ...core.family import Family, Lowered, Option, Packed
 from ...core.layout import Field, Layout, Table, frozen
 from .contract import NeighborsContract, radius_rank
 from .convert import SUPPORTED, convert_neighbors
 from .ir import KINDS, METRICS, WEIGHTS, NeighborsModel
-from .storage import dequantized, measure, quantize, summary_line
+from .storage import INT16, dequantized, quantize
 
 #: Point storage (runtime neighbors_storage).
 STORAGE = {"float32": 0, "int16": 1}
@@ -230,11 +231,7 @@ class NeighborsFamily(Family):
     def lower(self, ir: NeighborsModel, options: Mapping[str, Any]) -> Lowered:
         dtype = options["dtype"] or "float32"
         calibration = options["calibration"]
-        if calibration is not None and dtype != "int16":
-            raise ValueError(
-                "neighbors models: calibration data is used only with dtype='int16' (to measure the "
-                "storage's effect); drop it, or pass dtype='int16'"
-            )
+        check_calibration(INT16, dtype, calibration)
         if dtype == "int16" and ir.kind == "centroid":
             raise ValueError(
                 "neighbors models: NearestCentroid keeps one centroid per class, not its training rows; "
@@ -256,8 +253,8 @@ class NeighborsFamily(Family):
             stored = dequantized(ir.points)
             ir16 = _lof_refit(ir, stored) if ir.kind == "lof" else ir
             packed = pack(ir16, "int16")
-            report = measure(LAYOUT, pack(ir), packed, entry_points, ir.n_features, calibration)
-            summary = (summary_line(report),)
+            report, line = measure(INT16, LAYOUT, pack(ir), packed, entry_points, ir.n_features, calibration)
+            summary = (line,)
             resolved += (("calibration", f"{report['calibration_rows']} rows"),)
         else:
             packed = pack(ir)

@@ -6,25 +6,33 @@ The int16 points the runtime computes with are exactly the float32 values
 :func:`dequantized` returns (numpy's float32 product and sum round as the
 runtime's do), so the float32 contract holds against scikit-learn fitted on
 those rows; convert() measures how far they move the outputs from the
-float32 model on calibration rows the user gives (:func:`measure`).
+float32 model on calibration rows the user gives (core/calibration.py,
+with INT16 below).
 """
 
 from __future__ import annotations
 
-import warnings
-from typing import Any, Dict, Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
 
-from ...core.entry_points import EntryPoint
-from ...core.family import Packed
-from ...core.host import HostModel
-from ...core.layout import Layout
-from ...core.validation import check_X
+from ...core.calibration import Variant
+
 
 #: int16 codes run from -Q_MAX - 1 to Q_MAX.
 Q_MAX = 2**15 - 1
 _LEVELS = 2**16 - 1
+
+#: int16 rows in the words of the calibration report and banner.
+INT16 = Variant(
+    family="neighbors models",
+    option="int16",
+    report_key="points",
+    effect="int16 storage of the training rows moves",
+    head="training rows stored as int16 with a scale and offset per feature: ",
+    against="float32 storage",
+    agree_with="float32 storage",
+)
 
 
 def quantize(points: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -47,54 +55,3 @@ def dequantized(points: np.ndarray) -> np.ndarray:
     q, scale, offset = quantize(points)
     product = q.astype(np.float32) * scale[None, :]
     return (product + offset[None, :]).astype(np.float64)
-
-
-def measure(
-    layout: Layout,
-    float_tables: Packed,
-    int16_tables: Packed,
-    entry_points: Sequence[EntryPoint],
-    n_features: int,
-    calibration: Any,
-) -> Dict[str, Any]:
-    """Label agreement and largest output difference of the int16 model
-    against the float32 model, both run by the runtime on the calibration
-    rows; without rows, a warning and a report saying nothing was measured."""
-    if calibration is None:
-        warnings.warn(
-            "dtype='int16': no calibration data was given, so convert() could not measure how far "
-            "int16 storage of the training rows moves the outputs from the float32 model's. Pass "
-            "calibration=X (rows like the inputs the device will see) to have it measured and reported "
-            "in CModel.report and the header's banner.",
-            UserWarning,
-            stacklevel=5,  # measure, lower, convert._lowered, convert, the caller
-        )
-        return {"points": "int16", "calibration_rows": 0, "measured": False}
-    X32 = check_X(calibration, n_features, "calibration data", allow_nan=False)
-    report: Dict[str, Any] = {"points": "int16", "calibration_rows": int(X32.shape[0]), "measured": True}
-    reference = HostModel(layout, float_tables, entry_points)
-    quantized = HostModel(layout, int16_tables, entry_points)
-    names = {ep.name: ep for ep in entry_points}
-    if names["predict"].output != "values":
-        report["label_agreement"] = float(np.mean(reference.run("predict", X32) == quantized.run("predict", X32)))
-    compared = next(n for n in ("predict_proba", "score_samples", "decision_function", "predict") if n in names)
-    if names[compared].output == "values":
-        with np.errstate(invalid="ignore"):
-            diff = np.abs(reference.run(compared, X32).astype(np.float64) - quantized.run(compared, X32))
-        both_nan = np.isnan(diff)
-        report["compared_output"] = compared
-        report["max_output_difference"] = float(np.max(np.where(both_nan, 0.0, diff))) if diff.size else 0.0
-    return report
-
-
-def summary_line(report: Dict[str, Any]) -> str:
-    """The banner's line on int16 storage."""
-    head = "training rows stored as int16 with a scale and offset per feature: "
-    if not report["measured"]:
-        return head + "not measured against float32 storage (no calibration data given)."
-    parts = []
-    if "label_agreement" in report:
-        parts.append(f"labels agree with float32 storage on {100 * report['label_agreement']:.2f} % of rows")
-    if "compared_output" in report:
-        parts.append(f"{report['compared_output']} differs by at most {report['max_output_difference']:.3g}")
-    return head + f"on {report['calibration_rows']} calibration rows, " + ", ".join(parts) + "."
