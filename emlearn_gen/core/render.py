@@ -166,12 +166,13 @@ def stack_lines(cm: Any) -> List[str]:
     """Banner lines stating the stack each entry point needs at most."""
     kernel = cm.family.kernel_stack(cm._lowered)
     lines = ["Stack per call, at most (kernel measured at -Os on Cortex-M0, Cortex-M4F and AVR):"]
+    total = cm.stated_stack
     for ep in cm.entry_points:
         before = cm.steps_stack(ep.name)
         steps = f"{before} for the steps + " if before else ""
         local, what = cm._lowered.scratch.get(ep.name, (0, ""))
         arrays = f"{what} + " if local else ""
-        lines.append(f"{ep.name}() {before + local + kernel} bytes: {steps}{arrays}{kernel} for the kernel.")
+        lines.append(f"{ep.name}() {total[ep.name]} bytes: {steps}{arrays}{kernel} for the kernel.")
     return lines
 
 
