@@ -105,6 +105,14 @@ kernel_factory find_kernel(const std::string& name);
 /// {kernel name: table-format version} of the registered kernels.
 std::map<std::string, int> kernel_formats();
 
+/// Adds definitions to the module beyond the model kernels (the signal
+/// kernels of bindings/signal/): each file registers one at load time, and
+/// the module runs them in the order of their names.
+typedef void (*module_definer)(py::module_& m);
+struct module_part {
+  module_part(const char* name, module_definer define);
+};
+
 /// Throws std::invalid_argument("<what>: <status text>") unless s is ok.
 void check_status(emlearn_gen::status s, const std::string& what);
 

@@ -76,6 +76,15 @@ kernel_registration::kernel_registration(const char* name, kernel_factory factor
   registry()[name] = registered{factory, format};
 }
 
+namespace {
+std::map<std::string, module_definer>& module_parts() {
+  static std::map<std::string, module_definer> parts;
+  return parts;
+}
+}  // namespace
+
+module_part::module_part(const char* name, module_definer define) { module_parts()[name] = define; }
+
 kernel_factory find_kernel(const std::string& name) {
   const auto it = registry().find(name);
   if (it == registry().end()) {
@@ -401,4 +410,5 @@ PYBIND11_MODULE(_runtime, m) {
       .def("run_array", &HostModel::run_array, py::arg("name"), py::arg("X"), py::arg("allow_nan"),
            py::arg("n_jobs") = 1, py::arg("labels") = py::none())
       .def_property_readonly("n_features", &HostModel::n_features);
+  for (const auto& part : module_parts()) part.second(m);
 }
