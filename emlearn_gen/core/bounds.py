@@ -97,6 +97,27 @@ def proba_bound(
     raise ValueError(f"no predict_proba for link {link!r}")
 
 
+def log_proba_bound(joint: np.ndarray, log_proba: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Bound on ``joint_k - logsumexp_f(joint)`` (the runtime's normalisation
+    of per-class or per-component log-likelihoods, rows of ``joint`` within
+    ``B`` of the float64 ones) against the float64 ``log_proba``. The
+    log-sum-exp moves by at most max B with its inputs, and logsumexp_f adds
+    L = EXP_MAX_REL_ERROR + u max|d| + (K - 1) u + LOG_MAX_REL_ERROR ln K + u|lse|
+    (math.hpp), d_j = joint_j - max joint taken 2 max B larger; the
+    subtraction is one rounding: b_k = (B_k + max B + L)(1 + u) + u|log p_k|."""
+    K = joint.shape[1]
+    top = joint.max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        d = np.where(np.isfinite(joint), top - joint, 0.0)
+    bmax = B.max(axis=1, keepdims=True)
+    lse = joint - log_proba
+    lse = np.where(np.isfinite(lse), lse, 0.0)
+    L = EXP_MAX_REL_ERROR + U * (d.max(axis=1, keepdims=True) + 2 * bmax) + (K - 1) * U
+    L = L + LOG_MAX_REL_ERROR * np.log(K) + U * np.abs(lse) + K * 2.0**-150
+    with np.errstate(invalid="ignore"):
+        return (B + bmax + L) * (1 + U) + U * np.where(np.isfinite(log_proba), np.abs(log_proba), 0.0)
+
+
 def float32_output(value: np.ndarray, bound: np.ndarray) -> np.ndarray:
     """``bound`` on a binary64 result, widened by its rounding to the float
     the entry points return: U relative (of the value plus its error), or

@@ -49,10 +49,9 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, U64, assert_within, check_labels, gamma
+from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, U64, assert_within, check_labels, gamma, log_proba_bound
 from ...core.entry_points import estimator_has
 from ...core.family import NumericContract
-from ..naive_bayes.contract import _log_proba_bounds as log_proba_bounds
 from .ir import MixtureModel
 
 
@@ -112,7 +111,7 @@ def _assert_mixture(cm: Any, est: Any, ir: MixtureModel, X: np.ndarray) -> Dict[
     report.update(check_labels(est.predict(X), cm.predict(X), _top_two_tie(wlp, B)))
 
     log_resp = np.asarray(est._estimate_log_prob_resp(X)[1], dtype=np.float64)
-    b = log_proba_bounds(wlp, log_resp, B)
+    b = log_proba_bound(wlp, log_resp, B)
     proba = np.asarray(est.predict_proba(X), dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         eb = np.exp(b)

@@ -49,7 +49,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import EXP_MAX_REL_ERROR, LOG_MAX_REL_ERROR, TINY, U, assert_within, check_labels, gamma
+from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, assert_within, check_labels, gamma, log_proba_bound
 from ...core.family import NumericContract
 from .ir import NaiveBayesModel
 
@@ -124,20 +124,6 @@ def tie_zone(jll: np.ndarray, B: np.ndarray) -> np.ndarray:
         return (gap <= B[rows, first] + B[rows, second]) & ~np.isneginf(jll[rows, first])
 
 
-def _log_proba_bounds(jll: np.ndarray, log_proba: np.ndarray, B: np.ndarray) -> np.ndarray:
-    K = jll.shape[1]
-    top = jll.max(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        d = np.where(np.isfinite(jll), top - jll, 0.0)
-    bmax = B.max(axis=1, keepdims=True)
-    lse = jll - log_proba
-    lse = np.where(np.isfinite(lse), lse, 0.0)
-    L = EXP_MAX_REL_ERROR + U * (d.max(axis=1, keepdims=True) + 2 * bmax) + (K - 1) * U
-    L = L + LOG_MAX_REL_ERROR * np.log(K) + U * np.abs(lse) + K * 2.0**-150
-    with np.errstate(invalid="ignore"):
-        return (B + bmax + L) * (1 + U) + U * np.where(np.isfinite(log_proba), np.abs(log_proba), 0.0)
-
-
 class NaiveBayesContract(NumericContract):
     statement = (
         "float32 arithmetic. Joint log-likelihoods within gamma(n+3) times their magnitude "
@@ -160,7 +146,7 @@ class NaiveBayesContract(NumericContract):
         report.update(check_labels(estimator.predict(X), cm.predict(X), tie_zone(jll, B) | unclaimed))
 
         log_proba = np.asarray(estimator.predict_log_proba(X), dtype=np.float64)
-        b = _log_proba_bounds(jll, log_proba, B)
+        b = log_proba_bound(jll, log_proba, B)
         report["max_log_proba_diff"] = assert_within("predict_log_proba", cm.predict_log_proba(X), log_proba, b)
         proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
