@@ -30,7 +30,7 @@
 namespace emlearn_gen {
 
 /// Largest FFT length: keeps every index (up to 4n) inside 32 bits with room.
-constexpr uint32_t fft_max_length = 1u << 24;
+constexpr uint32_t fft_max_length = 16777216ul;  // 2^24
 
 /// Number of bins of the one-sided spectrum of n real samples: n / 2 + 1.
 inline uint32_t rfft_bins(uint32_t n) { return n / 2u + 1u; }
