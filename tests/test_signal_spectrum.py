@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -460,28 +460,41 @@ def _c_array(name: str, ctype: str, values: np.ndarray) -> str:
     return f"static const {ctype} {name}[{max(1, len(words))}] EMLEARN_GEN_TABLE_ATTR = {{\n{body}\n}};\n"
 
 
-def _case_tables(n: int, n_mels: int, n_mfcc: int, sr: float) -> Dict[str, object]:
+class CaseTables(NamedTuple):
+    """The tables the transformers compute for one device case, and its rows."""
+
+    twiddles: np.ndarray
+    window: np.ndarray
+    first_bin: np.ndarray
+    offsets: np.ndarray
+    weights: np.ndarray
+    dct: np.ndarray
+    bin_hz: float
+    rows: np.ndarray
+
+
+def _case_tables(n: int, n_mels: int, n_mfcc: int, sr: float) -> CaseTables:
     mfcc = MFCC(n, n_mels=n_mels, n_mfcc=n_mfcc, sample_rate=sr).fit()
-    return {"twiddles": mfcc.twiddles_, "window": mfcc.window_, "fb": mfcc.filterbank_tables_, "dct": mfcc.dct_,
-            "bin_hz": SpectralFeatures(n, sample_rate=sr).fit().bin_hz_, "rows": _inputs(n, seed=n)}
+    first, offsets, weights = mfcc.filterbank_tables_
+    assert mfcc.window_ is not None
+    return CaseTables(mfcc.twiddles_, mfcc.window_, first, offsets, weights, mfcc.dct_,
+                      SpectralFeatures(n, sample_rate=sr).fit().bin_hz_, _inputs(n, seed=n))
 
 
 def _case_source(index: int, n: int, n_mels: int, n_mfcc: int, sr: float) -> str:
     """Tables and a function printing, per row, the rfft, the power
     spectrum, the log-mel energies, the MFCCs and the two features."""
     t = _case_tables(n, n_mels, n_mfcc, sr)
-    first, offsets, weights = t["fb"]  # type: ignore[misc]
-    rows = t["rows"]
+    rows, weights = t.rows, t.weights
     p = f"c{index}_"
     bins = n // 2 + 1
     src = "".join([
-        _c_array(p + "twiddles", "float", t["twiddles"]),  # type: ignore[arg-type]
-        _c_array(p + "window", "float", t["window"]),  # type: ignore[arg-type]
-        _c_array(p + "first", "uint16_t", first), _c_array(p + "offsets", "uint16_t", offsets),
-        _c_array(p + "weights", "float", weights), _c_array(p + "dct", "float", t["dct"].reshape(-1)),  # type: ignore
-        _c_array(p + "rows", "float", rows.reshape(-1)),  # type: ignore[union-attr]
+        _c_array(p + "twiddles", "float", t.twiddles), _c_array(p + "window", "float", t.window),
+        _c_array(p + "first", "uint16_t", t.first_bin), _c_array(p + "offsets", "uint16_t", t.offsets),
+        _c_array(p + "weights", "float", weights), _c_array(p + "dct", "float", t.dct),
+        _c_array(p + "rows", "float", rows),
     ])
-    bin_hz_bits = int(np.float32(t["bin_hz"]).view(np.uint32))  # type: ignore[arg-type]
+    bin_hz_bits = int(np.float32(t.bin_hz).view(np.uint32))
     src += textwrap.dedent(f"""\
         static void {p}run() {{
           const float* tw = {p}twiddles;
@@ -577,7 +590,7 @@ def _expected_lines() -> List[str]:
     for n, n_mels, n_mfcc, sr in DEVICE_CASES:
         rows = _inputs(n, seed=n)
         t = _case_tables(n, n_mels, n_mfcc, sr)
-        fft = rfft(rows, t["window"])  # type: ignore[arg-type]
+        fft = rfft(rows, t.window)
         power = Spectrum(n).fit().transform(rows)
         logmel = MelSpectrum(n, n_mels=n_mels, sample_rate=sr).fit().transform(rows)
         mfcc = MFCC(n, n_mels=n_mels, n_mfcc=n_mfcc, sample_rate=sr).fit().transform(rows)
