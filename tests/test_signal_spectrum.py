@@ -135,6 +135,16 @@ def test_unsupported_lengths_are_refused_with_nearby_ones(n: int) -> None:
         rfft(np.zeros((1, n), np.float32))
 
 
+def test_lengths_beyond_the_largest_are_refused_quickly() -> None:
+    """The nearest supported lengths of a huge n are the largest ones,
+    found without walking down from n."""
+    smooth = sorted(2**a * 3**b * 5**c for a in range(25) for b in range(16) for c in range(11))
+    largest_two = [k for k in smooth if k <= 2**24][-2:]
+    assert supported_fft_lengths_near(10**12) == largest_two
+    with pytest.raises(ValueError, match="16777216"):
+        Spectrum(n_fft=10**12).fit()
+
+
 def test_twiddles_are_symmetric_with_exact_axes() -> None:
     for n in (8, 12, 60, 1000):
         tw = twiddle_table(n).reshape(n, 2).astype(np.float64)

@@ -58,6 +58,8 @@ __all__ = [
 U32 = 2.0**-24
 
 FFT_FACTORS = (2, 3, 5)
+#: The runtime's largest FFT length (fft_max_length in fft.hpp).
+FFT_MAX_LENGTH = 1 << 24
 WINDOWS = ("hann", "hamming", "blackman", "boxcar")
 KINDS = {"power": 0, "magnitude": 1, "log_power": 2}
 DEFAULT_AMIN = 1e-10
@@ -79,7 +81,7 @@ _COSINE_WINDOWS: Dict[str, Tuple[float, ...]] = {
 def fft_length_supported(n: int) -> bool:
     """True if the runtime's FFT supports n samples: n >= 1 and no prime
     factor other than 2, 3 and 5."""
-    if not isinstance(n, (int, np.integer)) or n < 1 or n > 1 << 24:
+    if not isinstance(n, (int, np.integer)) or n < 1 or n > FFT_MAX_LENGTH:
         return False
     n = int(n)
     for p in FFT_FACTORS:
@@ -90,14 +92,19 @@ def fft_length_supported(n: int) -> bool:
 
 def supported_fft_lengths_near(n: int, count: int = 2) -> List[int]:
     """Up to `count` supported lengths below n and `count` above it."""
-    below = [k for k in range(max(1, n - 1), 0, -1) if fft_length_supported(k)][:count]
+    below: List[int] = []
+    k = min(n - 1, FFT_MAX_LENGTH)  # nothing above the largest length is supported
+    while len(below) < count and k >= 1:
+        if fft_length_supported(k):
+            below.insert(0, k)
+        k -= 1
     above: List[int] = []
     k = max(1, n + 1)
-    while len(above) < count and k <= 1 << 24:
+    while len(above) < count and k <= FFT_MAX_LENGTH:
         if fft_length_supported(k):
             above.append(k)
         k += 1
-    return sorted(below) + above
+    return below + above
 
 
 def _check_fft_length(n_fft: object) -> int:
