@@ -398,6 +398,10 @@ def test_channels_are_interleaved_in_and_channel_major_out(transformer: Spectrum
     got = three.transform(interleaved)
     want = np.concatenate([one.transform(c) for c in channels], axis=1)
     assert np.array_equal(got, want)
+    names = three.get_feature_names_out()
+    assert len(names) == got.shape[1] and len(set(names)) == len(names)
+    per_channel = got.shape[1] // 3
+    assert all(name.startswith(f"c{i // per_channel}_") for i, name in enumerate(names))
 
 
 @pytest.mark.parametrize("transformer", TRANSFORMERS, ids=lambda t: type(t).__name__)
@@ -409,6 +413,24 @@ def test_scikit_learn_conventions(transformer: Spectrum) -> None:
         copy.transform(np.zeros((1, transformer.n_fft)))
     x = _inputs(transformer.n_fft, 2)
     assert np.array_equal(copy.fit_transform(x), clone(transformer).fit(x).transform(x))
+
+
+def test_in_a_scikit_learn_pipeline() -> None:
+    """fit(X, y) and transform inside a Pipeline: low and high tones are told
+    apart by their MFCCs and spectral features."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(4)
+    t = np.arange(64) / 1000.0
+    freqs = np.where(np.arange(80) % 2 == 0, 60.0, 300.0) + rng.uniform(-10, 10, 80)
+    X = np.sin(2 * np.pi * freqs[:, None] * t[None, :] + rng.uniform(0, 6, (80, 1))) + 0.1 * rng.normal(size=(80, 64))
+    y = (freqs > 180).astype(int)
+    features = make_union(MFCC(64, n_mels=10, n_mfcc=5, sample_rate=1000.0), SpectralFeatures(64, sample_rate=1000.0))
+    model = make_pipeline(features, StandardScaler(), LogisticRegression()).fit(X, y)
+    assert model.score(X, y) == 1.0
+    assert features.transform(X).shape == (80, 7)
 
 
 @pytest.mark.parametrize(

@@ -405,6 +405,16 @@ class _WindowTransformer(TransformerMixin, BaseEstimator):
     def _fit_extra(self) -> None:
         """Checks and tables of a subclass."""
 
+    def _feature_names(self) -> List[str]:
+        """Names of one channel's outputs."""
+        raise NotImplementedError
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Output names, channel-major: ``c<channel>_<feature>``."""
+        check_is_fitted(self, "twiddles_")
+        names = self._feature_names()
+        return np.asarray([f"c{c}_{name}" for c in range(int(self.n_channels)) for name in names], dtype=object)
+
 
 def _check_amin(amin: object) -> float:
     if isinstance(amin, bool) or not isinstance(amin, (int, float, np.floating, np.integer)):
@@ -462,6 +472,9 @@ class Spectrum(_WindowTransformer):
         n = _check_fft_length(self.n_fft)
         if self.sample_rate is not None:
             self.frequencies_ = np.arange(n // 2 + 1) * (_check_rate(self.sample_rate) / n)
+
+    def _feature_names(self) -> List[str]:
+        return [f"{self.kind}{k}" for k in range(int(self.n_fft) // 2 + 1)]
 
     def transform(self, X: object) -> np.ndarray:
         """(n_windows, n_fft * n_channels) -> (n_windows, n_channels * (n_fft // 2 + 1))."""
@@ -531,6 +544,9 @@ class MelSpectrum(_WindowTransformer):
         first, offsets, weights = self.filterbank_tables_
         return _runtime.spectrum_filterbank(power, first, offsets, weights, log, _check_amin(self.amin))
 
+    def _feature_names(self) -> List[str]:
+        return [f"{'log_' if self.log else ''}mel{k}" for k in range(int(self.n_mels))]
+
     def transform(self, X: object) -> np.ndarray:
         """(n_windows, n_fft * n_channels) -> (n_windows, n_channels * n_mels)."""
         return self._channel_major(self._mel(X, bool(self.log)))
@@ -585,6 +601,9 @@ class MFCC(MelSpectrum):
                              "energies has n_mels coefficients")
         self.dct_ = dct_matrix(int(self.n_mfcc), int(self.n_mels)).astype(np.float32)
 
+    def _feature_names(self) -> List[str]:
+        return [f"mfcc{k}" for k in range(int(self.n_mfcc))]
+
     def transform(self, X: object) -> np.ndarray:
         """(n_windows, n_fft * n_channels) -> (n_windows, n_channels * n_mfcc)."""
         return self._channel_major(_runtime.spectrum_matrix(self._mel(X, True), self.dct_))
@@ -623,6 +642,9 @@ class SpectralFeatures(_WindowTransformer):
         if self.spectrum not in ("magnitude", "power"):
             raise ValueError(f"spectrum must be 'magnitude' or 'power', got {self.spectrum!r}")
         self.bin_hz_ = float(np.float32(_check_rate(self.sample_rate) / _check_fft_length(self.n_fft)))
+
+    def _feature_names(self) -> List[str]:
+        return ["centroid", "dominant_frequency"]
 
     def transform(self, X: object) -> np.ndarray:
         """(n_windows, n_fft * n_channels) -> (n_windows, n_channels * 2)."""
