@@ -617,6 +617,28 @@ float demo_math(float* v, uint32_t n) {
          eg::sqrt_f(v[0]) + eg::tanh_f(v[0]) + eg::logsumexp_f(v, n);
 }
 
+// The spectral kernels (not templates), on tables in flash.
+static const float spectrum_twiddles[24] EMLEARN_GEN_TABLE_ATTR = {1.0f};
+static const float spectrum_window[12] EMLEARN_GEN_TABLE_ATTR = {1.0f};
+static const uint16_t spectrum_first[1] EMLEARN_GEN_TABLE_ATTR = {0};
+static const uint16_t spectrum_offsets[2] EMLEARN_GEN_TABLE_ATTR = {0, 1};
+static const float spectrum_weights[1] EMLEARN_GEN_TABLE_ATTR = {1.0f};
+static const float spectrum_dct[1] EMLEARN_GEN_TABLE_ATTR = {1.0f};
+float demo_spectrum(const float* x, float* out, float* scratch) {
+  const eg::filterbank fb = {spectrum_first, spectrum_offsets, spectrum_weights, 1u, 7u};
+  float mel[1];
+  float mfcc[1];
+  if (eg::rfft(x, 12u, spectrum_window, spectrum_twiddles, out, scratch) != eg::status::ok ||
+      eg::spectrum(x, 12u, nullptr, spectrum_twiddles, eg::spectrum_kind::log_power, 1e-10f, out, scratch) !=
+          eg::status::ok ||
+      eg::filterbank_validate(fb, 1u) != eg::status::ok) {
+    return -1.0f;
+  }
+  eg::filterbank_energies(fb, out, true, 1e-10f, mel);
+  eg::matrix_vector(spectrum_dct, mel, 1u, 1u, mfcc);
+  return mfcc[0] + eg::spectral_centroid(out, 7u, 1.0f) + eg::dominant_frequency(out, 7u, 1.0f);
+}
+
 // binary64 arithmetic and exp_r64 on real64 (soft_double where double has
 // 32 bits), and on soft_double everywhere.
 template eg::real64 eg::exp_r64<eg::real64>(eg::real64);
@@ -638,7 +660,7 @@ float demo_soft_double_functions(eg::soft_double* v, uint32_t n, float x) {
 KERNEL_HEADERS = (
     "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
     "naive_bayes.hpp", "svm.hpp", "distance.hpp", "neighbors.hpp", "mixture.hpp", "clusters.hpp",
-    "transforms.hpp",
+    "transforms.hpp", "fft.hpp", "spectrum.hpp",
 )
 
 

@@ -5,3 +5,5 @@ Each kernel is written once, in the C++ runtime (runtime/include/emlearn_gen/
 signal/), and used from Python through emlearn_gen._runtime: the transformers
 here run the very code a device runs.
 """
+
+from emlearn_gen.signal.spectrum import MFCC, MelSpectrum, SpectralFeatures, Spectrum  # noqa: F401
