@@ -5,3 +5,12 @@ Each kernel is written once, in the C++ runtime (runtime/include/emlearn_gen/
 signal/), and used from Python through emlearn_gen._runtime: the transformers
 here run the very code a device runs.
 """
+
+from emlearn_gen.signal.filters import FIRFilter, SOSFilter  # noqa: E402
+from emlearn_gen.signal.postprocess import (  # noqa: E402
+    ExponentialSmoothing,
+    Hysteresis,
+    MajorityVote,
+    MovingAverage,
+    NOfM,
+)
