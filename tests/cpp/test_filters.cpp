@@ -111,7 +111,8 @@ TEST(Filters, FirValidateAndOutputCount) {
   EXPECT_EQ(emlearn_gen::fir_output_count(3u, 0u, 4u), 2u);
   EXPECT_EQ(emlearn_gen::fir_output_count(3u, 1u, 2u), 0u);
   EXPECT_EQ(emlearn_gen::fir_output_count(3u, 1u, 3u), 1u);
-  EXPECT_EQ(emlearn_gen::fir_output_count(3u, 2u, 1u), 1u);
+  EXPECT_EQ(emlearn_gen::fir_output_count(3u, 2u, 1u), 0u);
+  EXPECT_EQ(emlearn_gen::fir_output_count(3u, 2u, 2u), 1u);
   EXPECT_EQ(emlearn_gen::fir_output_count(3u, 2u, 0u), 0u);
   EXPECT_EQ(emlearn_gen::fir_output_count(1u, 0u, 5u), 5u);
 }
