@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 import pytest
@@ -184,6 +184,13 @@ def test_pickled_filters_still_transform() -> None:
         f.update(X[0])
         copy = pickle.loads(pickle.dumps(f))
         assert np.array_equal(copy.transform(X), f.transform(X))
+
+
+def test_set_params_changes_the_filter_a_stream_runs() -> None:
+    f = FIRFilter([1.0, 1.0])
+    assert f.update([1.0, 2.0]).tolist() == [1.0, 3.0]
+    f.set_params(coefficients=[2.0])  # a new filter: a new stream, from rest
+    assert f.update([3.0]).tolist() == [6.0]
 
 
 # --------------------------------------------------------------------------

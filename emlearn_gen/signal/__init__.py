@@ -6,8 +6,8 @@ signal/), and used from Python through emlearn_gen._runtime: the transformers
 here run the very code a device runs.
 """
 
-from emlearn_gen.signal.filters import FIRFilter, SOSFilter  # noqa: E402
-from emlearn_gen.signal.postprocess import (  # noqa: E402
+from emlearn_gen.signal.filters import FIRFilter, SOSFilter  # noqa: F401 (re-exported)
+from emlearn_gen.signal.postprocess import (  # noqa: F401 (re-exported)
     ExponentialSmoothing,
     Hysteresis,
     MajorityVote,

@@ -25,7 +25,7 @@ def finite_float32(values: Any, name: str) -> np.ndarray:
     NaN, infinities, magnitudes beyond float32's range, non-numbers."""
     try:
         array = np.asarray(values)
-    except Exception as exc:  # ragged lists and the like
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
         raise ValueError(f"{name} must be an array of numbers: {exc}") from None
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")

@@ -13,7 +13,7 @@ Bounds versus scipy's float64 are derived in docs/signal.md ("Filters").
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import scipy.signal
@@ -51,7 +51,41 @@ def _steady_state_unit(sos: np.ndarray) -> np.ndarray:
     return zi.astype(np.float32)
 
 
-class SOSFilter(TransformerMixin, BaseEstimator):
+class _Streaming:
+    """What both filters share: a runtime filter for the stream, built from
+    the parameters when first used, and one for windows, built by fit.
+    Neither survives set_params (which may change the filter) or pickling
+    (runtime objects do not pickle): both are rebuilt from the parameters."""
+
+    def _kernel(self) -> Any:
+        raise NotImplementedError
+
+    def _stream_kernel(self) -> Any:
+        if getattr(self, "_stream", None) is None:
+            self._stream = self._kernel()
+        return self._stream
+
+    def _windows_kernel(self) -> Any:
+        if getattr(self, "_rows_kernel", None) is None:
+            self._rows_kernel = self._kernel()
+        return self._rows_kernel
+
+    def _forget_kernels(self) -> None:
+        self.__dict__.pop("_stream", None)
+        self.__dict__.pop("_rows_kernel", None)
+
+    def set_params(self, **params: Any) -> Any:
+        self._forget_kernels()
+        return super().set_params(**params)  # type: ignore[misc]
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())  # type: ignore[misc]
+        state.pop("_stream", None)
+        state.pop("_rows_kernel", None)
+        return state
+
+
+class SOSFilter(_Streaming, TransformerMixin, BaseEstimator):
     """IIR filtering by second-order sections, as scipy.signal.sosfilt
     (Direct Form II transposed), in float32.
 
@@ -117,16 +151,9 @@ class SOSFilter(TransformerMixin, BaseEstimator):
         X32 = _checks.windows(X, int(self.n_channels))
         if X32.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X32.shape[1]} columns; this filter was fitted on {self.n_features_in_}")
-        if getattr(self, "_rows_kernel", None) is None:
-            self._rows_kernel = self._kernel()
-        return self._rows_kernel.rows(X32)
+        return self._windows_kernel().rows(X32)
 
     # Streaming -------------------------------------------------------------
-
-    def _stream_kernel(self) -> Any:
-        if getattr(self, "_stream", None) is None:
-            self._stream = self._kernel()
-        return self._stream
 
     def update(self, block: Any) -> np.ndarray:
         """Filters the next samples of the stream: returns float32 of the
@@ -155,14 +182,8 @@ class SOSFilter(TransformerMixin, BaseEstimator):
             raise ValueError(f"state must have shape {expected} (n_sections, 2, n_channels), got {array.shape}")
         stream.state = array
 
-    def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())
-        state.pop("_stream", None)
-        state.pop("_rows_kernel", None)
-        return state
 
-
-class FIRFilter(TransformerMixin, BaseEstimator):
+class FIRFilter(_Streaming, TransformerMixin, BaseEstimator):
     """FIR filtering, y[n] = sum_k h[k] x[n - k] (``scipy.signal.lfilter(h,
     [1.0], x)``), keeping every `decimation`-th output: causal decimation by
     q, equal to ``scipy.signal.upfirdn(h, x, down=q)[:ceil(n / q)]``, i.e.
@@ -220,16 +241,9 @@ class FIRFilter(TransformerMixin, BaseEstimator):
         X32 = _checks.windows(X, int(self.n_channels))
         if X32.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X32.shape[1]} columns; this filter was fitted on {self.n_features_in_}")
-        if getattr(self, "_rows_kernel", None) is None:
-            self._rows_kernel = self._kernel()
-        return self._rows_kernel.rows(X32)
+        return self._windows_kernel().rows(X32)
 
     # Streaming -------------------------------------------------------------
-
-    def _stream_kernel(self) -> Any:
-        if getattr(self, "_stream", None) is None:
-            self._stream = self._kernel()
-        return self._stream
 
     def update(self, block: Any) -> np.ndarray:
         """Filters the next samples; returns the kept outputs, float32,
@@ -249,12 +263,6 @@ class FIRFilter(TransformerMixin, BaseEstimator):
         """(history ring (n_taps, n_channels), ring slot of the newest sample,
         stream position of the next sample modulo decimation)."""
         return self._stream_kernel().state
-
-    def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())
-        state.pop("_stream", None)
-        state.pop("_rows_kernel", None)
-        return state
 
 
 __all__ = ["SOSFilter", "FIRFilter"]

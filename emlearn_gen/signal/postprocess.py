@@ -198,9 +198,10 @@ class NOfM:
         array = np.asarray(positive)
         if array.ndim > 1:
             raise ValueError(f"positive must be a bool or a 1-D array, got shape {array.shape}")
-        if array.dtype != bool:
-            if not np.issubdtype(array.dtype, np.integer) or not np.all((array == 0) | (array == 1)):
-                raise ValueError("positive must hold booleans or 0/1 (e.g. predictions == anomaly_label)")
+        if array.dtype != bool and (
+            not np.issubdtype(array.dtype, np.integer) or not np.all((array == 0) | (array == 1))
+        ):
+            raise ValueError("positive must hold booleans or 0/1 (e.g. predictions == anomaly_label)")
         out = self._kernel.update(array.reshape(-1).astype(np.uint8))
         return bool(out[0]) if array.ndim == 0 else out
 
