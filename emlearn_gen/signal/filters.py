@@ -102,18 +102,18 @@ class SOSFilter(_Streaming, TransformerMixin, BaseEstimator):
         zi), or the steady state of a constant input equal to the first sample
         (``sosfilt(sos, x, zi=sosfilt_zi(sos) * x[0])``).
 
-    Bound versus ``scipy.signal.sosfilt`` in float64 on the float32 input x:
-    with u = 2^-24, h the impulse response of the cascade, and for each
-    section s its input and output peaks U_s, Y_s and g_s the impulse
-    response from the section's state to the cascade's output
-    (1 / A_s times the sections after s),
+    Bound versus ``scipy.signal.sosfilt`` in float64 on the same float32
+    input, with u = 2^-24: for each section s with input and output peaks
+    U_s and Y_s, the rounding of its coefficients and of each operation
+    injects at most 4 u (sum|b_s| U_s + sum|a_s| Y_s) per sample, which
+    reaches the output through g_s, the impulse response of 1 / A_s followed
+    by the sections after s. To first order,
 
-        |y - y_scipy| <= u * (sum|h| * max|x| + 4 * sum_s (sum|b_s| U_s + sum|a_s| Y_s) * sum|g_s|)
+        |y - y_scipy| <= u * sum_s 4 (sum|b_s| U_s + sum|a_s| Y_s) * sum|g_s|
 
-    to first order: coefficient rounding and every rounded operation are
-    errors injected into a section and carried to the output by g_s. The
-    bound grows with the filter's conditioning (narrow bands, low cut-offs,
-    high orders), which sum|g_s| measures.
+    plus u * sum_s 2 |zi_s| * sum|g_s| when starting from a state zi. The
+    bound grows with the filter's conditioning (high orders, cut-offs near
+    0 or Nyquist), which sum|g_s| measures; docs/signal.md derives it.
 
     Streaming: ``update(block)`` filters a (n_samples, n_channels) block (or a
     1-D block when n_channels is 1) from the state the previous block left;
