@@ -656,11 +656,72 @@ float demo_soft_double_functions(eg::soft_double* v, uint32_t n, float x) {
   eg::softmax_r64(v, n);
   return eg::to_float(eg::add(eg::tanh_r64(v[0]), eg::sigmoid_r64(eg::widen<eg::soft_double>(x))));
 }
+
+// Streaming filters over coefficient tables in flash, and the
+// post-processing objects over caller memory.
+template eg::status eg::sos_validate<eg::sos_filter>(const eg::sos_filter&, size_t);
+template void eg::sos_reset<eg::sos_filter>(const eg::sos_filter&, float*);
+template void eg::sos_steady_state<eg::sos_filter>(const eg::sos_filter&, const float*, const float*, float*);
+template eg::status eg::sos_filter_block<eg::sos_filter>(const eg::sos_filter&, float*, const float*, float*,
+                                                         uint32_t);
+template eg::status eg::fir_validate<eg::fir_filter>(const eg::fir_filter&, size_t);
+template void eg::fir_reset<eg::fir_filter>(const eg::fir_filter&, eg::fir_state*);
+template eg::status eg::fir_filter_block<eg::fir_filter>(const eg::fir_filter&, eg::fir_state*, const float*,
+                                                         uint32_t, float*, uint32_t*);
+static const float demo_sos[6] EMLEARN_GEN_TABLE_ATTR = {0.5f, 0.25f, 0.125f, 1.0f, -0.5f, 0.25f};
+static const float demo_zi[2] EMLEARN_GEN_TABLE_ATTR = {0.5f, 0.25f};
+static const float demo_taps[3] EMLEARN_GEN_TABLE_ATTR = {0.25f, 0.5f, 0.25f};
+float demo_filters(float* x, uint32_t n) {
+  const eg::sos_filter sos = {demo_sos, 1u, 1u};
+  float state[eg::sos_state_floats(1u, 1u)];
+  if (eg::sos_validate(sos, 6u) != eg::status::ok) {
+    return -1.0f;
+  }
+  eg::sos_steady_state(sos, demo_zi, x, state);
+  eg::sos_filter_block(sos, state, x, x, n);
+  const eg::fir_filter fir = {demo_taps, 3u, 1u, 2u};
+  float history[eg::fir_history_floats(3u, 1u)];
+  eg::fir_state s = {history, 0u, 0u};
+  eg::fir_reset(fir, &s);
+  uint32_t kept = 0u;
+  eg::fir_filter_block(fir, &s, x, n, x, &kept);
+  return x[0] + static_cast<float>(kept + eg::fir_output_count(2u, s.phase, n));
+}
+float demo_postprocess(const float* p, int32_t label) {
+  float ring[eg::moving_average_bytes(4u, 2u) / sizeof(float)];
+  float out[2];
+  eg::moving_average average;
+  if (eg::moving_average_init(&average, ring, sizeof ring, 4u, 2u) != eg::status::ok) {
+    return -1.0f;
+  }
+  eg::moving_average_update(&average, p, out);
+  eg::moving_average_reset(&average);
+  float value[2];
+  eg::exponential_smoothing smooth;
+  eg::exponential_smoothing_init(&smooth, value, sizeof value, 2u, 0.5f);
+  eg::exponential_smoothing_update(&smooth, p, out);
+  eg::exponential_smoothing_reset(&smooth);
+  int32_t labels[3];
+  eg::majority_vote vote;
+  eg::majority_vote_init(&vote, labels, sizeof labels, 3u);
+  const int32_t voted = eg::majority_vote_update(&vote, label);
+  eg::majority_vote_reset(&vote);
+  eg::hysteresis switch_;
+  eg::hysteresis_init(&switch_, 0.25f, 0.75f);
+  const bool on = eg::hysteresis_update(&switch_, p[0]);
+  eg::hysteresis_reset(&switch_);
+  uint8_t events[5];
+  eg::n_of_m detector;
+  eg::n_of_m_init(&detector, events, sizeof events, 2u, 5u);
+  const bool event = eg::n_of_m_update(&detector, on);
+  eg::n_of_m_reset(&detector);
+  return out[0] + static_cast<float>(voted) + (event ? 1.0f : 0.0f);
+}
 """
 KERNEL_HEADERS = (
     "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
     "naive_bayes.hpp", "svm.hpp", "distance.hpp", "neighbors.hpp", "mixture.hpp", "clusters.hpp",
-    "transforms.hpp", "fft.hpp", "spectrum.hpp",
+    "transforms.hpp", "fft.hpp", "spectrum.hpp", "filters.hpp", "postprocess.hpp",
 )
 
 
