@@ -267,10 +267,9 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         """Checks the parameters and the shape of X (no statistics are learnt)."""
         n_s, n_c = check_window_shape(self.n_samples, self.n_channels)
         self.features_ = check_features(self.features)
-        X32 = check_windows(X, n_s, n_c)
+        check_windows(X, n_s, n_c)
         self.n_features_in_ = n_s * n_c
         self.n_features_out_ = len(self.features_) * n_c
-        del X32
         return self
 
     def transform(self, X: Any) -> np.ndarray:
