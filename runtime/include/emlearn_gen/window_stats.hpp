@@ -58,7 +58,9 @@ enum : uint8_t {
 namespace detail {
 
 // Every statistic of one channel (the samples at x[0], x[stride], ...),
-// into v[code] for each window_feature code.
+// into v[code] for each window_feature code. All eight are computed
+// whatever is asked: two passes of a few operations per sample and two
+// square roots per channel.
 inline void window_channel(const float* x, uint32_t n_samples, uint32_t stride, float* v) {
   float sum = 0.0f;
   float squares = 0.0f;
@@ -98,8 +100,8 @@ inline void window_channel(const float* x, uint32_t n_samples, uint32_t stride, 
 /// Checks the arguments of window_stats without reading the window:
 /// status::bad_argument for a count of zero, more than
 /// EMLEARN_GEN_WINDOW_MAX_SAMPLES samples, or a window or output of 2^32
-/// floats or more; status::bad_table for a feature
-/// code of EMLEARN_GEN_WINDOW_FEATURE_COUNT or more; status::ok otherwise.
+/// floats or more; status::bad_table for a feature code of
+/// EMLEARN_GEN_WINDOW_FEATURE_COUNT or more; status::ok otherwise.
 template <typename T>
 inline status window_stats_validate(uint32_t n_samples, uint32_t n_channels, T features, uint32_t n_features) {
   if (n_samples == 0u || n_samples > EMLEARN_GEN_WINDOW_MAX_SAMPLES || n_channels == 0u || n_features == 0u) {
