@@ -110,6 +110,8 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     rows = row_checks(full_program, ~refused & (~reaches | lowered.allow_nan))
     if columns is not None:
         rows.update(input_columns=frozen(columns), n_row_features=full_program.n_features)
+    # Steps that start with a signal step take one window per call.
+    rows["window"] = program.window
     if folded is not None:
         # No steps run: the model itself takes (and checks) the raw rows.
         line = f"Pipeline steps folded into the model exactly: {describe_steps(program)}."

@@ -173,6 +173,14 @@ class CModel:
         return self._lowered.input_columns
 
     @property
+    def window_shape(self) -> Optional[Tuple[int, int]]:
+        """(n_samples, n_channels) where the entry points take one window of
+        sensor data (samples-major; a signal step such as WindowFeatures
+        first): the header's ``n_samples`` and ``n_channels``. None for a row
+        of independent features."""
+        return self._lowered.window
+
+    @property
     def n_device_features(self) -> int:
         """Values each row passed to the header's entry points has."""
         columns = self.input_columns
@@ -197,7 +205,7 @@ class CModel:
         if self._steps is None and self._target is None:
             return self
         # The final model takes the steps' features, however the row is selected.
-        lowered = dataclasses.replace(self._lowered, input_columns=None, n_row_features=None)
+        lowered = dataclasses.replace(self._lowered, input_columns=None, n_row_features=None, window=None)
         return CModel(name=self.name, family=self.family, estimator_name=self._final_name,
                       lowered=lowered, versions=self._versions)
 

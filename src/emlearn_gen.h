@@ -31,5 +31,6 @@
 #include "emlearn_gen/svm.hpp"
 #include "emlearn_gen/transforms.hpp"
 #include "emlearn_gen/tree_ensemble.hpp"
+#include "emlearn_gen/window_stats.hpp"
 
 #endif  // EMLEARN_GEN_ARDUINO_H

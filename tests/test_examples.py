@@ -21,3 +21,21 @@ def test_anomaly_detection_example(tmp_path):
     assert "the host runtime flags the same windows: True" in out
     assert "the header on the emulated Cortex-M4F flags the same windows: True" in out
     assert (tmp_path / "vibration_monitor.hpp").is_file() and (tmp_path / "main.o").is_file()
+
+
+def test_activity_example(tmp_path):
+    """A Pipeline of window statistics, a scaler and a forest decides every
+    new window as scikit-learn in the host runtime and on the emulated
+    Cortex-M4F; its firmware side, which passes one raw window, cross-compiles."""
+    require_tool("arm-none-eabi-g++", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
+    require_tool("qemu-system-arm", "qemu-system-arm")
+    example = REPO / "examples" / "activity"
+    for name in ("activity.py", "main.cpp"):
+        shutil.copy(example / name, tmp_path / name)
+    steps = readme_block("activity-run", example / "README.md")
+    out = run(["bash", "-e", "-o", "pipefail", "-c", steps], tmp_path, env=shell_env())
+    assert "predict() takes one window of 32 samples x 3 axes" in out
+    assert "the host runtime decides every window as scikit-learn: True" in out
+    assert "the header on the emulated Cortex-M4F decides every window as scikit-learn: True" in out
+    assert "cortex-m4f: flash" in out
+    assert (tmp_path / "activity_model.hpp").is_file() and (tmp_path / "main.o").is_file()

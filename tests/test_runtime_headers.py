@@ -313,6 +313,38 @@ float demo_tf_transform(const float* x) {
   return out[0] + score[0];
 }
 
+// Window statistics: features codes in flash, the window in RAM, and the
+// same through a transforms program's window_stats step.
+template eg::status eg::window_stats<const uint8_t*>(const float*, uint32_t, uint32_t, const uint8_t*, uint32_t,
+                                                     float*);
+template eg::status eg::window_stats_validate<const uint32_t*>(uint32_t, uint32_t, const uint32_t*, uint32_t);
+static const uint8_t demo_ws_features[3] EMLEARN_GEN_TABLE_ATTR = {1u, 5u, 7u};
+static const uint8_t demo_ws_ops[1] EMLEARN_GEN_TABLE_ATTR = {15};
+static const uint32_t demo_ws_shapes[5] EMLEARN_GEN_TABLE_ATTR = {6u, 0u, 0u, 0u, 8u};
+static const float demo_ws_params[2] EMLEARN_GEN_TABLE_ATTR = {0.0f, 0.0f};
+static const uint32_t demo_ws_indices[6] EMLEARN_GEN_TABLE_ATTR = {4u, 2u, 3u, 1u, 5u, 7u};
+struct demo_ws {
+  static constexpr const uint8_t* ops = demo_ws_ops;
+  static constexpr const uint32_t* shapes = demo_ws_shapes;
+  static constexpr const float* params = demo_ws_params;
+  static constexpr const uint32_t* indices = demo_ws_indices;
+  static constexpr const float* quadratic = demo_ws_params;
+  static constexpr uint32_t n_steps = 1u;
+  static constexpr uint32_t n_features = 8u;
+  static constexpr uint32_t n_outputs = 6u;
+  static constexpr uint32_t max_width = 0u;
+};
+float demo_window_stats(const float* window) {
+  float out[6];
+  if (eg::window_stats(window, 4u, 2u, demo_ws_features, 3u, out) != eg::status::ok ||
+      eg::transforms_validate(demo_ws(), 1u, 5u, 2u, 6u, 0u) != eg::status::ok) {
+    return -1.0f;
+  }
+  float again[6];
+  eg::transforms_run(demo_ws(), window, again, static_cast<float*>(NULL));
+  return out[0] + again[5];
+}
+
 // Mixtures and envelopes: the kernels on the run-time descriptor ...
 template float eg::mixture_quadratic<eg::mixture_model>(const eg::mixture_model&, const float*, uint32_t);
 template void eg::mixture_weighted_log_prob<eg::mixture_model>(const eg::mixture_model&, const float*, float*);
@@ -722,6 +754,7 @@ KERNEL_HEADERS = (
     "common.hpp", "float64.hpp", "tree_ensemble.hpp", "math.hpp", "linear.hpp", "dense.hpp", "mlp.hpp",
     "naive_bayes.hpp", "svm.hpp", "distance.hpp", "neighbors.hpp", "mixture.hpp", "clusters.hpp",
     "transforms.hpp", "fft.hpp", "spectrum.hpp", "filters.hpp", "postprocess.hpp",
+    "window_stats.hpp",
 )
 
 

@@ -27,6 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import emlearn_gen
+from emlearn_gen.signal import WindowFeatures
 from emlearn_gen.core.family import FLOAT64_KERNEL_STACK_BYTES
 from emlearn_gen.families import REGISTRY
 from emlearn_gen.testing import DEVICE_TARGET_NAMES, BuildCache, footprint
@@ -105,6 +106,9 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     # A Pipeline: the steps' features and scratch, then the model's own.
     "pipeline_pca_logistic": (lambda load: load("digits"), lambda: make_pipeline(
         StandardScaler(), PCA(n_components=12), LogisticRegression(max_iter=50)), None),
+    # A signal step: window statistics of 32 samples x 3 axes, then a scaler and a forest.
+    "pipeline_window_forest": (lambda load: load("activity_windows"), lambda: make_pipeline(
+        WindowFeatures(32, 3), StandardScaler(), RandomForestClassifier(5, max_depth=6, random_state=0)), "float32"),
     # float64 perceptrons and SVMs: real64 buffers, binary64 tanh, sigmoid,
     # softmax and exp (software on AVR), the binary64 coupling.
     "mlp_float64": (lambda load: load("wine"), lambda: MLPClassifier(hidden_layer_sizes=(8, 6), activation="tanh", max_iter=20, random_state=0), "float64"),

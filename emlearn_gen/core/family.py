@@ -86,6 +86,11 @@ class Lowered:
     #: and the row's width (CModel's n_features_in_, as scikit-learn's).
     input_columns: Optional[np.ndarray] = None
     n_row_features: Optional[int] = None
+    #: Where the entry points take one window of sensor data (a signal step
+    #: first, e.g. WindowFeatures): (n_samples, n_channels), samples-major,
+    #: n_samples * n_channels == n_features; the header states both
+    #: constants. None for a row of independent features.
+    window: Optional[Tuple[int, int]] = None
     #: What conversion measured or decided that the user should see beside
     #: the banner (e.g. how far quantized weights move the outputs);
     #: ``CModel.report``.

@@ -206,6 +206,7 @@ def model_fingerprint(cm: Any, fields: Dict[str, int], classes: Dict[str, Any]) 
         "classes": classes["classes"],
         "label_type": classes["label_type"],
         "input_columns": None if cm.input_columns is None else [int(c) for c in cm.input_columns],
+        "window": None if cm.window_shape is None else list(cm.window_shape),
     }
     extras = [(key, model) for key, model in (("steps", cm.steps), ("target", cm.target)) if model is not None]
     for key, model in extras:
@@ -243,6 +244,7 @@ def model_context(cm: Any) -> Dict[str, Any]:
         "n_features": cm.n_device_features,
         "input_columns": None if cm.input_columns is None else [int(c) for c in cm.input_columns],
         "n_row_features": cm.n_features_in_,
+        "window": cm.window_shape,
         "n_outputs": lowered.n_outputs,
         "n_decision": decision.width if decision is not None and decision.output == VALUES else None,
         "entry_points": list(lowered.entry_points),

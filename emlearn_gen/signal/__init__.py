@@ -15,3 +15,4 @@ from emlearn_gen.signal.postprocess import (  # noqa: F401 (re-exported)
     MovingAverage,
     NOfM,
 )
+from emlearn_gen.signal.window_stats import WindowFeatures  # noqa: F401 (re-exported)

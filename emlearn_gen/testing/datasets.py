@@ -42,6 +42,36 @@ def _extreme_regression() -> Data:
     return X, y * 1e3
 
 
+#: Windows of the synthetic activity set: 32 samples of 3 axes (small
+#: enough for AVR: 384 bytes a window).
+ACTIVITY_SAMPLES = 32
+ACTIVITY_CHANNELS = 3
+ACTIVITY_CLASSES = ("idle", "walking", "running")
+
+
+def activity_windows(n_windows: int = 360, n_samples: int = ACTIVITY_SAMPLES, seed: int = 7) -> Data:
+    """Accelerometer-like windows (in g, 25 Hz): ``X`` of shape
+    (n_windows, n_samples * 3), samples-major (x[s * 3 + c]), ``y`` the
+    activity index of ACTIVITY_CLASSES. Idle is gravity on the z axis and
+    sensor noise; walking a ~2 Hz sway of 0.3 g; running a ~3 Hz bounce of
+    1 g: each axis a sinusoid of its own phase and jittered frequency and
+    amplitude, plus noise. Seeded: the same windows on every call."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n_windows) % len(ACTIVITY_CLASSES)
+    rng.shuffle(y)
+    t = np.arange(n_samples) / 25.0
+    frequency = np.array([0.0, 2.0, 3.0])[y] * rng.uniform(0.8, 1.2, n_windows)
+    amplitude = np.array([0.0, 0.3, 1.0])[y] * rng.uniform(0.7, 1.3, n_windows)
+    noise = np.array([0.01, 0.05, 0.1])[y]
+    gravity = np.array([0.0, 0.0, 1.0])
+    phase = rng.uniform(0.0, 2 * np.pi, (n_windows, 1, ACTIVITY_CHANNELS))
+    axis_gain = rng.uniform(0.3, 1.0, (n_windows, 1, ACTIVITY_CHANNELS))
+    wave = np.sin(2 * np.pi * frequency[:, None, None] * t[None, :, None] + phase)
+    W = gravity + amplitude[:, None, None] * axis_gain * wave
+    W = W + noise[:, None, None] * rng.standard_normal(W.shape)
+    return W.reshape(n_windows, n_samples * ACTIVITY_CHANNELS), y
+
+
 def _binary_digits() -> Data:
     """Digits with each pixel 0 or 1 (above half intensity): binary features,
     as BernoulliNB without binarize expects."""
@@ -131,6 +161,7 @@ DATASETS: Dict[str, Callable[[], Data]] = {
         _with_nan(datasets.load_diabetes(return_X_y=True)[0], 0.15, 6),
         datasets.load_diabetes(return_X_y=True)[1],
     )),
+    "activity_windows": activity_windows,
     "categorical_classification": lambda: _categorical("classes"),
     "categorical_binary": lambda: _categorical("binary"),
     "categorical_regression": lambda: _categorical("positive"),

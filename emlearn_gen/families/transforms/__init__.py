@@ -13,7 +13,7 @@ of transformers, run as one program of steps (runtime transforms.hpp).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Mapping, Sequence
+from typing import Any, Callable, Dict, Mapping, Sequence
 
 import numpy as np
 from sklearn.pipeline import Pipeline
@@ -22,6 +22,7 @@ from ...core.entry_points import VALUES, EntryPoint
 from ...core.family import Family, Lowered, Option, Packed
 from ...core.layout import Field, Layout, Table, frozen
 from ...core.pipeline import describe_steps
+from ...signal.window_stats import check_windows
 from .contract import TransformsContract
 from .convert import SUPPORTED, convert_transforms
 from .ir import OPS, TransformProgram
@@ -104,12 +105,24 @@ def nan_policy(allowed: np.ndarray) -> Dict[str, Any]:
     return {"allow_nan": True, "check_rows": check}
 
 
+def _window_nan_check(n_samples: int, n_channels: int) -> Callable[[np.ndarray], None]:
+    def check(X32: np.ndarray) -> None:
+        if np.isnan(X32).any():  # the common case costs one scan
+            check_windows(X32, n_samples, n_channels, what="the model's window")
+
+    return check
+
+
 def row_checks(program: TransformProgram, allowed: np.ndarray) -> Dict[str, Any]:
     """nan_policy, and the range scikit-learn's SplineTransformer(
     extrapolation="error") demands of its input columns: a float32 value
     beyond the base knots is refused, except the float32 nearest to the end
     knot itself (it is what every value at the end rounds to)."""
     policy = nan_policy(allowed)
+    if program.window is not None and not np.any(allowed):
+        # A window takes no NaN: refused with the window's own words (which
+        # window, sample and channel; impute before windowing).
+        policy = {"allow_nan": True, "check_rows": _window_nan_check(*program.window)}
     ranges = program.range_checks()
     if not ranges:
         return policy
@@ -139,7 +152,7 @@ class TransformsFamily(Family):
     name = "transforms"
     estimators = SUPPORTED + (Pipeline,)
     runtime_header = "transforms.hpp"
-    format_version = 1
+    format_version = 2
     template = "families/transforms/model.hpp.j2"
     layout = LAYOUT
     contract = TransformsContract()
@@ -182,6 +195,7 @@ class TransformsFamily(Family):
                 f"{len(ir.steps)} step{'s' if len(ir.steps) != 1 else ''}; tables {packed.table_bytes} bytes.",
             ),
             scratch=scratch,
+            window=ir.window,
             **row_checks(ir, ~ir.nan_paths()[0]),
         )
 

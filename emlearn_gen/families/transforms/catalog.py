@@ -13,7 +13,14 @@ from sklearn import preprocessing as pp
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.pipeline import make_pipeline
 
+from ...signal import WindowFeatures
 from ...testing.catalog import Example
+from ...testing.datasets import ACTIVITY_CHANNELS, ACTIVITY_SAMPLES
+
+
+def _windows(features: tuple = ("mean", "std", "min", "max", "rms", "zero_crossings", "peak_to_peak",
+                                "energy")) -> WindowFeatures:
+    return WindowFeatures(ACTIVITY_SAMPLES, ACTIVITY_CHANNELS, features)
 
 
 def _beyond(est: object, X: np.ndarray) -> np.ndarray:
@@ -144,6 +151,21 @@ EXAMPLES = (
             "linnerud"),
     Example("Pipeline-SplineTransformer-ridge",
             lambda: make_pipeline(pp.SplineTransformer(n_knots=4, degree=3), lm.Ridge()), "diabetes", probe=_beyond),
+    # Signal steps: one window of 32 samples x 3 axes per row, its statistics,
+    # then the model (the header takes the window).
+    Example("WindowFeatures", lambda: _windows(), "activity_windows"),
+    Example("Pipeline-WindowFeatures-scale-forest",
+            lambda: make_pipeline(_windows(), pp.StandardScaler(),
+                                  ensemble.RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0)),
+            "activity_windows"),
+    Example("Pipeline-WindowFeatures-scale-logistic",
+            lambda: make_pipeline(_windows(("mean", "std", "zero_crossings", "peak_to_peak")), pp.StandardScaler(),
+                                  lm.LogisticRegression(max_iter=500)),
+            "activity_windows"),
+    # A scaler before the window: the window reads values with an error of their own.
+    Example("Pipeline-scale-WindowFeatures-ridge",
+            lambda: make_pipeline(pp.MaxAbsScaler(), _windows(("rms", "energy", "std", "mean")), lm.Ridge()),
+            "activity_windows"),
     Example("Pipeline-select-ridge",
             lambda: make_pipeline(fs.SelectKBest(fs.f_regression, k=5), lm.Ridge()), "diabetes"),
 )

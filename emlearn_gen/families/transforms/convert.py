@@ -13,6 +13,7 @@ from sklearn.feature_selection._base import SelectorMixin
 from ...core.pipeline import flat_steps
 from ...core.validation import accepts_nan
 from .ir import FUNCTIONS, SPLINE_MAX_DEGREE, SPLINE_MODES, Step, TransformProgram
+from .signal import SIGNAL_STEPS, SignalStep
 
 #: The selectors: every one keeps the columns of its get_support().
 SELECTORS: Tuple[type, ...] = (
@@ -430,6 +431,17 @@ CONVERTERS: Dict[type, Callable[[Any, int], List[Step]]] = {
     decomposition.TruncatedSVD: _truncated_svd,
     **{cls: _selector for cls in SELECTORS},
 }
+
+
+def _signal_converter(signal: SignalStep) -> Callable[[Any, int], List[Step]]:
+    def convert(est: Any, n: int) -> List[Step]:
+        return [signal.to_step(est, n)]
+
+    return convert
+
+
+# Signal transformers (emlearn_gen.signal) convert as one op each (signal.py).
+CONVERTERS.update({signal.estimator: _signal_converter(signal) for signal in SIGNAL_STEPS})
 
 #: Transformer classes the family converts (a Pipeline of them too).
 SUPPORTED: Tuple[type, ...] = tuple(CONVERTERS)

@@ -26,6 +26,7 @@ OPS = {
     "discretize": 12,
     "function": 13,
     "spline": 14,
+    "window_stats": 15,
 }
 
 #: Extrapolation of a "spline" step (spline_mode in transforms.hpp), by
@@ -116,6 +117,14 @@ class TransformProgram:
     def max_width(self) -> int:
         """The widest row between two steps (scratch of the runtime)."""
         return max((s.n_out for s in self.steps[:-1]), default=0)
+
+    @property
+    def window(self) -> Optional[Tuple[int, int]]:
+        """(n_samples, n_channels) where the program starts with a signal
+        step reading the whole row as one window (signal.py), else None."""
+        from .signal import window_shape
+
+        return window_shape(self.steps[0])
 
     def reduced(self) -> Tuple[Optional[np.ndarray], "TransformProgram"]:
         """(the input columns the program reads, the program on those

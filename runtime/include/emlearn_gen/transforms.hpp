@@ -64,6 +64,12 @@
 //                   into [t[k], t[n_t - k - 1]) first and adds spline
 //                   n_s + j into spline j (j < k). NaN (handle_missing=
 //                   "zeros") gives 0 for all of the feature's splines.
+//   window_stats    statistics of a window of n_s samples x n_c channels
+//                   (the slice, samples-major: n = n_s n_c) by window_stats()
+//                   of window_stats.hpp: idx = n_s, n_c, n_f, then n_f
+//                   window_feature codes; y[k n_c + c] is feature k of
+//                   channel c (w = n_f n_c). A signal step: its input is the
+//                   whole window (emlearn_gen.signal.WindowFeatures).
 //
 // A program whose last step is a PCA projection of its whole row may also
 // have PCA's log-likelihood (score_samples): with d = x - mean the last
@@ -91,9 +97,11 @@
 
 #include "common.hpp"
 #include "math.hpp"
+#include "window_stats.hpp"
 
-/// Version of the table layout above; generated headers check it.
-#define EMLEARN_GEN_TRANSFORMS_FORMAT 1
+/// Version of the table layout above; generated headers check it (2: the
+/// window_stats operation).
+#define EMLEARN_GEN_TRANSFORMS_FORMAT 2
 
 namespace emlearn_gen {
 
@@ -115,6 +123,7 @@ enum : uint8_t {
   discretize = 12,
   function = 13,
   spline = 14,
+  window_stats = 15,
 };
 }  // namespace transform_op
 
@@ -410,6 +419,10 @@ inline void transform_slice(const M& m, uint32_t s, uint8_t op, const float* x, 
       }
       break;
     }
+    case transform_op::window_stats:
+      // transforms_validate checked the shape (window_stats_validate).
+      (void)window_stats(x, table_read(idx, 0), table_read(idx, 1), table_from(idx, 3), table_read(idx, 2), y);
+      break;
     default: {  // function: transforms_validate admits no other operation
       const uint32_t f = table_read(idx, 0);
       for (uint32_t i = 0; i < n; ++i) {
@@ -485,8 +498,29 @@ inline status transform_check_spline(const M& m, uint64_t at, uint64_t first_par
   return status::ok;
 }
 
-// Checks the indices of a select, polynomial, discretize, function or
-// spline step (and, for discretize and spline, that their parameters fit
+// Checks a window_stats step's indices at `at` (n_s, n_c, n_f, n_f codes)
+// against its slice of n values giving w.
+template <typename M>
+inline status transform_check_window(const M& m, uint64_t at, uint32_t n, uint32_t w, size_t n_indices) {
+  if (at + 3u > n_indices) {
+    return status::size_mismatch;
+  }
+  const uint32_t n_samples = table_read(m.indices, static_cast<uint32_t>(at));
+  const uint32_t n_channels = table_read(m.indices, static_cast<uint32_t>(at + 1u));
+  const uint32_t n_features = table_read(m.indices, static_cast<uint32_t>(at + 2u));
+  if (at + 3u + n_features > n_indices) {
+    return status::size_mismatch;
+  }
+  const auto codes = table_from(m.indices, static_cast<uint32_t>(at + 3u));
+  if (window_stats_validate(n_samples, n_channels, codes, n_features) != status::ok ||
+      static_cast<uint64_t>(n_samples) * n_channels != n || static_cast<uint64_t>(n_features) * n_channels != w) {
+    return status::bad_table;
+  }
+  return status::ok;
+}
+
+// Checks the indices of a select, polynomial, discretize, function, spline
+// or window_stats step (and, for discretize and spline, that their parameters fit
 // `params`); returns status::ok, bad_table or size_mismatch as
 // transforms_validate does.
 template <typename M>
@@ -537,6 +571,8 @@ inline status transform_check_indices(const M& m, uint8_t op, uint64_t first_ind
     }
   } else if (op == transform_op::spline) {
     return transform_check_spline(m, at, first_param, n, w, n_indices, n_params);
+  } else if (op == transform_op::window_stats) {
+    return transform_check_window(m, at, n, w, n_indices);
   }
   return status::ok;
 }
@@ -593,10 +629,11 @@ inline void transforms_score_samples(const M& m, const float* x, float* out, flo
 /// always have), or a zero count; status::bad_table for an unknown
 /// operation or function, a slice outside its row, a slice width that does
 /// not follow from its operation (the slice's own size except for select,
-/// project, polynomial and spline), a spline step's counts that do not fit
-/// one another or a degree above EMLEARN_GEN_SPLINE_MAX_DEGREE, an index
-/// outside the slice, a row between two
-/// steps wider than max_width, or a last step that does not write n_outputs
+/// project, polynomial, spline and window_stats), a window_stats step whose
+/// counts or codes window_stats_validate refuses or do not fit its slice, a
+/// spline step's counts that do not fit one another or a degree above
+/// EMLEARN_GEN_SPLINE_MAX_DEGREE, an index outside the slice, a row between
+/// two steps wider than max_width, or a last step that does not write n_outputs
 /// values; status::size_mismatch when ops, shapes, params or indices do not
 /// have the elements the steps read, or quadratic is neither empty nor
 /// n (n + 1) / 2 + 1 elements for a last step that projects its whole row
@@ -620,12 +657,13 @@ inline status transforms_validate(const M& m, size_t n_ops, size_t n_shapes, siz
     const uint64_t first_index = table_read(m.shapes, 5u * s + 2u);
     const uint64_t first = table_read(m.shapes, 5u * s + 3u);
     const uint32_t count = table_read(m.shapes, 5u * s + 4u);
-    if (op > transform_op::spline || count == 0u || first + count > n_in || n_out < n_in - count + 1u) {
+    if (op > transform_op::window_stats || count == 0u || first + count > n_in || n_out < n_in - count + 1u) {
       return status::bad_table;
     }
     const uint32_t width = n_out - (n_in - count);
     const bool resizes = op == transform_op::select || op == transform_op::project ||
-                         op == transform_op::polynomial || op == transform_op::spline;
+                         op == transform_op::polynomial || op == transform_op::spline ||
+                         op == transform_op::window_stats;
     if ((!resizes && width != count) || (s + 1u < m.n_steps && n_out > m.max_width) ||
         (s + 1u == m.n_steps && n_out != m.n_outputs)) {
       return status::bad_table;
