@@ -11,9 +11,9 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from ._files import write_text_atomic
+from ._files import write_bytes_atomic, write_text_atomic
 from .core.entry_points import INDICATOR, LABEL, OUTLIER, SCORE_REDUCTIONS, EntryPoint, by_name, score_entry
-from .core.family import Family, Lowered, NumericContract
+from .core.family import Family, Lowered, NumericContract, Packed
 from .core.host import HostModel
 from .core.render import render_model
 from .core.validation import check_feature_names, check_X
@@ -105,7 +105,8 @@ class CModel:
         # The public methods: one per entry point, and score where an entry
         # point carries it (the estimator's unsupervised score(X)).
         self._methods = frozenset(self._entries) | ({"score"} if self._score_entry is not None else frozenset())
-        self._tables = family.tables(lowered.packed)
+        # A model loaded from a file holds its layout's tables already.
+        self._tables = lowered.packed if isinstance(lowered.packed, Packed) else family.tables(lowered.packed)
         self._host = HostModel(family.layout, self._tables, lowered.entry_points)
         self._versions = versions
         self._allow_nan = lowered.allow_nan
@@ -384,6 +385,20 @@ class CModel:
 
             text = make_standalone(text, get_include())
         return text
+
+    def to_model_file(self) -> bytes:
+        """The model as a binary model file (docs/model-file.md), for
+        firmware that loads models at run time (runtime loader.hpp). Same
+        model, same bytes. Pipelines with feature steps, target transforms
+        and column selections are refused with a ValueError: save a header."""
+        from .core.model_file import model_file_bytes
+
+        return model_file_bytes(self)
+
+    def save_model_file(self, path: Union[str, "os.PathLike[str]"]) -> Path:
+        """Writes :meth:`to_model_file` to ``path`` (replaced whole, as
+        :meth:`save` does) and returns the path."""
+        return write_bytes_atomic(path, self.to_model_file())
 
     def save(self, path: Union[str, "os.PathLike[str]"], *, standalone: bool = False) -> Path:
         """Writes the header to ``path`` and returns the path.
