@@ -144,10 +144,12 @@ py::dict load_model_file(const py::bytes& data) {
     tables.append(a);
   }
   py::list fields, entries;
+  py::dict scratch;  // {entry id: bytes of scratch model_run needs}
   for (uint8_t i = 0; i < f.n_fields; ++i) fields.append(f.fields[i]);
   for (uint8_t i = 0; i < f.n_entries; ++i) {
     const eg::file_entry& e = f.entries[i];
     entries.append(py::make_tuple(e.id, e.kind, e.flags, e.width));
+    scratch[py::int_(e.id)] = eg::model_scratch_bytes(model, static_cast<eg::entry_id>(e.id));
   }
   py::dict out;
   out["family"] = f.family;
@@ -157,6 +159,7 @@ py::dict load_model_file(const py::bytes& data) {
   out["tables"] = tables;
   out["fields"] = fields;
   out["entries"] = entries;
+  out["scratch"] = scratch;
   out["metadata"] = py::bytes(static_cast<const char*>(f.metadata), f.metadata_size);
   return out;
 }
@@ -167,7 +170,8 @@ void define_model_file(py::module_& m) {
         "element types, outputs, entry points, and each family's table format.");
   m.def("load_model_file", &load_model_file, py::arg("data"),
         "Loads a model file with the runtime's model_load (every check a device makes) and returns its "
-        "tables, fields, entry points and metadata; raises ValueError naming the failed check.");
+        "tables, fields, entry points, scratch bytes per entry point and metadata; raises ValueError "
+        "naming the failed check.");
 }
 
 const module_part part("model_file", &define_model_file);

@@ -165,6 +165,14 @@ def _metadata(cm: Any) -> Dict[str, Any]:
     }
 
 
+def file_program(data: bytes) -> Tuple[Dict[str, int], int]:
+    """({entry point name: id}, the most scratch bytes any entry point of
+    the file needs), as the runtime's loader computes them: what a program
+    running the file with model_run needs (testing/harness.py)."""
+    loaded = _runtime.load_model_file(bytes(data))
+    return dict(ids()["entry_points"]), max([int(v) for v in loaded["scratch"].values()] + [0])
+
+
 def _bad(problem: str) -> ValueError:
     return ValueError(f"not a loadable model file: {problem}")
 
