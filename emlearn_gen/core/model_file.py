@@ -198,10 +198,14 @@ def load(data: bytes) -> Any:
     fields = {f.name: int(v) for f, v in zip(layout.host_fields(), loaded["fields"])}
     packed = Packed(tables=tables, fields=fields, real=real)
     entry_points = _entry_points(meta, loaded["entries"])
-    classes = _labels(meta.get("classes"))
+    try:
+        classes = _labels(meta.get("classes"))
+        task = str(meta["task"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad(f"its metadata is damaged ({exc!r})") from None
     names = meta.get("feature_names")
     lowered = Lowered(
-        task=str(meta["task"]),
+        task=task,
         n_features=int(loaded["n_features"]),
         entry_points=entry_points,
         packed=packed,
@@ -229,8 +233,12 @@ def _family_of(families: Tuple[Family, ...], family_ids: Mapping[str, int], numb
 def _entry_points(meta: Mapping[str, Any], records: List[Tuple[int, int, int, int]]) -> Tuple[EntryPoint, ...]:
     """The entry points as the metadata describes them, checked against the
     records the loader checked."""
-    described = [EntryPoint(**item) for item in meta.get("entry_points", [])]
-    if [_entry_record(ep) for ep in described] != [_ENTRY.pack(i, k, f, 0, w) for i, k, f, w in records]:
+    try:
+        described = [EntryPoint(**item) for item in meta.get("entry_points", [])]
+        same = [_entry_record(ep) for ep in described] == [_ENTRY.pack(i, k, f, 0, w) for i, k, f, w in records]
+    except (TypeError, ValueError) as exc:
+        raise _bad(f"its metadata's entry points are damaged ({exc})") from None
+    if not same:
         raise _bad("its metadata's entry points differ from its entry-point records")
     return tuple(described)
 
