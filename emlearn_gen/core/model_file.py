@@ -28,9 +28,10 @@ from .entry_points import EntryPoint
 from .family import Family, Lowered, Packed
 from .layout import Layout
 
-#: Layout of the fixed header (little-endian): magic, file format version,
-#: family, real type, table format, counts of entry points, fields and tables,
-#: two reserved bytes... see docs/model-file.md.
+#: The fixed header (little-endian): magic, file format version, family, real
+#: type, table format, counts of entry points, fields and tables, three
+#: reserved bytes, n_features, total size, metadata offset and size. Then the
+#: entry-point records, fields and table directory (docs/model-file.md).
 _HEADER = struct.Struct("<4sHBBHBBBBHIIII")
 _ENTRY = struct.Struct("<BBBBI")
 _TABLE = struct.Struct("<BBHII")

@@ -19,8 +19,10 @@
 // by model_scratch_bytes from the loaded model itself.
 //
 // The order of each family's tables and fields below is its Layout's
-// (emlearn_gen/families/<family>/__init__.py); tests/test_model_files.py
-// checks that the two agree (_runtime.model_file_layouts()).
+// (emlearn_gen/families/<family>/__init__.py), which the writer follows
+// (emlearn_gen/core/model_file.py): a change to a Layout changes the loader
+// here too. tests/test_model_files.py loads a file of every catalog model
+// through this loader, so a disagreement fails there.
 #ifndef EMLEARN_GEN_LOADER_HPP
 #define EMLEARN_GEN_LOADER_HPP
 

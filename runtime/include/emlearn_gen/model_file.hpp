@@ -39,11 +39,9 @@ enum class model_family : uint8_t {
   clusters = 8,
   transforms = 9,
 };
-constexpr uint8_t model_family_count = 9;
 
 /// Element types of tables.
 enum class element_type : uint8_t { u8 = 1, i8 = 2, i16 = 3, u32 = 4, f32 = 5, f64 = 6 };
-constexpr uint8_t element_type_count = 6;
 
 /// The model's arithmetic type (tables of element type "real").
 enum class real_type : uint8_t { float32 = 1, float64 = 2 };
