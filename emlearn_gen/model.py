@@ -71,12 +71,15 @@ class CModel:
         final_name: str = "",
         folded: bool = False,
         target: Optional["CModel"] = None,
+        from_file: bool = False,
     ) -> None:
         """``steps``: a Pipeline's feature steps, run before this model
         (core/pipeline.py); ``final_name`` then names the final estimator.
         ``folded``: the model is a Pipeline's whose steps the family folded
         into it (Family.fold). ``target``: a TransformedTargetRegressor's
-        inverse transform, run on predict's outputs (core/pipeline.py)."""
+        inverse transform, run on predict's outputs (core/pipeline.py).
+        ``from_file``: loaded from a model file (emlearn_gen.load_model_file),
+        which holds the tables but not what a header's text is made of."""
         self.name = name
         self.family = family
         self.estimator_name = estimator_name
@@ -117,6 +120,7 @@ class CModel:
             classes is not None and classes.ndim == 1 and classes.dtype.kind != "O" and classes.flags.c_contiguous
         )
         self._n_jobs = 1
+        self._from_file = from_file
 
     def __repr__(self) -> str:
         return f"CModel(name={self.name!r}, estimator={self.estimator_name})"
@@ -378,6 +382,12 @@ class CModel:
         inlined, so the header compiles with no include path; its C++ API is
         the same.
         """
+        if self._from_file:
+            raise ValueError(
+                f"{self._display_name()} was loaded from a model file, which holds its tables but not the "
+                "text of a header (banner, template context): convert the estimator to write a header, "
+                "or save this model with save_model_file"
+            )
         text = render_model(self)
         if standalone:
             from ._paths import get_include

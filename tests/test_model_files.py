@@ -113,6 +113,8 @@ def test_same_model_same_bytes(tmp_path):
     assert path.read_bytes() == second.to_model_file()
     loaded = emlearn_gen.load_model_file(path)
     assert loaded.to_model_file() == first.to_model_file()  # a loaded model saves the same file
+    with pytest.raises(ValueError, match="loaded from a model file"):
+        loaded.to_source()  # the file has no banner or template context to render a header from
 
 
 def test_string_labels_and_feature_names_survive():

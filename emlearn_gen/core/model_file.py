@@ -220,7 +220,7 @@ def load(data: bytes) -> Any:
     return CModel(
         name=str(meta.get("name", "model")), family=family, estimator_name=str(meta.get("estimator", "model")),
         lowered=lowered, versions=dict(meta.get("versions", {})),
-        feature_names=None if names is None else np.asarray(names, dtype=object),
+        feature_names=None if names is None else np.asarray(names, dtype=object), from_file=True,
     )
 
 
