@@ -122,19 +122,17 @@ def model_file_bytes(cm: Any) -> bytes:
     for value in fields:
         out += struct.pack("<I", value)
     directory_at = len(out)
-    out += bytes(_TABLE.size * len(layout.tables))
-    records = []
-    for table in layout.tables:
-        array = np.ascontiguousarray(packed.tables[table.name])
-        _pad(out, _ALIGN)
-        records.append(_TABLE.pack(_element_code(table.ctype, packed.real), 0, 0, len(out), array.size))
-        out += array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+    directory_end = directory_at + _TABLE.size * len(layout.tables)
+    out += bytes(directory_end - directory_at)  # the directory, filled in once the tables are placed
+    records = _append_tables(out, layout, packed)
+    out[directory_at:directory_end] = b"".join(records)
     _pad(out, _ALIGN)
     metadata_at = len(out)
     out += metadata
     _pad(out, 4)
     total = len(out) + 4
-    out[directory_at : directory_at + len(records) * _TABLE.size] = b"".join(records)
+    if total > 0xFFFFFFFF:
+        raise ValueError(f"{cm.estimator_name}: the model's tables exceed the 4 GiB a model file can hold")
     out[: _HEADER.size] = _HEADER.pack(
         numbers["magic"], numbers["version"], numbers["families"][family.name], numbers["reals"][packed.real],
         family.format_version, len(entries), len(fields), len(layout.tables), 0, 0,
@@ -142,6 +140,18 @@ def model_file_bytes(cm: Any) -> bytes:
     )
     out += struct.pack("<I", zlib.crc32(bytes(out)) & 0xFFFFFFFF)
     return bytes(out)
+
+
+def _append_tables(out: bytearray, layout: Layout, packed: Packed) -> List[bytes]:
+    """Appends the layout's tables to ``out``, each 8-byte aligned and
+    little-endian, and returns their directory records."""
+    records = []
+    for table in layout.tables:
+        array = np.ascontiguousarray(packed.tables[table.name])
+        _pad(out, _ALIGN)
+        records.append(_TABLE.pack(_element_code(table.ctype, packed.real), 0, 0, len(out), array.size))
+        out += array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+    return records
 
 
 def _metadata(cm: Any) -> Dict[str, Any]:
