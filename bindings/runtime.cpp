@@ -48,6 +48,8 @@ const char* status_text(emlearn_gen::status s) {
     case emlearn_gen::status::bad_argument: return "bad argument";
     case emlearn_gen::status::bad_table: return "inconsistent model table";
     case emlearn_gen::status::size_mismatch: return "table shorter than its layout";
+    case emlearn_gen::status::bad_file: return "damaged model file";
+    case emlearn_gen::status::unsupported: return "model file not supported by this runtime";
   }
   return "unknown status";
 }

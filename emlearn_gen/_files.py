@@ -19,7 +19,13 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def write_text_atomic(path: PathLike, text: str) -> Path:
-    """Writes ``text`` (UTF-8, newlines as given) to ``path`` and returns ``path``.
+    """Writes ``text`` (UTF-8, newlines as given) to ``path`` and returns
+    ``path``, as write_bytes_atomic."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: PathLike, data: bytes) -> Path:
+    """Writes ``data`` to ``path`` and returns ``path``.
 
     The bytes go to a temporary file in the same folder, which is renamed over
     ``path`` once complete and on disk. If anything fails, the temporary file
@@ -33,7 +39,7 @@ def write_text_atomic(path: PathLike, text: str) -> Path:
     fd, temp = _create_beside(real)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
+            handle.write(data)
             handle.flush()
             # On disk before the rename: after a crash the name holds the old
             # contents or the new, not an empty file.

@@ -242,12 +242,18 @@ def _convert(args: argparse.Namespace) -> Tuple[Any, Any]:
 def _output_path(args: argparse.Namespace) -> Optional[Path]:
     """Where convert writes (None: standard output). Refuses the model file
     itself, under any spelling, before anything is loaded."""
+    to_file = args.output_format == "file"
     if args.output == "-":
+        if to_file:
+            raise CliError("a model file is binary: write it to a file with -o, not to standard output", EXIT_USAGE)
         return None
-    output = Path(args.output) if args.output else Path(f"{_model_name(args)}.hpp")
+    if to_file and args.standalone:
+        raise CliError("--standalone is for headers; a model file carries no runtime code", EXIT_USAGE)
+    suffix = ".emlg" if to_file else ".hpp"
+    output = Path(args.output) if args.output else Path(f"{_model_name(args)}{suffix}")
     model = Path(args.model)
     if output.exists() and model.exists() and os.path.samefile(output, model):
-        raise CliError(f"{output} is the model file {model}: write the header to another file with -o")
+        raise CliError(f"{output} is the model file {model}: write the output to another file with -o")
     return output
 
 
@@ -255,23 +261,29 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     output = _output_path(args)
     estimator, cm = _convert(args)
     try:
-        text = cm.to_source(standalone=args.standalone)
+        if args.output_format == "file":
+            data = cm.to_model_file()
+        else:
+            data = cm.to_source(standalone=args.standalone).encode("utf-8")
     except Exception as exc:  # noqa: BLE001 - as for convert(): one line, no traceback
         raise _conversion_failed(exc, estimator, Path(args.model), cm.name, args.name is not None) from exc
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(data.decode("utf-8"))
         sys.stdout.flush()
         return EXIT_OK
-    from ._files import write_text_atomic
+    from ._files import write_bytes_atomic
 
     existed = output.exists()
     try:
-        write_text_atomic(output, text)
+        write_bytes_atomic(output, data)
     except OSError as exc:
         kept = f" (the existing {output} is unchanged)" if existed else ""
         raise CliError(f"cannot write {output}: {exc.strerror or exc}{kept}") from exc
-    kind = "standalone header" if args.standalone else "header"
-    print(f"wrote {output}: {cm.estimator_name} as namespace {cm.name} ({kind}, {len(text.encode())} bytes)")
+    if args.output_format == "file":
+        kind = "model file"
+    else:
+        kind = "standalone header" if args.standalone else "header"
+    print(f"wrote {output}: {cm.estimator_name} as namespace {cm.name} ({kind}, {len(data)} bytes)")
     return EXIT_OK
 
 
@@ -402,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Supported estimators: " + ", ".join(supported_estimators()) + ". "
-            "Example: emlearn-gen convert gesture.skops --standalone -o firmware/gesture.hpp"
+            "Example: emlearn-gen convert gesture.skops --standalone -o firmware/gesture.hpp; "
+            "emlearn-gen convert gesture.skops --output-format file -o gesture.emlg"
         ),
     )
     _add_model_arguments(convert)
@@ -410,7 +423,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="FILE",
-        help="where to write the header (default: NAME.hpp in the current folder; '-' for standard output)",
+        help="where to write the header (default: NAME.hpp in the current folder; '-' for standard "
+        "output) or the model file (default: NAME.emlg)",
+    )
+    convert.add_argument(
+        "--output-format",
+        choices=("header", "file"),
+        default="header",
+        help="what to write: the C++ header (default), or a binary model file that firmware loads at run "
+        "time with the runtime's loader (emlearn_gen/loader.hpp; docs/model-file.md); load it in Python "
+        "with emlearn_gen.load_model_file. Pipelines with feature steps are written as headers only",
     )
     convert.add_argument(
         "--standalone",

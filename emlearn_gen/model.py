@@ -11,9 +11,9 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from ._files import write_text_atomic
+from ._files import write_bytes_atomic, write_text_atomic
 from .core.entry_points import INDICATOR, LABEL, OUTLIER, SCORE_REDUCTIONS, EntryPoint, by_name, score_entry
-from .core.family import Family, Lowered, NumericContract
+from .core.family import Family, Lowered, NumericContract, Packed
 from .core.host import HostModel
 from .core.render import render_model
 from .core.validation import check_feature_names, check_X
@@ -71,12 +71,15 @@ class CModel:
         final_name: str = "",
         folded: bool = False,
         target: Optional["CModel"] = None,
+        from_file: bool = False,
     ) -> None:
         """``steps``: a Pipeline's feature steps, run before this model
         (core/pipeline.py); ``final_name`` then names the final estimator.
         ``folded``: the model is a Pipeline's whose steps the family folded
         into it (Family.fold). ``target``: a TransformedTargetRegressor's
-        inverse transform, run on predict's outputs (core/pipeline.py)."""
+        inverse transform, run on predict's outputs (core/pipeline.py).
+        ``from_file``: loaded from a model file (emlearn_gen.load_model_file),
+        which holds the tables but not what a header's text is made of."""
         self.name = name
         self.family = family
         self.estimator_name = estimator_name
@@ -105,7 +108,8 @@ class CModel:
         # The public methods: one per entry point, and score where an entry
         # point carries it (the estimator's unsupervised score(X)).
         self._methods = frozenset(self._entries) | ({"score"} if self._score_entry is not None else frozenset())
-        self._tables = family.tables(lowered.packed)
+        # A model loaded from a file holds its layout's tables already.
+        self._tables = lowered.packed if isinstance(lowered.packed, Packed) else family.tables(lowered.packed)
         self._host = HostModel(family.layout, self._tables, lowered.entry_points)
         self._versions = versions
         self._allow_nan = lowered.allow_nan
@@ -116,6 +120,7 @@ class CModel:
             classes is not None and classes.ndim == 1 and classes.dtype.kind != "O" and classes.flags.c_contiguous
         )
         self._n_jobs = 1
+        self._from_file = from_file
 
     def __repr__(self) -> str:
         return f"CModel(name={self.name!r}, estimator={self.estimator_name})"
@@ -385,6 +390,12 @@ class CModel:
         inlined, so the header compiles with no include path; its C++ API is
         the same.
         """
+        if self._from_file:
+            raise ValueError(
+                f"{self._display_name()} was loaded from a model file, which holds its tables but not the "
+                "text of a header (banner, template context): convert the estimator to write a header, "
+                "or save this model with save_model_file"
+            )
         text = render_model(self)
         if standalone:
             from ._paths import get_include
@@ -392,6 +403,20 @@ class CModel:
 
             text = make_standalone(text, get_include())
         return text
+
+    def to_model_file(self) -> bytes:
+        """The model as a binary model file (docs/model-file.md), for
+        firmware that loads models at run time (runtime loader.hpp). Same
+        model, same bytes. Pipelines with feature steps, target transforms
+        and column selections are refused with a ValueError: save a header."""
+        from .core.model_file import model_file_bytes
+
+        return model_file_bytes(self)
+
+    def save_model_file(self, path: Union[str, "os.PathLike[str]"]) -> Path:
+        """Writes :meth:`to_model_file` to ``path`` (replaced whole, as
+        :meth:`save` does) and returns the path."""
+        return write_bytes_atomic(path, self.to_model_file())
 
     def save(self, path: Union[str, "os.PathLike[str]"], *, standalone: bool = False) -> Path:
         """Writes the header to ``path`` and returns the path.

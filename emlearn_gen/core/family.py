@@ -206,6 +206,16 @@ class Family(ABC):
         the steps before the model instead."""
         return None
 
+    def file_row_checks(
+        self, packed: Packed, entry_points: Sequence[EntryPoint]
+    ) -> Optional[Callable[[np.ndarray], None]]:
+        """``Lowered.check_rows`` rebuilt from a model file's tables and
+        entry points, for a family whose models check input values beyond
+        NaN and infinity; None (the default) where there are no such checks
+        or the family cannot rebuild them (such a model is not saved to a
+        file: core/model_file.py)."""
+        return None
+
     def catalog(self) -> Sequence[Any]:
         """Examples of every estimator class of the family, fitted on data
         that exercises it (``emlearn_gen.testing.catalog.Example``): the

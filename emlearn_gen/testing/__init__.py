@@ -109,6 +109,7 @@ def run_model(
     workdir: Optional[Union[str, Path]] = None,
     timeout: float = 600.0,
     cache: Optional[BuildCache] = None,
+    model_file: bool = False,
 ) -> Dict[str, np.ndarray]:
     """Builds ``model``'s header with a test harness for ``target``, runs it on
     the rows of X and returns {method: outputs} in the form of
@@ -120,7 +121,9 @@ def run_model(
     images get them in program memory in as many chunks as needed.
     ``workdir`` (absolute, or relative to the current folder) keeps the build
     files there; ``cache`` (a BuildCache) reuses
-    builds across calls. Raises ToolchainMissing when the target's tools are
+    builds across calls. With ``model_file`` the program runs the model's
+    file (CModel.to_model_file) through the runtime's loader instead of the
+    header. Raises ToolchainMissing when the target's tools are
     not installed and DoesNotFit when the model is too large for the device.
     """
     cm = _as_cmodel(model)
@@ -131,13 +134,13 @@ def run_model(
         folder.mkdir(parents=True, exist_ok=True)
         if not isinstance(tgt, DeviceTarget):
             tgt.check_tools()
-            return run_host(cm, X32, tgt, folder, timeout)
+            return run_host(cm, X32, tgt, folder, timeout, model_file)
         cm.save(folder / f"{cm.name}.hpp")
-        return run_on_target(cm, X32, tgt, cache or BuildCache(folder), timeout)
+        return run_on_target(cm, X32, tgt, cache or BuildCache(folder), timeout, model_file)
     if cache is not None:
-        return run_on_target(cm, X32, tgt, cache, timeout)
+        return run_on_target(cm, X32, tgt, cache, timeout, model_file)
     with BuildCache() as own:
-        return run_on_target(cm, X32, tgt, own, timeout)
+        return run_on_target(cm, X32, tgt, own, timeout, model_file)
 
 
 def assert_device_matches(
@@ -154,8 +157,9 @@ def assert_device_matches(
     floats (or, for a model family that states a bound for a target, floats
     within :func:`device_tolerance`; see ``emlearn_gen.testing.compare``).
 
-    Targets run in parallel (``jobs`` threads, default one per target).
-    Returns {target name: MatchReport}.
+    Targets run in parallel (``jobs`` threads, default one per target);
+    ``kwargs`` go to :func:`run_model` (``model_file=True``: the model's file
+    through the runtime's loader). Returns {target name: MatchReport}.
     """
     cm = _as_cmodel(model)
     X32 = cm.check_input(X)

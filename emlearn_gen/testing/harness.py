@@ -21,6 +21,13 @@ Inputs reach the program in one of three ways:
 Two translation units include the model header; the second computes the first
 entry point, which proves the header links cleanly when included twice.
 
+In *file mode* (``loaded=FileModel(...)``) the program runs a model file
+rather than a header: the file is compiled in as a byte table
+(:func:`model_file_source`, in program memory on AVR), loaded once with the
+runtime's ``model_load`` and each entry point run with ``model_run``
+(runtime loader.hpp). Its output is the same, so the same comparison
+applies.
+
 The footprint program (:func:`footprint_sources`) calls every entry point once
 through a non-inlined wrapper and measures the stack each call uses: the
 prelude then defines ``eg_stack_pointer()`` and ``eg_stack_bottom()`` (the
@@ -30,7 +37,8 @@ a pattern before the call and finds the lowest byte the call overwrote.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -129,6 +137,88 @@ __attribute__((noinline)) static uintptr_t eg_stack_low_water() {
 """
 
 
+@dataclass(frozen=True)
+class FileModel:
+    """A model file's program: the entry-point ids of the file format
+    (``_runtime.model_file_ids()``) and the scratch the largest entry point
+    needs (the loader's model_scratch_bytes)."""
+
+    entry_ids: Mapping[str, int]
+    scratch_bytes: int
+
+
+def model_file_source(data: bytes) -> str:
+    """A header holding a model file as ``eg_model_file``: 8-byte aligned,
+    in program memory on AVR (as a device keeps a file in flash)."""
+    return "\n".join(
+        [
+            "// A model file, as a device might keep it in flash.",
+            "#include <stdint.h>",
+            '#include "emlearn_gen/common.hpp"',
+            f"alignas(8) static const uint8_t eg_model_file[{max(1, len(data))}] EMLEARN_GEN_TABLE_ATTR = {{",
+            wrap((f"0x{b:02x}" for b in data), 16) if data else "0",
+            "};",
+            "",
+        ]
+    )
+
+
+def _file_runner(loaded: FileModel) -> List[str]:
+    """The loaded model, its scratch and eg_run(), which runs one entry point."""
+    return [
+        "static emlearn_gen::loaded_model eg_model;",
+        f"alignas(8) static uint8_t eg_scratch[{max(8, loaded.scratch_bytes)}];",
+        "",
+        "static void eg_run(uint8_t id, const float* x, float* values, int32_t* ints) {",
+        "  const emlearn_gen::status s = emlearn_gen::model_run(eg_model, static_cast<emlearn_gen::entry_id>(id), x,",
+        "                                                         values, ints, eg_scratch, sizeof eg_scratch);",
+        "  if (s != emlearn_gen::status::ok) {",
+        '    eg_puts("ERROR model_run ");',
+        "    eg_put_int(static_cast<int32_t>(s));",
+        "    eg_putc('\\n');",
+        "  }",
+        "}",
+        "",
+    ]
+
+
+def _file_load(n_features: int, exit_code: str) -> List[str]:
+    """Loads eg_model_file, or prints why not and ends the program."""
+    return [
+        "  const emlearn_gen::status loaded = emlearn_gen::model_load(eg_model_file, sizeof eg_model_file, &eg_model);",
+        f"  if (loaded != emlearn_gen::status::ok || eg_model.file.n_features != {n_features}u) {{",
+        '    eg_puts("ERROR model_load ");',
+        "    eg_put_int(static_cast<int32_t>(loaded));",
+        "    eg_putc(' ');",
+        "    eg_put_int(static_cast<int32_t>(eg_model.file.problem));",
+        "    eg_putc('\\n');",
+        f"    {exit_code}",
+        "  }",
+    ]
+
+
+def _file_calls(methods: Sequence[EntryPoint], loaded: FileModel) -> List[str]:
+    calls = []
+    for index, ep in enumerate(methods):
+        ident = int(loaded.entry_ids[ep.name])
+        calls.append(f"    eg_putc('{index}');")
+        if ep.returns_int:
+            calls += [
+                "    {",
+                "      int32_t value = 0;",
+                f"      eg_run({ident}u, x, NULL, &value);",
+                "      eg_putc(' ');",
+                "      eg_put_int(value);",
+                "    }",
+            ]
+        elif ep.output == INDICATOR:
+            calls += [f"    eg_run({ident}u, x, NULL, out_int);", f"    {_put_out(ep)}"]
+        else:
+            calls += [f"    eg_run({ident}u, x, out, NULL);", f"    {_put_out(ep)}"]
+        calls.append("    eg_putc('\\n');")
+    return calls
+
+
 def input_table(X32: np.ndarray) -> str:
     bits = np.ascontiguousarray(X32, dtype=np.float32).view(np.uint32).reshape(-1)
     if bits.size == 0:
@@ -209,8 +299,13 @@ def harness_sources(
     inputs: str = "table",
     n_features: Optional[int] = None,
     second_tu: bool = True,
+    loaded: Optional[FileModel] = None,
 ) -> Dict[str, str]:
     """{file name: source} of the test program.
+
+    With ``loaded``, ``header_name`` is a model file's header
+    (:func:`model_file_source`) and the program runs the file through the
+    runtime's loader (file mode; no second translation unit).
 
     ``prelude`` defines ``static void eg_putc(char)`` (and whatever else the
     target and the input mode need); ``exit_code`` ends main(). With
@@ -229,11 +324,15 @@ def harness_sources(
         "// Runs every entry point of the model on the test inputs.",
         "#include <stdint.h>",
         "#include <string.h>",
+        *(['#include "emlearn_gen/loader.hpp"'] if loaded else []),
         f'#include "{header_name}"',
         "",
         prelude.strip(),
         _print_helpers(methods),
     ]
+    if loaded:
+        second_tu = False
+        lines += _file_runner(loaded)
     if second_tu:
         decl, files["other.cpp"] = _other_tu(model_name, header_name, methods)
         lines += [f"{decl};", ""]
@@ -259,7 +358,8 @@ def harness_sources(
     lines += [
         "int main() {",
         *_begin_call(prelude),
-        f'  static_assert({model_name}::n_features == {n_features}, "feature count");',
+        *(_file_load(n_features, exit_code) if loaded else
+          [f'  static_assert({model_name}::n_features == {n_features}, "feature count");']),
         "  // Static, so that the linker checks they fit the device's RAM.",
         f"  static float x[{n_features}];",
         *_out_buffers(methods, "  "),
@@ -278,7 +378,7 @@ def harness_sources(
             f"    emlearn_gen::table_copy(x, eg_inputs + row * {n_features}u, sizeof x);",
         ]
     lines += [
-        *_method_calls(model_name, methods, second_tu),
+        *(_file_calls(methods, loaded) if loaded else _method_calls(model_name, methods, second_tu)),
         "  }",
         f'  eg_puts("{END_MARK} ");',
         "  eg_put_int(static_cast<int32_t>(row));",

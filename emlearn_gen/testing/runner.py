@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from .._paths import get_include
 from .build import BuildCache
-from .harness import harness_sources, input_source, parse_output
+from .harness import FileModel, harness_sources, input_source, model_file_source, parse_output
 from .targets import SUPPORT_DIR, CortexMTarget, DeviceTarget, DoesNotFit, HostTarget
 
 
@@ -55,41 +55,61 @@ def startup_object(target: CortexMTarget, cache: BuildCache, timeout: float) -> 
     return cache.get(["startup", repr(target), source], lambda folder: target.compile_startup(folder, timeout))
 
 
-def run_host(cm: Any, X32: np.ndarray, target: HostTarget, folder: Path, timeout: float) -> Dict[str, np.ndarray]:
+def program_model(cm: Any, model_file: bool) -> Tuple[str, str, Optional[FileModel]]:
+    """(header name, header text, file mode) of a test program: the
+    generated header, or with ``model_file`` the model's file as a byte
+    table, which the program loads with the runtime's loader."""
+    if not model_file:
+        return f"{cm.name}.hpp", cm.to_source(), None
+    from ..core.model_file import file_program
+
+    data = cm.to_model_file()
+    entry_ids, scratch = file_program(data)
+    return "eg_model_file.hpp", model_file_source(data), FileModel(entry_ids, scratch)
+
+
+def run_host(
+    cm: Any, X32: np.ndarray, target: HostTarget, folder: Path, timeout: float, model_file: bool = False
+) -> Dict[str, np.ndarray]:
     X32 = cm.device_inputs(X32)  # what the header's entry points take
-    header = f"{cm.name}.hpp"
-    cm.save(folder / header)
-    sources = harness_sources(cm.name, header, cm.entry_points, X32, target.prelude(), target.exit_code())
+    header, text, loaded = program_model(cm, model_file)
+    (folder / header).write_text(text, encoding="utf-8")
+    sources = harness_sources(
+        cm.name, header, cm.entry_points, X32, target.prelude(), target.exit_code(), loaded=loaded
+    )
     _write(folder, sources)
     output = target.build_and_run(folder, sorted(sources), [get_include()], timeout)
     return parse_output(output, cm.entry_points, X32.shape[0])
 
 
-def _run_streamed(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
+def _run_streamed(
+    cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float, model_file: bool = False
+) -> Dict[str, np.ndarray]:
     """One image for any number of rows: the program reads them from a file."""
     X32 = cm.device_inputs(X32)  # what the header's entry points take
-    header = f"{cm.name}.hpp"
+    header, header_text, loaded = program_model(cm, model_file)
     sources = harness_sources(
         cm.name, header, cm.entry_points, None, target.prelude(), target.exit_code(),
-        inputs="stream", n_features=X32.shape[1],
+        inputs="stream", n_features=X32.shape[1], loaded=loaded,
     )
-    elf = build_device_image(target, header, cm.to_source(), sources, cache, timeout)
+    elf = build_device_image(target, header, header_text, sources, cache, timeout)
     rundir = cache.scratch(f"{target.name}-run")
     np.ascontiguousarray(X32, dtype="<f4").tofile(rundir / "inputs.bin")
     output = target.run_image(elf, rundir, timeout)
     return parse_output(output, cm.entry_points, X32.shape[0])
 
 
-def _run_chunked(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
+def _run_chunked(
+    cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCache, timeout: float, model_file: bool = False
+) -> Dict[str, np.ndarray]:
     """Inputs compiled into the image, as many rows per image as fit: the
     model's objects are compiled once, each chunk adds a small input unit."""
     X32 = cm.device_inputs(X32)  # what the header's entry points take
-    header = f"{cm.name}.hpp"
-    header_text = cm.to_source()
+    header, header_text, loaded = program_model(cm, model_file)
     include = get_include()
     sources = harness_sources(
         cm.name, header, cm.entry_points, None, target.prelude(), target.exit_code(),
-        inputs="extern", n_features=X32.shape[1],
+        inputs="extern", n_features=X32.shape[1], loaded=loaded,
     )
     object_parts = ["objects", repr(target), include, header_text] + [f"{n}\n{t}" for n, t in sorted(sources.items())]
 
@@ -130,14 +150,17 @@ def _run_chunked(cm: Any, X32: np.ndarray, target: DeviceTarget, cache: BuildCac
     return {name: np.concatenate([r[name] for r in results]) for name in (ep.name for ep in cm.entry_points)}
 
 
-def run_on_target(cm: Any, X32: np.ndarray, target: Any, cache: BuildCache, timeout: float) -> Dict[str, np.ndarray]:
-    """{method: outputs} of ``cm``'s generated header on ``target``."""
+def run_on_target(
+    cm: Any, X32: np.ndarray, target: Any, cache: BuildCache, timeout: float, model_file: bool = False
+) -> Dict[str, np.ndarray]:
+    """{method: outputs} of ``cm``'s generated header on ``target``, or with
+    ``model_file`` of its model file loaded by the runtime's loader."""
     target.check_tools()
     if X32.shape[0] == 0:
         return {ep.name: ep.empty(0) for ep in cm.entry_points}
     if isinstance(target, DeviceTarget):
         if target.input_mode == "stream":
-            return _run_streamed(cm, X32, target, cache, timeout)
-        return _run_chunked(cm, X32, target, cache, timeout)
-    return run_host(cm, X32, target, cache.scratch("host"), timeout)
+            return _run_streamed(cm, X32, target, cache, timeout, model_file)
+        return _run_chunked(cm, X32, target, cache, timeout, model_file)
+    return run_host(cm, X32, target, cache.scratch("host"), timeout, model_file)
 

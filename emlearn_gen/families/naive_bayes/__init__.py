@@ -146,6 +146,12 @@ class NaiveBayesFamily(Family):
     def tables(self, packed: Packed) -> Packed:
         return packed
 
+    def file_row_checks(self, packed: Packed, entry_points: Sequence[EntryPoint]) -> Optional[Callable[[np.ndarray], None]]:
+        # CategoricalNB's checks, from its table of category counts.
+        if int(packed.fields["kind"]) != KINDS["categorical"]:
+            return None
+        return category_check(np.asarray(packed.tables["categories"]))
+
     def catalog(self) -> Sequence[Any]:
         from .catalog import EXAMPLES
 

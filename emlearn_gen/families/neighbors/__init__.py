@@ -288,6 +288,14 @@ class NeighborsFamily(Family):
     def tables(self, packed: Packed) -> Packed:
         return packed
 
+    def file_row_checks(self, packed: Packed, entry_points: Sequence[EntryPoint]) -> Any:
+        # A radius classifier without an outlier label (its outlier_class
+        # field is n_classes) refuses rows without neighbours.
+        fields = packed.fields
+        if int(fields["kind"]) != KINDS["radius_classifier"] or int(fields["outlier_class"]) != int(fields["n_classes"]):
+            return None
+        return _outlier_check(packed, entry_points)
+
     def catalog(self) -> Sequence[Any]:
         from .catalog import EXAMPLES
 

@@ -53,6 +53,8 @@ enum class status : int8_t {
   bad_argument = -1,   ///< a null pointer or a size of zero where one is needed
   bad_table = -2,      ///< a model table is inconsistent with its layout
   size_mismatch = -3,  ///< a buffer is shorter than the layout says
+  bad_file = -4,       ///< a model file is damaged: magic, size, CRC or a record out of place
+  unsupported = -5,    ///< a model file this runtime does not read: its version, family or table format
 };
 
 /// Copies `n` bytes out of a model table. Every table read goes through here

@@ -1,0 +1,2 @@
+// Forwards to the runtime header of the same name (see src/emlearn_gen.h).
+#include "../../runtime/include/emlearn_gen/model_file.hpp"
