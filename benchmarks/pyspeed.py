@@ -34,7 +34,8 @@ def api_speed(cmodel: Any, estimator: Any, x1: np.ndarray, batch: np.ndarray, mi
     """Single-sample latency (on the one row ``x1``) and batch throughput (on
     the rows of ``batch``, models.throughput_rows) of CModel.predict and of
     the estimator's predict, single-threaded: n_jobs=1 where it exists, and
-    CModel's default n_jobs (1)."""
+    CModel's default n_jobs (1); and, where the estimator takes n_jobs, the
+    batch throughput ratio with n_jobs=-1 for both."""
     if hasattr(estimator, "n_jobs"):
         estimator.set_params(n_jobs=1)
     x1 = np.ascontiguousarray(x1, dtype=np.float32).reshape(1, -1)
@@ -44,7 +45,9 @@ def api_speed(cmodel: Any, estimator: Any, x1: np.ndarray, batch: np.ndarray, mi
     sk_1 = _per_call(lambda: estimator.predict(x1), min_time)
     ours_b = _per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)
     sk_b = _per_call(lambda: estimator.predict(Xb), min_time, repeats=3)
+    threads = _threaded_ratio(cmodel, estimator, Xb, min_time)
     return {
+        **threads,
         "api_single_us_ours": ours_1 * 1e6,
         "api_single_us_sklearn": sk_1 * 1e6,
         "api_single_speedup": sk_1 / ours_1,
@@ -54,3 +57,20 @@ def api_speed(cmodel: Any, estimator: Any, x1: np.ndarray, batch: np.ndarray, mi
         "api_batch_rows_per_s_sklearn": batch_rows / sk_b,
         "api_batch_throughput_ratio": sk_b / ours_b,
     }
+
+
+def _threaded_ratio(cmodel: Any, estimator: Any, Xb: np.ndarray, min_time: float) -> Dict[str, float]:
+    """Batch throughput with every CPU, where the estimator takes n_jobs:
+    CModel.n_jobs = -1 against the estimator's n_jobs=-1 (wall time, as
+    threads share the work). Both are set back to one thread after."""
+    if not hasattr(estimator, "n_jobs"):
+        return {}
+    try:
+        estimator.set_params(n_jobs=-1)
+        cmodel.n_jobs = -1
+        ours = _per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)
+        sk = _per_call(lambda: estimator.predict(Xb), min_time, repeats=3)
+    finally:
+        estimator.set_params(n_jobs=1)
+        cmodel.n_jobs = 1
+    return {"api_batch_threads_ratio": sk / ours}

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -181,10 +182,17 @@ namespace {
 using namespace emlearn_gen_host;
 
 struct bound_entry {
+  std::string name;
   output_kind kind;
   uint32_t width;
   uint32_t n_features;
   entry_function fn;
+  // HostModel::one_call()'s form of run_array()'s result.
+  bool one_call = false;
+  bool allow_nan = false;
+  py::object labels;
+  bool widen = false;
+  bool flat = false;
 };
 
 // A model held by Python: one family kernel over owned tables, with the
@@ -206,7 +214,12 @@ class HostModel {
       if (width == 0 || (kind == output_kind::int_scalar && width != 1)) {
         throw std::invalid_argument("entry point '" + name + "': bad width");
       }
-      entries_[name] = bound_entry{kind, width, kernel_->n_features(), kernel_->entry(name, kind, width)};
+      bound_entry& e = entries_[name];
+      e.name = name;
+      e.kind = kind;
+      e.width = width;
+      e.n_features = kernel_->n_features();
+      e.fn = kernel_->entry(name, kind, width);
     }
   }
 
@@ -237,13 +250,15 @@ class HostModel {
   // `allow_nan`; infinity, also where rounding overflowed): Python's own
   // checks then convert it or word the error, so messages stay one place.
   //
-  // With `labels` (a 1-D C-contiguous array of any dtype but object, for an
-  // entry point of int output), the result is labels[index] for each row,
-  // in labels' dtype: numpy's labels.take(indices), without a second call.
-  py::object run_array(const std::string& name, const py::object& X, bool allow_nan, int n_jobs,
-                       const py::object& labels) const {
+  // The result comes in scikit-learn's dtype and shape, as one_call() set
+  // it for the entry point, without a second array or call.
+  py::object run_array(const std::string& name, const py::object& X, int n_jobs) const {
     const bound_entry& e = find_entry(name);
-    if (!labels.is_none()) check_labels(e, labels);
+    if (!e.one_call) throw std::invalid_argument("entry point '" + name + "' has no one_call() form");
+    const bool allow_nan = e.allow_nan;
+    const py::object& labels = e.labels;
+    const bool widen = e.widen;
+    const bool flat = e.flat;
     const bool f32 = py::isinstance<py::array_t<float>>(X);
     if (!f32 && !py::isinstance<py::array_t<double>>(X)) return py::none();
     const py::array a = py::reinterpret_borrow<py::array>(X);
@@ -254,11 +269,22 @@ class HostModel {
     }
     const size_t n = static_cast<size_t>(a.shape(0));
     const size_t count = n * kernel_->n_features();
-    py::array out = allocate(e, a.shape(0));
-    void* y = out.mutable_data();
+    // Where the result is not run()'s own array, the kernel writes to a
+    // buffer (4 bytes per value, int32 or float) and the result is made from it.
+    const bool direct = labels.is_none() && !widen;
+    py::array out;
+    std::vector<uint32_t> buffer;
+    if (direct) {
+      out = allocate(e, a.shape(0));
+    } else {
+      buffer.resize(n * values_per_row(e));
+    }
+    void* y = direct ? out.mutable_data() : static_cast<void*>(buffer.data());
     bool accepted = false;
     {
-      py::gil_scoped_release release;
+      // A few rows take less time than handing the GIL over and back.
+      std::unique_ptr<py::gil_scoped_release> release;
+      if (count > gil_free_values) release.reset(new py::gil_scoped_release());
       std::vector<float> converted;
       const float* x = static_cast<const float*>(a.data());
       if (!f32) {
@@ -271,8 +297,33 @@ class HostModel {
       if (accepted) run_rows(e, x, n, y, n_jobs);
     }
     if (!accepted) return py::none();
-    if (!labels.is_none()) return take(py::reinterpret_borrow<py::array>(labels), out);
+    if (!labels.is_none()) {
+      return take(py::reinterpret_borrow<py::array>(labels), reinterpret_cast<const int32_t*>(buffer.data()), n);
+    }
+    if (widen) return widened(e, buffer.data(), n, flat);
     return std::move(out);
+  }
+
+  // What run_array() returns for entry point `name`, set once (a call
+  // spends most of its time taking its arguments): with `labels` (a 1-D
+  // C-contiguous array of any dtype but object, for an entry point of int
+  // output), labels[index] for each row, in labels' dtype, as numpy's
+  // labels.take(indices); else with `widen`, int64 for int output and
+  // float64 for float output (exact: every float32 is a float64), shaped
+  // (n * width,) with `flat`; else the raw int32 or float32 results of
+  // run(). NaN is taken as missing with `allow_nan`, else refused.
+  void one_call(const std::string& name, bool allow_nan, const py::object& labels, bool widen, bool flat) {
+    find_entry(name);  // throws for a name the model does not have
+    bound_entry& e = entries_[name];
+    if (!labels.is_none()) check_labels(e, labels);
+    if (labels.is_none() && widen && e.kind == output_kind::int_vector) {
+      throw std::invalid_argument("entry point '" + name + "': index output is not widened");
+    }
+    e.one_call = true;
+    e.allow_nan = allow_nan;
+    e.labels = labels;
+    e.widen = widen;
+    e.flat = flat;
   }
 
   uint32_t n_features() const { return kernel_->n_features(); }
@@ -296,24 +347,53 @@ class HostModel {
     }
   }
 
-  // labels.take(indices): each element copied as bytes, whatever the dtype.
-  static py::array take(const py::array& labels, const py::array& indices) {
-    const py::ssize_t n = indices.shape(0);
-    py::array out(labels.dtype(), std::vector<py::ssize_t>{n}, std::vector<py::ssize_t>{});
+  // Values an entry point writes per row (int32 or float each).
+  static size_t values_per_row(const bound_entry& e) { return e.kind == output_kind::int_scalar ? 1u : e.width; }
+
+  // Input values below which run_array keeps the GIL: handing it over and
+  // back costs about as much as a prediction of a few rows.
+  static constexpr size_t gil_free_values = 4096;
+
+  // labels.take(index[0..n)): each element copied as bytes, whatever the dtype.
+  static py::array take(const py::array& labels, const int32_t* index, size_t n) {
+    py::array out(labels.dtype(), std::vector<py::ssize_t>{static_cast<py::ssize_t>(n)}, std::vector<py::ssize_t>{});
     const size_t itemsize = static_cast<size_t>(labels.itemsize());
     const size_t n_labels = static_cast<size_t>(labels.shape(0));
-    const int32_t* index = static_cast<const int32_t*>(indices.data());
     const char* from = static_cast<const char*>(labels.data());
     char* to = static_cast<char*>(out.mutable_data());
-    for (py::ssize_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < n; ++i) {
       const size_t k = static_cast<size_t>(index[i]);
       if (index[i] < 0 || k >= n_labels) {
         throw std::logic_error("the kernel returned class index " + std::to_string(index[i]) + " of " +
                                std::to_string(n_labels));
       }
-      std::memcpy(to + static_cast<size_t>(i) * itemsize, from + k * itemsize, itemsize);
+      std::memcpy(to + i * itemsize, from + k * itemsize, itemsize);
     }
     return out;
+  }
+
+  // The results of n rows at `raw` as int64 (int output) or float64 (float
+  // output), shape (n,) for int output, (n, width) for float output, or
+  // (n * width,) with `flat`.
+  static py::array widened(const bound_entry& e, const uint32_t* raw, size_t n, bool flat) {
+    const py::ssize_t rows = static_cast<py::ssize_t>(n);
+    const size_t count = n * values_per_row(e);
+    if (e.kind == output_kind::int_scalar) {
+      py::array_t<int64_t> out(rows);
+      int64_t* to = out.mutable_data();
+      for (size_t i = 0; i < count; ++i) to[i] = static_cast<int32_t>(raw[i]);
+      return std::move(out);
+    }
+    if (e.kind != output_kind::float_vector) throw std::invalid_argument("widen needs an int or float entry point");
+    py::array_t<double> out = flat ? py::array_t<double>(static_cast<py::ssize_t>(count))
+                                   : py::array_t<double>({rows, static_cast<py::ssize_t>(e.width)});
+    double* to = out.mutable_data();
+    for (size_t i = 0; i < count; ++i) {
+      float value;
+      std::memcpy(&value, raw + i, sizeof value);
+      to[i] = static_cast<double>(value);
+    }
+    return std::move(out);
   }
 
   static py::array allocate(const bound_entry& e, py::ssize_t n) {
@@ -409,8 +489,9 @@ PYBIND11_MODULE(_runtime, m) {
                     const std::vector<std::tuple<std::string, std::string, uint32_t>>&>(),
            py::arg("kernel"), py::arg("tables"), py::arg("fields"), py::arg("entry_points"))
       .def("run", &HostModel::run, py::arg("name"), py::arg("X"), py::arg("n_jobs") = 1)
-      .def("run_array", &HostModel::run_array, py::arg("name"), py::arg("X"), py::arg("allow_nan"),
-           py::arg("n_jobs") = 1, py::arg("labels") = py::none())
+      .def("one_call", &HostModel::one_call, py::arg("name"), py::arg("allow_nan"), py::arg("labels") = py::none(),
+           py::arg("widen") = false, py::arg("flat") = false)
+      .def("run_array", &HostModel::run_array)
       .def_property_readonly("n_features", &HostModel::n_features);
   for (const auto& part : module_parts()) part.second(m);
 }

@@ -7,12 +7,12 @@ import os
 from functools import update_wrapper
 from pathlib import Path
 from types import MethodType
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple, Union
 
 import numpy as np
 
 from ._files import write_bytes_atomic, write_text_atomic
-from .core.entry_points import INDICATOR, LABEL, OUTLIER, SCORE_REDUCTIONS, EntryPoint, by_name, score_entry
+from .core.entry_points import INDICATOR, LABEL, OUTLIER, SCORE_REDUCTIONS, VALUES, EntryPoint, by_name, score_entry
 from .core.family import Family, Lowered, NumericContract, Packed
 from .core.host import HostModel
 from .core.render import render_model
@@ -121,6 +121,39 @@ class CModel:
         )
         self._n_jobs = 1
         self._from_file = from_file
+        # The methods whose common input (a plain ndarray) one C++ call
+        # serves, and the function that runs them.
+        self._one_call, self._run_array = self._one_call_forms()
+
+    def _one_call_forms(self) -> Tuple[FrozenSet[str], Optional[Callable[[str, np.ndarray, int], Any]]]:
+        """Sets, for each method whose common input one C++ call serves, the
+        form of its result in scikit-learn's dtype and shape
+        (HostModel.one_call); returns those methods and the function that
+        runs them. The methods without: those of a model with steps, a
+        target transform, selected input columns or checks of its own on the
+        rows, logarithms of another entry point, labels that are Python
+        objects, and results of other dtypes; they take the general path
+        (_run, _shaped)."""
+        if self._steps is not None or self._target is not None or self.input_columns is not None:
+            return frozenset(), None
+        if self._lowered.check_rows is not None:
+            return frozenset(), None
+        run_array = None
+        methods = set()
+        for ep in self.entry_points:
+            if ep.log_of is not None:
+                continue
+            if ep.output == LABEL and self._labels_by_bytes:
+                form: Tuple[Any, bool, bool] = (self.classes_, False, False)
+            elif ep.output == OUTLIER:
+                form = (None, True, False)  # +1/-1 as int64
+            elif ep.output == VALUES and np.dtype(ep.result_dtype) == np.float64:
+                form = (None, True, ep.vector)
+            else:
+                continue
+            run_array = self._host.one_call(ep.name, self._allow_nan, *form)
+            methods.add(ep.name)
+        return frozenset(methods), run_array
 
     def __repr__(self) -> str:
         return f"CModel(name={self.name!r}, estimator={self.estimator_name})"
@@ -264,7 +297,6 @@ class CModel:
         the checks of check_input and scikit-learn's warnings when only X or
         only the estimator has feature names. Called from the public
         prediction methods only: the warnings point at their caller."""
-        ep = self._entries[method]
         fitted = getattr(self, "feature_names_in_", None)
         plain = type(X) is np.ndarray
         # A plain ndarray has no column names: with none fitted either there
@@ -272,14 +304,12 @@ class CModel:
         # than a whole single-row prediction).
         if fitted is not None or not plain:
             check_feature_names(X, fitted, self._display_name(), stacklevel=3)
-        direct = self._steps is None and self._target is None and self.input_columns is None
-        if plain and self._lowered.check_rows is None and direct:
-            # The common input: checked, run and labelled in one C++ call.
-            labels = self.classes_ if ep.output == LABEL and self._labels_by_bytes else None
-            raw = self._host.run_array(method, X, self._allow_nan, self._n_jobs, labels)
-            if raw is not None:
-                return raw if labels is not None else self._shaped(ep, raw)
-        return self._shaped(ep, self._run(method, self._checked(X)))
+        if plain and method in self._one_call:
+            # The common input: checked, run and shaped in one C++ call.
+            result = self._run_array(method, X, self._n_jobs)  # type: ignore[misc]
+            if result is not None:
+                return result
+        return self._shaped(self._entries[method], self._run(method, self._checked(X)))
 
     def _shaped(self, ep: EntryPoint, raw: np.ndarray) -> np.ndarray:
         """Raw results of ``ep`` in scikit-learn's shape and dtype."""

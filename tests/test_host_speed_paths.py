@@ -127,6 +127,44 @@ def test_common_input_takes_one_call(monkeypatch, dtype, n_rows):
         np.testing.assert_array_equal(getattr(cm, method)(X), expected)
 
 
+ONE_CALL_KEYS = ("RandomForestRegressor", "LinearRegression-multioutput", "LogisticRegression-binary",
+                 "IsolationForest", "GradientBoostingClassifier-multiclass", "KMeans", "StandardScaler",
+                 "MissingIndicator")
+
+
+@pytest.mark.parametrize("key", ONE_CALL_KEYS)
+@pytest.mark.parametrize("n_rows", [1, 70])
+def test_one_call_results_have_scikit_learns_dtype_and_shape(monkeypatch, key, n_rows):
+    """Where the C++ call shapes the result (labels, int64 +1/-1 flags,
+    float64 values, 1-D where scikit-learn's are), it equals the general
+    path's (a Fortran-ordered copy of the rows takes check_X, run and
+    _shaped) in dtype, shape and bits, for every method; the methods it does
+    not shape (logarithms, labels of clusterers, flags) still take the
+    general path, with the same results."""
+    est, cm, X = _converted(catalog.example(key))
+    X = np.ascontiguousarray(np.nan_to_num(X[:n_rows]), dtype=np.float32)
+    methods = [m for m in ("predict", "predict_proba", "predict_log_proba", "decision_function", "score_samples",
+                           "transform") if hasattr(cm, m)]
+    want = {m: getattr(cm, m)(np.asfortranarray(X)) for m in methods}
+    served = {m for m in methods if m in cm._one_call}
+    assert bool(served) == (key != "MissingIndicator")  # bool flags: the general path only
+    checked = []
+    real_check_X = model_module.check_X
+    monkeypatch.setattr(model_module, "check_X", lambda *a, **k: checked.append(1) or real_check_X(*a, **k))
+    for method in methods:
+        del checked[:]
+        got = getattr(cm, method)(X)
+        assert got.dtype == want[method].dtype and got.shape == want[method].shape, method
+        np.testing.assert_array_equal(_bits(got), _bits(want[method]), err_msg=method)
+        assert bool(checked) == (method not in served), method
+
+
+def test_logarithms_have_no_one_call_form():
+    _, cm, _ = _converted(catalog.example("LogisticRegression-binary"))
+    with pytest.raises(ValueError, match="logarithms"):
+        cm._host.one_call("predict_log_proba", False)
+
+
 def _inputs_to_compare(n_features: int) -> list:
     """Inputs on which the fast and the general path must agree: float64
     values that round (halfway cases, subnormals, the edge of float32's
@@ -233,3 +271,83 @@ def test_labels_come_back_as_scikit_learn_returns_them(labels):
         got, want = cm.predict(rows), est.predict(rows)
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+# The batch kernel's layouts and paths: trees of depth <= 12 that padding
+# at most quadruples are walked in level order, 8 rows in step, the others
+# by 64 lanes that refill as their rows reach leaves; blocks of rows hold
+# 64 to 1024 rows; the missing-value test runs only in blocks with a NaN.
+# Sizes below, at and above each of these counts.
+BATCH_SIZES = (1, 2, 7, 8, 9, 63, 64, 65, 129, 1100, 2300)
+
+
+def _chain_regressor(n_splits: int):
+    """A tree that is a chain: on x = 0, 1, ... with targets growing
+    fourfold, every split sets the largest sample apart, so the tree has as
+    many levels as splits (a complete tree of that depth pads 2^d - 1 nodes)."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    X = np.arange(n_splits + 1, dtype=np.float32).reshape(-1, 1)
+    y = 4.0 ** np.arange(n_splits + 1)
+    est = DecisionTreeRegressor(random_state=0).fit(X, y)
+    assert est.get_depth() == n_splits
+    return est, np.linspace(-1.0, n_splits + 1.0, 97, dtype=np.float32).reshape(-1, 1)
+
+
+def _noisy_rows(n_rows: int, n_features: int, nan_share: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_rows, n_features)).astype(np.float32)
+    X[rng.random(X.shape) < nan_share] = np.nan
+    return X
+
+
+def _layout_models():
+    """(id, fitted estimator, rows near its training data) for each path of the batch kernel."""
+    from sklearn.ensemble import GradientBoostingClassifier, IsolationForest, RandomForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    X = _noisy_rows(3000, 6, 0.1, seed=5)
+    y = (np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) ** 2 > 0.7).astype(int) + (np.nan_to_num(X[:, 2]) > 1.0)
+    y_random = np.random.default_rng(6).integers(0, 3, len(X))  # deep trees of unlike path lengths
+    Xc = np.nan_to_num(X)
+    return [
+        ("level-nan", DecisionTreeClassifier(max_depth=5, random_state=0).fit(X, y), X),
+        ("lanes-nan", DecisionTreeClassifier(random_state=0).fit(X, y_random), X),
+        ("forest-nan", RandomForestClassifier(n_estimators=6, max_depth=7, min_samples_leaf=3,
+                                              random_state=0).fit(X, y_random), X),
+        ("chain-level", *_chain_regressor(3)),
+        ("chain-lanes", *_chain_regressor(9)),
+        ("boosted-sparse-rows", GradientBoostingClassifier(n_estimators=7, max_depth=2, random_state=0).fit(Xc, y),
+         Xc),
+        ("isolation", IsolationForest(n_estimators=9, random_state=0).fit(Xc), Xc),
+    ]
+
+
+@pytest.mark.parametrize("key, est, X", _layout_models(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_batch_size_and_layout_equals_the_single_row_kernel(key, est, X):
+    """Level-order and lane walks, NaN rows (with NaN-free blocks beside
+    them), single-leaf and chain trees, sparse rows: each row's results in
+    a batch of any size equal the header's single-row walk, bit for bit,
+    and the labels equal scikit-learn's."""
+    cm = emlearn_gen.convert(est)
+    rows = _batch(X, max(BATCH_SIZES), seed=7)
+    for method in _methods(cm):
+        want = _single_rows(cm, method, rows)
+        for n in BATCH_SIZES:
+            got = cm.raw_outputs(method, rows[:n])
+            np.testing.assert_array_equal(_bits(got), _bits(want[:n]), err_msg=f"{method}, {n} rows")
+    if hasattr(est, "classes_") or key == "isolation":
+        np.testing.assert_array_equal(cm.predict(rows), est.predict(rows))
+
+
+@pytest.mark.parametrize("key, est, X", _layout_models(), ids=lambda v: v if isinstance(v, str) else "")
+def test_threads_give_the_results_of_one(key, est, X):
+    """n_jobs splits a batch into contiguous parts of at least 256 rows, each
+    in blocks and groups of its own: every row's result stays the same."""
+    cm = emlearn_gen.convert(est)
+    rows = _batch(X, 2300, seed=8)
+    want = {m: cm.raw_outputs(m, rows) for m in _methods(cm)}
+    for n_jobs in (2, 3, 8):
+        cm.n_jobs = n_jobs
+        for method, expected in want.items():
+            np.testing.assert_array_equal(_bits(cm.raw_outputs(method, rows)), _bits(expected), err_msg=method)

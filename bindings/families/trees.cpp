@@ -30,23 +30,52 @@ struct expanded_forest {
   static constexpr uint32_t missing_left = 0x80000000u;
   std::vector<node> nodes;
   std::vector<int32_t> roots;  // per tree: a node index, or ~leaf
-  std::vector<Real> rows;      // leaf_width values per leaf row, codes resolved
+  std::vector<Real> rows;      // row_width values per leaf row, codes resolved
+  // Per tree, the first of a row's `width` sums its leaf row adds to
+  // (tree_sum(): a class for sparse rows, as in multi-class boosting);
+  // empty where every leaf row covers all of them.
+  std::vector<uint32_t> offsets;
   uint32_t n_features = 0;
-  uint32_t width = 0;
+  uint32_t width = 0;      // sums per input row: leaf_width
+  uint32_t row_width = 0;  // values per leaf row: leaf_width, or 1 for sparse rows
   uint32_t n_trees = 0;
+
+  // Shallow trees once more in level order, as complete binary trees: node
+  // k's children are 2k + 1 and 2k + 2, so a walk is `depth` steps of
+  // arithmetic, without a branch or a lane to refill. A leaf above the last
+  // level is padded with splits whose two sides both lead to it.
+  struct level_node {
+    float threshold;
+    uint32_t feature;  // as node::feature
+  };
+  struct level_tree {
+    uint32_t depth;       // 0: not in level order (walked by lanes)
+    uint32_t first_node;  // its 2^depth - 1 nodes in level_nodes
+    uint32_t first_leaf;  // its 2^depth leaf rows, left to right, in level_leaves
+  };
+  std::vector<level_node> level_nodes;
+  std::vector<uint32_t> level_leaves;
+  std::vector<level_tree> level;  // per tree
+  bool all_level = false;         // every tree in level order (or a leaf)
 
   // One node's decision on x: the child it goes to. With `may_be_missing`
   // false the caller knows that x holds no NaN.
   template <bool may_be_missing = true>
   static int32_t step(const node& d, const float* x) {
-    const float value = x[d.feature & ~missing_left];
-    if (!may_be_missing) return d.child[value <= d.threshold ? 0 : 1];
+    return d.child[goes_right<may_be_missing>(d.threshold, d.feature, x)];
+  }
+
+  // 1 where x goes right at a node of this threshold and feature, else 0.
+  template <bool may_be_missing>
+  static uint32_t goes_right(float threshold, uint32_t feature, const float* x) {
+    const float value = x[feature & ~missing_left];
+    if (!may_be_missing) return value <= threshold ? 0u : 1u;
     // As forest_leaf: NaN follows the node's flag and only a present value
     // decides by comparison. Bit operations rather than a branch, so that
-    // the lanes of a batch run without jumps.
+    // the rows of a batch run without jumps.
     const bool missing = emlearn_gen::is_missing(value);
-    const bool left = (!missing & (value <= d.threshold)) | (missing & ((d.feature & missing_left) != 0));
-    return d.child[left ? 0 : 1];
+    const bool left = (!missing & (value <= threshold)) | (missing & ((feature & missing_left) != 0));
+    return left ? 0u : 1u;
   }
 };
 
@@ -88,14 +117,81 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
         emlearn_gen::read_bits<Word>(f.roots, t * static_cast<uint32_t>(f.root_bits), f.root_bits));
     e.roots[t] = root >= f.n_nodes ? ~static_cast<int32_t>(root - f.n_nodes) : static_cast<int32_t>(root);
   }
-  // Each leaf row as forest_add_leaf() reads it, codes resolved (models
-  // with sparse rows never take the expanded path: see chunked_mean).
+  // Each leaf row as forest_add_leaf() reads it, codes resolved.
   const uint16_t row_width = d::row_width(f);
+  e.row_width = row_width;
+  if (f.tree_class_bits != 0u) {
+    e.offsets.resize(f.n_trees);
+    for (uint32_t t = 0; t < f.n_trees; ++t) e.offsets[t] = d::tree_sum<Word>(f, t);
+  }
   e.rows.assign(static_cast<size_t>(f.n_leaves) * row_width, emlearn_gen::zero<Real>());
   for (uint32_t leaf = 0; leaf < f.n_leaves; ++leaf) {
     emlearn_gen::forest_add_leaf<Word>(f, leaf, e.rows.data() + static_cast<size_t>(leaf) * row_width);
   }
   return e;
+}
+
+// Trees deeper than this are walked by lanes only: a complete tree of
+// depth 12 takes 48 KiB.
+const uint32_t max_level_depth = 12;
+
+// Adds the level order of every tree of `e` that is shallow and nearly
+// complete enough (boosting's depth-limited stages, isolation trees, forests
+// of limited depth): padding may at most quadruple its split nodes, since a
+// padded step costs less than a lane's step but is still work.
+template <typename Real>
+void add_level_order(expanded_forest<Real>& e) {
+  typedef expanded_forest<Real> forest_type;
+  // Depth below each node, from the last node back: children lie after
+  // their parent (forest_validate), so theirs are known.
+  std::vector<uint32_t> below(e.nodes.size());
+  for (size_t i = e.nodes.size(); i-- > 0;) {
+    uint32_t d = 0;
+    for (int32_t child : e.nodes[i].child) {
+      if (child >= 0) d = std::max(d, below[static_cast<size_t>(child)]);
+    }
+    below[i] = d + 1;
+  }
+  e.level.assign(e.n_trees, typename forest_type::level_tree{0, 0, 0});
+  e.all_level = true;
+  std::vector<int32_t> at;  // per position of the complete tree: a node, or ~leaf
+  for (uint32_t t = 0; t < e.n_trees; ++t) {
+    const int32_t root = e.roots[t];
+    if (root < 0) continue;  // one leaf: no walk
+    if (below[static_cast<size_t>(root)] > max_level_depth) {
+      e.all_level = false;
+      continue;
+    }
+    const uint32_t depth = below[static_cast<size_t>(root)];
+    const uint32_t inner = (1u << depth) - 1u;
+    at.assign(2u * inner + 1u, 0);
+    at[0] = root;
+    uint32_t splits = 0;
+    const size_t first_node = e.level_nodes.size();
+    for (uint32_t k = 0; k < inner; ++k) {
+      typename forest_type::level_node n = {0.0f, 0u};  // padding: either side leads to the same leaf
+      if (at[k] >= 0) {
+        const typename forest_type::node& d = e.nodes[static_cast<size_t>(at[k])];
+        n.threshold = d.threshold;
+        n.feature = d.feature;
+        at[2 * k + 1] = d.child[0];
+        at[2 * k + 2] = d.child[1];
+        ++splits;
+      } else {
+        at[2 * k + 1] = at[2 * k + 2] = at[k];
+      }
+      e.level_nodes.push_back(n);
+    }
+    if (inner > 4u * splits) {  // too sparse: lanes
+      e.all_level = false;
+      e.level_nodes.resize(first_node);
+      continue;
+    }
+    e.level[t].depth = depth;
+    e.level[t].first_node = static_cast<uint32_t>(first_node);
+    e.level[t].first_leaf = static_cast<uint32_t>(e.level_leaves.size());
+    for (uint32_t k = inner; k < 2u * inner + 1u; ++k) e.level_leaves.push_back(static_cast<uint32_t>(~at[k]));
+  }
 }
 
 // Index of the lowest set bit of a non-zero mask.
@@ -118,33 +214,33 @@ inline bool any_missing(const float* x, size_t count) {
   return scan_non_finite(x, count).nan_or_inf;
 }
 
-// Writes to leaf[i - start] the leaf row that row i of X reaches in the
-// tree at `root` (a split node), for rows start..stop. `lanes` rows walk
-// side by side, each lane taking the next row as soon as its row reaches a
-// leaf: the lanes' independent loads and comparisons overlap instead of
-// each walk waiting on its previous node, and an exit costs one lane's
-// refill.
-template <bool may_be_missing, typename Real>
-void expanded_leaves(const expanded_forest<Real>& e, int32_t root, const float* X, size_t start, size_t stop,
-                     uint32_t* leaf) {
+// Calls reached(i, leaf) with the leaf row that row i of X reaches in the
+// tree at `root` (a split node), for every row i < n, in no set order.
+// `lanes` rows walk side by side, each lane taking the next row as soon as
+// its row reaches a leaf: the lanes' independent loads and comparisons
+// overlap instead of each walk waiting on its previous node, and an exit
+// costs one lane's refill, so rows of unlike path lengths keep every lane
+// busy.
+template <bool may_be_missing, typename Real, typename Reached>
+void walk_tree(const expanded_forest<Real>& e, int32_t root, const float* X, size_t n, Reached& reached) {
   typedef expanded_forest<Real> forest_type;
   // Measured on forests of 10 to 100 trees: 8 lanes reach about 0.7 of
   // the speed of 32, 64 a few percent more than 32.
   const unsigned lanes = 64;
   const size_t n_features = e.n_features;
   const typename forest_type::node* nodes = e.nodes.data();
-  size_t next = start;  // the next row no lane has taken
+  size_t next = 0;  // the next row no lane has taken
   size_t row[lanes];
   const float* x[lanes];
   int32_t at[lanes];
   unsigned active = 0;
-  for (; active < lanes && next < stop; ++active, ++next) {
-    row[active] = next - start;
+  for (; active < lanes && next < n; ++active, ++next) {
+    row[active] = next;
     x[active] = X + next * n_features;
     at[active] = root;
   }
   // Every lane is at a split node at the top of each pass.
-  while (next + lanes <= stop) {
+  while (next + lanes <= n) {
     // Rows enough for every lane to refill in this pass: step all lanes,
     // note the finished ones in a mask (no branch per lane), refill those.
     uint64_t finished = 0;
@@ -155,8 +251,8 @@ void expanded_leaves(const expanded_forest<Real>& e, int32_t root, const float* 
     while (finished) {
       const unsigned l = lowest_bit(finished);
       finished &= finished - 1u;
-      leaf[row[l]] = static_cast<uint32_t>(~at[l]);
-      row[l] = next - start;
+      reached(row[l], static_cast<uint32_t>(~at[l]));
+      row[l] = next;
       x[l] = X + next * n_features;
       at[l] = root;
       ++next;
@@ -170,9 +266,9 @@ void expanded_leaves(const expanded_forest<Real>& e, int32_t root, const float* 
         ++l;
         continue;
       }
-      leaf[row[l]] = static_cast<uint32_t>(~at[l]);
-      if (next < stop) {
-        row[l] = next - start;
+      reached(row[l], static_cast<uint32_t>(~at[l]));
+      if (next < n) {
+        row[l] = next;
         x[l] = X + next * n_features;
         at[l] = root;
         ++next;
@@ -187,42 +283,116 @@ void expanded_leaves(const expanded_forest<Real>& e, int32_t root, const float* 
   }
 }
 
-// forest_mean_batch() on the expanded forest. For each block of rows, the
-// trees are walked one after the other (each tree's nodes stay in cache),
-// recording the leaf each row reaches; then each row sums its leaf rows in
-// tree order from zero and divides by the tree count, exactly as
-// forest_mean() does.
-template <typename Real>
-void expanded_mean_batch(const expanded_forest<Real>& e, const float* X, size_t n, Real* out) {
-  const size_t width = e.width;
-  const size_t n_trees = e.n_trees;
-  // Rows per block: the leaf indices of a block stay within 256 KiB.
-  const size_t block = std::max<size_t>(64, std::min<size_t>(1024, (size_t(1) << 16) / n_trees));
-  std::vector<uint32_t> leaves(block * n_trees);
-  for (size_t start = 0; start < n; start += block) {
-    const size_t stop = n - start < block ? n : start + block;
-    const size_t rows = stop - start;
-    // Blocks without NaN (most) skip the missing-value test at every node.
-    const bool missing = any_missing(X + start * e.n_features, rows * e.n_features);
-    for (size_t t = 0; t < n_trees; ++t) {
-      const int32_t root = e.roots[t];
-      uint32_t* leaf = leaves.data() + t * block;
-      if (root < 0) {  // a tree that is one leaf
-        std::fill(leaf, leaf + rows, static_cast<uint32_t>(~root));
-      } else if (missing) {
-        expanded_leaves<true>(e, root, X, start, stop, leaf);
-      } else {
-        expanded_leaves<false>(e, root, X, start, stop, leaf);
+// walk_tree() for a tree in level order, of depth `depth`: each row takes
+// `depth` steps of arithmetic. The rows are independent, so the processor
+// overlaps several of them; no branch depends on the data.
+template <unsigned depth, bool may_be_missing, typename Real, typename Reached>
+void walk_level_tree(const expanded_forest<Real>& e, const typename expanded_forest<Real>::level_tree& tree,
+                     const float* X, size_t n, Reached& reached) {
+  typedef expanded_forest<Real> forest_type;
+  const typename forest_type::level_node* nodes = e.level_nodes.data() + tree.first_node;
+  const uint32_t* leaves = e.level_leaves.data() + tree.first_leaf;
+  const size_t n_features = e.n_features;
+  const uint32_t first_leaf = (1u << depth) - 1u;
+  // Groups of rows walk in step: their loads overlap.
+  const size_t group = 8;
+  size_t i = 0;
+  for (; i + group <= n; i += group) {
+    const float* x = X + i * n_features;
+    uint32_t k[16];
+    for (size_t r = 0; r < group; ++r) k[r] = 0;
+    for (unsigned d = 0; d < depth; ++d) {
+      for (size_t r = 0; r < group; ++r) {
+        const typename forest_type::level_node& node = nodes[k[r]];
+        k[r] = 2u * k[r] + 1u +
+               forest_type::template goes_right<may_be_missing>(node.threshold, node.feature, x + r * n_features);
       }
     }
-    for (size_t i = 0; i < rows; ++i) {
-      Real* y = out + (start + i) * width;
-      for (size_t j = 0; j < width; ++j) y[j] = emlearn_gen::zero<Real>();
-      for (size_t t = 0; t < n_trees; ++t) {
-        const Real* value = e.rows.data() + static_cast<size_t>(leaves[t * block + i]) * width;
-        for (size_t j = 0; j < width; ++j) y[j] += value[j];
-      }
-      for (size_t j = 0; j < width; ++j) y[j] = emlearn_gen::divide(y[j], e.n_trees);
+    for (size_t r = 0; r < group; ++r) reached(i + r, leaves[k[r] - first_leaf]);
+  }
+  for (; i < n; ++i) {
+    const float* x = X + i * n_features;
+    uint32_t k = 0;
+    for (unsigned d = 0; d < depth; ++d) {
+      k = 2u * k + 1u + forest_type::template goes_right<may_be_missing>(nodes[k].threshold, nodes[k].feature, x);
+    }
+    reached(i, leaves[k - first_leaf]);
+  }
+}
+
+// walk_level_tree() with the tree's depth as a constant, so that the steps unroll.
+template <bool may_be_missing, typename Real, typename Reached>
+void walk_level_tree(const expanded_forest<Real>& e, const typename expanded_forest<Real>::level_tree& tree,
+                     const float* X, size_t n, Reached& reached) {
+  switch (tree.depth) {
+#define EMLEARN_GEN_LEVEL_DEPTH(d) \
+  case d: return walk_level_tree<d, may_be_missing>(e, tree, X, n, reached);
+    EMLEARN_GEN_LEVEL_DEPTH(1) EMLEARN_GEN_LEVEL_DEPTH(2) EMLEARN_GEN_LEVEL_DEPTH(3) EMLEARN_GEN_LEVEL_DEPTH(4)
+    EMLEARN_GEN_LEVEL_DEPTH(5) EMLEARN_GEN_LEVEL_DEPTH(6) EMLEARN_GEN_LEVEL_DEPTH(7) EMLEARN_GEN_LEVEL_DEPTH(8)
+    EMLEARN_GEN_LEVEL_DEPTH(9) EMLEARN_GEN_LEVEL_DEPTH(10) EMLEARN_GEN_LEVEL_DEPTH(11) EMLEARN_GEN_LEVEL_DEPTH(12)
+#undef EMLEARN_GEN_LEVEL_DEPTH
+    default: throw std::logic_error("trees: a level-order tree deeper than max_level_depth");
+  }
+}
+
+// Rows of a block of expanded_sums(). Where every tree is in level order,
+// as many as keep the block's rows and sums within 16 KiB (L1 cache: each
+// tree is walked over the whole block, and a level-order step is so short
+// that a miss would dominate it); else within 128 KiB, which amortises the
+// lanes' start and end over more rows. From 64 to 1024 rows.
+template <typename Real>
+size_t sum_block_rows(const expanded_forest<Real>& e) {
+  const size_t row_bytes = static_cast<size_t>(e.width) * sizeof(Real) + e.n_features * sizeof(float);
+  const size_t budget = e.all_level ? size_t(16) << 10 : size_t(128) << 10;
+  return std::max<size_t>(64, std::min<size_t>(1024, budget / row_bytes));
+}
+
+// Calls reached(i, leaf) with the leaf row that row i of X reaches in tree
+// t, for every row i < n, walked as the tree is laid out.
+template <typename Real, typename Reached>
+void walk_any_tree(const expanded_forest<Real>& e, size_t t, const float* X, size_t n, bool missing,
+                   Reached& reached) {
+  const int32_t root = e.roots[t];
+  if (root < 0) {  // a tree that is one leaf
+    for (size_t i = 0; i < n; ++i) reached(i, static_cast<uint32_t>(~root));
+  } else if (e.level[t].depth != 0u) {
+    if (missing) {
+      walk_level_tree<true>(e, e.level[t], X, n, reached);
+    } else {
+      walk_level_tree<false>(e, e.level[t], X, n, reached);
+    }
+  } else if (missing) {
+    walk_tree<true>(e, root, X, n, reached);
+  } else {
+    walk_tree<false>(e, root, X, n, reached);
+  }
+}
+
+// forest_sum() of rows 0..n of X, on the expanded forest: width sums per
+// row to `sums`. The trees are walked one after the other over all n rows
+// (a tree's nodes stay in cache while it serves them); each row adds its
+// leaf row of tree t as it reaches it, after those of trees 0..t-1, so every
+// row sums its leaves in tree order from zero, exactly as forest_sum() does.
+template <typename Real>
+void expanded_sums(const expanded_forest<Real>& e, const float* X, size_t n, Real* sums) {
+  const size_t width = e.width;
+  const size_t row_width = e.row_width;
+  std::fill(sums, sums + n * width, emlearn_gen::zero<Real>());
+  // Blocks without NaN (most) skip the missing-value test at every node.
+  const bool missing = any_missing(X, n * e.n_features);
+  const Real* values = e.rows.data();
+  for (size_t t = 0; t < e.n_trees; ++t) {
+    Real* first = sums + (e.offsets.empty() ? 0u : e.offsets[t]);
+    if (row_width == 1) {  // regressors, boosting, isolation forests: no loop per leaf
+      auto add = [first, values, width](size_t i, uint32_t leaf) { first[i * width] += values[leaf]; };
+      walk_any_tree(e, t, X, n, missing, add);
+    } else {
+      auto add = [first, values, width, row_width](size_t i, uint32_t leaf) {
+        const Real* v = values + static_cast<size_t>(leaf) * row_width;
+        Real* y = first + i * width;
+        for (size_t j = 0; j < row_width; ++j) y[j] += v[j];
+      };
+      walk_any_tree(e, t, X, n, missing, add);
     }
   }
 }
@@ -284,14 +454,18 @@ class tree_kernel : public kernel {
     if (f_.n_nodes > static_cast<uint32_t>(INT32_MAX) || f_.n_leaves > static_cast<uint32_t>(INT32_MAX)) {
       throw std::invalid_argument("trees: more than 2**31 - 1 nodes or leaves");
     }
-    expanded_ = std::make_shared<const expanded_forest<Real>>(expand<Word>(f_));
+    // Categorical splits are decided by the header's walk only (see for_each_sum).
+    if (f_.n_cat_values == 0u) {
+      expanded_forest<Real> e = expand<Word>(f_);
+      add_level_order(e);
+      expanded_ = std::make_shared<const expanded_forest<Real>>(std::move(e));
+    }
   }
 
   uint32_t n_features() const override { return f_.n_features; }
 
   entry_function entry(const std::string& name, output_kind kind, uint32_t width) const override {
     const emlearn_gen::forest<Real>& f = f_;
-    const std::shared_ptr<const expanded_forest<Real>> e = expanded_;
     const uint32_t leaf_width = f_.leaf_width;
     if (name == "apply" && kind == output_kind::int_vector && width == f_.n_trees) {
       // Leaf row reached in every tree (host-only, for tests and tools).
@@ -315,6 +489,8 @@ class tree_kernel : public kernel {
       }
       throw std::invalid_argument("the trees kernel has no AdaBoostRegressor entry point '" + name + "'");
     }
+    // Every other entry point finishes each row's forest_sum() as the
+    // header's entry point does after its own walk.
     if (f_.boost != 0) {
       const bool binary = f_.boost == emlearn_gen::boost_link::logistic ||
                           f_.boost == emlearn_gen::boost_link::logistic2x ||
@@ -322,104 +498,109 @@ class tree_kernel : public kernel {
       const bool regressor = f_.boost == emlearn_gen::boost_link::identity || f_.boost == emlearn_gen::boost_link::exp;
       const uint32_t n_classes = binary ? 2u : leaf_width;
       if (name == "predict" && kind == output_kind::int_scalar && !regressor) {
-        return [f, leaf_width](const float* X, size_t n, void* out) {
-          std::vector<Real> sums(leaf_width);
-          for (size_t i = 0; i < n; ++i) {
-            static_cast<int32_t*>(out)[i] = emlearn_gen::boost_label<Word>(f, X + i * f.n_features, sums.data());
-          }
-        };
+        return from_sums(sizeof(int32_t), [f](Real* sums, void* out) {
+          *static_cast<int32_t*>(out) = emlearn_gen::boost_label_of_sums(f, sums);
+        });
       }
       const bool samme = f_.boost == emlearn_gen::boost_link::samme;
       const uint32_t n_decision = samme && leaf_width == 2u ? 1u : leaf_width;
       const bool raw = (name == "decision_function" || name == "predict") && width == n_decision;
       const bool proba = name == "predict_proba" && width == n_classes && !regressor;
-      if (kind == output_kind::float_vector && (raw || proba)) {
-        return [f, leaf_width, width, proba](const float* X, size_t n, void* out) {
-          std::vector<Real> sums(leaf_width);
-          for (size_t i = 0; i < n; ++i) {
-            float* y = static_cast<float*>(out) + i * width;
-            if (proba) {
-              emlearn_gen::boost_proba<Word>(f, X + i * f.n_features, sums.data(), y);
-            } else {
-              emlearn_gen::boost_raw<Word>(f, X + i * f.n_features, sums.data(), y);
-            }
-          }
-        };
+      if (kind == output_kind::float_vector && proba) {
+        return from_sums(width * sizeof(float), [f](Real* sums, void* out) {
+          emlearn_gen::boost_proba_of_sums(f, sums, static_cast<float*>(out));
+        });
+      }
+      if (kind == output_kind::float_vector && raw) {
+        return from_sums(width * sizeof(float), [f](Real* sums, void* out) {
+          emlearn_gen::boost_raw_of_sums(f, sums, static_cast<float*>(out));
+        });
       }
       throw std::invalid_argument("the trees kernel has no boosted entry point '" + name + "' of width " +
                                   std::to_string(width));
     }
     if (outlier_) {
       if (name == "predict" && kind == output_kind::int_scalar) {
-        return per_row(f_.n_features, sizeof(int32_t), [f](const float* x, void* out) {
-          *static_cast<int32_t*>(out) = emlearn_gen::isolation_predict<Word>(f, x);
+        return from_sums(sizeof(int32_t), [f](Real* sum, void* out) {
+          *static_cast<int32_t*>(out) = emlearn_gen::isolation_predict_of_sum(f, *sum);
         });
       }
       if (name == "score_samples" && kind == output_kind::float_vector && width == 1) {
-        return per_row(f_.n_features, sizeof(float), [f](const float* x, void* out) {
-          *static_cast<float*>(out) = emlearn_gen::isolation_score<Word>(f, x);
+        return from_sums(sizeof(float), [f](Real* sum, void* out) {
+          *static_cast<float*>(out) = emlearn_gen::isolation_score_of_sum(f, *sum);
         });
       }
       if (name == "decision_function" && kind == output_kind::float_vector && width == 1) {
-        return per_row(f_.n_features, sizeof(float), [f](const float* x, void* out) {
-          *static_cast<float*>(out) = emlearn_gen::isolation_decision<Word>(f, x);
+        return from_sums(sizeof(float), [f](Real* sum, void* out) {
+          *static_cast<float*>(out) = emlearn_gen::isolation_decision_of_sum(f, *sum);
         });
       }
     }
     if (width == leaf_width && kind == output_kind::float_vector &&
         (name == "predict" || name == "predict_proba")) {
-      // The mean of the leaves, narrowed to float as the header narrows it.
-      return [f, e, leaf_width](const float* X, size_t n, void* out) {
+      // The mean of the leaves (forest_mean()), narrowed to float as the header narrows it.
+      return from_sums(width * sizeof(float), [leaf_width, f](Real* sums, void* out) {
         float* y = static_cast<float*>(out);
-        chunked_mean(f, *e, X, n, [y, leaf_width](size_t start, size_t rows, const Real* mean) {
-          for (size_t i = 0; i < rows * leaf_width; ++i) y[start * leaf_width + i] = emlearn_gen::to_float(mean[i]);
-        });
-      };
+        for (uint32_t j = 0; j < leaf_width; ++j) y[j] = emlearn_gen::to_float(emlearn_gen::divide(sums[j], f.n_trees));
+      });
     }
     if (name == "predict" && kind == output_kind::int_scalar) {
-      // The class a generated classifier's predict() returns.
-      return [f, e, leaf_width](const float* X, size_t n, void* out) {
-        int32_t* y = static_cast<int32_t*>(out);
-        chunked_mean(f, *e, X, n, [y, leaf_width](size_t start, size_t rows, const Real* mean) {
-          for (size_t i = 0; i < rows; ++i) {
-            y[start + i] = emlearn_gen::argmax(mean + i * leaf_width, static_cast<int32_t>(leaf_width));
-          }
-        });
-      };
+      // The class a generated classifier's predict() returns: argmax of forest_mean().
+      return from_sums(sizeof(int32_t), [leaf_width, f](Real* sums, void* out) {
+        for (uint32_t j = 0; j < leaf_width; ++j) sums[j] = emlearn_gen::divide(sums[j], f.n_trees);
+        *static_cast<int32_t*>(out) = emlearn_gen::argmax(sums, static_cast<int32_t>(leaf_width));
+      });
     }
     throw std::invalid_argument("the trees kernel has no entry point '" + name + "' of " +
                                 kind_name(kind) + " output and width " + std::to_string(width));
   }
 
  private:
-  // The means of n rows, handed to `use(start, rows, means)` a chunk at a
-  // time, so the means stay in cache between computing and narrowing them.
-  // One row goes through the header's own entry point; more through the
-  // expanded forest, which gives the same bits faster (models without
-  // categorical splits or sparse rows, which the expanded forest does not
-  // decode).
-  template <typename Use>
-  static void chunked_mean(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>& e, const float* X,
-                           size_t n, Use use) {
-    const size_t chunk = 2048;
-    std::vector<Real> mean((n < chunk ? n : chunk) * f.leaf_width);
-    if (n == 1 || f.n_cat_values != 0u || f.tree_class_bits != 0u) {
+  // Runs finish(i, sums) for each row i of X, `sums` its leaf_width sums as
+  // forest_sum() computes them (finish may rewrite them). One row takes the
+  // header's own walk (no block to set up); more rows the expanded forest, a
+  // block of rows at a time, which gives the same bits faster; a model with
+  // categorical splits, which the expanded forest does not decode, the
+  // header's walk row by row.
+  template <typename Finish>
+  static void for_each_sum(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>* e, const float* X,
+                           size_t n, Finish& finish) {
+    if (n == 1 || e == nullptr) {
+      // Most models have few sums: those stay on the stack.
+      Real local[16];
+      std::vector<Real> heap(f.leaf_width > 16u ? f.leaf_width : 0u);
+      Real* sums = heap.empty() ? local : heap.data();
       for (size_t i = 0; i < n; ++i) {
-        emlearn_gen::forest_mean<Word>(f, X + i * f.n_features, mean.data());
-        use(i, 1, static_cast<const Real*>(mean.data()));
+        emlearn_gen::forest_sum<Word>(f, X + i * f.n_features, sums);
+        finish(i, sums);
       }
       return;
     }
-    for (size_t start = 0; start < n; start += chunk) {
-      const size_t rows = n - start < chunk ? n - start : chunk;
-      expanded_mean_batch(e, X + start * f.n_features, rows, mean.data());
-      use(start, rows, static_cast<const Real*>(mean.data()));
+    const size_t block = sum_block_rows(*e);
+    std::vector<Real> sums((n < block ? n : block) * e->width);
+    for (size_t start = 0; start < n; start += block) {
+      const size_t rows = n - start < block ? n - start : block;
+      expanded_sums(*e, X + start * f.n_features, rows, sums.data());
+      for (size_t i = 0; i < rows; ++i) finish(start + i, sums.data() + i * e->width);
     }
+  }
+
+  // The entry point that writes `stride` bytes for each row: those that
+  // finish(sums, out) makes of the row's sums.
+  template <typename Finish>
+  entry_function from_sums(size_t stride, Finish finish) const {
+    const emlearn_gen::forest<Real> f = f_;
+    const std::shared_ptr<const expanded_forest<Real>> e = expanded_;
+    return [f, e, stride, finish](const float* X, size_t n, void* out) {
+      char* y = static_cast<char*>(out);
+      auto row_finish = [y, stride, &finish](size_t i, Real* sums) { finish(sums, y + i * stride); };
+      for_each_sum(f, e.get(), X, n, row_finish);
+    };
   }
 
   emlearn_gen::forest<Real> f_{};
   bool outlier_ = false;
-  std::shared_ptr<const expanded_forest<Real>> expanded_;
+  std::shared_ptr<const expanded_forest<Real>> expanded_;  // null for categorical splits
 };
 
 std::unique_ptr<kernel> make_trees(tables& t, fields& f) {

@@ -3,7 +3,7 @@ tables, with the entry points of the model's description."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -50,18 +50,24 @@ class HostModel:
             return _runtime.log_f(self._model.run(self._log_of[name], X32, n_jobs))
         return self._model.run(name, X32, n_jobs)
 
-    def run_array(
-        self, name: str, X: np.ndarray, allow_nan: bool, n_jobs: int = 1, labels: Optional[np.ndarray] = None
-    ) -> Optional[np.ndarray]:
-        """run() with the input checks in the same C++ call, for the common
-        case: X a 2-D C-contiguous float32 or float64 ndarray of the model's
-        width with at least one row, float64 rounded to nearest float32 as
-        numpy rounds it. None when X is anything else or holds a value that
-        check_X refuses (NaN unless ``allow_nan``, infinity): check_X then
-        converts it or raises its error. With ``labels`` (1-D, C-contiguous,
-        not of object dtype; int entry points only) the result is
-        ``labels.take(indices)``."""
+    def one_call(
+        self, name: str, allow_nan: bool, labels: Optional[np.ndarray] = None, widen: bool = False, flat: bool = False
+    ) -> Callable[[str, np.ndarray, int], Optional[np.ndarray]]:
+        """Sets the result of entry point ``name`` for the common input, and
+        returns the function that runs it, checks included, in one C++ call:
+        ``run_array(name, X, n_jobs)``, X a 2-D C-contiguous float32 or
+        float64 ndarray of the model's width with at least one row, float64
+        rounded to nearest float32 as numpy rounds it. It returns None when
+        X is anything else or holds a value that check_X refuses (NaN unless
+        ``allow_nan``, infinity): check_X then converts it or raises its
+        error. The result: with ``labels`` (1-D, C-contiguous, not of object
+        dtype; int entry points only) ``labels.take(indices)``; else with
+        ``widen``, the results as int64 (int entry points) or float64 (float
+        entry points), shaped (n * width,) with ``flat``; else run()'s.
+        Not for an entry point of ``log_of`` (its logarithms come from
+        Python)."""
         if name in self._log_of:
-            raw = self._model.run_array(self._log_of[name], X, allow_nan, n_jobs, None)
-            return None if raw is None else _runtime.log_f(raw)
-        return self._model.run_array(name, X, allow_nan, n_jobs, labels)
+            raise ValueError(f"{name}: the logarithms of another entry point take run()")
+        self._model.one_call(name, allow_nan, labels, widen, flat)
+        run_array: Callable[[str, np.ndarray, int], Optional[np.ndarray]] = self._model.run_array
+        return run_array

@@ -311,35 +311,54 @@ inline typename F::real_type adaboost_median(const F& f, const float* x, typenam
 }
 
 /// Isolation forests (scikit-learn's IsolationForest; leaf_width 1): the
-/// label of `x`, decided on D, the sum of its leaves' path lengths, summed as
-/// scikit-learn sums it: -1 (an outlier) where D is below real_constants[0],
-/// the smallest sum whose decision_function scikit-learn finds >= 0; else +1.
-/// Stack: one sum.
+/// label for D, the sum of a row's leaves' path lengths (forest_sum), summed
+/// as scikit-learn sums it: -1 (an outlier) where D is below
+/// real_constants[0], the smallest sum whose decision_function scikit-learn
+/// finds >= 0; else +1.
+template <typename F>
+inline int32_t isolation_predict_of_sum(const F& f, typename F::real_type sum) {
+  return table_read(f.real_constants, 0u) > sum ? -1 : 1;
+}
+
+/// scikit-learn's score_samples for the sum D, -2^(-D / denominator), as
+/// -exp_f(-(D * scale)) in float with scale = ln 2 / denominator
+/// (float_constants[0]): within the family's stated bound of scikit-learn's.
+template <typename F>
+inline float isolation_score_of_sum(const F& f, typename F::real_type sum) {
+  return -exp_f(-rounded(to_float(sum) * table_read(f.float_constants, 0u)));
+}
+
+/// scikit-learn's decision_function for the sum D: score_samples - offset_
+/// (float_constants[1]).
+template <typename F>
+inline float isolation_decision_of_sum(const F& f, typename F::real_type sum) {
+  return isolation_score_of_sum(f, sum) - table_read(f.float_constants, 1u);
+}
+
+/// isolation_predict_of_sum for the row `x`. Stack: one sum.
 template <typename Word, typename F>
 inline int32_t isolation_predict(const F& f, const float* x) {
   typename F::real_type sum;
   forest_sum<Word>(f, x, &sum);
-  return table_read(f.real_constants, 0u) > sum ? -1 : 1;
+  return isolation_predict_of_sum(f, sum);
 }
 
-/// scikit-learn's score_samples, -2^(-D / denominator), as
-/// -exp_f(-(D * scale)) in float with scale = ln 2 / denominator
-/// (float_constants[0]): within the family's stated bound of scikit-learn's.
+/// isolation_score_of_sum for the row `x`.
 template <typename Word, typename F>
 inline float isolation_score(const F& f, const float* x) {
   typename F::real_type sum;
   forest_sum<Word>(f, x, &sum);
-  return -exp_f(-rounded(to_float(sum) * table_read(f.float_constants, 0u)));
+  return isolation_score_of_sum(f, sum);
 }
 
-/// AdaBoost (SAMME) decision as scikit-learn computes it: each class's
-/// weighted votes (the leaf rows: the tree's weight for its class,
-/// -weight / (K - 1) for the others), divided by the weights' sum; for two
-/// classes, the second minus the first. Writes leaf_width values to `sums`
-/// and returns the number of decision values (1 for two classes, else K).
-template <typename Word, typename F>
-inline uint16_t samme_decision(const F& f, const float* x, typename F::real_type* sums) {
-  forest_sum<Word>(f, x, sums);
+/// AdaBoost (SAMME) decision as scikit-learn computes it, from the sums of
+/// forest_sum (each class's weighted votes: the leaf rows hold the tree's
+/// weight for its class, -weight / (K - 1) for the others): divided by the
+/// weights' sum; for two classes, the second minus the first. Rewrites the
+/// leaf_width values of `sums` and returns the number of decision values
+/// (1 for two classes, else K).
+template <typename F>
+inline uint16_t samme_decision_of_sums(const F& f, typename F::real_type* sums) {
   const typename F::real_type total = table_read(f.real_constants, 0u);
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     sums[j] = divide(sums[j], total);
@@ -351,20 +370,26 @@ inline uint16_t samme_decision(const F& f, const float* x, typename F::real_type
   return f.leaf_width;
 }
 
-/// Boosted models' label: class 1 where the one raw score is >= 0 (as
-/// scikit-learn), else the first largest raw score. `sums` is caller
-/// scratch of leaf_width values.
+/// samme_decision_of_sums for the row `x`; `sums` holds leaf_width values.
 template <typename Word, typename F>
-inline int32_t boost_label(const F& f, const float* x, typename F::real_type* sums) {
+inline uint16_t samme_decision(const F& f, const float* x, typename F::real_type* sums) {
+  forest_sum<Word>(f, x, sums);
+  return samme_decision_of_sums(f, sums);
+}
+
+/// Boosted models' label from the sums of forest_sum (which it may
+/// rewrite): class 1 where the one raw score is >= 0 (as scikit-learn), else
+/// the first largest raw score.
+template <typename F>
+inline int32_t boost_label_of_sums(const F& f, typename F::real_type* sums) {
   typedef typename F::real_type Real;
   if (f.boost == boost_link::samme) {
     // scikit-learn: class 1 where the two-class decision is > 0.
-    if (samme_decision<Word>(f, x, sums) == 1u) {
+    if (samme_decision_of_sums(f, sums) == 1u) {
       return sums[0] > zero<Real>() ? 1 : 0;
     }
     return argmax(sums, static_cast<int32_t>(f.leaf_width));
   }
-  forest_sum<Word>(f, x, sums);
   if (f.boost == boost_link::logistic_positive) {
     return sums[0] > zero<Real>() ? 1 : 0;  // scikit-learn's HistGradientBoosting: raw > 0
   }
@@ -374,17 +399,24 @@ inline int32_t boost_label(const F& f, const float* x, typename F::real_type* su
   return argmax(sums, static_cast<int32_t>(f.leaf_width));
 }
 
-/// Boosted models' raw scores (decision_function; regressors' predict),
-/// rounded to float: leaf_width values to `out`; `sums` is caller scratch.
-/// A regressor with the exp link writes exp_f of its raw score rounded to
-/// float (scikit-learn: exp of the float64 raw score).
+/// boost_label_of_sums for the row `x`. `sums` is caller scratch of
+/// leaf_width values.
 template <typename Word, typename F>
-inline void boost_raw(const F& f, const float* x, typename F::real_type* sums, float* out) {
+inline int32_t boost_label(const F& f, const float* x, typename F::real_type* sums) {
+  forest_sum<Word>(f, x, sums);
+  return boost_label_of_sums(f, sums);
+}
+
+/// Boosted models' raw scores (decision_function; regressors' predict) from
+/// the sums of forest_sum (which it may rewrite), rounded to float:
+/// leaf_width values to `out`. A regressor with the exp link writes exp_f
+/// of its raw score rounded to float (scikit-learn: exp of the float64 raw
+/// score).
+template <typename F>
+inline void boost_raw_of_sums(const F& f, typename F::real_type* sums, float* out) {
   uint16_t n = f.leaf_width;
   if (f.boost == boost_link::samme) {
-    n = samme_decision<Word>(f, x, sums);
-  } else {
-    forest_sum<Word>(f, x, sums);
+    n = samme_decision_of_sums(f, sums);
   }
   for (uint16_t j = 0; j < n; ++j) {
     out[j] = to_float(sums[j]);
@@ -394,14 +426,22 @@ inline void boost_raw(const F& f, const float* x, typename F::real_type* sums, f
   }
 }
 
-/// Boosted classifiers' probabilities, from the raw scores rounded to float:
-/// 2 values for binary models, leaf_width otherwise; `sums` is scratch.
+/// boost_raw_of_sums for the row `x`; `sums` is caller scratch.
 template <typename Word, typename F>
-inline void boost_proba(const F& f, const float* x, typename F::real_type* sums, float* out) {
+inline void boost_raw(const F& f, const float* x, typename F::real_type* sums, float* out) {
+  forest_sum<Word>(f, x, sums);
+  boost_raw_of_sums(f, sums, out);
+}
+
+/// Boosted classifiers' probabilities from the sums of forest_sum (which it
+/// may rewrite), through the raw scores rounded to float: 2 values for
+/// binary models, leaf_width otherwise.
+template <typename F>
+inline void boost_proba_of_sums(const F& f, typename F::real_type* sums, float* out) {
   if (f.boost == boost_link::samme) {
     // scikit-learn: softmax of decision / (K - 1); for two classes of
     // {-decision, decision} / 2.
-    if (samme_decision<Word>(f, x, sums) == 1u) {
+    if (samme_decision_of_sums(f, sums) == 1u) {
       out[1] = to_float(sums[0]) / 2.0f;
       out[0] = -out[1];
       softmax_f(out, 2u);
@@ -414,7 +454,7 @@ inline void boost_proba(const F& f, const float* x, typename F::real_type* sums,
     softmax_f(out, f.leaf_width);
     return;
   }
-  boost_raw<Word>(f, x, sums, out);
+  boost_raw_of_sums(f, sums, out);
   if (f.boost == boost_link::softmax) {
     softmax_f(out, f.leaf_width);
     return;
@@ -425,7 +465,14 @@ inline void boost_proba(const F& f, const float* x, typename F::real_type* sums,
   out[1] = p;
 }
 
-/// scikit-learn's decision_function: score_samples - offset_ (float_constants[1]).
+/// boost_proba_of_sums for the row `x`; `sums` is scratch.
+template <typename Word, typename F>
+inline void boost_proba(const F& f, const float* x, typename F::real_type* sums, float* out) {
+  forest_sum<Word>(f, x, sums);
+  boost_proba_of_sums(f, sums, out);
+}
+
+/// isolation_decision_of_sum for the row `x`.
 template <typename Word, typename F>
 inline float isolation_decision(const F& f, const float* x) {
   return isolation_score<Word>(f, x) - table_read(f.float_constants, 1u);
