@@ -129,10 +129,50 @@ def test_runtime_rejects_corrupt_tables(load_data):
         host_forest(dataclasses.replace(packed, n_features=1))
     with pytest.raises(ValueError, match="invalid packed forest"):
         host_forest(dataclasses.replace(packed, nodes=packed.nodes[: len(packed.nodes) // 2]))
+    # A pure tree counts votes: its leaf rows are classes, not values.
+    assert packed.leaf_class_bits > 0 and packed.leaf_values.size == 0
     with pytest.raises(ValueError, match="invalid packed forest"):
-        host_forest(dataclasses.replace(packed, leaf_values=packed.leaf_values[:1]))
+        host_forest(dataclasses.replace(packed, leaf_classes=packed.leaf_classes[:1]))
+    with pytest.raises(ValueError, match="invalid packed forest"):
+        host_forest(dataclasses.replace(packed, leaf_class_bits=0))
     with pytest.raises(ValueError, match="invalid packed forest"):
         host_forest(dataclasses.replace(packed, leaves=packed.leaves[:-1]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pure_forest_counts_votes(load_data, dtype):
+    """Full-depth trees have one-hot leaf rows: the forest stores each
+    row's class and counts votes, with scikit-learn's labels and its
+    probabilities (float64 shares rounded to float32) on every row."""
+    X, y = load_data("digits")
+    est = RandomForestClassifier(n_estimators=7, random_state=0).fit(X, y)
+    cm = emlearn_gen.convert(est, dtype=dtype)
+    packed = cm.packed
+    assert packed.leaf_class_bits == bits_for(len(est.classes_) - 1)
+    assert packed.leaf_values.size == 0 and packed.value_bits == 0
+    classes = unpack_fields(packed.leaf_classes, packed.leaf_class_bits, packed.n_leaves)
+    np.testing.assert_array_equal(packed.leaves, np.eye(len(est.classes_))[classes.astype(np.int64)])
+    X32 = X.astype(np.float32)
+    np.testing.assert_array_equal(cm.predict(X32), est.predict(X32))
+    want = est.predict_proba(X32).astype(np.float32)
+    # Row by row (the header's kernel) and in a batch (the host's own walk).
+    np.testing.assert_array_equal(cm.predict_proba(X32), want)
+    np.testing.assert_array_equal(np.concatenate([cm.predict_proba(X32[i : i + 1]) for i in range(50)]), want[:50])
+
+
+def test_impure_or_negative_zero_leaves_keep_values(load_data):
+    """A leaf row that is not one-hot (depth-limited trees), or a -0.0 in
+    a row (a sum it reaches could be -0.0), keeps the leaf values."""
+    X, y = load_data("digits")
+    shallow = RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0).fit(X, y)
+    assert pack_trees(_ir(shallow), real="float64").leaf_class_bits == 0
+    pure = DecisionTreeClassifier(random_state=0).fit(X, y)
+    ir = _ir(pure)
+    assert pack_trees(ir, real="float64").leaf_class_bits > 0
+    tree = ir.trees[0]
+    leaf = int(np.flatnonzero(tree.is_leaf)[0])
+    tree.value[leaf, np.flatnonzero(tree.value[leaf] == 0)[0]] = -0.0
+    assert pack_trees(ir, real="float64").leaf_class_bits == 0
 
 
 def test_repeated_leaf_values_are_coded(load_data):

@@ -67,7 +67,15 @@ template int32_t eg::argmax<eg::soft_double>(const eg::soft_double*, int32_t);
   template R eg::adaboost_median<W>(const eg::forest<R>&, const float*, R*, uint32_t*); \\
   template void eg::boost_raw<W>(const eg::forest<R>&, const float*, R*, float*); \\
   template void eg::boost_proba<W>(const eg::forest<R>&, const float*, R*, float*); \\
-  template eg::status eg::forest_validate<W>(const eg::forest<R>&, size_t, size_t, size_t);
+  template eg::status eg::forest_validate<W>(const eg::forest<R>&, size_t, size_t, size_t); \\
+  template void eg::forest_votes<W>(const eg::forest<R>&, const float*, uint32_t*);
+// Kernels without a Word.
+#define EG_FOREST_WORDLESS_KERNELS(R) \\
+  template void eg::forest_vote_shares(const eg::forest<R>&, const uint32_t*, float*); \\
+  template int32_t eg::argmax_of_mean(const eg::forest<R>&, R*);
+EG_FOREST_WORDLESS_KERNELS(float)
+EG_FOREST_WORDLESS_KERNELS(double)
+EG_FOREST_WORDLESS_KERNELS(eg::soft_double)
 EG_FOREST_KERNELS(uint32_t, float)
 EG_FOREST_KERNELS(uint64_t, float)
 EG_FOREST_KERNELS(uint32_t, double)
@@ -87,10 +95,10 @@ static const eg::real64 demo_leaves64[2] EMLEARN_GEN_TABLE_ATTR = {
     EMLEARN_GEN_F64(0x0000000000000000ull, 0.0), EMLEARN_GEN_F64(0x3ff0000000000000ull, 1.0)};
 constexpr eg::forest<float> demo EMLEARN_GEN_TABLE_ATTR = {
     demo_nodes, demo_thresholds, demo_leaves, demo_codes, demo_roots,
-    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u, NULL, NULL, NULL, 0u, 0u, NULL, 0u};
+    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u, NULL, NULL, NULL, 0u, 0u, NULL, 0u, NULL, 0u};
 constexpr eg::forest<eg::real64> demo64 EMLEARN_GEN_TABLE_ATTR = {
     demo_nodes, demo_thresholds, demo_leaves64, demo_codes, demo_roots,
-    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u, NULL, NULL, NULL, 0u, 0u, NULL, 0u};
+    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u, NULL, NULL, NULL, 0u, 0u, NULL, 0u, NULL, 0u};
 
 int32_t demo_predict(const float* x) {
   const eg::forest<float> f = eg::table_read(&demo);
@@ -130,6 +138,8 @@ struct demo_static {
   static constexpr uint8_t cat_start_bits = 0u;
   static constexpr const uint8_t* tree_classes = NULL;
   static constexpr uint8_t tree_class_bits = 0u;
+  static constexpr const uint8_t* leaf_classes = NULL;
+  static constexpr uint8_t leaf_class_bits = 0u;
 };
 
 float demo_static_predict(const float* x) {

@@ -422,6 +422,9 @@ class tree_kernel : public kernel {
     size_t n_tree_classes_bytes = 0;
     f_.tree_classes = t.get<uint8_t>("tree_classes", &n_tree_classes_bytes);
     f_.tree_class_bits = static_cast<uint8_t>(f.get("tree_class_bits", 16));
+    size_t n_leaf_classes_bytes = 0;
+    f_.leaf_classes = t.get<uint8_t>("leaf_classes", &n_leaf_classes_bytes);
+    f_.leaf_class_bits = static_cast<uint8_t>(f.get("leaf_class_bits", 16));
     outlier_ = f.get("outlier", 1) != 0;
     f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::exp));
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));
@@ -440,7 +443,8 @@ class tree_kernel : public kernel {
       throw std::invalid_argument("trees: a table has more than 2**32 - 1 entries");
     }
     check_status(emlearn_gen::forest_validate<Word>(f_, n_nodes_bytes, n_roots_bytes, n_codes_bytes,
-                                                    n_cat_starts_bytes, n_cat_bits_bytes, n_tree_classes_bytes),
+                                                    n_cat_starts_bytes, n_cat_bits_bytes, n_tree_classes_bytes,
+                                                    n_leaf_classes_bytes),
                  "invalid packed forest");
     if (f_.boost == emlearn_gen::boost_link::median && n_real_constants != f_.n_trees) {
       throw std::invalid_argument("invalid packed forest: AdaBoostRegressor needs one weight per tree");

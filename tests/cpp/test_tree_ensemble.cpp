@@ -1375,6 +1375,8 @@ struct StaticForest {
   static constexpr uint8_t cat_start_bits = 0u;
   static constexpr const uint8_t* tree_classes = nullptr;
   static constexpr uint8_t tree_class_bits = 0u;
+  static constexpr const uint8_t* leaf_classes = nullptr;
+  static constexpr uint8_t leaf_class_bits = 0u;
 };
 
 template <typename Word, typename Static>
@@ -1576,6 +1578,139 @@ TYPED_TEST(Categorical, SparseRowsAddToTheirTreesSum) {
   const uint8_t bad[8] = {static_cast<uint8_t>(3u)};  // class 3 of 3
   f.tree_classes = bad;
   EXPECT_EQ((emlearn_gen::forest_validate<Word>(f, 8, 8, 0, 0, 0, 8)), status::bad_table);
+}
+
+// argmax_of_mean must give argmax of the divided sums, the first of tied
+// means included, without dividing: sums a few units in the last place
+// apart (whose means may round to one value), equal sums, zeros, negative
+// and tiny sums, for every number of trees.
+template <typename Real, typename Bits>
+Real from_bits_of(Bits bits) {
+  Real x;
+  memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
+template <typename Real, typename Bits>
+void check_argmax_of_mean(uint64_t seed) {
+  Lcg rng(seed);
+  const uint16_t width = 6;
+  for (int round = 0; round < 4000; ++round) {
+    forest<Real> f = forest<Real>();
+    f.leaf_width = width;
+    const uint32_t pick = rng.below(4);
+    f.n_trees = pick == 0 ? 1u + rng.below(12) : pick == 1 ? 1u + rng.below(1000) : pick == 2 ? 3u : rng.next() | 1u;
+    const Real base = static_cast<Real>(1u + rng.below(1000)) / static_cast<Real>(1u + rng.below(97));
+    Bits base_bits;
+    memcpy(&base_bits, &base, sizeof base_bits);
+    Real sums[width];
+    for (uint16_t j = 0; j < width; ++j) {
+      switch (rng.below(8)) {
+        case 0: sums[j] = Real(0); break;
+        case 1: sums[j] = -base; break;
+        case 2: sums[j] = from_bits_of<Real>(static_cast<Bits>(rng.below(64))); break;  // subnormal
+        case 3: sums[j] = static_cast<Real>(rng.below(5)); break;
+        default: sums[j] = from_bits_of<Real>(static_cast<Bits>(base_bits - rng.below(24))); break;
+      }
+    }
+    if (rng.below(3) == 0) {  // only tiny, zero or negative sums
+      for (uint16_t j = 0; j < width; ++j) {
+        sums[j] = rng.below(2) ? -sums[j] : from_bits_of<Real>(static_cast<Bits>(rng.below(64)));
+      }
+    }
+    Real means[width];
+    Real scratch[width];
+    for (uint16_t j = 0; j < width; ++j) {
+      means[j] = emlearn_gen::divide(sums[j], f.n_trees);
+      scratch[j] = sums[j];
+    }
+    ASSERT_EQ(emlearn_gen::argmax_of_mean(f, scratch), emlearn_gen::argmax(means, width))
+        << "seed " << seed << " round " << round << " trees " << f.n_trees;
+  }
+}
+
+TEST(ArgmaxOfMean, EqualsArgmaxOfTheMeans) {
+  for (uint64_t seed = 300; seed < 304; ++seed) {
+    check_argmax_of_mean<float, uint32_t>(seed);
+    check_argmax_of_mean<double, uint64_t>(seed);
+  }
+}
+
+// Class votes: one class per leaf row; forest_sum adds one per vote (the
+// host's path), forest_votes counts them, and both decide and give the
+// probabilities as the one-hot rows of values did.
+template <typename Word>
+void check_votes() {
+  // One tree per class vote: a stump on x[0] <= 0.5, leaves voting 2 and 0,
+  // and a single-leaf tree voting 1 (root n_nodes + leaf 2).
+  const uint8_t nodes[8] = {static_cast<uint8_t>(kLeftLeaf | kRightLeaf)};  // feature 0, ref 0
+  const float thresholds[1] = {0.5f};
+  const uint8_t roots[8] = {static_cast<uint8_t>(0u | (3u << 2))};  // 2-bit fields: node 0, leaf 2
+  const uint8_t classes[8] = {static_cast<uint8_t>(2u | (0u << 2) | (1u << 4))};
+  forest<double> f = forest<double>();
+  f.nodes = nodes;
+  f.thresholds = thresholds;
+  f.roots = roots;
+  f.leaf_classes = classes;
+  f.leaf_class_bits = 2u;
+  f.n_nodes = 1u;
+  f.n_thresholds = 1u;
+  f.n_leaves = 3u;
+  f.n_trees = 2u;
+  f.n_features = 1u;
+  f.leaf_width = 3u;
+  f.root_bits = 2u;
+  ASSERT_EQ((emlearn_gen::forest_validate<Word>(f, 8, 8, 0, 0, 0, 0, 8)), status::ok);
+  EXPECT_EQ((emlearn_gen::forest_validate<Word>(f, 8, 8, 0, 0, 0, 0)), status::size_mismatch);
+  const float inputs[3] = {0.0f, 1.0f, kNaN};
+  const uint32_t want_left[3] = {1u, 0u, 0u};  // NaN goes right: no missing flag
+  for (int i = 0; i < 3; ++i) {
+    uint32_t votes[3];
+    double sums[3];
+    float shares[3];
+    emlearn_gen::forest_votes<Word>(f, inputs + i, votes);
+    emlearn_gen::forest_mean<Word>(f, inputs + i, sums);
+    emlearn_gen::forest_vote_shares(f, votes, shares);
+    EXPECT_EQ(votes[1], 1u);
+    EXPECT_EQ(votes[0], 1u - want_left[i]);
+    EXPECT_EQ(votes[2], want_left[i]);
+    for (int j = 0; j < 3; ++j) {
+      EXPECT_EQ(sums[j], static_cast<double>(votes[j]) / 2.0);
+      EXPECT_EQ(shares[j], static_cast<float>(sums[j]));
+    }
+    EXPECT_EQ(emlearn_gen::argmax(votes, 3), emlearn_gen::argmax(sums, 3));
+  }
+  const uint8_t bad[8] = {static_cast<uint8_t>(3u)};  // class 3 of 3
+  f.leaf_classes = bad;
+  EXPECT_EQ((emlearn_gen::forest_validate<Word>(f, 8, 8, 0, 0, 0, 0, 8)), status::bad_table);
+}
+
+TEST(TreeEnsemble, ClassVotesCountOneHotRows) {
+  check_votes<uint32_t>();
+  check_votes<uint64_t>();
+}
+
+// The integer keys that FPU-less targets compare thresholds on order as the
+// floats do: zeros of both signs, subnormals, infinities, random bits.
+TEST(TreeEnsemble, OrderKeysCompareAsFloats) {
+  std::vector<float> values = {0.0f, -0.0f, kInf, -kInf, 1.0f, -1.0f, 0.5f, 3.5f, -3.5f,
+                               std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min(),
+                               std::numeric_limits<float>::min(), std::numeric_limits<float>::max(),
+                               -std::numeric_limits<float>::max()};
+  Lcg rng(77);
+  for (int i = 0; i < 400; ++i) {
+    uint32_t bits = rng.next() ^ (rng.next() << 16);
+    if ((bits & 0x7F800000u) == 0x7F800000u) bits &= 0xFF7FFFFFu;  // no NaN
+    float v;
+    memcpy(&v, &bits, sizeof v);
+    values.push_back(v);
+    values.push_back(std::nextafter(v, kInf));
+  }
+  for (float x : values) {
+    for (float t : values) {
+      ASSERT_EQ(emlearn_gen::detail::order_key(x) <= emlearn_gen::detail::order_key(t), x <= t) << x << " " << t;
+    }
+  }
 }
 
 }  // namespace

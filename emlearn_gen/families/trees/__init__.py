@@ -36,6 +36,7 @@ LAYOUT = Layout(
         Table("cat_starts", "uint8_t", "Categorical features: where each feature's categories start in cat_values."),
         Table("cat_bits", "uint8_t", "Categorical splits: one bit per category, set where it goes left."),
         Table("tree_classes", "uint8_t", "Sparse leaf rows: the class each tree adds its leaf value to."),
+        Table("leaf_classes", "uint8_t", "Class votes: the class each leaf row votes for (one-hot rows)."),
     ),
     fields=(
         Field("n_nodes", "uint32_t"),
@@ -57,6 +58,7 @@ LAYOUT = Layout(
         Field("n_cat_values", "uint32_t"),  # 0 (no categorical features) or cat_values' length
         Field("cat_start_bits", "uint8_t"),
         Field("tree_class_bits", "uint8_t"),
+        Field("leaf_class_bits", "uint8_t"),  # 0: leaf rows of values; else class votes
     ),
 )
 
@@ -82,8 +84,8 @@ class TreesFamily(Family):
     runtime_header = "tree_ensemble.hpp"
     # 2: the outlier score's tables (isolation forests). 3: categorical
     # splits (bitsets), the links of histogram gradient boosting and sparse
-    # leaf rows (multi-class boosting).
-    format_version = 3
+    # leaf rows (multi-class boosting). 4: class votes (leaf_classes).
+    format_version = 4
     template = "families/trees/model.hpp.j2"
     layout = LAYOUT
     contract = TreeContract()
@@ -176,6 +178,7 @@ class TreesFamily(Family):
                 "cat_starts": packed.cat_starts,
                 "cat_bits": packed.cat_bits,
                 "tree_classes": packed.tree_classes,
+                "leaf_classes": packed.leaf_classes,
             },
             fields={
                 "n_nodes": packed.n_nodes,
@@ -195,6 +198,7 @@ class TreesFamily(Family):
                 "n_cat_values": int(packed.cat_values.size),
                 "cat_start_bits": packed.cat_start_bits,
                 "tree_class_bits": packed.tree_class_bits,
+                "leaf_class_bits": packed.leaf_class_bits,
             },
             real=packed.real,
         )

@@ -80,6 +80,14 @@ EXAMPLES = (
         "nan_classification",
         _probe,
     ),
+    # Full depth: every leaf pure, so the forest counts class votes; NaN
+    # inputs and an odd number of trees (shares that do not divide evenly).
+    Example(
+        "RandomForestClassifier-votes",
+        lambda: RandomForestClassifier(n_estimators=7, random_state=0),
+        "nan_classification",
+        _probe,
+    ),
     Example(
         "RandomForestRegressor",
         lambda: RandomForestRegressor(n_estimators=8, max_depth=8, random_state=0),

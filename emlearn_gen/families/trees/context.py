@@ -36,7 +36,8 @@ def tree_scratch(
     packed: PackedForest, classifier: bool, outlier: bool = False, median: bool = False
 ) -> Dict[str, Tuple[int, str]]:
     """Local arrays of each entry point (model.hpp.j2): predict() of a
-    classifier sums the classes for argmax; an entry point writing floats
+    classifier sums the classes for argmax (counts their votes, with class
+    votes, as predict_proba() does too); an entry point writing floats
     sums in the caller's `out` when the sums are float32, and in a local
     float64 array (then rounded into `out`) when they are float64."""
     size = REAL_BYTES[packed.real]
@@ -48,6 +49,9 @@ def tree_scratch(
         return {"predict": (packed.n_trees * (size + 4), f"{_plural(packed.n_trees, 'value')} of {size + 4} bytes")}
     if outlier:
         return {name: sums for name in ("predict", "score_samples", "decision_function")}
+    if packed.leaf_class_bits:
+        votes = (width * 4, f"{_plural(width, 'vote')} of 4 bytes")
+        return {"predict": votes, "predict_proba": votes}
     if classifier:
         return {"predict": sums, "predict_proba": local}
     return {"predict": local}

@@ -76,6 +76,11 @@ class PackedForest:
     # packed tree t adds it to sum tree_classes[t] (n_trees fields).
     tree_classes: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint8))
     tree_class_bits: int = 0
+    # Class votes (leaf_class_bits > 0): every leaf row is one-hot, and
+    # leaf_classes holds its class (n_leaves fields) in place of
+    # leaf_values and leaf_codes, which are empty.
+    leaf_classes: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint8))
+    leaf_class_bits: int = 0
 
     @property
     def record_bits(self) -> int:
@@ -91,10 +96,35 @@ class PackedForest:
         codes = self.leaf_codes.nbytes if self.value_bits else 0
         categorical = self.cat_values.nbytes + self.cat_starts.nbytes + self.cat_bits.nbytes if self.cat_values.size else 0
         classes = self.tree_classes.nbytes if self.tree_class_bits else 0
+        votes = self.leaf_classes.nbytes if self.leaf_class_bits else 0
         return int(
             self.nodes.nbytes + self.thresholds.nbytes + self.leaf_values.nbytes + codes + self.roots.nbytes
-            + self.real_constants.nbytes + self.float_constants.nbytes + categorical + classes
+            + self.real_constants.nbytes + self.float_constants.nbytes + categorical + classes + votes
         )
+
+
+#: Float sums of votes count exactly up to 2**24 trees (forest_vote_shares).
+MAX_VOTING_TREES = 2**24
+
+
+def _vote_classes(ir: TreeEnsemble, rows: np.ndarray) -> Optional[np.ndarray]:
+    """Each leaf row's class when the model can count votes: a forest
+    classifier (no boosting, no outlier scores) whose every leaf row is
+    one-hot, 1.0 for one class and +0.0 for the others (full-depth trees:
+    every leaf pure). Summed in float, such rows give the exact vote counts,
+    so integer counts give the very same sums. Else None."""
+    if ir.task != "classifier" or ir.boost is not None or ir.outlier is not None:
+        return None
+    if rows.shape[0] == 0 or len(ir.trees) > MAX_VOTING_TREES:
+        return None
+    one = rows.dtype.type(1.0)
+    is_one = rows == one
+    # Zeros told apart by their bits: a -0.0 is not a vote's +0.0.
+    uint = np.uint32 if rows.dtype == np.float32 else np.uint64
+    is_plus_zero = rows.view(uint) == 0
+    if not np.all(is_one | is_plus_zero) or not np.all(is_one.sum(axis=1) == 1):
+        return None
+    return np.argmax(is_one, axis=1).astype(np.uint64)
 
 
 def _leaf_value_table(rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
@@ -390,11 +420,17 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     root_arr = np.asarray(roots, dtype=np.uint64)
     root_bits = bits_for(int(root_arr.max()))
     leaf_rows = np.ascontiguousarray(np.asarray(leaf_rows, dtype=real_dtype).reshape(-1, row_width))
-    leaf_values, leaf_codes, value_bits = _leaf_value_table(leaf_rows)
+    vote_classes = _vote_classes(ir, leaf_rows) if one_sum is None else None
+    if vote_classes is not None:
+        leaf_values, leaf_codes, value_bits = np.zeros(0, dtype=real_dtype), np.zeros(0, dtype=np.uint64), 0
+        leaf_class_bits = max(1, bits_for(ir.leaf_width - 1))
+    else:
+        leaf_values, leaf_codes, value_bits = _leaf_value_table(leaf_rows)
+        leaf_class_bits = 0
     start_bits = bits_for(sum(len(c) for c in ir.categories if c is not None)) if ir.categories else 0
     tree_class_bits = max(1, bits_for(ir.leaf_width - 1)) if one_sum is not None else 0
     word_bits = max(word_bits_for(record_bits), word_bits_for(root_bits), word_bits_for(value_bits),
-                    word_bits_for(start_bits), word_bits_for(tree_class_bits))
+                    word_bits_for(start_bits), word_bits_for(tree_class_bits), word_bits_for(leaf_class_bits))
     if n_nodes * record_bits >= 2**32 or len(roots) * root_bits >= 2**32:
         raise ValueError("model tables exceed 512 MiB, the runtime's addressing limit")
 
@@ -420,6 +456,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         boost=_boost_link(ir, real_dtype),
         **category_splits.tables(word_bits // 8),
         **_tree_class_table(one_sum, tree_class_bits, word_bits // 8),
+        **_vote_table(vote_classes, leaf_class_bits, word_bits // 8),
     )
     return _read_only(packed)
 
@@ -429,6 +466,12 @@ def _tree_class_table(one_sum: Optional[List[Tuple[Tree, int]]], bits: int, word
         return {}
     classes = np.array([k for _, k in one_sum], dtype=np.uint64)
     return {"tree_classes": pack_fields(classes, bits, word_bytes), "tree_class_bits": bits}
+
+
+def _vote_table(classes: Optional[np.ndarray], bits: int, word_bytes: int) -> dict:
+    if classes is None:
+        return {}
+    return {"leaf_classes": pack_fields(classes, bits, word_bytes), "leaf_class_bits": bits}
 
 
 def _boost_link(ir: TreeEnsemble, real_dtype: type) -> int:
@@ -473,6 +516,6 @@ def _read_only(packed: PackedForest) -> PackedForest:
     disagree (writing to one raises ValueError; np.array(table) gives a
     writable copy)."""
     for name in ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots", "real_constants",
-                 "float_constants", "cat_values", "cat_starts", "cat_bits", "tree_classes"):
+                 "float_constants", "cat_values", "cat_starts", "cat_bits", "tree_classes", "leaf_classes"):
         getattr(packed, name).flags.writeable = False
     return packed

@@ -393,6 +393,25 @@ inline soft_double zero<soft_double>() {
   return z;
 }
 
+/// The count `n` as a Real, exactly (float: for n <= 2^24).
+template <typename Real>
+inline Real real_from_count(uint32_t n) {
+  return static_cast<Real>(n);
+}
+template <>
+inline soft_double real_from_count<soft_double>(uint32_t n) {
+  soft_double x = {0u};
+  if (n != 0u) {
+    int32_t top = 31;
+    while (!(n & (static_cast<uint32_t>(1) << top))) {
+      --top;
+    }
+    const uint64_t fraction = (static_cast<uint64_t>(n) << (52 - top)) & f64::fraction_mask;
+    x.bits = (static_cast<uint64_t>(1023 + top) << 52) | fraction;
+  }
+  return x;
+}
+
 namespace f64 {
 
 // A binary64 value's bits and back, for both real64 types.

@@ -23,6 +23,13 @@
 // With value_bits == 0 `leaves` holds the rows themselves; otherwise it holds
 // the model's distinct leaf values and `leaf_codes` gives, for each value of
 // each row, a value_bits-wide index into them (class fractions repeat a lot).
+// Class votes (leaf_class_bits > 0; classifiers whose every leaf row is
+// one-hot, as in forests of full-depth trees): a row is one class, the
+// n_leaves fields of leaf_class_bits in `leaf_classes`, and `leaves` and
+// `leaf_codes` are empty. Such a row adds exactly 1 to its class's sum and
+// +0 to the others, so the float sums of today's kernels are the vote
+// counts, exactly: the kernels count votes in integers and divide only to
+// give probabilities, with the same rounding (forest_vote_shares).
 // With thr_bits == 0 every node has its own entry in `thresholds`; otherwise
 // the record indexes a table of distinct thresholds.
 //
@@ -51,7 +58,7 @@
 // Version of the table layout below. Generated headers check it, so a header
 // compiles against any runtime that reads its tables the same way; change it
 // with any change to the layout or to what the kernels compute from it.
-#define EMLEARN_GEN_TREES_FORMAT 3
+#define EMLEARN_GEN_TREES_FORMAT 4
 
 namespace emlearn_gen {
 
@@ -97,6 +104,8 @@ struct forest {
   uint8_t cat_start_bits;
   const uint8_t* tree_classes; ///< sparse rows: n_trees fields of tree_class_bits
   uint8_t tree_class_bits;   ///< 0: rows of leaf_width values; else one value per row
+  const uint8_t* leaf_classes; ///< class votes: n_leaves fields of leaf_class_bits
+  uint8_t leaf_class_bits;   ///< 0: leaf rows of values; else each row is one class's vote
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -142,6 +151,82 @@ inline uint32_t tree_sum(const F& f, uint32_t t) {
   }
   return static_cast<uint32_t>(
       read_bits<Word>(f.tree_classes, t * static_cast<uint32_t>(f.tree_class_bits), f.tree_class_bits));
+}
+
+/// The class that leaf row `leaf` votes for (leaf_class_bits > 0).
+template <typename Word, typename F>
+inline uint32_t leaf_class(const F& f, uint32_t leaf) {
+  return static_cast<uint32_t>(
+      read_bits<Word>(f.leaf_classes, leaf * static_cast<uint32_t>(f.leaf_class_bits), f.leaf_class_bits));
+}
+
+// Whether float and double additions run in hardware. Where they do not, a
+// leaf value of zero is tested for and skipped rather than added: a call to
+// the software addition costs far more than the test.
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || \
+    (defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 8) && !defined(__SOFTFP__)) || \
+    (defined(__riscv) && defined(__riscv_flen) && __riscv_flen >= 64)
+#define EMLEARN_GEN_TREES_HARD_DOUBLE 1
+#else
+#define EMLEARN_GEN_TREES_HARD_DOUBLE 0
+#endif
+#if EMLEARN_GEN_TREES_HARD_DOUBLE || (defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 4) && !defined(__SOFTFP__)) || \
+    (defined(__riscv) && defined(__riscv_flen))
+#define EMLEARN_GEN_TREES_HARD_FLOAT 1
+#else
+#define EMLEARN_GEN_TREES_HARD_FLOAT 0
+#endif
+
+// add_leaf_value(sum, v): sum += v for a sum that started at +0. Skipping a
+// zero v is exact there: x + (+-0) is x for every x but -0, and a sum that
+// starts at +0 never becomes -0 (rounding to nearest gives +0 for x - x, and
+// -0 only for -0 + -0), with or without the skipped additions.
+inline bool is_zero_value(float v) {
+  uint32_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  return (bits << 1) == 0u;
+}
+inline void add_leaf_value(float& sum, float v) {
+  if (EMLEARN_GEN_TREES_HARD_FLOAT || !is_zero_value(v)) {
+    sum += v;
+  }
+}
+inline void add_leaf_value(soft_double& sum, soft_double v) {
+  if (!f64::is_zero(v)) {
+    sum += v;
+  }
+}
+#if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
+inline void add_leaf_value(double& sum, double v) {
+  if (EMLEARN_GEN_TREES_HARD_DOUBLE || (f64::to_bits(v) << 1) != 0u) {
+    sum += v;
+  }
+}
+#else
+inline void add_leaf_value(double& sum, double v) {  // double is binary32 here (AVR)
+  if (!is_zero_value(static_cast<float>(v))) {
+    sum += v;
+  }
+}
+#endif
+
+/// x <= t for a value x that is not NaN and a threshold t that is not NaN
+/// (tables hold none). Without a float unit, on integer keys of the bits
+/// that order as the floats do (sign and magnitude to two's complement, -0
+/// and +0 both 0): exact for every such pair, infinities included, and a
+/// few integer instructions in place of a call to the software comparison.
+inline int32_t order_key(float v) {
+  uint32_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  const int32_t magnitude = static_cast<int32_t>(bits & 0x7FFFFFFFu);
+  return (bits >> 31) != 0u ? -magnitude : magnitude;
+}
+inline bool at_most(float x, float t) {
+#if EMLEARN_GEN_TREES_HARD_FLOAT
+  return x <= t;
+#else
+  return order_key(x) <= order_key(t);
+#endif
 }
 
 /// Where the categories of `feature` lie in cat_values: [*first, *last),
@@ -213,7 +298,7 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
     // A missing value goes where the flag says; only present values are
     // compared, so the routing holds even where the compiler may assume that
     // no comparison sees a NaN.
-    bool left = is_missing(value) ? missing_left : value <= table_read(f.thresholds, thr);
+    bool left = is_missing(value) ? missing_left : detail::at_most(value, table_read(f.thresholds, thr));
     if (f.n_cat_values != 0u && !is_missing(value)) {
       uint32_t first, last;
       detail::category_range<Word>(f, feature, &first, &last);
@@ -233,20 +318,62 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
 
 /// Adds leaf row `leaf` to the values at `out` (leaf_width of them; one for
 /// sparse rows).
+/// Sums that start at +0 (every caller's; see detail::add_leaf_value).
 template <typename Word, typename F>
 inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* out) {
+  typedef typename F::real_type Real;
+  if (f.leaf_class_bits != 0u) {
+    // A vote: 1 to its class, +0 (nothing) to the others.
+    out[detail::leaf_class<Word>(f, leaf)] += real_from_count<Real>(1u);
+    return;
+  }
   const uint16_t width = detail::row_width(f);
   const uint32_t first = leaf * width;
+  if (width == 1u) {
+    // One value (regressors, outlier scores, sparse rows): rarely zero, so
+    // not worth a test.
+    uint32_t index = first;
+    if (f.value_bits != 0) {
+      index = static_cast<uint32_t>(read_bits<Word>(f.leaf_codes, first * f.value_bits, f.value_bits));
+    }
+    out[0] += table_read(f.leaves, index);
+    return;
+  }
+  // Rows of class fractions: mostly zeros, skipped where additions are calls.
   if (f.value_bits == 0) {
     for (uint16_t j = 0; j < width; ++j) {
-      out[j] += table_read(f.leaves, first + j);
+      detail::add_leaf_value(out[j], table_read(f.leaves, first + j));
     }
     return;
   }
   uint32_t pos = first * f.value_bits;
   for (uint16_t j = 0; j < width; ++j, pos += f.value_bits) {
     const uint32_t code = static_cast<uint32_t>(read_bits<Word>(f.leaf_codes, pos, f.value_bits));
-    out[j] += table_read(f.leaves, code);
+    detail::add_leaf_value(out[j], table_read(f.leaves, code));
+  }
+}
+
+/// Class votes (leaf_class_bits > 0): how many trees' leaves `x` reaches
+/// vote for each class, leaf_width counts to `votes`. These are exactly the
+/// sums forest_sum computes, as integers.
+template <typename Word, typename F>
+inline void forest_votes(const F& f, const float* x, uint32_t* votes) {
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    votes[j] = 0u;
+  }
+  for (uint32_t t = 0; t < f.n_trees; ++t) {
+    ++votes[detail::leaf_class<Word>(f, forest_leaf<Word>(f, t, x))];
+  }
+}
+
+/// The class probabilities of vote counts, as forest_mean and then to_float
+/// give them: each count (the exact sum of its ones) divided by the number
+/// of trees in real_type, then rounded to float.
+template <typename F>
+inline void forest_vote_shares(const F& f, const uint32_t* votes, float* out) {
+  typedef typename F::real_type Real;
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    out[j] = to_float(divide(real_from_count<Real>(votes[j]), f.n_trees));
   }
 }
 
@@ -272,6 +399,75 @@ inline void forest_mean(const F& f, const float* x, typename F::real_type* out) 
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     out[j] = divide(out[j], f.n_trees);
   }
+}
+
+namespace detail {
+/// A value's bits and the width of its fraction field, for argmax_of_mean.
+struct real_bits {
+  uint64_t bits;
+  uint8_t fraction_bits;
+};
+inline real_bits bits_of(float x) {
+  uint32_t b;
+  memcpy(&b, &x, sizeof b);
+  real_bits r = {b, 23u};
+  return r;
+}
+inline real_bits bits_of(soft_double x) {
+  real_bits r = {x.bits, 52u};
+  return r;
+}
+#if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
+inline real_bits bits_of(double x) {
+  real_bits r = {f64::to_bits(x), 52u};
+  return r;
+}
+#else
+inline real_bits bits_of(double x) { return bits_of(static_cast<float>(x)); }  // double is binary32 here (AVR)
+#endif
+
+/// Whether a value of these bits is positive with a biased exponent of at
+/// least 64 (float: >= 2^-63; double: >= 2^-959): its quotient by any
+/// n < 2^32 is then a normal number.
+inline bool large_positive(real_bits r) {
+  const uint8_t sign_shift = r.fraction_bits == 23u ? 31u : 63u;
+  return (r.bits >> sign_shift) == 0u && (r.bits >> r.fraction_bits) >= 64u;
+}
+}  // namespace detail
+
+/// The class a forest classifier's predict() gives: argmax of the means
+/// sums[j] / n_trees (first largest), computed from the sums without
+/// dividing them. Division by n is monotone, so the largest sum has the
+/// largest mean; only a smaller sum before it whose mean rounds to the same
+/// value can win instead (a tie of means, which goes to the first). For a
+/// large positive sum b, a sum a whose mean ties with b's lies within 2^-51
+/// b of it, a few units in the last place (a quotient's relative rounding
+/// error is that of its operands): such near sums alone are divided to
+/// check. Sums that are not all large and positive take the division.
+template <typename F>
+inline int32_t argmax_of_mean(const F& f, typename F::real_type* sums) {
+  const int32_t n = static_cast<int32_t>(f.leaf_width);
+  const int32_t best = argmax(sums, n);
+  const detail::real_bits top = detail::bits_of(sums[best]);
+  if (f.n_trees == 1u) {
+    return best;
+  }
+  if (!detail::large_positive(top)) {
+    for (int32_t j = 0; j < n; ++j) {
+      sums[j] = divide(sums[j], f.n_trees);
+    }
+    return argmax(sums, n);
+  }
+  const uint64_t mean_bits = detail::bits_of(divide(sums[best], f.n_trees)).bits;
+  for (int32_t j = 0; j < best; ++j) {
+    // Positive values order as their bits do; 16 units is a wide margin.
+    const detail::real_bits near = detail::bits_of(sums[j]);
+    if (near.bits <= top.bits && top.bits - near.bits <= 16u &&
+        detail::bits_of(divide(sums[j], f.n_trees)).bits == mean_bits) {
+      return j;
+    }
+  }
+  return best;
 }
 
 /// AdaBoostRegressor (AdaBoost.R2; leaf_width 1): the weighted median of
@@ -541,6 +737,30 @@ inline status categories_validate(const F& f, size_t starts_bytes, size_t bits_b
   return last == f.n_cat_values ? status::ok : status::bad_table;
 }
 
+/// Class votes: no leaf values, codes or sparse rows beside them, a class
+/// below leaf_width for every leaf row, and at most 2^24 trees (so that
+/// float sums of their votes count exactly, as forest_vote_shares assumes).
+/// `classes_bytes` is the size of leaf_classes.
+template <typename Word, typename F>
+inline status votes_validate(const F& f, size_t classes_bytes) {
+  if (f.leaf_classes == NULL) {
+    return status::bad_argument;
+  }
+  if (f.value_bits != 0u || f.tree_class_bits != 0u || f.n_values != 0u || f.n_trees > (static_cast<uint32_t>(1) << 24) ||
+      f.leaf_class_bits > 16u || f.leaf_class_bits + 7u > 8u * sizeof(Word)) {
+    return status::bad_table;
+  }
+  if (classes_bytes < packed_bytes<Word>(f.n_leaves, f.leaf_class_bits)) {
+    return status::size_mismatch;
+  }
+  for (uint32_t leaf = 0; leaf < f.n_leaves; ++leaf) {
+    if (leaf_class<Word>(f, leaf) >= f.leaf_width) {
+      return status::bad_table;
+    }
+  }
+  return status::ok;
+}
+
 /// A categorical node's bitset: an integer bit position whose bits, one
 /// per category of the feature, lie inside cat_bits (`bits_bytes` bytes).
 template <typename Word, typename F>
@@ -567,15 +787,24 @@ inline bool categorical_node_ok(const F& f, uint32_t feature, uint32_t thr, size
 /// strings including padding (codes_bytes is ignored when value_bits is 0);
 /// `cat_starts_bytes` and `cat_bits_bytes` those of the categorical tables
 /// (ignored when n_cat_values is 0), `tree_classes_bytes` that of
-/// tree_classes (ignored when tree_class_bits is 0).
+/// tree_classes (ignored when tree_class_bits is 0), `leaf_classes_bytes`
+/// that of leaf_classes (ignored when leaf_class_bits is 0).
 /// Returns status::ok, status::bad_argument, status::bad_table or
 /// status::size_mismatch.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
-                              size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes) {
+                              size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes,
+                              size_t leaf_classes_bytes) {
   const uint8_t rec_bits = detail::record_bits(f);
-  if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0 ||
-      f.n_values == 0 || f.leaves == NULL || f.roots == NULL ||
+  if (f.leaf_class_bits != 0u) {
+    const status votes = detail::votes_validate<Word>(f, leaf_classes_bytes);
+    if (votes != status::ok) {
+      return votes;
+    }
+  } else if (f.n_values == 0 || f.leaves == NULL) {
+    return status::bad_argument;
+  }
+  if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0 || f.roots == NULL ||
       (f.n_nodes != 0 && (f.nodes == NULL || f.thresholds == NULL)) ||
       (f.value_bits != 0 && f.leaf_codes == NULL)) {
     return status::bad_argument;
@@ -602,7 +831,9 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
     }
   }
   const uint64_t n_entries = static_cast<uint64_t>(f.n_leaves) * detail::row_width(f);
-  if (f.value_bits == 0) {
+  if (f.leaf_class_bits != 0u) {
+    // Votes: no leaf values (votes_validate checked the classes).
+  } else if (f.value_bits == 0) {
     if (f.n_values != n_entries) {
       return status::size_mismatch;
     }
@@ -644,7 +875,7 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
     const uint32_t flags = static_cast<uint32_t>(record >> f.feature_bits) & 7u;
     const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ((static_cast<Word>(1) << f.ref_bits) - 1u));
     const uint32_t thr = f.thr_bits ? static_cast<uint32_t>(record >> (ref_shift + f.ref_bits)) : node;
-    if (feature >= f.n_features || thr >= f.n_thresholds) {
+    if (feature >= f.n_features || thr >= f.n_thresholds || is_missing(table_read(f.thresholds, thr))) {
       return status::bad_table;
     }
     if (f.n_cat_values != 0u && !detail::categorical_node_ok<Word>(f, feature, thr, cat_bits_bytes)) {
@@ -669,10 +900,19 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   return status::ok;
 }
 
-/// forest_validate of a model without categorical features and sparse rows.
+/// forest_validate of a model without class votes.
+template <typename Word, typename F>
+inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
+                              size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes) {
+  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, cat_starts_bytes, cat_bits_bytes,
+                               tree_classes_bytes, 0u);
+}
+
+/// forest_validate of a model without categorical features, sparse rows
+/// and class votes.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes) {
-  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, 0u, 0u, 0u);
+  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, 0u, 0u, 0u, 0u);
 }
 
 }  // namespace emlearn_gen
