@@ -164,6 +164,7 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
   m->cat_starts = file_data<uint8_t>(f, 8);
   m->cat_bits = file_data<uint8_t>(f, 9);
   m->tree_classes = file_data<uint8_t>(f, 10);
+  m->leaf_classes = file_data<uint8_t>(f, 11);
   m->n_nodes = field(f, 0, 0x7FFFFFFFu, &ok);
   m->n_leaves = field(f, 1, 0x7FFFFFFFu, &ok);
   m->n_trees = field(f, 2, UINT32_MAX, &ok);
@@ -180,6 +181,7 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
   m->n_cat_values = field(f, 14, UINT32_MAX, &ok);
   m->cat_start_bits = static_cast<uint8_t>(field(f, 15, 63u, &ok));
   m->tree_class_bits = static_cast<uint8_t>(field(f, 16, 16u, &ok));
+  m->leaf_class_bits = static_cast<uint8_t>(field(f, 17, 16u, &ok));
   m->n_thresholds = f.tables[1].count;
   m->n_values = f.tables[2].count;
   if (!ok || m->n_cat_values != f.tables[7].count) return status::bad_table;
@@ -191,15 +193,15 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
   }
   if (word_bits == 32u) {
     return forest_validate<uint32_t>(*m, f.tables[0].count, f.tables[4].count, f.tables[3].count, f.tables[8].count,
-                                     f.tables[9].count, f.tables[10].count);
+                                     f.tables[9].count, f.tables[10].count, f.tables[11].count);
   }
   return forest_validate<uint64_t>(*m, f.tables[0].count, f.tables[4].count, f.tables[3].count, f.tables[8].count,
-                                   f.tables[9].count, f.tables[10].count);
+                                   f.tables[9].count, f.tables[10].count, f.tables[11].count);
 }
 
 inline status load_trees(loaded_model* out) {
   const model_file& f = out->file;
-  if (!layout_matches(f, "bfrbbrffbbb", 17)) return status::bad_file;
+  if (!layout_matches(f, "bfrbbrffbbbb", 18)) return status::bad_file;
   const uint32_t word_bits = f.fields[10];
   const uint32_t real_bits = f.fields[11];
   const uint32_t file_bits = f.real == static_cast<uint8_t>(real_type::float64) ? 64u : 32u;
@@ -270,12 +272,24 @@ inline status run_trees_as(const forest<Real>& m, bool outlier, const file_entry
                     values && e.width == m.leaf_width;
   const bool is_label = id == static_cast<uint8_t>(entry_id::predict) && label;
   if (!mean && !is_label) return no_entry();
+  if (m.leaf_class_bits != 0u) {  // one-hot leaves: class votes
+    uint32_t* votes = a.take<uint32_t>(m.leaf_width);
+    if (!a.ready()) return not_ready(a);
+    forest_votes<Word>(m, x, votes);
+    if (is_label) {
+      o.ints[0] = argmax(votes, static_cast<int32_t>(m.leaf_width));
+    } else {
+      forest_vote_shares(m, votes, o.values);
+    }
+    return status::ok;
+  }
   Real* sums = a.take<Real>(m.leaf_width);
   if (!a.ready()) return not_ready(a);
-  forest_mean<Word>(m, x, sums);
   if (is_label) {
-    o.ints[0] = argmax(sums, static_cast<int32_t>(m.leaf_width));
+    forest_sum<Word>(m, x, sums);
+    o.ints[0] = argmax_of_mean(m, sums);
   } else {
+    forest_mean<Word>(m, x, sums);
     for (uint32_t i = 0; i < m.leaf_width; ++i) o.values[i] = to_float(sums[i]);
   }
   return status::ok;
