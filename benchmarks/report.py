@@ -183,6 +183,19 @@ def footprint_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
     return _table(header, body)
 
 
+def model_file_table(rows: List[Dict[str, Any]]) -> str:
+    """emlearn-gen's model files against the packed tables they carry."""
+    header = ["model", "tool", "tables (B)", "model file (B)", "file / tables"]
+    body = []
+    for row in rows:
+        tables, size = _num(row.get("file_table_bytes")), _num(row.get("file_bytes"))
+        if row.get("status") != "ok" or tables is None or size is None:
+            continue
+        body.append([row["model"], row["tool_label"], _fmt(tables, 0), _fmt(size, 0),
+                     f"{size / tables:.2f}" if tables else "–"])
+    return _table(header, body)
+
+
 def speed_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
     tools = _tools(rows)
     header = ["model", "splits visited"] + [_label(rows, t) for t in tools]
@@ -669,6 +682,13 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
                   "Flash the model adds divided by its split nodes, so that boosted models (many shallow trees) "
                   "and forests (fewer, deeper trees) compare; 'table B/split' is emlearn-gen's packed tables "
                   "alone (no code).", "", density_table(rows, notes), ""]
+    if any(_num(r.get("file_bytes")) is not None for r in rows):
+        parts += ["### Model files", "",
+                  "Bytes of the model file (`CModel.save_model_file`, docs/model-file.md) beside the packed tables "
+                  "it carries (the tables a header compiles in); the rest is the file's header, entry-point and "
+                  "table records, padding to 8 bytes, the host-only metadata (class labels, names) and the CRC. "
+                  "emlearn has no loadable file format: its method=loadable compiles the node arrays into the "
+                  "program (their flash is in the footprint table above).", "", model_file_table(rows), ""]
     parts += ["## Speed: instructions per prediction (host)", "",
               "valgrind --tool=callgrind, counting only inside the prediction entry point, x86-64 g++/gcc -O2, "
               "mean over the first test rows. Input conversion to the tool's type happens outside. "

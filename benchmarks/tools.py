@@ -106,6 +106,18 @@ def _selected(name: str) -> List[str]:
     ]
 
 
+def _model_file_sizes(cm: Any) -> Dict[str, Any]:
+    """The model file's bytes (docs/model-file.md) beside the bytes of the
+    packed tables it holds; nothing for a model a file cannot hold (a
+    Pipeline with steps, a target transform, selected columns)."""
+    try:
+        data = cm.to_model_file()
+    except ValueError:
+        return {}
+    tables = cm.family.tables(cm.packed).tables
+    return {"file_bytes": len(data), "file_table_bytes": sum(int(t.nbytes) for t in tables.values())}
+
+
 def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen") -> Generated:
     import emlearn_gen
 
@@ -162,6 +174,7 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen
     extra: Dict[str, Any] = {}
     if packed is not None and hasattr(packed, "n_nodes"):
         extra = {"n_nodes": int(packed.n_nodes), "table_bytes": int(packed.table_bytes)}
+    extra.update(_model_file_sizes(cm))
     return Generated(
         glue="glue.cpp", lang="c++", in_type="float", has_predict=has_predict, outputs=outputs,
         n_out=n_out, decision=decision, include_dirs=[emlearn_gen.get_include()], convert_s=convert_s,
