@@ -11,7 +11,7 @@ table() (program memory on AVR, read through table_copy as model tables).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -111,13 +111,21 @@ def run_on_device(target: DeviceTarget, headers: List[str], body: str, folder: P
         missing(f"{target.name}: {exc}")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "main.cpp").write_text(program(headers, body, target.prelude(), target.exit_code()))
+    return parse(run_firmware(target, folder))
+
+
+def run_firmware(target: DeviceTarget, folder: Path, extra_flags: Sequence[str] = ()) -> str:
+    """Builds folder/main.cpp as user firmware is built (the target's flags
+    less -ffp-contract=off: the compiler's default contraction must compute
+    the same bits), links it, runs it on the emulator and returns its output."""
     flags = [f for f in target.cxx_flags() if f != "-ffp-contract=off"]
-    run([target.compiler, *flags, f"-I{INCLUDE_DIR}", "-c", "main.cpp", "-o", "main.o"], folder, TIMEOUT_S)
+    run([target.compiler, *flags, *extra_flags, f"-I{INCLUDE_DIR}", "-c", "main.cpp", "-o", "main.o"], folder,
+        TIMEOUT_S)
     objects = [folder / "main.o"]
     if isinstance(target, CortexMTarget):
         objects.append(target.compile_startup(folder, TIMEOUT_S))
     elf = target.link(folder, objects, "image.elf", TIMEOUT_S)
-    return parse(target.run_image(elf, folder, TIMEOUT_S))
+    return target.run_image(elf, folder, TIMEOUT_S)
 
 
 def float_bits(values: np.ndarray) -> List[int]:

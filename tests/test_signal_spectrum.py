@@ -45,9 +45,10 @@ from emlearn_gen.signal.spectrum import (
     window_table,
 )
 from emlearn_gen.testing import AVR, CORTEX_M0, CORTEX_M4F, HostTarget, ToolchainMissing
-from emlearn_gen.testing.targets import CortexMTarget, DeviceTarget
+from emlearn_gen.testing.targets import DeviceTarget
 
-from firmware_support import missing, run
+import signal_programs
+from firmware_support import missing
 
 U = 2.0**-24
 DB = 10.0 / math.log(10.0)
@@ -637,18 +638,6 @@ def _lines(text: str) -> List[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _device_output(target: DeviceTarget, folder: Path) -> str:
-    """Builds main.cpp as user firmware would be (the compiler's default
-    FP contraction) and runs it on the emulator."""
-    flags = [f for f in target.cxx_flags() if f != "-ffp-contract=off"]
-    run([target.compiler, *flags, f"-I{INCLUDE_DIR}", "-c", "main.cpp", "-o", "main.o"], folder, TIMEOUT_S)
-    objects = [folder / "main.o"]
-    if isinstance(target, CortexMTarget):
-        objects.append(target.compile_startup(folder, TIMEOUT_S))
-    elf = target.link(folder, objects, "image.elf", TIMEOUT_S)
-    return target.run_image(elf, folder, TIMEOUT_S)
-
-
 def _assert_same(got: List[str], want: List[str], where: str) -> None:
     assert got[-1:] == ["END"], f"{where}: the program did not finish:\n" + "\n".join(got[-5:])
     assert len(got) == len(want), f"{where}: {len(got)} lines, expected {len(want)}"
@@ -675,4 +664,4 @@ def test_devices_compute_the_binding_bits(device: DeviceTarget, tmp_path: Path) 
     except ToolchainMissing as exc:
         missing(f"{device.name}: {exc}")
     (tmp_path / "main.cpp").write_text(_program(device.prelude(), device.exit_code()))
-    _assert_same(_lines(_device_output(device, tmp_path)), _expected_lines(), device.name)
+    _assert_same(_lines(signal_programs.run_firmware(device, tmp_path)), _expected_lines(), device.name)

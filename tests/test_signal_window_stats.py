@@ -32,7 +32,9 @@ from emlearn_gen.signal import WindowFeatures
 from emlearn_gen.signal.window_stats import ALL_FEATURES, window_stats_bound
 from emlearn_gen.testing import AVR, CORTEX_M0, CORTEX_M4F, ToolchainMissing
 from emlearn_gen.testing.datasets import activity_windows
-from emlearn_gen.testing.targets import CortexMTarget, DeviceTarget
+from emlearn_gen.testing.targets import DeviceTarget
+
+import signal_programs
 from firmware_support import STRICT, missing, require_tool, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -259,18 +261,6 @@ def host_bits(X32: np.ndarray) -> List[List[str]]:
     return [[f"{int(w):08x}" for w in row] for row in np.ascontiguousarray(out).view(np.uint32)]
 
 
-def run_on_device(target: DeviceTarget, folder: Path) -> str:
-    """Builds folder/main.cpp as firmware is built (the target's flags less
-    -ffp-contract=off, strict warnings) and runs it on the emulator."""
-    flags = [f for f in target.cxx_flags() if f != "-ffp-contract=off"]
-    run([target.compiler, *flags, *STRICT, f"-I{INCLUDE_DIR}", "-c", "main.cpp", "-o", "main.o"], folder)
-    objects = [folder / "main.o"]
-    if isinstance(target, CortexMTarget):
-        objects.append(target.compile_startup(folder, 120))
-    elf = target.link(folder, objects, "image.elf", 120)
-    return target.run_image(elf, folder, 120)
-
-
 @pytest.mark.parametrize("device", [CORTEX_M0, CORTEX_M4F, AVR], ids=lambda d: d.name)
 def test_devices_compute_the_host_bits(device: DeviceTarget, tmp_path: Path) -> None:
     try:
@@ -279,7 +269,7 @@ def test_devices_compute_the_host_bits(device: DeviceTarget, tmp_path: Path) -> 
         missing(f"{device.name}: {exc}")
     X32 = device_windows()
     (tmp_path / "main.cpp").write_text(bits_program(device.prelude(), device.exit_code(), X32))
-    got = parse_bits(run_on_device(device, tmp_path), len(X32))
+    got = parse_bits(signal_programs.run_firmware(device, tmp_path, STRICT), len(X32))
     want = host_bits(X32)
     differences = [f"window {i}: device {g}, host {w}" for i, (g, w) in enumerate(zip(got, want)) if g != w]
     assert not differences, f"{device.name}: " + "\n".join(differences[:5])
