@@ -203,6 +203,20 @@ def _child_out_of_range(data: bytes) -> bytes:
     return _recrc(out)
 
 
+def _trees_beyond_the_file(data: bytes) -> bytes:
+    """Millions of trees that share one root (root_bits 0, so the roots
+    table bounds nothing): every prediction would walk them all."""
+    from emlearn_gen.families.trees import LAYOUT
+
+    names = [f.name for f in LAYOUT.host_fields()]
+    (_, _, _, _, _, n_entries, _, _, _, _, _, _, _, _) = _header(data)
+    at = model_file._HEADER.size + n_entries * model_file._ENTRY.size
+    out = bytearray(data)
+    struct.pack_into("<I", out, at + 4 * names.index("root_bits"), 0)
+    struct.pack_into("<I", out, at + 4 * names.index("n_trees"), 3_276_801)
+    return _recrc(out)
+
+
 def _table_past_the_end(data: bytes) -> bytes:
     at = _table_record_at(data, 2)  # leaves
     _, _, _, offset, count = model_file._TABLE.unpack_from(data, at)
@@ -221,6 +235,7 @@ DAMAGE: Dict[str, Tuple[Callable[[bytes], bytes], str]] = {
     "family": (lambda d: _set(d, 6, "<B", 200), "family this runtime does not know"),
     "feature count": (lambda d: _set(d, 16, "<I", 5), "feature count is not the model's"),
     "tree child out of range": (_child_out_of_range, "inconsistent model tables"),
+    "more trees than the file could hold": (_trees_beyond_the_file, "inconsistent model tables"),
     "entry point the model lacks": (lambda d: _set(d, model_file._HEADER.size, "<B", 7), "entry point the model"),
 }
 

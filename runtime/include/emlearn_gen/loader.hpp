@@ -185,6 +185,11 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
   m->n_thresholds = f.tables[1].count;
   m->n_values = f.tables[2].count;
   if (!ok || m->n_cat_values != f.tables[7].count) return status::bad_table;
+  // Every tree takes at least one bit of the roots table, except where all
+  // share one root (root_bits 0): then nothing bounds n_trees, and a file
+  // of a few bytes could make each prediction walk billions of trees. A
+  // file holds at most 8 trees per byte, as if each had a one-bit root.
+  if (static_cast<uint64_t>(m->n_trees) > 8u * static_cast<uint64_t>(f.size)) return status::bad_table;
   const uint32_t n_real_constants = f.tables[5].count;
   if ((m->boost == boost_link::median && n_real_constants != m->n_trees) ||
       (m->boost == boost_link::samme && n_real_constants != 1u) ||
