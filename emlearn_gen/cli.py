@@ -472,7 +472,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out-dir", default="emlearn_gen_demo", help="folder for the header and the test program (default: %(default)s)")
     demo.add_argument("--no-compile", action="store_true", help="skip compiling the header with the host C++ compiler")
     demo.set_defaults(func=_cmd_demo)
+
+    mpy_sdk = sub.add_parser(
+        "micropython-sdk",
+        help="fetch MicroPython's sources, needed to build MicroPython native modules (once)",
+        description=(
+            "Fetches MicroPython's py/, shared/ and tools/ (from the source distribution of "
+            "mpy-cross-v6-3 on PyPI, with pip) into a cache folder, where building MicroPython "
+            "native modules finds them. Does nothing when they are there already."
+        ),
+    )
+    mpy_sdk.add_argument("--dest", metavar="FOLDER", help="where to put them (default: the cache folder)")
+    mpy_sdk.set_defaults(func=_cmd_micropython_sdk)
     return parser
+
+
+def _cmd_micropython_sdk(args: argparse.Namespace) -> int:
+    from .micropython import sdk
+
+    try:
+        folder = sdk.fetch_sdk(Path(args.dest) if args.dest else None)
+    except sdk.SdkMissing as exc:
+        raise CliError(str(exc)) from exc
+    print(f"MicroPython {sdk.MICROPYTHON_VERSION} sources for native modules: {folder}")
+    return EXIT_OK
 
 
 def main(argv: Optional[List[str]] = None) -> int:

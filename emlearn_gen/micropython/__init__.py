@@ -1,0 +1,1 @@
+"""MicroPython: converted models and the runtime's kernels as MicroPython modules."""
