@@ -144,7 +144,7 @@ def test_help_documents_every_command_and_option(capsys):
         cli.main(["--help"])
     assert info.value.code == 0
     top = capsys.readouterr().out
-    for word in ("convert", "footprint", "demo", "Exit status"):
+    for word in ("convert", "footprint", "demo", "micropython-sdk", "Exit status"):
         assert word in top
     with pytest.raises(SystemExit):
         cli.main(["convert", "--help"])
