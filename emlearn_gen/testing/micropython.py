@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Union
+from typing import Mapping, Optional, Union
 
 from .targets import RunFailed, ToolchainMissing
 
