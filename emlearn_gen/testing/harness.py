@@ -448,7 +448,7 @@ def footprint_sources(
         if ep.returns_int:
             body = f"return {call};" if with_model else "(void)x;\n  return 0;"
         else:
-            body = f"{call};" if with_model else f"(void)x;\n  out[0] = 0;"
+            body = f"{call};" if with_model else "(void)x;\n  out[0] = 0;"
         lines += [
             f"__attribute__((noinline)) static {ep.c_signature(f'eg_call_{index}')} {{",
             f"  {body}",

@@ -45,7 +45,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ...core.bounds import EXP_MAX_REL_ERROR, TINY, U, assert_within, check_labels, gamma, proba_bound
+from ...core.bounds import EXP_MAX_REL_ERROR, TINY, assert_within, check_labels, gamma, proba_bound
 from ...core.family import NumericContract
 
 
