@@ -6,8 +6,8 @@ state static or on the stack, copied between calls); what is refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +20,8 @@ from sklearn.svm import OneClassSVM
 
 import emlearn_gen
 from emlearn_gen.signal import ExponentialSmoothing, Hysteresis, MajorityVote, MovingAverage, NOfM
-from emlearn_gen.testing import STRICT_FLAGS, assert_device_matches
+from emlearn_gen.testing import AVR, STRICT_FLAGS, AvrTarget, DoesNotFit, assert_device_matches, footprint, run_model
+from emlearn_gen.testing.pytest_plugin import require_target
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +204,38 @@ def test_banner_states_the_stream_and_its_stack(forest):
     assert "48 bytes of ring" in source
     # The source's stack plus its 3 probabilities.
     assert cm.stated_stack["predict_stream"] == cm.stated_stack["predict_proba"] + 12
+
+
+@pytest.mark.parametrize("target", ["cortex-m4f", "avr"])
+def test_footprint_counts_the_state_in_static_ram(wine, forest, target, emlearn_build_cache):
+    """The footprint program keeps each stream's state static: the image's
+    RAM grows by the ring and the kernel's counters, and the stream's stack
+    is measured like every entry point's."""
+    require_target(target)
+    X = wine[0][:6]
+    plain = footprint(emlearn_gen.convert(forest, name="m"), target, X, cache=emlearn_build_cache)
+    cm = emlearn_gen.convert(forest, name="m", postprocess=MovingAverage(8, 3))
+    streamed = footprint(cm, target, X, cache=emlearn_build_cache)
+    ring = 8 * 3 * 4
+    assert ring < streamed.ram - plain.ram <= ring + 32, (streamed, plain)
+    assert 0 < streamed.stack_by_method["predict_stream"] <= cm.stated_stack["predict_stream"]
+
+
+class _SmallObjectsAvr(AvrTarget):
+    """The AVR target with room for a few rows per image."""
+
+    def max_object_bytes(self) -> int:
+        return 4 * 13 * 10
+
+
+def test_a_stream_longer_than_one_avr_image_is_refused(wine, forest, emlearn_build_cache):
+    """AVR images hold their rows: a stream split over images would restart
+    from reset in each, so it is refused, saying what to do."""
+    require_target("avr")
+    cm = emlearn_gen.convert(forest, name="m", postprocess=MajorityVote(3))
+    target = _SmallObjectsAvr(**{f.name: getattr(AVR, f.name) for f in dataclasses.fields(AVR)})
+    with pytest.raises(DoesNotFit, match="rows of the stream of m do not fit one image.*fewer rows"):
+        run_model(cm, wine[0][:30], target, cache=emlearn_build_cache)
+    # Rows that fit one image run as one stream.
+    got = run_model(cm, wine[0][:10], target, cache=emlearn_build_cache)
+    np.testing.assert_array_equal(got["predict_stream"], cm.raw_outputs("predict_stream", wine[0][:10]))
