@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -125,8 +125,22 @@ class Stream:
                 "(caller-owned, no heap; reset(state) before the first row).")
 
 
-def _find(entry_points: Sequence[EntryPoint], name: str) -> Optional[EntryPoint]:
-    return next((ep for ep in entry_points if ep.name == name), None)
+@dataclass(frozen=True)
+class _Model:
+    """What choosing a stream needs to know of a model."""
+
+    entry_points: Sequence[EntryPoint]
+    task: str
+    n_classes: Optional[int]
+    #: "<post-processing>: this <estimator>", the start of every refusal.
+    what: str
+
+    def find(self, name: str) -> Optional[EntryPoint]:
+        return next((ep for ep in self.entry_points if ep.name == name), None)
+
+    def predicts(self, *outputs: str) -> bool:
+        predict = self.find("predict")
+        return predict is not None and predict.output in outputs
 
 
 def plan(postprocess: Any, entry_points: Sequence[EntryPoint], task: str, classes: Optional[np.ndarray],
@@ -136,78 +150,95 @@ def plan(postprocess: Any, entry_points: Sequence[EntryPoint], task: str, classe
     (TypeError for an object of another type) saying what would work."""
     from ..signal.postprocess import ExponentialSmoothing, Hysteresis, MajorityVote, MovingAverage, NOfM
 
-    kinds = (MajorityVote, MovingAverage, ExponentialSmoothing, Hysteresis, NOfM)
-    if not isinstance(postprocess, kinds):
-        raise TypeError(
-            "postprocess must be one of emlearn_gen.signal's MajorityVote, MovingAverage, ExponentialSmoothing, "
-            f"Hysteresis or NOfM, got {type(postprocess).__name__}"
-        )
-    predict = _find(entry_points, "predict")
-    what = f"{type(postprocess).__name__}: this {estimator_name}"
-    n_classes = None if classes is None else len(classes)
-    if isinstance(postprocess, MajorityVote):
-        if predict is None or predict.output not in (LABEL, OUTLIER):
-            raise ValueError(
-                f"{what} predicts no labels to vote over (its predict returns {_kind(predict)}); "
-                "MajorityVote needs a classifier, clusterer or outlier detector"
-            )
-        return Stream("majority_vote", "predict", 1, predict.output, f"MajorityVote(window={postprocess.window})",
-                      window=postprocess.window)
-    if isinstance(postprocess, (MovingAverage, ExponentialSmoothing)):
-        proba = _find(entry_points, "predict_proba")
-        if proba is None or predict is None or predict.output != LABEL:
-            raise ValueError(
-                f"{what} has no class probabilities to smooth (predict_proba of a single-label classifier or "
-                "mixture); use MajorityVote on its labels, or Hysteresis on an anomaly score"
-            )
-        if postprocess.n_classes != proba.width:
-            raise ValueError(
-                f"{what} has {proba.width} probabilities per row, but {type(postprocess).__name__} was made for "
-                f"n_classes={postprocess.n_classes}; make it with n_classes={proba.width}"
-            )
-        if isinstance(postprocess, MovingAverage):
-            return Stream("moving_average", "predict_proba", proba.width, LABEL,
-                          f"MovingAverage(window={postprocess.window}, n_classes={postprocess.n_classes}) then argmax",
-                          window=postprocess.window, n_classes=proba.width)
-        alpha = float(np.float32(postprocess.alpha))
-        return Stream("exponential_smoothing", "predict_proba", proba.width, LABEL,
-                      f"ExponentialSmoothing(alpha={postprocess.alpha!r}, n_classes={postprocess.n_classes}) then argmax",
-                      alpha=alpha, n_classes=proba.width)
-    if isinstance(postprocess, Hysteresis):
-        decision = _find(entry_points, "decision_function")
-        described = f"Hysteresis(low={postprocess.low!r}, high={postprocess.high!r})"
-        low, high = float(np.float32(postprocess.low)), float(np.float32(postprocess.high))
-        if decision is not None and decision.width == 1 and predict is not None:
-            if task == "outlier_detector" and predict.output == OUTLIER:
-                return Stream("hysteresis", "decision_function", 1, OUTLIER,
-                              described + " on the anomaly score -decision_function",
-                              low=low, high=high, negate=True, on=-1, off=1)
-            if predict.output == LABEL and n_classes == 2:
-                return Stream("hysteresis", "decision_function", 1, LABEL, described + " on decision_function",
-                              low=low, high=high, on=1, off=0)
-        raise ValueError(
-            f"{what} has no single score to switch on: Hysteresis needs an outlier detector (it switches on the "
-            "anomaly score -decision_function) or a binary classifier with a decision_function; "
-            "use MajorityVote or MovingAverage for other classifiers"
-        )
-    assert isinstance(postprocess, NOfM)
-    described = f"NOfM(n={postprocess.n}, m={postprocess.m})"
-    if predict is not None and predict.output == OUTLIER:
-        return Stream("n_of_m", "predict", 1, OUTLIER, described + " of outliers", n=postprocess.n, m=postprocess.m,
-                      positive=-1, on=-1, off=1)
-    if predict is not None and predict.output == LABEL and n_classes == 2:
-        return Stream("n_of_m", "predict", 1, LABEL, described + " of classes[1]", n=postprocess.n, m=postprocess.m,
-                      positive=1, on=1, off=0)
-    raise ValueError(
-        f"{what} has no yes/no event to count: NOfM needs an outlier detector (outliers are the events) or a "
-        "binary classifier (classes[1] is the event); use MajorityVote for other classifiers"
+    planners = ((MajorityVote, _vote), (MovingAverage, _smoothing), (ExponentialSmoothing, _smoothing),
+                (Hysteresis, _hysteresis), (NOfM, _n_of_m))
+    model = _Model(tuple(entry_points), task, None if classes is None else len(classes),
+                   f"{type(postprocess).__name__}: this {estimator_name}")
+    for kind, planner in planners:
+        if isinstance(postprocess, kind):
+            return planner(postprocess, model)
+    raise TypeError(
+        "postprocess must be one of emlearn_gen.signal's MajorityVote, MovingAverage, ExponentialSmoothing, "
+        f"Hysteresis or NOfM, got {type(postprocess).__name__}"
     )
 
 
-def _kind(ep: Optional[EntryPoint]) -> str:
-    if ep is None:
-        return "nothing: it has no predict"
-    return {VALUES: "values", OUTLIER: "+1/-1"}.get(ep.output, ep.output)
+def _vote(vote: Any, model: _Model) -> Stream:
+    """MajorityVote over predict's labels or +1/-1."""
+    predict = model.find("predict")
+    if predict is None or predict.output not in (LABEL, OUTLIER):
+        returns = "nothing: it has no predict" if predict is None else {VALUES: "values"}.get(predict.output,
+                                                                                                predict.output)
+        raise ValueError(
+            f"{model.what} predicts no labels to vote over (its predict returns {returns}); "
+            "MajorityVote needs a classifier, clusterer or outlier detector"
+        )
+    return Stream("majority_vote", "predict", 1, predict.output, f"MajorityVote(window={vote.window})",
+                  window=vote.window)
+
+
+def _smoothing(smoother: Any, model: _Model) -> Stream:
+    """MovingAverage or ExponentialSmoothing of predict_proba, then argmax:
+    only where predict is that argmax (a single-label classifier or a
+    mixture; a multi-label perceptron's probabilities are per label)."""
+    proba = model.find("predict_proba")
+    if proba is None or not model.predicts(LABEL):
+        raise ValueError(
+            f"{model.what} has no class probabilities to smooth (predict_proba of a single-label classifier or "
+            "mixture); use MajorityVote on its labels, or Hysteresis on an anomaly score"
+        )
+    if smoother.n_classes != proba.width:
+        raise ValueError(
+            f"{model.what} has {proba.width} probabilities per row, but {type(smoother).__name__} was made for "
+            f"n_classes={smoother.n_classes}; make it with n_classes={proba.width}"
+        )
+    from ..signal.postprocess import MovingAverage
+
+    if isinstance(smoother, MovingAverage):
+        return Stream("moving_average", "predict_proba", proba.width, LABEL,
+                      f"MovingAverage(window={smoother.window}, n_classes={smoother.n_classes}) then argmax",
+                      window=smoother.window, n_classes=proba.width)
+    return Stream("exponential_smoothing", "predict_proba", proba.width, LABEL,
+                  f"ExponentialSmoothing(alpha={smoother.alpha!r}, n_classes={smoother.n_classes}) then argmax",
+                  alpha=float(np.float32(smoother.alpha)), n_classes=proba.width)
+
+
+def _hysteresis(switch: Any, model: _Model) -> Stream:
+    """Hysteresis on an outlier detector's anomaly score (-decision_function:
+    on means outlier, and the switch starts off) or on a binary classifier's
+    decision_function (on means classes[1])."""
+    decision = model.find("decision_function")
+    described = f"Hysteresis(low={switch.low!r}, high={switch.high!r})"
+    thresholds = dict(low=float(np.float32(switch.low)), high=float(np.float32(switch.high)))
+    if decision is not None and decision.width == 1:
+        if model.task == "outlier_detector" and model.predicts(OUTLIER):
+            return Stream("hysteresis", "decision_function", 1, OUTLIER,
+                          described + " on the anomaly score -decision_function", negate=True, on=-1, off=1,
+                          **thresholds)
+        if model.predicts(LABEL) and model.n_classes == 2:
+            return Stream("hysteresis", "decision_function", 1, LABEL, described + " on decision_function",
+                          on=1, off=0, **thresholds)
+    raise ValueError(
+        f"{model.what} has no single score to switch on: Hysteresis needs an outlier detector (it switches on the "
+        "anomaly score -decision_function) or a binary classifier with a decision_function; "
+        "use MajorityVote or MovingAverage for other classifiers"
+    )
+
+
+def _n_of_m(detector: Any, model: _Model) -> Stream:
+    """NOfM of an outlier detector's outliers, or of a binary classifier's
+    classes[1]."""
+    described = f"NOfM(n={detector.n}, m={detector.m})"
+    if model.predicts(OUTLIER):
+        return Stream("n_of_m", "predict", 1, OUTLIER, described + " of outliers", n=detector.n, m=detector.m,
+                      positive=-1, on=-1, off=1)
+    if model.predicts(LABEL) and model.n_classes == 2:
+        return Stream("n_of_m", "predict", 1, LABEL, described + " of classes[1]", n=detector.n, m=detector.m,
+                      positive=1, on=1, off=0)
+    raise ValueError(
+        f"{model.what} has no yes/no event to count: NOfM needs an outlier detector (outliers are the events) or a "
+        "binary classifier (classes[1] is the event); use MajorityVote for other classifiers"
+    )
 
 
 def attach(lowered: Any, postprocess: Any, estimator_name: str) -> Any:
