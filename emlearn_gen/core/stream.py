@@ -295,7 +295,7 @@ class HostStream:
         """Feeds the rows of X (2-D, in order) and returns the stream's
         result after each, as CModel.predict_stream returns it."""
         cm = self._cm
-        raw = self.update_raw(cm._run(self._stream.source, cm._checked(X)))
+        raw = self.update_raw(cm._run(self._stream.source, cm.check_input(X)))
         return cm._shaped(cm._entries[STREAM_NAME], raw)
 
 
