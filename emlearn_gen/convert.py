@@ -15,6 +15,7 @@ from .core.family import Family, Lowered
 from .core.identifiers import check_identifier
 from .core.layout import frozen
 from .core.pipeline import describe_steps, is_composite, split
+from .core.stream import attach
 from .families.transforms import row_checks
 from .families.transforms.convert import convert_target_inverse
 from .core.validation import accepts_nan
@@ -48,7 +49,7 @@ def _feature_names(estimator: Any) -> Optional[np.ndarray]:
     return names
 
 
-def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
+def convert(estimator: Any, name: str = "model", postprocess: Any = None, **options: Any) -> CModel:
     """Converts a fitted scikit-learn estimator into a CModel.
 
     Parameters
@@ -57,6 +58,13 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
         or a Pipeline of supported feature steps ending in one: the header
         runs the steps and then the model, with the C++ API of the model.
     name : the C++ namespace of the generated model; a C++ identifier.
+    postprocess : None, or one of emlearn_gen.signal's MajorityVote,
+        MovingAverage, ExponentialSmoothing, Hysteresis, NOfM: the model
+        gains the stream entry point ``predict_stream``, which runs the
+        model on each row of a stream and the post-processing on a state
+        the caller owns (header: ``stream_state``, ``reset(state)``;
+        core/stream.py says which entry point each object reads). Its
+        parameters are taken, not its state.
     **options : options of the estimator's model family, validated by it.
         Every family has ``dtype`` (type of stored values and of sums):
         trees: ``"float64"`` (the default for classifiers) repeats
@@ -73,7 +81,9 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     NotFittedError for an unfitted estimator, TypeError for an unsupported
     one or an unknown option, ValueError for a bad name or option value, and
     ValueError or TypeError naming what is wrong for a model whose fitted
-    attributes are malformed.
+    attributes are malformed; a postprocess of another type is a TypeError,
+    one the model has no input for (MovingAverage without predict_proba,
+    ...) a ValueError.
     """
     name = check_identifier(name, "name")
     parts = split(estimator)
@@ -87,9 +97,11 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
     target = None if parts.target is None else _target_model(name, transforms, parts.target, versions)
     common = dict(name=name, family=family, estimator_name=type(estimator).__name__, versions=versions,
                   feature_names=_feature_names(estimator), final_name=type(final).__name__, target=target)
+    estimator_name = type(estimator).__name__
     if parts.steps is None:
         lowered = _lowered(family, ir, final, checked)
-        return CModel(lowered=lowered if target is None else _predict_only(lowered, target), **common)
+        lowered = lowered if target is None else _predict_only(lowered, target)
+        return CModel(lowered=attach(lowered, postprocess, estimator_name), **common)
 
     full_program = transforms.to_ir(parts.steps)
     # Steps that start by selecting columns: the header takes those only.
@@ -116,12 +128,13 @@ def convert(estimator: Any, name: str = "model", **options: Any) -> CModel:
         # No steps run: the model itself takes (and checks) the raw rows.
         line = f"Pipeline steps folded into the model exactly: {describe_steps(program)}."
         lowered = dataclasses.replace(lowered, summary=(line,) + tuple(lowered.summary), **rows)
-        return CModel(lowered=lowered, folded=True, **common)
+        return CModel(lowered=attach(lowered, postprocess, estimator_name), folded=True, **common)
     steps_lowered = _lowered(transforms, program, parts.steps, transforms.check_options({}))
     steps = CModel(name=name, family=transforms, estimator_name="Pipeline", versions=versions,
                    lowered=dataclasses.replace(steps_lowered, **rows))
     rows.pop("check_rows")  # the steps check the raw rows
-    return CModel(lowered=dataclasses.replace(lowered, **rows), steps=steps, **common)
+    lowered = attach(dataclasses.replace(lowered, **rows), postprocess, estimator_name)
+    return CModel(lowered=lowered, steps=steps, **common)
 
 
 def _target_model(name: str, transforms: Family, ttr: Any, versions: Dict[str, Any]) -> CModel:

@@ -16,6 +16,7 @@ from .core.entry_points import INDICATOR, LABEL, OUTLIER, SCORE_REDUCTIONS, VALU
 from .core.family import Family, Lowered, NumericContract, Packed
 from .core.host import HostModel
 from .core.render import render_model
+from .core.stream import STREAM_NAME, HostStream
 from .core.validation import check_feature_names, check_X
 
 
@@ -108,6 +109,10 @@ class CModel:
         # The public methods: one per entry point, and score where an entry
         # point carries it (the estimator's unsupervised score(X)).
         self._methods = frozenset(self._entries) | ({"score"} if self._score_entry is not None else frozenset())
+        # A stream entry point (convert's postprocess) also gives stream().
+        self._stream = lowered.stream
+        if self._stream is not None:
+            self._methods = self._methods | {"stream"}
         # A model loaded from a file holds its layout's tables already.
         self._tables = lowered.packed if isinstance(lowered.packed, Packed) else family.tables(lowered.packed)
         self._host = HostModel(family.layout, self._tables, lowered.entry_points)
@@ -141,7 +146,7 @@ class CModel:
         run_array = None
         methods = set()
         for ep in self.entry_points:
-            if ep.log_of is not None:
+            if ep.log_of is not None or ep.has_state:
                 continue
             if ep.output == LABEL and self._labels_by_bytes:
                 form: Tuple[Any, bool, bool] = (self.classes_, False, False)
@@ -274,6 +279,10 @@ class CModel:
     def _run(self, method: str, X32: np.ndarray) -> np.ndarray:
         """Raw results of ``method`` on checked rows: the steps' features
         first, where there are steps, as the header computes them."""
+        if self._stream is not None and method == STREAM_NAME:
+            # The source's results on every row, then the post-processing
+            # kernel over them in order, from a reset state.
+            return HostStream(self, self._stream).update_raw(self._run(self._stream.source, X32))
         X32 = self.device_inputs(X32)
         if self._steps is not None:
             X32 = self._steps._host.run("transform", X32, self._n_jobs)
@@ -359,6 +368,23 @@ class CModel:
         return self._sklearn_result("transform", X)
 
     @_entry_point
+    def predict_stream(self, X: Any) -> np.ndarray:
+        """The stream entry point (convert's ``postprocess``) on the rows of X
+        taken in order as one stream from a reset state: the post-processed
+        label (through classes_) or +1/-1 after each row. The header's
+        predict_stream(state, x), fed the same rows after reset(state),
+        returns the same."""
+        return self._sklearn_result(STREAM_NAME, X)
+
+    @_entry_point
+    def stream(self) -> HostStream:
+        """A stream from a reset state: ``update(X)`` feeds rows in order and
+        returns the result after each (as predict_stream), ``reset()``
+        starts over; what a device does with one stream_state."""
+        assert self._stream is not None  # _entry_point: the method exists only then
+        return HostStream(self, self._stream)
+
+    @_entry_point
     def score(self, X: Any) -> np.float64:
         """The estimator's unsupervised score(X): a reduction over the rows of
         one entry point's values (mixtures: the mean of score_samples; k-means:
@@ -382,7 +408,12 @@ class CModel:
     def steps_stack(self, entry_point: str) -> int:
         """Stack an entry point takes beyond the final model's: a Pipeline's
         features array and its steps' own, and for predict the outputs
-        array and stack of a target transform (0 without either)."""
+        array and stack of a target transform (0 without either). A stream
+        calls its source: the source's stack less the kernel allowance,
+        which the post-processing after it shares."""
+        if self._stream is not None and entry_point == STREAM_NAME:
+            source = self._stream.source
+            return self.steps_stack(source) + self._lowered.scratch.get(source, (0, ""))[0]
         total = 0
         if self._steps is not None:
             total += 4 * int(self._steps.n_outputs_) + self._steps.stated_stack["transform"]

@@ -26,7 +26,9 @@ def test_anomaly_detection_example(tmp_path):
 def test_activity_example(tmp_path):
     """A Pipeline of window statistics, a scaler and a forest decides every
     new window as scikit-learn in the host runtime and on the emulated
-    Cortex-M4F; its firmware side, which passes one raw window, cross-compiles."""
+    Cortex-M4F, and its vote over a stream of windows smooths them as
+    MajorityVote smooths scikit-learn's; its firmware side, which passes one
+    raw window and a stream state, cross-compiles."""
     require_tool("arm-none-eabi-g++", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
     require_tool("qemu-system-arm", "qemu-system-arm")
     example = REPO / "examples" / "activity"
@@ -37,5 +39,7 @@ def test_activity_example(tmp_path):
     assert "predict() takes one window of 32 samples x 3 axes" in out
     assert "the host runtime decides every window as scikit-learn: True" in out
     assert "the header on the emulated Cortex-M4F decides every window as scikit-learn: True" in out
+    assert "the host runtime's smoothed decisions are scikit-learn's, voted: True" in out
+    assert "the header on the emulated Cortex-M4F makes the host's smoothed decisions: True" in out
     assert "cortex-m4f: flash" in out
     assert (tmp_path / "activity_model.hpp").is_file() and (tmp_path / "main.o").is_file()

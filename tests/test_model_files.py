@@ -56,6 +56,8 @@ def _why_refused(cm: Any) -> str:
         return "TransformedTargetRegressor"
     if cm.input_columns is not None:
         return "selects its input columns"
+    if cm._lowered.stream is not None:
+        return "stream entry point"
     if cm._lowered.check_rows is not None and cm.family.file_row_checks(cm._tables, cm.entry_points) is None:
         return "checks its input values"
     return ""

@@ -27,14 +27,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import emlearn_gen
-from emlearn_gen.signal import WindowFeatures
+from emlearn_gen.signal import Hysteresis, MovingAverage, WindowFeatures
 from emlearn_gen.core.family import FLOAT64_KERNEL_STACK_BYTES
 from emlearn_gen.families import REGISTRY
 from emlearn_gen.testing import DEVICE_TARGET_NAMES, BuildCache, footprint
 from emlearn_gen.testing.pytest_plugin import require_target
 
 _STACK_LINE = re.compile(
-    r"^// (\w+)\(\) (\d+) bytes: (?:(\d+) for the steps \+ )?(?:(\d+) \w+ of (\d+) bytes \+ )?(\d+) for the kernel\.$", re.M
+    r"^// (\w+)\(\) (\d+) bytes: (?:(\d+) for (?:the steps|\w+\(\)) \+ )?(?:(\d+) \w+ of (\d+) bytes \+ )?(\d+) for the kernel\.$", re.M
 )
 KERNEL_STACK_BYTES = REGISTRY.get("trees").kernel_stack_bytes
 
@@ -115,6 +115,16 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     "mlp_float64_logistic": (lambda load: load("multilabel"), lambda: MLPClassifier(hidden_layer_sizes=(6,), activation="logistic", max_iter=20, random_state=0), "float64"),
     "svm_float64_proba": (lambda load: load("iris"), lambda: SVC(probability=True, random_state=0), "float64"),
     "svm_float64_sigmoid_regressor": (lambda load: load("diabetes"), lambda: NuSVR(kernel="sigmoid", gamma=0.05, nu=0.1), "float64"),
+    # Streams: the entry point they call, then the post-processing (a
+    # forest's probabilities averaged; an anomaly score's hysteresis).
+    "stream_moving_average": (lambda load: load("wine"), lambda: RandomForestClassifier(5, max_depth=6, random_state=0), "float64"),
+    "stream_hysteresis": (lambda load: load("wine"), lambda: IsolationForest(n_estimators=10, random_state=0), None),
+}
+
+#: The post-processing of the stream models above (convert's postprocess).
+POSTPROCESS: Dict[str, Callable[[], Any]] = {
+    "stream_moving_average": lambda: MovingAverage(4, 3),
+    "stream_hysteresis": lambda: Hysteresis(-0.01, 0.01),
 }
 
 
@@ -135,7 +145,10 @@ def test_banner_states_the_stack_entry_points_use(model, target, load_data, cach
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", FutureWarning)  # SVC(probability=True), deprecated in 1.9
         est = factory().fit(X, y)
-    cm = emlearn_gen.convert(est, name="stack_model", **({"dtype": dtype} if dtype else {}))
+    options: Dict[str, Any] = {"dtype": dtype} if dtype else {}
+    if model in POSTPROCESS:
+        options["postprocess"] = POSTPROCESS[model]()
+    cm = emlearn_gen.convert(est, name="stack_model", **options)
     # Kernels on software binary64 get a larger allowance than the rest.
     dense_float64 = dtype == "float64" and cm.family.name in ("mlp", "svm")
     stated = stated_stack(cm.to_source(), FLOAT64_KERNEL_STACK_BYTES if dense_float64 else KERNEL_STACK_BYTES)

@@ -16,9 +16,15 @@ from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
-#: Inputs. "row": ``const float* x``, ``n_features`` values.
+#: Inputs. "row": ``const float* x``, ``n_features`` values. "stream": a
+#: row of a stream, after the caller-owned state the stream keeps between
+#: rows (``stream_state& state, const float* x``; core/stream.py): each call
+#: depends on the rows fed since ``reset(state)``, in order.
 INPUT_ROW = "row"
-INPUTS = (INPUT_ROW,)
+INPUT_STREAM = "stream"
+INPUTS = (INPUT_ROW, INPUT_STREAM)
+#: The type of a stream entry point's state, in the model's namespace.
+STATE_TYPE = "stream_state"
 
 #: Outputs.
 #: "label": ``int32_t name(x)``, an index into ``classes[]``;
@@ -107,6 +113,8 @@ class EntryPoint:
             raise ValueError(f"entry point input must be one of {INPUTS}, got {self.input!r}")
         if self.width < 1 or (self.output not in VECTOR_OUTPUTS and self.width != 1):
             raise ValueError(f"entry point {self.name}: bad width {self.width} for {self.output} output")
+        if self.input == INPUT_STREAM and not self.returns_int:
+            raise ValueError(f"entry point {self.name}: a stream returns one int32 (label or outlier)")
         if self.log_of is not None and self.output != VALUES:
             raise ValueError(f"entry point {self.name}: only values have a logarithm")
         if self.score is not None and (self.score not in SCORE_REDUCTIONS or self.output != VALUES or self.width != 1):
@@ -127,17 +135,37 @@ class EntryPoint:
         """Element type of ``out`` for the entry points that write one."""
         return "int32_t" if self.output == INDICATOR else "float"
 
-    def c_signature(self, name: str = "") -> str:
+    @property
+    def has_state(self) -> bool:
+        """The function takes the state of a stream before the row."""
+        return self.input == INPUT_STREAM
+
+    def c_signature(self, name: str = "", scope: str = "") -> str:
         """``int32_t predict(const float* x)``, ``void f(const float* x, float* out)``
-        or (indicator) ``void f(const float* x, int32_t* out)``."""
+        or (indicator) ``void f(const float* x, int32_t* out)``; a stream's
+        ``int32_t f(stream_state& state, const float* x)``, the state's type
+        prefixed with ``scope`` (``"model::"`` outside the namespace)."""
         fn = name or self.name
+        if self.has_state:
+            return f"int32_t {fn}({scope}{STATE_TYPE}& state, const float* x)"
         if self.returns_int:
             return f"int32_t {fn}(const float* x)"
         return f"void {fn}(const float* x, {self.out_ctype}* out)"
 
-    def c_call(self, fn: str, x: str = "x", out: str = "out") -> str:
-        """A call expression (int entry points) or statement (the others)."""
+    def c_call(self, fn: str, x: str = "x", out: str = "out", state: str = "state") -> str:
+        """A call expression (int entry points) or statement (the others);
+        a stream's takes the state variable ``state`` first."""
+        if self.has_state:
+            return f"{fn}({state}, {x})"
         return f"{fn}({x})" if self.returns_int else f"{fn}({x}, {out})"
+
+    def c_state(self, scope: str, var: str) -> Tuple[str, str]:
+        """(definition of a static state ``var``, the statement that resets
+        it) for a stream entry point of the model whose namespace is
+        ``scope`` (e.g. "model::"); test programs feed it rows in order."""
+        if not self.has_state:
+            raise ValueError(f"entry point {self.name} keeps no state")
+        return f"static {scope}{STATE_TYPE} {var};", f"{scope}reset({var});"
 
     # -- Python ----------------------------------------------------------
 
@@ -155,6 +183,8 @@ class EntryPoint:
     def host_kind(self) -> Tuple[str, str, int]:
         """(name, kind, width) as the host runtime reports its entry points:
         "int" one int32, "float" width floats, "index" width int32s."""
+        if self.has_state:
+            raise ValueError(f"{self.name}: a stream runs on the host as its source and a kernel (core/stream.py)")
         kind = "int" if self.returns_int else ("index" if self.output == INDICATOR else "float")
         return (self.name, kind, self.width)
 

@@ -103,6 +103,10 @@ class Lowered:
     #: ``kernel_stack_bytes`` (binary64 functions in software: see
     #: FLOAT64_KERNEL_STACK_BYTES); None: the family's.
     kernel_stack_bytes: Optional[int] = None
+    #: Where convert() was given ``postprocess``: the stream entry point's
+    #: description (core/stream.py's Stream; its EntryPoint is the last of
+    #: ``entry_points``). None: no stream.
+    stream: Optional[Any] = None
 
 
 #: Stack allowance of kernels that call the binary64 functions (exp_r64,

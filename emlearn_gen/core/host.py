@@ -39,7 +39,10 @@ class HostModel:
             kernel=layout.kernel,
             tables=dict(packed.tables),
             fields={k: int(v) for k, v in packed.fields.items()},
-            entry_points=[ep.host_kind() for ep in entry_points if ep.log_of is None] + list(host_only),
+            # A stream is its source entry point and a post-processing kernel,
+            # which CModel runs (core/stream.py): the family's kernel has none.
+            entry_points=[ep.host_kind() for ep in entry_points if ep.log_of is None and not ep.has_state]
+            + list(host_only),
         )
 
     def run(self, name: str, X32: np.ndarray, n_jobs: int = 1) -> np.ndarray:

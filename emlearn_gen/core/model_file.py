@@ -94,6 +94,12 @@ def check_saveable(cm: Any) -> None:
             f"{cm.estimator_name}: a model file cannot hold a model that selects its input columns yet; {hint}"
         )
     lowered: Lowered = cm._lowered
+    if lowered.stream is not None:
+        raise ValueError(
+            f"{cm.estimator_name}: a model file cannot hold a stream entry point (convert's postprocess) yet; "
+            f"{hint}, or save the model without postprocess and run emlearn_gen/postprocess.hpp's kernel "
+            "on its outputs in the firmware"
+        )
     if lowered.check_rows is not None and cm.family.file_row_checks(cm._tables, cm.entry_points) is None:
         raise ValueError(
             f"{cm.estimator_name}: this model checks its input values beyond NaN and infinity "

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import literals
 from .banner import feature_name_lines
-from .entry_points import VALUES
+from .entry_points import STATE_TYPE, VALUES
 from .layout import Layout, header_length, table_ctype
 
 #: Templates live inside the package: core/templates/ and families/<name>/.
@@ -167,9 +167,12 @@ def stack_lines(cm: Any) -> List[str]:
     kernel = cm.family.kernel_stack(cm._lowered)
     lines = ["Stack per call, at most (kernel measured at -Os on Cortex-M0, Cortex-M4F and AVR):"]
     total = cm.stated_stack
+    stream = cm._lowered.stream
     for ep in cm.entry_points:
         before = cm.steps_stack(ep.name)
-        steps = f"{before} for the steps + " if before else ""
+        # A stream's first term is the stack of the entry point it calls.
+        caller = f"{stream.source}()" if stream is not None and ep.name == stream.name else "the steps"
+        steps = f"{before} for {caller} + " if before else ""
         local, what = cm._lowered.scratch.get(ep.name, (0, ""))
         arrays = f"{what} + " if local else ""
         lines.append(f"{ep.name}() {total[ep.name]} bytes: {steps}{arrays}{kernel} for the kernel.")
@@ -207,6 +210,7 @@ def model_fingerprint(cm: Any, fields: Dict[str, int], classes: Dict[str, Any]) 
         "label_type": classes["label_type"],
         "input_columns": None if cm.input_columns is None else [int(c) for c in cm.input_columns],
         "window": None if cm.window_shape is None else list(cm.window_shape),
+        "stream": None if cm._lowered.stream is None else cm._lowered.stream.fingerprint(),
     }
     extras = [(key, model) for key, model in (("steps", cm.steps), ("target", cm.target)) if model is not None]
     for key, model in extras:
@@ -247,7 +251,12 @@ def model_context(cm: Any) -> Dict[str, Any]:
         "window": cm.window_shape,
         "n_outputs": lowered.n_outputs,
         "n_decision": decision.width if decision is not None and decision.output == VALUES else None,
-        "entry_points": list(lowered.entry_points),
+        # The family's bodies are the row entry points'; the frame writes
+        # the stream's (core/templates/stream.j2).
+        "entry_points": [ep for ep in lowered.entry_points if not ep.has_state],
+        "stream": lowered.stream,
+        "stream_entry": next((ep for ep in lowered.entry_points if ep.has_state), None),
+        "stream_state": STATE_TYPE,
         "layout": family.layout,
         "tables": tables.tables,
         "fields": fields,

@@ -37,12 +37,13 @@ a pattern before the call and finds the lowest byte the call overwrote.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.entry_points import INDICATOR, VALUES, EntryPoint, widest
+from ..core.entry_points import INDICATOR, INPUT_ROW, VALUES, EntryPoint, widest
 from ..core.literals import wrap
 
 END_MARK = "END"
@@ -251,6 +252,7 @@ def _out_buffers(methods: Sequence[EntryPoint], indent: str) -> List[str]:
 def _other_tu(model_name: str, header_name: str, methods: Sequence[EntryPoint]) -> Tuple[str, str]:
     """(declaration of eg_other_tu, source of the second translation unit)."""
     first = methods[0]
+    assert not first.has_state, "a stream entry point comes after the model's own"
     decl = first.c_signature("eg_other_tu")
     call = first.c_call(f"{model_name}::{first.name}", out="out")
     body = f"  return {call};" if first.returns_int else f"  {call};"
@@ -276,12 +278,27 @@ def _method_calls(model_name: str, methods: Sequence[EntryPoint], second_tu: boo
         calls.append(f"    eg_putc('{index}');")
         if ep.returns_int:
             calls.append("    eg_putc(' ');")
-            calls.append(f"    eg_put_int({ep.c_call(fn)});")
+            calls.append(f"    eg_put_int({ep.c_call(fn, state=_state_var(index))});")
         else:
             calls.append(f"    {ep.c_call(fn, out=_out(ep))};")
             calls.append(f"    {_put_out(ep)}")
         calls.append("    eg_putc('\\n');")
     return calls
+
+
+def _state_var(index: int) -> str:
+    """The test program's state of stream entry point ``index``."""
+    return f"eg_state_{index}"
+
+
+def _stream_states(model_name: str, methods: Sequence[EntryPoint], indent: str) -> List[str]:
+    """The static state of each stream entry point and its reset: the
+    program feeds it every row, in order, as one stream."""
+    lines = []
+    for index, ep in enumerate(methods):
+        if ep.has_state:
+            lines += [indent + line for line in ep.c_state(f"{model_name}::", _state_var(index))]
+    return lines
 
 
 def _begin_call(prelude: str) -> List[str]:
@@ -331,6 +348,8 @@ def harness_sources(
         _print_helpers(methods),
     ]
     if loaded:
+        if any(ep.has_state for ep in methods):
+            raise ValueError("model files hold no stream entry point")
         second_tu = False
         lines += _file_runner(loaded)
     if second_tu:
@@ -363,6 +382,7 @@ def harness_sources(
         "  // Static, so that the linker checks they fit the device's RAM.",
         f"  static float x[{n_features}];",
         *_out_buffers(methods, "  "),
+        *_stream_states(model_name, methods, "  "),
         "  uint32_t row = 0;",
     ]
     if inputs == "stream":
@@ -443,8 +463,14 @@ def footprint_sources(
         "};",
         "",
     ]
+    if with_model:
+        # Static: the image's RAM counts the states.
+        lines += [ep.c_state(f"{model_name}::", _state_var(i))[0] for i, ep in enumerate(methods) if ep.has_state]
     for index, ep in enumerate(methods):
-        call = ep.c_call(f"{model_name}::{ep.name}")
+        call = ep.c_call(f"{model_name}::{ep.name}", state=_state_var(index))
+        # The wrapper of a stream takes the row: the program without the
+        # model has no state type.
+        ep = dataclasses.replace(ep, input=INPUT_ROW) if ep.has_state else ep
         if ep.returns_int:
             body = f"return {call};" if with_model else "(void)x;\n  return 0;"
         else:
@@ -462,6 +488,10 @@ def footprint_sources(
         *_out_buffers(methods, "  "),
     ]
     for index, ep in enumerate(methods):
+        if ep.has_state:
+            if with_model:  # one stream over the rows, from a reset state
+                lines.append("  " + ep.c_state(f"{model_name}::", _state_var(index))[1])
+            ep = dataclasses.replace(ep, input=INPUT_ROW)
         lines += [
             "  {",
             "    uintptr_t most = 0;",

@@ -17,6 +17,8 @@ def assert_matches_sklearn(cmodel: Any, estimator: Any, X: Any) -> Dict[str, Any
     report = cmodel.contract.assert_matches_sklearn(cmodel, estimator, X)
     if any(ep.log_of for ep in cmodel.entry_points):
         report["max_log_proba_diff"] = assert_log_proba_matches(cmodel, estimator, X)
+    if cmodel._lowered.stream is not None:
+        report.update(assert_stream_matches(cmodel, estimator, X))
     return report
 
 
@@ -54,3 +56,84 @@ def assert_log_proba_matches(cmodel: Any, estimator: Any, X: np.ndarray) -> floa
             f"[{row}, {col}]: {got[row, col]!r} vs scikit-learn's {want[row, col]!r} (bound {bound[row, col]:.3g})"
         )
     return float(err[finite].max()) if np.any(finite) else 0.0
+
+
+def _stream_by_hand(stream: Any, source: np.ndarray, classes: Any) -> np.ndarray:
+    """What a stream returns, computed with emlearn_gen.signal's public
+    post-processing objects on a source's results in scikit-learn's form
+    (labels, +1/-1, probabilities, decision values); results in the stream's
+    form (labels through ``classes``, or +1/-1). ``source`` comes from
+    the CModel or from scikit-learn."""
+    from ..signal import Hysteresis, MajorityVote, NOfM
+
+    def label(index: np.ndarray) -> np.ndarray:
+        return index if classes is None else np.asarray(classes).take(index)
+
+    if stream.kind == "majority_vote":
+        if stream.output == "outlier":
+            return MajorityVote(stream.window).update(source.astype(np.int32)).astype(np.int64)
+        index = source if classes is None else np.searchsorted(classes, source)
+        return label(MajorityVote(stream.window).update(np.asarray(index, dtype=np.int32)))
+    if stream.kind in ("moving_average", "exponential_smoothing"):
+        return label(np.argmax(_smoother(stream).update(source.astype(np.float32)), axis=1))
+    if stream.kind == "hysteresis":
+        score = source.astype(np.float32).reshape(-1)
+        on = Hysteresis(stream.low, stream.high).update(-score if stream.negate else score)
+    else:
+        events = source == (-1 if stream.output == "outlier" else np.asarray(classes)[1])
+        on = NOfM(stream.n, stream.m).update(events)
+    if stream.output == "outlier":
+        return np.where(on, -1, 1).astype(np.int64)
+    return label(np.where(on, 1, 0))
+
+
+def _smoother(stream: Any) -> Any:
+    """A MovingAverage or ExponentialSmoothing of the stream's parameters."""
+    from ..signal import ExponentialSmoothing, MovingAverage
+
+    if stream.kind == "moving_average":
+        return MovingAverage(stream.window, stream.n_classes)
+    return ExponentialSmoothing(stream.alpha, stream.n_classes)
+
+
+def _smoothing_margin(stream: Any, cm_proba: np.ndarray, sk_proba: np.ndarray) -> float:
+    """How far the smoothed probabilities of the CModel and of scikit-learn
+    can be apart: an average (or a convex combination, for exponential
+    smoothing) of differences at most max |p - q| apart, plus each side's
+    rounding (MovingAverage's and ExponentialSmoothing's stated bounds, with
+    probabilities at most 1)."""
+    u = 2.0**-24
+    rounding = (stream.window + 1) * u / (1 - (stream.window + 1) * u) if stream.kind == "moving_average" else (
+        (6 + 1 / stream.alpha) * u)
+    return float(np.max(np.abs(cm_proba - sk_proba))) + 2 * rounding
+
+
+def assert_stream_matches(cmodel: Any, estimator: Any, X: np.ndarray) -> Dict[str, Any]:
+    """A stream entry point (convert's postprocess) on the rows of X in
+    order: exactly the post-processing objects of emlearn_gen.signal run by
+    hand on the CModel's own source results; and against the same objects
+    run on scikit-learn's results: identical where the sources agree
+    exactly (labels), and for smoothed probabilities, identical on every row
+    whose two best smoothed scikit-learn probabilities are further apart
+    than the two sides' smoothed probabilities can be. Returns the number
+    of rows where scikit-learn's stream differs."""
+    stream = cmodel._lowered.stream
+    classes = getattr(cmodel, "classes_", None)
+    got = cmodel.predict_stream(X)
+    mine = getattr(cmodel, stream.source)(X)
+    by_hand = _stream_by_hand(stream, mine, classes)
+    assert np.array_equal(got, by_hand), "predict_stream is not the post-processing of the model's own results"
+    theirs = np.asarray(getattr(estimator, stream.source)(X))
+    sk = _stream_by_hand(stream, theirs, classes)
+    differ = got != sk
+    if stream.kind in ("moving_average", "exponential_smoothing"):
+        smoothed = np.sort(_smoother(stream).update(theirs.astype(np.float32)).astype(np.float64), axis=1)
+        gap = smoothed[:, -1] - smoothed[:, -2]
+        decided = gap > 2 * _smoothing_margin(stream, mine, theirs)
+        bad = np.flatnonzero(differ & decided)
+        assert bad.size == 0, f"predict_stream differs from scikit-learn's where the smoothing decides, rows {bad[:5]}"
+    elif np.array_equal(np.asarray(mine), theirs):
+        bad = np.flatnonzero(differ)
+        assert bad.size == 0, f"predict_stream differs from scikit-learn's, rows {bad[:5]}, where every source agrees"
+    return {"stream_differences": int(np.count_nonzero(differ))}
+

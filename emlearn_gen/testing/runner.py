@@ -144,6 +144,15 @@ def _run_chunked(
             # The linker said by how much: drop that many rows, and retry.
             rows = max(1, len(chunk) - math.ceil(exc.bytes_over / row_bytes))
             continue
+        if len(chunk) < X32.shape[0] and any(ep.has_state for ep in cm.entry_points):
+            # Each image starts its streams from reset: the rows of one
+            # stream must all be in one image.
+            raise DoesNotFit(
+                f"{target.name}: the {X32.shape[0]} rows of the stream of {cm.name} do not fit one image "
+                f"(at most {len(chunk)} do); run the stream on fewer rows, or on a device that reads its inputs "
+                "from a file (Cortex-M)",
+                "flash", (X32.shape[0] - len(chunk)) * row_bytes,
+            )
         output = target.run_image(elf, cache.scratch(f"{target.name}-run"), timeout)
         results.append(parse_output(output, cm.entry_points, len(chunk)))
         start += len(chunk)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sklearn import linear_model as lm
 from sklearn import svm
 
+from ...signal import MovingAverage
 from ...testing.catalog import Example
 
 _SGD_LOSSES = (
@@ -18,6 +19,9 @@ EXAMPLES = (
     Example("LogisticRegression-binary", lambda: lm.LogisticRegression(max_iter=200), "breast_cancer"),
     Example("LogisticRegression-multinomial", lambda: lm.LogisticRegression(max_iter=500), "wine"),
     Example("LogisticRegressionCV", lambda: lm.LogisticRegressionCV(cv=3, max_iter=200), "iris"),
+    # A stream (convert's postprocess): probabilities averaged over the last 4 rows, then argmax.
+    Example("LogisticRegression-MovingAverage", lambda: lm.LogisticRegression(max_iter=500), "wine",
+            options={"postprocess": MovingAverage(4, 3)}),
     Example("RidgeClassifier", lambda: lm.RidgeClassifier(), "digits"),
     Example("RidgeClassifierCV", lambda: lm.RidgeClassifierCV(), "breast_cancer"),
     Example("Perceptron", lambda: lm.Perceptron(random_state=0), "iris"),

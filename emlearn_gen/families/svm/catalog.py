@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn import svm
 
+from ...signal import NOfM
 from ...testing.catalog import Example
 
 
@@ -45,6 +46,9 @@ EXAMPLES = (
     Example("OneClassSVM-poly", lambda: svm.OneClassSVM(kernel="poly", degree=2, nu=0.2), "breast_cancer", _far,
             held_out=True),
     Example("OneClassSVM-linear", lambda: svm.OneClassSVM(kernel="linear", nu=0.3), "wine", _far, held_out=True),
+    # A stream (convert's postprocess): an event where 2 of the last 3 rows are outliers.
+    Example("OneClassSVM-NOfM", lambda: svm.OneClassSVM(nu=0.1), "wine", _far, held_out=True,
+            options={"postprocess": NOfM(2, 3)}),
     # dtype="float64": binary64 kernels, decisions and probabilities. Few rows:
     # every entry point of these costs seconds a row in AVR's simulator.
     Example("SVC-proba-break_ties-float64",

@@ -20,7 +20,11 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor
+
+from ...signal import Hysteresis, MajorityVote, WindowFeatures
 
 from ...testing.catalog import Example
 from ...testing.datasets import probe_inputs
@@ -121,6 +125,20 @@ EXAMPLES = (
         "synthetic_classification",
         _probe,
     ),
+    # Streams (convert's postprocess): the rows in order, one stream. Wine's
+    # rows come sorted by class, so a vote follows each change of class; the
+    # anomaly score switches with hysteresis. The activity windows: window
+    # features, a scaler and a forest, then the vote; 64 rows, so that AVR
+    # holds the whole stream in one image.
+    Example("RandomForestClassifier-MajorityVote",
+            lambda: RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0), "wine",
+            options={"postprocess": MajorityVote(5)}),
+    Example("IsolationForest-Hysteresis", lambda: IsolationForest(n_estimators=15, random_state=0), "wine",
+            options={"postprocess": Hysteresis(-0.01, 0.01)}),
+    Example("Pipeline-WindowFeatures-forest-MajorityVote",
+            lambda: make_pipeline(WindowFeatures(32, 3), StandardScaler(),
+                                  RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0)),
+            "activity_windows", options={"postprocess": MajorityVote(3)}, n_eval=64),
     # Gradient boosting: binary, multi-class, the exponential loss, init
     # "zero", subsampling; every regression loss.
     Example("GradientBoostingClassifier-binary",
