@@ -9,6 +9,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,8 @@ def test_modules_and_open() -> None:
         "with open('data.bin', 'rb') as f:\n"
         "    print(binascii.hexlify(f.read()).decode())\n"
         "print(binascii.unhexlify('0aff') == bytes([10, 255]))\n"
-        "print(binascii.hexlify(struct.pack('<f', math.sqrt(2.0))).decode())\n",
+        "print(binascii.hexlify(struct.pack('<f', math.sqrt(2.0))).decode())\n"
+        "print(binascii.crc32(b'emlearn'), binascii.crc32(b'learn', binascii.crc32(b'em')))\n",
         files={"data.bin": bytes(range(7))},
         target=TARGET,
     )
@@ -67,6 +69,7 @@ def test_modules_and_open() -> None:
     assert lines[2] == bytes(range(7)).hex()
     assert lines[3] == "True"
     assert lines[4] == _float32_hex(np.sqrt(np.float32(2)))  # sqrtf is correctly rounded
+    assert lines[5:] == [str(zlib.crc32(b"emlearn"))] * 2
 
 
 def _mpy_cross(source: Path, *args: str) -> Path:
