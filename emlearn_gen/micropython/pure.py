@@ -26,6 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 SOURCE_DIR = Path(__file__).resolve().parent / "pure_src"
 #: The families the pure-Python runtime runs, with the part of pure_src each is in.
 FAMILY_PARTS: Dict[str, str] = {"trees": "trees.py", "linear": "linear.py", "mlp": "mlp.py"}
@@ -176,11 +178,38 @@ def write_runtime_module(folder: PathLike) -> List[Path]:
     return _write(folder, RUNTIME_NAME, runtime_source())
 
 
+#: Unit roundoff of float32.
+U32 = 2.0**-24
+
+
+def stated_bound(cm: Any, float32: bool) -> float:
+    """The absolute bound on |pure-Python module - host runtime| that
+    docs/micropython.md states for ``cm`` (0.0: bit-equal; labels then equal
+    too). ``float32``: MicroPython's float is float32 (else binary64).
+
+    Where float is binary64 every result is bit-equal: each float32
+    operation is computed in binary64 and rounded to float32, which is
+    float32's own result, and binary64 sums are the C++ runtime's. Where
+    float is float32 the float32 kernels are bit-equal too; only trees with
+    float64 leaf rows (not class votes) sum in float32 instead of binary64:
+    n_trees values, each within u of its float64 value, summed with n_trees
+    roundings and divided once give a mean within (n_trees + 3) u A of the
+    host's, A the largest |leaf value| (1 for class fractions)."""
+    if not float32 or cm.family.name != "trees":
+        return 0.0
+    packed = cm._tables
+    if packed.real != "float64" or packed.fields["leaf_class_bits"] != 0:
+        return 0.0
+    leaves = np.abs(np.asarray(packed.tables["leaves"], dtype=np.float64))
+    largest = float(leaves.max()) if leaves.size else 0.0
+    return (int(packed.fields["n_trees"]) + 3) * U32 * largest
+
+
 def supported_families() -> Tuple[str, ...]:
     return tuple(FAMILY_PARTS)
 
 
 __all__ = [
     "FAMILY_PARTS", "MpyCrossMissing", "RUNTIME_NAME", "check_runs", "compile_mpy", "find_mpy_cross",
-    "model_source", "runtime_source", "supported_families", "write_model_module", "write_runtime_module",
+    "model_source", "runtime_source", "stated_bound", "supported_families", "write_model_module", "write_runtime_module",
 ]

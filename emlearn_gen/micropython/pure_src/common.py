@@ -106,7 +106,8 @@ def exp_f(x):
     return _r(p * _pow2(k))
 
 
-_LG = (_bf(0x3f2aaaaa), _bf(0x3ecccce1), _bf(0x3e91e9ee), _bf(0x3e789e26))
+# The bits of math.hpp's decimal literals (0.400009722f is 0x3eccce13).
+_LG = (_bf(0x3f2aaaaa), _bf(0x3eccce13), _bf(0x3e91e9ee), _bf(0x3e789e26))
 
 
 def log_f(x):
