@@ -378,3 +378,18 @@ def test_refuses_module_names_micropython_would_not_import(tmp_path: Path, name:
     cm.name = name  # convert() refuses C++ keywords only; these are valid C++ names
     with pytest.raises(ValueError, match=f"model name {name!r} cannot name a MicroPython module"):
         pure.write_model_module(cm, tmp_path)
+
+
+def test_float64_leaf_rows_on_float32_differ_within_the_bound() -> None:
+    """On a float32 port a forest's float64 leaf rows are summed in float32:
+    not the host's bits, but within the stated bound (the statement is not
+    vacuous: here the probabilities do differ)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    forest = RandomForestClassifier(n_estimators=30, max_depth=6, random_state=0).fit(X, y)
+    cm = emlearn_gen.convert(forest, name="digits")
+    report = assert_matches(cm, X[:60], target="mps2-an386")
+    assert report.tolerance == pytest.approx((30 + 3) * 2.0**-24 * 1.0, rel=0.01)
+    assert not report.bit_equal["predict_proba"] and 0.0 < report.max_abs_diff["predict_proba"] <= report.tolerance
+    assert all(assert_matches(cm, X[:60], target="unix").bit_equal.values())
