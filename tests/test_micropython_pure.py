@@ -18,7 +18,7 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import GaussianNB
+from sklearn.cluster import KMeans
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -328,11 +328,13 @@ def test_runtime_module_refuses_damaged_files(tmp_path: Path, change: Any, error
 
 def test_runtime_module_names_the_families_it_runs(tmp_path: Path) -> None:
     X, y = load_iris(return_X_y=True)
-    data = emlearn_gen.convert(GaussianNB().fit(X, y), name="nb").to_model_file()
+    data = emlearn_gen.convert(KMeans(n_clusters=3, n_init=2, random_state=0).fit(X), name="km").to_model_file()
     pure.write_runtime_module(tmp_path)
-    with pytest.raises(RunFailed, match="this runtime runs models of the families linear, mlp, trees, not naive_bayes"):
-        run_micropython("import emlearn_gen_rt\nemlearn_gen_rt.load_file('nb.emlg')\n",
-                        files={"emlearn_gen_rt.mpy": tmp_path / "emlearn_gen_rt.mpy", "nb.emlg": data})
+    with pytest.raises(
+        RunFailed, match="this runtime runs models of the families linear, mlp, naive_bayes, trees, not clusters"
+    ):
+        run_micropython("import emlearn_gen_rt\nemlearn_gen_rt.load_file('km.emlg')\n",
+                        files={"emlearn_gen_rt.mpy": tmp_path / "emlearn_gen_rt.mpy", "km.emlg": data})
 
 
 # ---------------------------------------------------------------------------
@@ -341,8 +343,10 @@ def test_runtime_module_names_the_families_it_runs(tmp_path: Path) -> None:
 
 def test_refuses_other_families(tmp_path: Path) -> None:
     X, y = load_iris(return_X_y=True)
-    cm = emlearn_gen.convert(GaussianNB().fit(X, y), name="nb")
-    with pytest.raises(ValueError, match=r"runs trees, linear, mlp models, not naive_bayes models; use a native module"):
+    cm = emlearn_gen.convert(KMeans(n_clusters=3, n_init=2, random_state=0).fit(X), name="km")
+    with pytest.raises(
+        ValueError, match=r"runs trees, linear, mlp, naive_bayes models, not clusters models; use a native module"
+    ):
         pure.write_model_module(cm, tmp_path)
     assert list(tmp_path.iterdir()) == []
 

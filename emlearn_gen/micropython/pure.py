@@ -32,7 +32,9 @@ from ..testing.targets import ToolchainMissing
 
 SOURCE_DIR = Path(__file__).resolve().parent / "pure_src"
 #: The families the pure-Python runtime runs, with the part of pure_src each is in.
-FAMILY_PARTS: Dict[str, str] = {"trees": "trees.py", "linear": "linear.py", "mlp": "mlp.py"}
+FAMILY_PARTS: Dict[str, str] = {
+    "trees": "trees.py", "linear": "linear.py", "mlp": "mlp.py", "naive_bayes": "naive_bayes.py",
+}
 RUNTIME_NAME = "emlearn_gen_rt"
 
 #: Modules built into MicroPython ports: a model module of one of these names

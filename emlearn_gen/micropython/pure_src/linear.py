@@ -1,3 +1,5 @@
+# Joined after common.py (emlearn_gen.micropython.pure), whose names it uses.
+# ruff: noqa: F821
 # ---- linear (linear.hpp): scores W x + b, then a link ----
 
 

@@ -1,3 +1,5 @@
+# Joined after common.py (emlearn_gen.micropython.pure), whose names it uses.
+# ruff: noqa: F821
 # ---- trees (tree_ensemble.hpp): decision trees and forests of them ----
 
 
