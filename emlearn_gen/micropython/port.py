@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 from .sdk import MICROPYTHON_VERSION, cache_dir, find_sdk
 
@@ -128,7 +128,7 @@ def _build(sdk: Path, folder: Path, image: Path) -> None:
     os.replace(partial, image)  # atomic: readers never see half an image
 
 
-def qemu_command(image: Path) -> list:
+def qemu_command(image: Path) -> List[str]:
     """The command line that runs ``image``; semihosting reads and writes
     files relative to QEMU's working folder."""
     return [
