@@ -139,3 +139,15 @@ def test_bad_arguments_say_what_is_wrong(cache):
         count_instructions(est, X[:0], cache=cache)
     with pytest.raises(ValueError, match="4"):
         count_instructions(est, X[:, :3], cache=cache)  # the model's own feature-count check
+
+
+def test_the_counted_program_is_checked_against_the_host_runtime(cache, monkeypatch):
+    """A count is only returned for a program that computed what the host
+    runtime computes: here the host is made to disagree."""
+    require_target("cortex-m4f")
+    est, X = _linear(4)
+    cm = emlearn_gen.convert(est, name="model")
+    real = cm.raw_outputs
+    monkeypatch.setattr(cm, "raw_outputs", lambda method, X: real(method, X) + np.float32(1e-3))
+    with pytest.raises(AssertionError, match="cortex-m4f: predict of the counting program differs from the host"):
+        count_instructions(cm, X, cache=cache)
