@@ -32,6 +32,7 @@ Samples are standard normal float32, a new window for every call.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import time
 from dataclasses import dataclass
@@ -517,12 +518,22 @@ def _write_sources(folder: Path, natives: Sequence[NativeCase]) -> None:
     (folder / "emlearn_fft.c").write_text(EMLEARN_C, encoding="utf-8")
 
 
-def _includes() -> List[str]:
-    import emlearn.common
+def emlearn_include_dir() -> Path:
+    """The folder of emlearn's C headers: its package folder (what
+    emlearn.common.get_include_dir returns), found without importing
+    emlearn, whose import sets numpy to raise on every floating-point
+    warning (numpy.seterr(all='raise') in emlearn/bayes.py) for the whole
+    process. ToolFailed if emlearn is not installed."""
+    spec = importlib.util.find_spec("emlearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ToolFailed("emlearn is not installed: pip install -r benchmarks/requirements.txt")
+    return Path(list(spec.submodule_search_locations)[0])
 
+
+def _includes() -> List[str]:
     import emlearn_gen
 
-    return [f"-I{emlearn_gen.get_include()}", f"-I{emlearn.common.get_include_dir()}", "-I."]
+    return [f"-I{emlearn_gen.get_include()}", f"-I{emlearn_include_dir()}", "-I."]
 
 
 def build_host(folder: Path, natives: Sequence[NativeCase], timeout: float) -> Path:
