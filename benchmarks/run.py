@@ -548,7 +548,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                     row.setdefault("measured_on", env["date"])
                 report.write(out, merged(kept, rows), env, datasets)
             if (args.signal or not args.models) and not args.no_signal:
-                measure_signal(out, work, quick, env, not args.no_footprint, log)
+                try:
+                    measure_signal(out, work, quick, env, not args.no_footprint, log)
+                except Exception:  # noqa: BLE001 - a crash fails the run, as a model's does
+                    crashed.append(f"signal kernels: benchmark crashed:\n{traceback.format_exc()}")
+                    log(crashed[-1])
     finally:
         if work_ctx is not None:
             work_ctx.cleanup()
