@@ -11,17 +11,16 @@ executed instruction with its address. Counted: the lines from the entry of
 ``bench_predict`` (``bench_outputs`` for tools without a label) until
 control is back in ``main``, i.e. the entry point and everything it calls
 (the model, the runtime, soft-float routines), as callgrind counts on the
-host. qemu runs the instructions; cycles are not modelled.
+host. qemu runs the instructions; cycles are not modelled. The tracing and
+counting are emlearn_gen.testing.instructions' (count_calls), which
+``emlearn_gen.testing.count_instructions`` offers users for their models.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
-import threading
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -96,67 +95,24 @@ def rows_header(X: np.ndarray, in_type: str) -> str:
             f"static const in_t bench_rows[BENCH_ROWS][BENCH_N_FEATURES] = {{\n{body}\n}};\n")
 
 
-_NM = re.compile(r"^([0-9a-fA-F]+)\s+(?:([0-9a-fA-F]+)\s+)?\w\s+(\S+)$")
+def _count(dev: Device, elf: Path, fn: str, folder: Path, timeout: float) -> List[int]:
+    """Instructions of each call of ``fn`` from ``main`` in ``elf``, by the
+    mechanism of emlearn_gen.testing.instructions (qemu's trace)."""
+    from emlearn_gen.testing import DEVICE_TARGETS, BuildFailed, ToolchainMissing
+    from emlearn_gen.testing.instructions import count_calls
 
-
-def _symbols(elf: Path, folder: Path, timeout: float) -> Dict[str, Tuple[int, int]]:
-    """{name: (address, size)} of the ELF's sized symbols, Thumb bit cleared."""
-    out, _, _ = run(["arm-none-eabi-nm", "-S", str(elf)], folder, timeout, "arm-none-eabi-nm")
-    found: Dict[str, Tuple[int, int]] = {}
-    for line in out.splitlines():
-        m = _NM.match(line.strip())
-        if m and m.group(2):
-            found[m.group(3)] = (int(m.group(1), 16) & ~1, int(m.group(2), 16))
-    return found
-
-
-_TRACE = re.compile(rb"^Trace \d+: \S+ \[[0-9a-fA-F]+/([0-9a-fA-F]+)/")
-
-
-def count_trace(lines: Iterable[bytes], entry: int, caller: Tuple[int, int]) -> Tuple[int, int]:
-    """(instructions, calls): the traced instructions from each arrival at
-    ``entry`` until the first one back inside ``caller`` (start, end)."""
-    lo, hi = caller
-    inside = False
-    instructions = calls = 0
-    for line in lines:
-        m = _TRACE.match(line)
-        if m is None:
-            continue
-        pc = int(m.group(1), 16)
-        if pc == entry and not inside:
-            inside = True
-            calls += 1
-        elif inside and lo <= pc < hi:
-            inside = False
-        if inside:
-            instructions += 1
-    return instructions, calls
-
-
-def _traced_run(cmd: List[str], folder: Path, timeout: float, what: str, entry: int,
-                caller: Tuple[int, int]) -> Tuple[int, int]:
-    """Runs qemu with its trace on standard error and counts it as it comes
-    (a trace has one line per instruction: hundreds of MB for large models)."""
-    proc = subprocess.Popen(NICE + cmd, cwd=str(folder), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            bufsize=1 << 20)
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
+    target = DEVICE_TARGETS["cortex-" + dev.key]
     try:
-        assert proc.stderr is not None
-        counted = count_trace(proc.stderr, entry, caller)
-        code = proc.wait()
-    finally:
-        timer.cancel()
-    if code != 0:
-        raise ToolFailed(f"{what} failed (exit {code}{'; timed out' if code < 0 else ''})")
-    return counted
+        counts, _ = count_calls(target, elf, [fn], folder, timeout, command_prefix=NICE)
+    except (BuildFailed, ToolchainMissing) as exc:
+        raise ToolFailed(f"{dev.label} instructions: {str(exc).splitlines()[0]}") from exc
+    return counts[fn]
 
 
 def instructions(dev: Device, folder: Path, gen: Generated, X: np.ndarray, timeout: float) -> float:
     """Instructions per prediction on ``dev`` over the rows of X; the model
     object ``model_<dev>_model.o`` of the footprint build must exist."""
-    machine, script = MACHINES[dev.key]
+    _, script = MACHINES[dev.key]
     support = _support_dir()
     model_obj = folder / f"model_{dev.key}_model.o"
     if not model_obj.exists():
@@ -173,17 +129,8 @@ def instructions(dev: Device, folder: Path, gen: Generated, X: np.ndarray, timeo
     run([dev.cxx, *base, "--specs=rdimon.specs", "-nostartfiles", f"-L{support}", f"-T{script}",
          "-Wl,--gc-sections", start, drv, model_obj.name, "-lm", "-o", elf.name],
         folder, timeout, f"{dev.label} count link")
-    syms = _symbols(elf, folder, timeout)
     fn = "bench_predict" if gen.has_predict else "bench_outputs"
-    if fn not in syms or "main" not in syms:
-        raise ToolFailed(f"{dev.label} instructions: {fn} or main not found in the image")
-    main_at, main_size = syms["main"]
-    cmd = ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none", "-serial", "none",
-           "-semihosting-config", "enable=on,target=native", "-singlestep", "-d", "exec,nochain",
-           "-kernel", str(elf)]
-    counted, calls = _traced_run(cmd, folder, timeout, f"{dev.label} qemu", syms[fn][0],
-                                 (main_at, main_at + main_size))
-    if calls != X.shape[0]:
-        raise ToolFailed(f"{dev.label} instructions: traced {calls} calls of {fn}, expected {X.shape[0]}")
-    return counted / calls
-
+    calls = _count(dev, folder / elf.name, fn, folder, timeout)
+    if len(calls) != X.shape[0]:
+        raise ToolFailed(f"{dev.label} instructions: traced {len(calls)} calls of {fn}, expected {X.shape[0]}")
+    return sum(calls) / len(calls)

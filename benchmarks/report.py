@@ -610,7 +610,8 @@ def measured_at_lines(rows: List[Dict[str, Any]], env: Dict[str, Any]) -> List[s
     return lines + [""]
 
 
-def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str, Any]) -> str:
+def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str, Any],
+             signal_rows: Sequence[Dict[str, Any]] = ()) -> str:
     notes: Dict[str, int] = {}
     parts = [f"# Benchmark results ({env['mode']} run, {env['date']})", ""]
     parts += ["Machine: " + f"{env['cpu']}, {env['nproc']} cores; Python {env['python']}, numpy {env['numpy']}, "
@@ -714,6 +715,7 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
               "`convert()` + `to_source()`). Compile: user+system CPU time of compiling the translation unit "
               "that includes the generated source (g++/gcc -O2 on the host; arm-none-eabi -Os for the M0).", "",
               time_table(rows, notes), ""]
+    parts += signal_lines(signal_rows)
     if notes:
         parts += ["## Notes", ""] + [f"{i}. {text}" for text, i in notes.items()] + [""]
     run_time = f"Run time: {env.get('elapsed_s', 0):.0f} s"
@@ -777,7 +779,7 @@ def write(out: Path, rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: 
     write_csv(out / "results.csv", rows)
     if not rows:
         return
-    (out / "results.md").write_text(markdown(rows, env, datasets), encoding="utf-8")
+    (out / "results.md").write_text(markdown(rows, env, datasets, load_signal(out)), encoding="utf-8")
     problem = plot(out / "results.png", rows)
     if problem:
         print(problem)
@@ -807,3 +809,82 @@ def load_csv(path: Path) -> List[Dict[str, Any]]:
             if row.get(key) is not None:
                 row[key] = str(row[key])
     return rows
+
+
+# ----------------------------------------------------------- signal kernels
+
+#: The signal kernels' rows (benchmarks/sigkernels.py), beside results.csv.
+SIGNAL_CSV = "signal.csv"
+
+_SIGNAL_KERNELS = {
+    "fft": "FFT, real input (rfft)",
+    "spectrum": "Spectrum (defaults: Hann, power)",
+    "mfcc": "MFCC (defaults: 40 mel bands, 13 coefficients)",
+    "window_features": "WindowFeatures (all 8 features)",
+}
+_SIGNAL_TOOLS = ("emlearn_gen", "emlearn", "numpy", "scipy")
+
+
+def load_signal(out: Path) -> List[Dict[str, Any]]:
+    """The signal rows in ``out`` (none if that run did not measure them)."""
+    path = out / SIGNAL_CSV
+    return load_csv(path) if path.exists() else []
+
+
+def _rate(value: Any) -> str:
+    """A rate per second as 35.1k or 1.97M."""
+    f = _num(value)
+    if f is None:
+        return "–"
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if f >= scale:
+            return f"{f / scale:.3g}{suffix}"
+    return f"{f:.3g}"
+
+
+def _sci(value: Any) -> str:
+    f = _num(value)
+    return "–" if f is None else ("0" if f == 0 else f"{f:.1e}")
+
+
+def signal_table(rows: Sequence[Dict[str, Any]]) -> str:
+    """One line per kernel, window size and implementation."""
+    header = ["kernel", "n", "implementation", "Python, 1 window per call (calls/s)", "Python, batch (windows/s)",
+              "native -O2 (calls/s)", "x86-64 instr/window", "Cortex-M4F instr/window", "max abs error",
+              "max rel error"]
+    order = {key: i for i, key in enumerate(_SIGNAL_KERNELS)}
+    ranked = sorted(rows, key=lambda r: (order.get(str(r["kernel"]), 99), int(r["n"]),
+                                         _SIGNAL_TOOLS.index(str(r["tool"])) if r["tool"] in _SIGNAL_TOOLS else 9))
+    body = []
+    for row in ranked:
+        channels = int(row.get("channels") or 1)
+        size = f"{row['n']} x {channels}" if channels > 1 else str(row["n"])
+        python = _rate(row.get("py_calls_per_s")) if row.get("py_calls_per_s") is not None else "n/a"
+        body.append([
+            _SIGNAL_KERNELS.get(str(row["kernel"]), str(row["kernel"])), size, str(row["tool_label"]), python,
+            _rate(row.get("py_batch_windows_per_s")) if row.get("py_batch_windows_per_s") is not None else "n/a",
+            _rate(row.get("native_calls_per_s")), _fmt(row.get("x86_instr_per_window"), 0),
+            _fmt(row.get("m4f_instr_per_window"), 0), _sci(row.get("max_abs_err")), _sci(row.get("max_rel_err")),
+        ])
+    return _table(header, body)
+
+
+def signal_lines(rows: Sequence[Dict[str, Any]]) -> List[str]:
+    """The "Signal kernels" section, or nothing without rows."""
+    if not rows:
+        return []
+    when = sorted({f"{r.get('measured_at')} on {r.get('measured_on')}" for r in rows})
+    return ["## Signal kernels", "",
+            "emlearn-gen's FFT and feature extractors (emlearn_gen.signal, default options) against emlearn's C FFT "
+            "(eml_fft.h: radix 2, powers of two only, no Python binding) and numpy / scipy, on standard normal "
+            "float32 windows, a new window for every call (benchmarks/sigkernels.py). Python: one window per call "
+            "through each API, and a batch of windows in one call (CPU time of the process, all its threads, "
+            "best of 3; numpy and scipy are measured through Python only). Native: the C/C++ kernel in a loop "
+            "over the windows, g++/gcc -O2 (emlearn: the window copied into its real buffer, the "
+            "imaginary one zeroed, eml_fft_forward in place). Instructions per window: callgrind on x86-64 (-O2), "
+            "qemu's trace on the Cortex-M4F (arm-none-eabi -Os, emlearn_gen.testing.instructions), the kernel "
+            "function and everything it calls. Errors against the same computation in float64 on the same "
+            "windows (FFT: numpy.fft.rfft of the windows as float64; 'rel': each window's largest error over its "
+            "largest reference magnitude); numpy's spectrum and MFCC multiply by scipy's float64 Hann window, so "
+            "they compute in float64 and equal the reference.", "",
+            f"Measured at commit {'; '.join(when)}.", "", signal_table(rows), ""]

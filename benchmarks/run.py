@@ -34,6 +34,7 @@ from . import devcount
 from . import models as M
 from . import native
 from . import report
+from . import sigkernels
 from .pyspeed import api_speed
 from .fidelity import CompiledModel, Reference, check_contract, compare, linear_tie_zone, task_of
 from .tools import TOOLS, ModelInfo, NotApplicable, generate, ours_options, tool_versions
@@ -422,6 +423,41 @@ def merged(kept: List[Dict[str, Any]], rows: List[Dict[str, Any]]) -> List[Dict[
     return sorted(everything, key=lambda r: order.get(r["model"], len(order)))  # stable: tools keep their order
 
 
+def measure_signal(out: Path, work: Path, quick: bool, env: Dict[str, Any], with_device: bool, log: Any) -> None:
+    """The signal kernels' rows (benchmarks/sigkernels.py) into
+    out/signal.csv, each with the commit and date it was measured at."""
+    rows = sigkernels.measure(work, quick, log, with_device=with_device)
+    for row in rows:
+        row["measured_at"] = env["source_tree"]
+        row["measured_on"] = env["date"]
+    report.write_csv(out / report.SIGNAL_CSV, rows)
+
+
+def signal_only(out: Path, quick: bool, keep: Optional[str], with_device: bool) -> int:
+    """--signal-only: measures the signal rows, then rewrites results.md
+    with them and the rows of results.csv in ``out`` (if any)."""
+    t0 = time.perf_counter()
+    env = {"mode": "quick" if quick else "full", "date": time.strftime("%Y-%m-%d"), "source_tree": source_tree()}
+    work_ctx = tempfile.TemporaryDirectory(prefix="emlearn_gen_bench_") if keep is None else None
+    work = Path(keep).resolve() if keep else Path(work_ctx.name)  # type: ignore[union-attr]
+    try:
+        measure_signal(out, work, quick, env, with_device, lambda msg: print(msg, flush=True))
+    finally:
+        if work_ctx is not None:
+            work_ctx.cleanup()
+    if (out / "results.csv").exists() and (out / "environment.json").exists():
+        rows = report.load_csv(out / "results.csv")
+        previous = json.loads((out / "environment.json").read_text(encoding="utf-8"))
+        names = list(dict.fromkeys(str(r["dataset"]) for r in rows))
+        report.write(out, rows, previous, {name: M.load_dataset(name) for name in names})
+    else:
+        text = "\n".join([f"# Benchmark results (signal kernels only, {env['date']})", "",
+                          *report.signal_lines(report.load_signal(out))])
+        (out / "results.md").write_text(text, encoding="utf-8")
+    print(f"wrote {out}/{report.SIGNAL_CSV} and results.md in {time.perf_counter() - t0:.0f} s", flush=True)
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -436,6 +472,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--keep", default=None, help="keep generated sources and builds in this folder")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite results.md and results.png from the results.csv in --out (no measuring)")
+    parser.add_argument("--signal", action="store_true",
+                        help="also measure the signal kernels (default: only when no --models are given)")
+    parser.add_argument("--no-signal", action="store_true", help="skip the signal kernels")
+    parser.add_argument("--signal-only", action="store_true",
+                        help="measure only the signal kernels; rewrite results.md from the results.csv in --out")
     parser.add_argument("--merge", action="store_true",
                         help="keep the rows of models this run does not measure from the results.csv in --out "
                              "(each row records the commit and date it was measured at)")
@@ -449,6 +490,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if unknown:
         parser.error(f"unknown tools {sorted(unknown)}; known: {list(TOOLS)}")
     specs = M.select(quick, tuple(m for m in args.models.split(",") if m))
+    if args.signal_only:
+        return signal_only(out, quick, args.keep, not args.no_footprint)
     if args.report_only:
         rows = report.load_csv(out / "results.csv")
         env = json.loads((out / "environment.json").read_text(encoding="utf-8"))
@@ -504,6 +547,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                     row.setdefault("measured_at", env["source_tree"])
                     row.setdefault("measured_on", env["date"])
                 report.write(out, merged(kept, rows), env, datasets)
+            if (args.signal or not args.models) and not args.no_signal:
+                try:
+                    measure_signal(out, work, quick, env, not args.no_footprint, log)
+                except Exception:  # noqa: BLE001 - a crash fails the run, as a model's does
+                    crashed.append(f"signal kernels: benchmark crashed:\n{traceback.format_exc()}")
+                    log(crashed[-1])
     finally:
         if work_ctx is not None:
             work_ctx.cleanup()

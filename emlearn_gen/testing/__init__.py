@@ -6,6 +6,7 @@ equivalence contract, docs/architecture.md).
     assert_device_matches(cmodel, X, targets=["cortex-m0", "cortex-m4f", "avr"])
     outputs = run_model(cmodel, X, "avr")          # {"predict": ..., "predict_proba": ...}
     print(footprint(cmodel, "cortex-m0"))          # flash, static RAM and stack the model adds
+    print(count_instructions(cmodel, X[:20], "cortex-m4f").mean)  # instructions per call (per row)
 
 Targets: "host" (g++), "host-clang++", and the emulated devices
 "cortex-m0" (qemu-system-arm -M microbit), "cortex-m4f" (qemu-system-arm
@@ -29,6 +30,7 @@ import numpy as np
 from .build import BuildCache
 from .compare import MatchReport, compare_outputs, device_tolerance
 from .footprint import Footprint, footprint_inputs, measure_footprint
+from .instructions import InstructionCount, count_instructions
 from .runner import run_host, run_on_target
 from .targets import (
     AVR,
@@ -60,11 +62,13 @@ __all__ = [
     "DoesNotFit",
     "Footprint",
     "HostTarget",
+    "InstructionCount",
     "MatchReport",
     "RunFailed",
     "STRICT_FLAGS",
     "ToolchainMissing",
     "assert_device_matches",
+    "count_instructions",
     "device_tolerance",
     "footprint",
     "get_target",
