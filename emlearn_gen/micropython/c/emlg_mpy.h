@@ -12,7 +12,7 @@
 #include "py/dynruntime.h"
 
 // mpy_ld links no C library. Compilers call these for copies and zeroing,
-// and the runtime calls memcpy/memset itself. This file is compiled with
+// and the runtime calls memcpy/memset/memcmp itself. This file is compiled with
 // -fno-tree-loop-distribute-patterns so the loops do not become calls to
 // themselves.
 void *memset(void *s, int c, size_t n) {
@@ -45,6 +45,17 @@ void *memmove(void *dst, const void *src, size_t n) {
         }
     }
     return dst;
+}
+
+int memcmp(const void *a, const void *b, size_t n) {
+    const unsigned char *p = (const unsigned char *)a;
+    const unsigned char *q = (const unsigned char *)b;
+    for (size_t i = 0; i < n; ++i) {
+        if (p[i] != q[i]) {
+            return p[i] < q[i] ? -1 : 1;
+        }
+    }
+    return 0;
 }
 
 // Output kinds, as core/entry_points.py and model_file.hpp number them.
