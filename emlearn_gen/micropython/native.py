@@ -419,8 +419,96 @@ def write_runtime_module(folder: Union[str, Path], arch: str) -> Path:
     return write_bytes_atomic(target / f"{RUNTIME_MODULE}.mpy", data)
 
 
+# -- several architectures --------------------------------------------------------
+
+#: The arch of the pure-Python module (emlearn_gen.micropython.pure).
+PYTHON_ARCH = "python"
+ALL_ARCHS = NATIVE_ARCHS + (PYTHON_ARCH,)
+
+#: Modules every MicroPython port has built in: a model module of one of
+#: these names would never be imported (the built-in one wins).
+_BUILTIN_MODULES = frozenset({
+    "array", "binascii", "builtins", "cmath", "collections", "errno", "gc", "hashlib", "heapq", "io",
+    "json", "machine", "math", "micropython", "os", "random", "re", "select", "socket", "struct", "sys",
+    "time", "uctypes", RUNTIME_MODULE,
+})
+
+
+def parse_archs(arch: Union[str, Sequence[str]]) -> List[str]:
+    """The architectures asked for, in order, each once: one name, a
+    comma-separated list ("x64,armv7emsp") or a list; a ValueError names
+    an unknown one."""
+    names = arch.split(",") if isinstance(arch, str) else list(arch)
+    archs: List[str] = []
+    for name in (str(n).strip() for n in names):
+        if name not in ALL_ARCHS:
+            raise ValueError(f"unknown MicroPython arch {name!r}; choose from {', '.join(ALL_ARCHS)}")
+        if name not in archs:
+            archs.append(name)
+    if not archs:
+        raise ValueError(f"no MicroPython arch given; choose from {', '.join(ALL_ARCHS)}")
+    return archs
+
+
+def _arch_folders(folder: Union[str, Path], archs: Sequence[str]) -> List[Tuple[str, Path]]:
+    """Where each arch's module goes: ``folder`` for one arch, else ``folder/<arch>/``."""
+    base = Path(folder)
+    return [(a, base if len(archs) == 1 else base / a) for a in archs]
+
+
+def check_module_name(name: str) -> None:
+    """A model's name is its module's: refuse one MicroPython could not import as such."""
+    import keyword
+
+    if keyword.iskeyword(name) or name in _BUILTIN_MODULES:
+        raise ValueError(
+            f"the model's name {name!r} cannot be a MicroPython module's name (a Python keyword or a "
+            "module MicroPython has built in): convert with another name=..."
+        )
+
+
+def _pure_module() -> Any:
+    try:
+        from . import pure  # type: ignore[attr-defined]
+    except ImportError:
+        raise NotImplementedError(
+            "the pure-Python MicroPython module (arch 'python') is not part of this emlearn-gen "
+            "(emlearn_gen.micropython.pure is missing); use a native arch: " + ", ".join(NATIVE_ARCHS)
+        ) from None
+    return pure
+
+
+def save_micropython(cm: Any, folder: Union[str, Path], arch: Union[str, Sequence[str]] = "x64") -> List[Path]:
+    """Writes ``cm``'s MicroPython module for each arch (see CModel.save_micropython)."""
+    archs = parse_archs(arch)
+    check_module_name(cm.name)
+    written: List[Path] = []
+    for name, target in _arch_folders(folder, archs):
+        if name == PYTHON_ARCH:
+            target.mkdir(parents=True, exist_ok=True)
+            written.extend(Path(p) for p in _pure_module().write_model_module(cm, target))
+        else:
+            written.append(write_model_module(cm, target, name))
+    return written
+
+
+def save_runtime(folder: Union[str, Path], arch: Union[str, Sequence[str]] = "x64") -> List[Path]:
+    """Writes the runtime module for each arch: ``emlearn_gen_rt.mpy`` (native)
+    or ``emlearn_gen_rt.py`` (arch "python"), with the layout of save_micropython."""
+    written: List[Path] = []
+    for name, target in _arch_folders(folder, parse_archs(arch)):
+        if name == PYTHON_ARCH:
+            target.mkdir(parents=True, exist_ok=True)
+            result = _pure_module().write_runtime_module(target)
+            written.extend(Path(p) for p in (result if isinstance(result, (list, tuple)) else [result]))
+        else:
+            written.append(write_runtime_module(target, name))
+    return written
+
+
 __all__ = [
-    "ARCHS", "NATIVE_ARCHS", "RUNTIME_MODULE", "Arch", "NativeBuildFailed", "ToolMissing",
-    "build_model_module", "build_runtime_module", "check_tools", "get_arch", "model_module_sources", "mpy_arch",
-    "write_model_module", "write_runtime_module",
+    "ALL_ARCHS", "ARCHS", "NATIVE_ARCHS", "PYTHON_ARCH", "RUNTIME_MODULE", "Arch", "NativeBuildFailed", "ToolMissing",
+    "build_model_module", "build_runtime_module", "check_module_name", "check_tools", "get_arch",
+    "model_module_sources", "mpy_arch", "parse_archs", "save_micropython", "save_runtime", "write_model_module",
+    "write_runtime_module",
 ]
