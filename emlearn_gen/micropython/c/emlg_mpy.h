@@ -123,6 +123,12 @@ static inline NORETURN void emlg_raise_typecode(const char *what, int typecode, 
     mp_raise_dyn(mp_obj_new_exception_arg1(&mp_type_TypeError, mp_obj_new_str(message, at)));
 }
 
+// Whether a buffer's typecode is raw bytes: bytes and memoryviews say 'B'
+// (or 'b'), a bytearray says 1 (MicroPython's BYTEARRAY_TYPECODE).
+static inline bool emlg_is_bytes(int typecode) {
+    return typecode == 'B' || typecode == 'b' || typecode == 1;
+}
+
 // The n float32 values of row `x`: a list or tuple of numbers (each rounded
 // to float32, as the host rounds its rows), or a buffer of float32
 // (array('f'), or bytes/bytearray/memoryview of their little-endian bytes).
@@ -146,7 +152,7 @@ static inline const float *emlg_row(mp_obj_t x, float *row, size_t n) {
     if (type == &mp_type_str || !mp_get_buffer(x, &info, MP_BUFFER_READ)) {
         mp_raise_TypeError("x must be an array('f'), a list or tuple of numbers, or a buffer of float32 values");
     }
-    if (info.typecode != 'f' && info.typecode != 'B' && info.typecode != 'b') {
+    if (info.typecode != 'f' && !emlg_is_bytes(info.typecode)) {
         emlg_raise_typecode("x", info.typecode, "give float32 values: array('f'), or the bytes of float32 values");
     }
     if (info.len % 4u != 0u) {
