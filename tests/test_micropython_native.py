@@ -513,3 +513,25 @@ def test_cli_converts_to_micropython_modules(tmp_path: Path) -> None:
     done = cli("micropython-runtime", "--arch", "armv6m", "-o", "rt")
     assert done.returncode == 0, done.stderr
     assert native.mpy_arch((tmp_path / "rt/emlearn_gen_rt.mpy").read_bytes()) == "armv6m"
+
+
+def test_readme_micropython_steps(tmp_path: Path) -> None:
+    """The README's MicroPython steps: the command builds the modules, and
+    the device script runs on the x64 one, as the host predicts."""
+    from firmware_support import readme_block, saved_model, shell_env
+
+    _require_build("x64")
+    _require_build("armv7emsp")
+    est, X = catalog.fitted(catalog.example("GaussianNB-iris"))
+    saved_model(est, tmp_path, "gesture")
+    done = subprocess.run(readme_block("micropython-shell"), shell=True, cwd=tmp_path, env=shell_env(),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert native.mpy_arch((tmp_path / "mpy/armv7emsp/gesture.mpy").read_bytes()) == "armv7emsp"
+    out = _run(readme_block("micropython-device"), {"gesture.mpy": tmp_path / "mpy/x64/gesture.mpy"})
+    cm = emlearn_gen.convert(est, name="gesture")
+    zeros = np.zeros((1, cm.n_features_in_))
+    label, _, printed = out.strip().partition(" array('f', [")
+    assert label == repr(cm.predict(zeros)[0].item())
+    device = np.array([float(v) for v in printed.rstrip("])").split(",")], dtype=np.float32)
+    assert device.tobytes() == cm.raw_outputs("predict_proba", zeros)[0].tobytes()
