@@ -17,10 +17,11 @@ skips (or fails under EMLEARN_GEN_REQUIRE_DEVICE=1), as device tests do.
 from __future__ import annotations
 
 import binascii
+import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 import pytest
@@ -30,7 +31,7 @@ from emlearn_gen.core.entry_points import INDICATOR, LABEL, OUTLIER, EntryPoint
 from emlearn_gen.core.pipeline import is_composite
 from emlearn_gen.micropython import native
 from emlearn_gen.micropython.sdk import SdkMissing
-from emlearn_gen.testing import RunFailed, ToolchainMissing, catalog
+from emlearn_gen.testing import ToolchainMissing, catalog
 from emlearn_gen.testing.micropython import MICROPYTHON_TARGETS, UNIX, run_micropython
 from emlearn_gen.testing.pytest_plugin import missing_toolchain
 
@@ -425,8 +426,10 @@ def test_arm_modules_build_for_their_arch(arch: str, tmp_path: Path) -> None:
     """The Arm modules link (the soft-float helpers of the core's libgcc
     included) and their .mpy header names the arch MicroPython checks on
     import."""
+    _require_build(arch)
+    _require_build("x64")
     cm, _ = _converted("RandomForestClassifier")  # binary64 sums: soft double on every Arm core
-    written = cm.save_micropython(tmp_path, arch=[arch, "x64"]) if _build_ok(arch) else []
+    written = cm.save_micropython(tmp_path, arch=[arch, "x64"])
     assert [p.relative_to(tmp_path).as_posix() for p in written] == [
         f"{arch}/model_under_test.mpy", "x64/model_under_test.mpy",
     ]
@@ -434,12 +437,6 @@ def test_arm_modules_build_for_their_arch(arch: str, tmp_path: Path) -> None:
     assert native.mpy_arch(written[1].read_bytes()) == "x64"
     runtime = native.write_runtime_module(tmp_path / "rt", arch)
     assert native.mpy_arch(runtime.read_bytes()) == arch
-
-
-def _build_ok(arch: str) -> bool:
-    _require_build(arch)
-    _require_build("x64")
-    return True
 
 
 @pytest.mark.parametrize("target", BARE_METAL_TARGETS or [
@@ -450,7 +447,9 @@ def test_native_modules_on_bare_metal_targets(target: str) -> None:
     """Runs once a bare-metal MicroPython joins MICROPYTHON_TARGETS (the
     emulated Cortex-M4F: armv7emsp): a model module and the runtime module,
     bit-equal to the host as on the unix port."""
-    arch = BARE_METAL_ARCH[target]
+    arch = BARE_METAL_ARCH.get(target)
+    if arch is None:
+        pytest.fail(f"MicroPython target {target!r} has no native arch in BARE_METAL_ARCH: add the arch it loads")
     for key in ("RandomForestClassifier", "MLPClassifier-multiclass-tanh", "SVC-proba-multiclass"):
         cm, X = _converted(key)
         X = X[:40]
@@ -479,6 +478,19 @@ def test_save_micropython_layout_and_errors(tmp_path: Path) -> None:
         keyword.save_micropython(tmp_path, arch="x64")
     _require_build("x64")
     assert cm.save_micropython(tmp_path, arch="x64") == [tmp_path / "model_under_test.mpy"]
+
+
+def test_missing_tools_and_sources_say_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(native.shutil, "which", lambda command: None)
+    wanted = r"arm-none-eabi-gcc is not installed.*apt-get install gcc-arm-none-eabi"
+    with pytest.raises(native.ToolMissing, match=wanted):
+        native.check_tools("armv7emsp")
+    monkeypatch.undo()
+    monkeypatch.setenv("EMLEARN_GEN_MICROPYTHON_SDK", str(tmp_path))
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is not installed")
+    with pytest.raises(SdkMissing, match="is not a MicroPython source tree"):
+        native.check_tools("x64")
 
 
 def test_python_arch_without_the_pure_module_says_so(tmp_path: Path) -> None:
@@ -522,7 +534,7 @@ def test_readme_micropython_steps(tmp_path: Path) -> None:
 
     _require_build("x64")
     _require_build("armv7emsp")
-    est, X = catalog.fitted(catalog.example("GaussianNB-iris"))
+    est, _ = catalog.fitted(catalog.example("GaussianNB-iris"))
     saved_model(est, tmp_path, "gesture")
     done = subprocess.run(readme_block("micropython-shell"), shell=True, cwd=tmp_path, env=shell_env(),
                           capture_output=True, text=True)

@@ -51,7 +51,10 @@ _COMMON_FLAGS = (
     "-Wall", "-Werror",
 )
 _C_FLAGS = ("-std=c99", "-fno-tree-loop-distribute-patterns", "-DNO_QSTR", "-DMICROPY_ENABLE_DYNRUNTIME")
-_CXX_FLAGS = ("-std=c++11", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics", "-Wextra", "-Wshadow")
+_CXX_FLAGS = (
+    "-std=c++11", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics",
+    "-Wextra", "-Wpedantic", "-Wdouble-promotion", "-Wshadow",
+)
 
 
 class ToolMissing(RuntimeError):
@@ -156,7 +159,8 @@ def check_tools(arch: Union[str, Arch]) -> Path:
 def _run(command: Sequence[str], folder: Path) -> str:
     result = subprocess.run([str(c) for c in command], cwd=folder, capture_output=True, text=True)
     if result.returncode != 0:
-        raise NativeBuildFailed(f"{' '.join(map(str, command))} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        output = f"{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        raise NativeBuildFailed(f"{' '.join(map(str, command))} failed:\n{output}")
     return result.stdout
 
 
@@ -190,7 +194,7 @@ def _compile_cxx(arch: Arch, folder: Path, cpp_file: Path, include: Sequence[str
     return obj
 
 
-#: ELF symbol bindings (the low nibble's complement: st_info >> 4).
+#: ELF symbol bindings: the high nibble of a symbol's st_info (the low one is its type).
 _STB_GLOBAL, _STB_WEAK, _STB_GNU_UNIQUE = 1, 2, 10
 
 
@@ -332,7 +336,7 @@ def model_module_sources(cm: Any) -> Tuple[str, str]:
         f"    mp_store_global(MP_QSTR_{ep.name}, MP_DYNRUNTIME_MAKE_FUNCTION(emlg_fn_{ep.name}));" for ep in entries
     )
     classes = getattr(cm, "classes_", None)
-    if classes is not None and classes.ndim == 1:
+    if classes is not None and getattr(classes, "ndim", 0) == 1:  # multi-output models keep a list
         items = _class_objects(classes)
         class_store = (
             f"    mp_obj_t classes[{len(items)}];\n"

@@ -177,7 +177,11 @@ static mp_obj_t emlg_rt_call(size_t n_args, const mp_obj_t *args, mp_map_t *kw, 
     if (kind == EMLG_INDICATOR && ints == NULL) {
         ints = (int32_t *)self->results;
     }
-    emlg_loader_run(self->model, id, x, values, ints, self->work, self->scratch_bytes);
+    if (emlg_loader_run(self->model, id, x, values, ints, self->work, self->scratch_bytes) != 0) {
+        // Cannot happen for a loaded model with the scratch load() sized; a
+        // wrong answer must not pass silently if it ever does.
+        mp_raise_msg(&mp_type_RuntimeError, "emlearn_gen_rt: the loader refused to run this entry point");
+    }
     if (kind == EMLG_VALUES) {
         return emlg_values_result(out, values, width);
     }
