@@ -196,6 +196,31 @@ def model_file_table(rows: List[Dict[str, Any]]) -> str:
     return _table(header, body)
 
 
+#: Native archs of the MicroPython table, in its column order.
+MPY_ARCHS = ("x64", "armv6m", "armv7m", "armv7emsp")
+
+
+def micropython_table(rows: List[Dict[str, Any]]) -> str:
+    """emlearn-gen's MicroPython modules: sizes, RAM after import, time per
+    prediction on the unix port beside CPython scikit-learn's, one row at a time."""
+    header = (["model"] + [f".mpy {arch}" for arch in MPY_ARCHS]
+              + ["RAM after import", "native µs/pred", "pure-Python µs/pred", "scikit-learn µs/pred (CPython)",
+                 "scikit-learn / native"])
+    body = []
+    for row in rows:
+        if not row.get("ours") or row.get("tool") != "emlearn_gen":
+            continue
+        if _num(row.get("mpy_bytes_x64")) is None:
+            if row.get("mpy_note"):
+                body.append([row["model"]] + ["–"] * (len(header) - 2) + [_short_na(str(row["mpy_note"]))])
+            continue
+        native, sklearn = _num(row.get("mpy_us_per_pred")), _num(row.get("mpy_sklearn_us_per_pred"))
+        body.append([row["model"]] + [_kib(row.get(f"mpy_bytes_{arch}")) for arch in MPY_ARCHS]
+                    + [_kib(row.get("mpy_import_ram_bytes")), _fmt(native, 1), _fmt(row.get("mpy_pure_us_per_pred"), 1),
+                       _fmt(sklearn, 1), f"{sklearn / native:.0f}x" if native and sklearn else "–"])
+    return _table(header, body)
+
+
 def speed_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
     tools = _tools(rows)
     header = ["model", "splits visited"] + [_label(rows, t) for t in tools]
@@ -704,6 +729,16 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
                   "of the prediction function until control is back in the driver (soft-float routines "
                   "included). '/split' divides by the split nodes scikit-learn's paths visit on the same rows.",
                   "", device_speed_table(rows, notes), ""]
+    if any(r.get("mpy_bytes_x64") not in (None, "") or r.get("mpy_note") for r in rows):
+        parts += ["## MicroPython", "",
+                  "emlearn-gen's MicroPython native module of each model (`cm.save_micropython`, "
+                  "docs/micropython.md): bytes of the `.mpy` per architecture (model tables, kernels, C wrapper "
+                  "and, on Arm, libgcc's soft-float helpers), the GC heap `import` takes on the unix port "
+                  "(gc.mem_free before and after; the unix port keeps native code outside the GC heap), and "
+                  "microseconds per `predict` of one row (array('f')) on the unix port (x64), best of 5 passes "
+                  "over the first test rows, beside CPython scikit-learn's `predict` on one row at a time. "
+                  "The pure-Python module's column is filled once it is measured.", "",
+                  micropython_table(rows), ""]
     parts += ["## Speed: Python API on the host", "",
               "`CModel.predict` against the estimator's `predict` (n_jobs=1 on both), same process and run; "
               "best of several repeats. The batch rows never repeat: test rows with an independent "

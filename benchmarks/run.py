@@ -35,6 +35,7 @@ from . import models as M
 from . import native
 from . import report
 from . import sigkernels
+from .micropython import micropython_measure
 from .pyspeed import api_speed
 from .fidelity import CompiledModel, Reference, check_contract, compare, linear_tie_zone, task_of
 from .tools import TOOLS, ModelInfo, NotApplicable, generate, ours_options, tool_versions
@@ -198,6 +199,9 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
             # Batch throughput on rows that never repeat (models.throughput_rows).
             batch = M.throughput_rows(data, prof["api_batch_rows"])
             row.update(api_speed(cm, est, X[:1], batch, prof["api_min_time"]))
+            if key == "emlearn_gen":
+                # MicroPython: module sizes per arch, RAM and time on the unix port.
+                row.update(micropython_measure(cm, est, X, prof["api_min_time"]))
         log(f"[{spec.key}] {key}: equal {row.get('labels_equal_pct', float('nan')):.2f}%  "
             f"instr/pred {row.get('instr_per_pred', float('nan')):.0f}  convert {gen.convert_s:.2f} s  "
             f"compile {row.get('host_compile_s', float('nan')):.2f} s")

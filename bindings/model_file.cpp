@@ -21,36 +21,6 @@ namespace {
 
 namespace eg = emlearn_gen;
 
-const char* problem_text(eg::file_problem p) {
-  switch (p) {
-    case eg::file_problem::none: return "no problem";
-    case eg::file_problem::null_buffer: return "no data";
-    case eg::file_problem::misaligned: return "the buffer is not 8-byte aligned";
-    case eg::file_problem::too_short: return "too short to be a model file";
-    case eg::file_problem::bad_magic: return "bad magic: this is not an emlearn-gen model file";
-    case eg::file_problem::bad_version:
-      return "unsupported file format version: the file was written by another emlearn-gen; write it again "
-             "with this version";
-    case eg::file_problem::truncated: return "truncated: the file is shorter than its header says";
-    case eg::file_problem::bad_size: return "bad size: the stated size cannot hold the file's records";
-    case eg::file_problem::bad_crc: return "CRC-32 mismatch: the file is corrupt";
-    case eg::file_problem::bad_counts: return "more entry points, fields or tables than a model file may have";
-    case eg::file_problem::bad_reserved: return "a reserved byte is not zero";
-    case eg::file_problem::bad_entry: return "an entry point the model does not have, or of the wrong width";
-    case eg::file_problem::bad_table_type: return "a table of unknown element type";
-    case eg::file_problem::table_outside: return "a table lies outside the file, overlaps another or is misaligned";
-    case eg::file_problem::bad_metadata: return "the metadata lies outside the file";
-    case eg::file_problem::bad_family: return "a model family this runtime does not know";
-    case eg::file_problem::bad_real: return "a real type other than float32 or float64";
-    case eg::file_problem::bad_format:
-      return "the family's table format is not this runtime's: write the file again with this emlearn-gen";
-    case eg::file_problem::bad_layout: return "the tables or fields do not match the family's layout";
-    case eg::file_problem::bad_tables: return "inconsistent model tables (the family's validation refused them)";
-    case eg::file_problem::bad_features: return "the header's feature count is not the model's";
-  }
-  return "unknown problem";
-}
-
 // {name: number} of every number the writer needs, from the C++ enums.
 py::dict model_file_ids() {
   py::dict families;
@@ -132,7 +102,7 @@ py::dict load_model_file(const py::bytes& data) {
   eg::loaded_model model;
   const eg::status s = eg::model_load(buffer.data(), bytes.size(), &model);
   if (s != eg::status::ok) {
-    std::string what = std::string("not a loadable model file: ") + problem_text(model.file.problem);
+    std::string what = std::string("not a loadable model file: ") + eg::file_problem_text(model.file.problem);
     check_status(s, what);
   }
   const eg::model_file& f = model.file;

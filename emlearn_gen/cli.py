@@ -257,7 +257,56 @@ def _output_path(args: argparse.Namespace) -> Optional[Path]:
     return output
 
 
+def _micropython_failed(exc: Exception) -> CliError:
+    """A MicroPython build's failure as a CliError: a missing tool, SDK or
+    module is something this installation cannot do (usage status)."""
+    from .micropython.native import ToolMissing
+    from .micropython.sdk import SdkMissing
+
+    status = EXIT_USAGE if isinstance(exc, (ToolMissing, SdkMissing, NotImplementedError)) else EXIT_FAILED
+    return CliError(str(exc), status)
+
+
+def _micropython_folder(args: argparse.Namespace) -> Path:
+    """The folder MicroPython modules go to (-o, default the current folder)."""
+    if args.output == "-":
+        raise CliError("MicroPython modules are files: give a folder with -o, not standard output", EXIT_USAGE)
+    folder = Path(args.output) if args.output else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"{folder} is a file: with --micropython, -o names a folder", EXIT_USAGE)
+    return folder
+
+
+def _archs(args: argparse.Namespace) -> List[str]:
+    from .micropython.native import parse_archs
+
+    try:
+        return parse_archs(args.arch)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+
+
+def _cmd_convert_micropython(args: argparse.Namespace) -> int:
+    if args.output_format == "file" or args.standalone:
+        raise CliError("--micropython writes MicroPython modules: leave out --output-format file and --standalone",
+                       EXIT_USAGE)
+    folder = _micropython_folder(args)
+    archs = _archs(args)
+    estimator, cm = _convert(args)
+    try:
+        written = cm.save_micropython(folder, archs)
+    except ValueError as exc:
+        raise _conversion_failed(exc, estimator, Path(args.model), cm.name, args.name is not None) from exc
+    except Exception as exc:  # noqa: BLE001 - tools and builds fail with one line, never a traceback
+        raise _micropython_failed(exc) from exc
+    for path in written:
+        print(f"wrote {path}: {cm.estimator_name} as MicroPython module {cm.name} ({path.stat().st_size} bytes)")
+    return EXIT_OK
+
+
 def _cmd_convert(args: argparse.Namespace) -> int:
+    if args.micropython:
+        return _cmd_convert_micropython(args)
     output = _output_path(args)
     estimator, cm = _convert(args)
     try:
@@ -439,6 +488,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="inline the runtime headers the model needs, so the header compiles with no include path",
     )
+    convert.add_argument(
+        "--micropython",
+        action="store_true",
+        help="write MicroPython modules instead of a header: NAME.mpy per --arch, in the folder -o "
+        "(default: the current folder; one folder per arch when several are given); docs/micropython.md",
+    )
+    convert.add_argument(
+        "--arch",
+        default="x64",
+        metavar="ARCHS",
+        help="with --micropython: comma-separated archs among x64, armv6m, armv7m, armv7emsp (native "
+        "modules) and python (the pure-Python module); default: %(default)s",
+    )
     convert.set_defaults(func=_cmd_convert)
 
     footprint = sub.add_parser(
@@ -484,7 +546,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mpy_sdk.add_argument("--dest", metavar="FOLDER", help="where to put them (default: the cache folder)")
     mpy_sdk.set_defaults(func=_cmd_micropython_sdk)
+
+    mpy_runtime = sub.add_parser(
+        "micropython-runtime",
+        help="write the MicroPython runtime module emlearn_gen_rt, which loads model files",
+        description=(
+            "Builds emlearn_gen_rt.mpy (native, per --arch) or emlearn_gen_rt.py (arch python): a "
+            "MicroPython module that loads model files (emlearn-gen convert --output-format file) and "
+            "runs them with the runtime's kernels. docs/micropython.md"
+        ),
+    )
+    mpy_runtime.add_argument("-o", "--output", metavar="FOLDER", help="where to write (default: the current folder)")
+    mpy_runtime.add_argument(
+        "--arch", default="x64", metavar="ARCHS",
+        help="comma-separated archs among x64, armv6m, armv7m, armv7emsp and python; default: %(default)s",
+    )
+    mpy_runtime.set_defaults(func=_cmd_micropython_runtime)
     return parser
+
+
+def _cmd_micropython_runtime(args: argparse.Namespace) -> int:
+    from .micropython.native import save_runtime
+
+    folder = _micropython_folder(args)
+    archs = _archs(args)
+    try:
+        written = save_runtime(folder, archs)
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        raise _micropython_failed(exc) from exc
+    for path in written:
+        print(f"wrote {path} ({path.stat().st_size} bytes)")
+    return EXIT_OK
 
 
 def _cmd_micropython_sdk(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import os
 from functools import update_wrapper
 from pathlib import Path
 from types import MethodType
-from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -478,6 +478,23 @@ class CModel:
         """Writes :meth:`to_model_file` to ``path`` (replaced whole, as
         :meth:`save` does) and returns the path."""
         return write_bytes_atomic(path, self.to_model_file())
+
+    def save_micropython(
+        self, folder: Union[str, "os.PathLike[str]"], arch: Union[str, Sequence[str]] = "x64"
+    ) -> List[Path]:
+        """Writes the model as a MicroPython module and returns the written paths.
+
+        ``arch``: "x64", "armv6m", "armv7m", "armv7emsp" (a native module
+        ``<name>.mpy`` holding the model's tables and the runtime's kernels,
+        built with the compilers and MicroPython's sources: see
+        docs/micropython.md), "python" (the pure-Python module), or several
+        of these (a list or "x64,armv7emsp"). One arch writes into
+        ``folder``; several write into ``folder/<arch>/``. On the device:
+        ``import <name>``; ``<name>.predict(x)`` for one row.
+        """
+        from .micropython.native import save_micropython
+
+        return save_micropython(self, folder, arch)
 
     def save(self, path: Union[str, "os.PathLike[str]"], *, standalone: bool = False) -> Path:
         """Writes the header to ``path`` and returns the path.

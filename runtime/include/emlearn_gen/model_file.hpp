@@ -154,6 +154,38 @@ inline uint32_t element_bytes(uint8_t type) {
   return 0u;
 }
 
+/// What `p` means, in words for a person: the host's ValueError and
+/// MicroPython's emlearn_gen_rt print it.
+inline const char* file_problem_text(file_problem p) {
+  switch (p) {
+    case file_problem::none: return "no problem";
+    case file_problem::null_buffer: return "no data";
+    case file_problem::misaligned: return "the buffer is not 8-byte aligned";
+    case file_problem::too_short: return "too short to be a model file";
+    case file_problem::bad_magic: return "bad magic: this is not an emlearn-gen model file";
+    case file_problem::bad_version:
+      return "unsupported file format version: the file was written by another emlearn-gen; write it again "
+             "with this version";
+    case file_problem::truncated: return "truncated: the file is shorter than its header says";
+    case file_problem::bad_size: return "bad size: the stated size cannot hold the file's records";
+    case file_problem::bad_crc: return "CRC-32 mismatch: the file is corrupt";
+    case file_problem::bad_counts: return "more entry points, fields or tables than a model file may have";
+    case file_problem::bad_reserved: return "a reserved byte is not zero";
+    case file_problem::bad_entry: return "an entry point the model does not have, or of the wrong width";
+    case file_problem::bad_table_type: return "a table of unknown element type";
+    case file_problem::table_outside: return "a table lies outside the file, overlaps another or is misaligned";
+    case file_problem::bad_metadata: return "the metadata lies outside the file";
+    case file_problem::bad_family: return "a model family this runtime does not know";
+    case file_problem::bad_real: return "a real type other than float32 or float64";
+    case file_problem::bad_format:
+      return "the family's table format is not this runtime's: write the file again with this emlearn-gen";
+    case file_problem::bad_layout: return "the tables or fields do not match the family's layout";
+    case file_problem::bad_tables: return "inconsistent model tables (the family's validation refused them)";
+    case file_problem::bad_features: return "the header's feature count is not the model's";
+  }
+  return "unknown problem";
+}
+
 namespace detail {
 
 /// Reads `n` bytes at `offset` of the buffer (program memory on AVR).
