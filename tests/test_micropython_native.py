@@ -493,18 +493,6 @@ def test_missing_tools_and_sources_say_what_to_install(monkeypatch: pytest.Monke
         native.check_tools("x64")
 
 
-def test_python_arch_without_the_pure_module_says_so(tmp_path: Path) -> None:
-    try:
-        import emlearn_gen.micropython.pure  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("the pure-Python module is there")
-    cm, _ = _converted("GaussianNB-iris")
-    with pytest.raises(NotImplementedError, match="emlearn_gen.micropython.pure is missing"):
-        cm.save_micropython(tmp_path, arch="python")
-
-
 def test_cli_converts_to_micropython_modules(tmp_path: Path) -> None:
     skops = pytest.importorskip("skops.io")
     _require_build("x64")

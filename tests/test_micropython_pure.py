@@ -161,7 +161,9 @@ def _runs(cm: Any) -> bool:
 def test_catalog_example_matches_host(family: str, key: str, target: str) -> None:
     cm, X = _converted(key)
     if not _runs(cm):
-        with pytest.raises(ValueError, match="pure-Python runtime runs"):
+        # Refused by the runtime itself, or because a model file cannot hold
+        # the model (a stream entry point, a Pipeline's steps).
+        with pytest.raises(ValueError, match="pure-Python runtime runs|holds what a model file holds"):
             pure.check_runs(cm)
         return
     report = assert_matches(cm, X, target=target)

@@ -471,26 +471,17 @@ def check_module_name(name: str) -> None:
         )
 
 
-def _pure_module() -> Any:
-    try:
-        from . import pure  # type: ignore[attr-defined]
-    except ImportError:
-        raise NotImplementedError(
-            "the pure-Python MicroPython module (arch 'python') is not part of this emlearn-gen "
-            "(emlearn_gen.micropython.pure is missing); use a native arch: " + ", ".join(NATIVE_ARCHS)
-        ) from None
-    return pure
-
-
 def save_micropython(cm: Any, folder: Union[str, Path], arch: Union[str, Sequence[str]] = "x64") -> List[Path]:
     """Writes ``cm``'s MicroPython module for each arch (see CModel.save_micropython)."""
+    from . import pure
+
     archs = parse_archs(arch)
     check_module_name(cm.name)
     written: List[Path] = []
     for name, target in _arch_folders(folder, archs):
         if name == PYTHON_ARCH:
             target.mkdir(parents=True, exist_ok=True)
-            written.extend(Path(p) for p in _pure_module().write_model_module(cm, target))
+            written.extend(Path(p) for p in pure.write_model_module(cm, target))
         else:
             written.append(write_model_module(cm, target, name))
     return written
@@ -499,12 +490,13 @@ def save_micropython(cm: Any, folder: Union[str, Path], arch: Union[str, Sequenc
 def save_runtime(folder: Union[str, Path], arch: Union[str, Sequence[str]] = "x64") -> List[Path]:
     """Writes the runtime module for each arch: ``emlearn_gen_rt.mpy`` (native)
     or ``emlearn_gen_rt.py`` (arch "python"), with the layout of save_micropython."""
+    from . import pure
+
     written: List[Path] = []
     for name, target in _arch_folders(folder, parse_archs(arch)):
         if name == PYTHON_ARCH:
             target.mkdir(parents=True, exist_ok=True)
-            result = _pure_module().write_runtime_module(target)
-            written.extend(Path(p) for p in (result if isinstance(result, (list, tuple)) else [result]))
+            written.extend(Path(p) for p in pure.write_runtime_module(target))
         else:
             written.append(write_runtime_module(target, name))
     return written

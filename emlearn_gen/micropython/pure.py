@@ -53,7 +53,7 @@ class MpyCrossMissing(ToolchainMissing):
 
 
 def _source(families: Sequence[str], end: str) -> str:
-    parts = ["common.py", *(FAMILY_PARTS[f] for f in families)]
+    parts = ["json_reader.py", "common.py", *(FAMILY_PARTS[f] for f in families)]
     text = "".join((SOURCE_DIR / part).read_text() + "\n\n" for part in parts)
     return text + end
 

@@ -89,6 +89,25 @@ def _command(target: str) -> List[str]:
     return port.qemu_command(port.firmware_path())
 
 
+def _port_library(target: str) -> Dict[str, bytes]:
+    """Modules a port lacks that scripts expect: the MPS2 MicroPython is
+    built without MicroPython's extmod (not in the SDK), so it has no json;
+    it gets a json module made of the pure-Python runtime's JSON reader
+    (enough for emlearn_gen_rt, which reads a model file's labels with it)."""
+    if target != MPS2_AN386:
+        return {}
+    from ..micropython.pure import SOURCE_DIR
+
+    reader = (SOURCE_DIR / "json_reader.py").read_text()
+    wrapper = (
+        "\n\ndef loads(text):\n"
+        "    if isinstance(text, (bytes, bytearray)):\n"
+        "        text = text.decode('utf-8')\n"
+        "    return _json_loads(text)\n"
+    )
+    return {"json.py": (reader + wrapper).encode()}
+
+
 def run_micropython(
     script: str,
     files: Optional[Mapping[str, FileSource]] = None,
@@ -102,7 +121,7 @@ def run_micropython(
     command = _command(target)
     with tempfile.TemporaryDirectory(prefix="emlearn_gen_mpy_") as scratch:
         folder = Path(scratch)
-        _write_files(folder, files or {})
+        _write_files(folder, {**_port_library(target), **(files or {})})
         (folder / "main_script.py").write_text(script)
         try:
             result = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout)

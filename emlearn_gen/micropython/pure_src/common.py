@@ -332,89 +332,11 @@ class _File:
 
 # ---- models ----
 
-def _json(text):
-    # A small JSON reader for the metadata's class labels (MicroPython's json
-    # module is not on every port): objects, arrays, strings, numbers,
-    # true, false and null.
-    pos = [0]
-
-    def skip():
-        while pos[0] < len(text) and text[pos[0]] in ' \t\r\n':
-            pos[0] += 1
-
-    def value():
-        skip()
-        c = text[pos[0]]
-        if c == '{':
-            out = {}
-            pos[0] += 1
-            skip()
-            if text[pos[0]] == '}':
-                pos[0] += 1
-                return out
-            while True:
-                skip()
-                key = value()
-                skip()
-                pos[0] += 1  # ':'
-                out[key] = value()
-                skip()
-                c = text[pos[0]]
-                pos[0] += 1
-                if c == '}':
-                    return out
-        if c == '[':
-            out = []
-            pos[0] += 1
-            skip()
-            if text[pos[0]] == ']':
-                pos[0] += 1
-                return out
-            while True:
-                out.append(value())
-                skip()
-                c = text[pos[0]]
-                pos[0] += 1
-                if c == ']':
-                    return out
-        if c == '"':
-            pos[0] += 1
-            parts = []
-            while text[pos[0]] != '"':
-                c = text[pos[0]]
-                if c == '\\':
-                    e = text[pos[0] + 1]
-                    if e == 'u':
-                        parts.append(chr(int(text[pos[0] + 2:pos[0] + 6], 16)))
-                        pos[0] += 6
-                        continue
-                    parts.append({'n': '\n', 't': '\t', 'r': '\r', 'b': '\b', 'f': '\f'}.get(e, e))
-                    pos[0] += 2
-                    continue
-                parts.append(c)
-                pos[0] += 1
-            pos[0] += 1
-            return ''.join(parts)
-        for word, result in (('true', True), ('false', False), ('null', None)):
-            if text.startswith(word, pos[0]):
-                pos[0] += len(word)
-                return result
-        start = pos[0]
-        while pos[0] < len(text) and text[pos[0]] in '+-0123456789.eE':
-            pos[0] += 1
-        number = text[start:pos[0]]
-        if '.' in number or 'e' in number or 'E' in number:
-            return float(number)
-        return int(number)
-
-    return value()
-
-
 def _classes_of(metadata):
     if not metadata:
         return None
     try:
-        labels = _json(metadata.decode('utf-8')).get('classes')
+        labels = _json_loads(metadata.decode('utf-8')).get('classes')
     except Exception:
         raise _bad('its metadata is not JSON')
     return None if labels is None else tuple(labels['values'])
