@@ -23,10 +23,11 @@ from __future__ import annotations
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Any, Tuple
+from typing import Any, Optional
 
 import numpy as np
 import pytest
+import scipy.fft
 import scipy.signal
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
@@ -35,10 +36,12 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 
 import emlearn_gen
-from emlearn_gen.core.host import HostModel
 from emlearn_gen.core.family import Packed
+from emlearn_gen.core.host import HostModel
+from emlearn_gen.families.transforms.contract import transform_bound
+from emlearn_gen.families.transforms.convert import convert_transforms
 from emlearn_gen.signal import MFCC, FIRFilter, MelSpectrum, SOSFilter, SpectralFeatures, Spectrum, WindowFeatures
-from emlearn_gen.signal.spectrum import dct_matrix, mel_filterbank, window_table
+from emlearn_gen.signal.spectrum import mel_filterbank, window_table
 from emlearn_gen.testing.datasets import ACTIVITY_RATE, activity_windows
 
 from firmware_support import STRICT, require_tool, run
@@ -109,9 +112,6 @@ def test_spectral_references_are_numpys_and_scipys() -> None:
     for est, want in cases:
         est.fit(X)
         program = emlearn_gen.convert(est)
-        from emlearn_gen.families.transforms.contract import transform_bound
-        from emlearn_gen.families.transforms.convert import convert_transforms
-
         exact = transform_bound(convert_transforms(est), X)
         np.testing.assert_allclose(exact.ref, want, rtol=1e-9, atol=1e-9 * np.abs(want).max(),
                                    err_msg=type(est).__name__)
@@ -181,7 +181,7 @@ def test_header_holds_the_signal_kernels_buffers_on_its_stack(steps: Any, tmp_pa
     cm = emlearn_gen.convert(est, name="model")
     got = _asan_run(cm, X, tmp_path)
     assert np.array_equal(got, est.transform(X).astype(np.float32))
-    program = emlearn_gen.families.transforms.convert.convert_transforms(est)
+    program = convert_transforms(est)
     assert program.max_width == 0 and program.work > 0
     assert cm.stated_stack["transform"] >= 4 * program.work
 
@@ -323,7 +323,7 @@ def test_model_files_refuse_signal_steps(make: Any) -> None:
 # The runtime's own check of a program's tables
 
 
-def _host(cm: Any, indices: np.ndarray = None, params: np.ndarray = None) -> HostModel:
+def _host(cm: Any, indices: Optional[np.ndarray] = None, params: Optional[np.ndarray] = None) -> HostModel:
     packed = cm._tables
     tables = dict(packed.tables)
     if indices is not None:
