@@ -45,6 +45,11 @@ LAYOUT = Layout(
 )
 
 
+#: Stack the kernels' own frames may take below an entry point whose
+#: program has a spectrum step: the FFT's stages and butterflies (measured on
+#: Cortex-M0 at about 410 bytes, soft-float calls included; tests/test_stack.py).
+SPECTRUM_KERNEL_STACK_BYTES = 512
+
 #: The most indices a step reads at fixed positions (transforms.hpp: a
 #: spline step's six, a spectrum step's seven and its first offset).
 FIXED_INDICES = 8
@@ -197,6 +202,8 @@ class TransformsFamily(Family):
                 f"{len(ir.steps)} step{'s' if len(ir.steps) != 1 else ''}; tables {packed.table_bytes} bytes.",
             ),
             scratch=scratch,
+            kernel_stack_bytes=(SPECTRUM_KERNEL_STACK_BYTES if any(s.op == "spectrum" for s in ir.steps)
+                                else None),
             context={"n_scratch": n_scratch},
             window=ir.window,
             **row_checks(ir, ~ir.nan_paths()[0]),
