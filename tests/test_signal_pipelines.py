@@ -319,6 +319,18 @@ def test_model_files_refuse_signal_steps(make: Any) -> None:
         cm.to_model_file()
 
 
+def test_model_file_loader_gives_signal_steps_their_op_scratch() -> None:
+    """Signal steps on some columns only (no whole-row window to check for
+    NaN) fit in a model file: the runtime's loader sizes the scratch with
+    transforms_scratch_floats, op scratch included, and runs them bit-equal."""
+    X = _windows(40, 1, n_windows=12)
+    ct = ColumnTransformer([("mfcc", MFCC(32, n_mels=6, n_mfcc=4, sample_rate=100.0), list(range(32))),
+                            ("low", SOSFilter(scipy.signal.butter(3, 0.2, output="sos")), list(range(32, 40)))]).fit(X)
+    cm = emlearn_gen.convert(ct)
+    loaded = emlearn_gen.load_model_file(cm.to_model_file())
+    assert loaded.raw_outputs("transform", X).tobytes() == cm.raw_outputs("transform", X).tobytes()
+
+
 # --------------------------------------------------------------------------
 # The runtime's own check of a program's tables
 
