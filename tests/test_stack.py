@@ -23,11 +23,11 @@ from sklearn.neighbors import KNeighborsClassifier, LocalOutlierFactor, NearestC
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.decomposition import PCA
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import emlearn_gen
-from emlearn_gen.signal import Hysteresis, MovingAverage, WindowFeatures
+from emlearn_gen.signal import MFCC, FIRFilter, Hysteresis, MovingAverage, SpectralFeatures, WindowFeatures
 from emlearn_gen.core.family import FLOAT64_KERNEL_STACK_BYTES
 from emlearn_gen.families import REGISTRY
 from emlearn_gen.testing import DEVICE_TARGET_NAMES, BuildCache, footprint
@@ -109,6 +109,17 @@ MODELS: Dict[str, Tuple[Callable[[Any], Tuple[np.ndarray, np.ndarray]], Callable
     # A signal step: window statistics of 32 samples x 3 axes, then a scaler and a forest.
     "pipeline_window_forest": (lambda load: load("activity_windows"), lambda: make_pipeline(
         WindowFeatures(32, 3), StandardScaler(), RandomForestClassifier(5, max_depth=6, random_state=0)), "float32"),
+    # Spectral and filter steps: the FFT's buffers and a filter's history
+    # as op scratch after the two rows; a FeatureUnion copies the window into each part.
+    "pipeline_mfcc_logistic": (lambda load: load("activity_windows"), lambda: make_pipeline(
+        MFCC(n_fft=32, n_mels=8, n_mfcc=5, sample_rate=25.0, n_channels=3), StandardScaler(),
+        LogisticRegression(max_iter=200)), None),
+    "pipeline_fir_window_forest": (lambda load: load("activity_windows"), lambda: make_pipeline(
+        FIRFilter([0.25, 0.5, 0.25], decimation=2, n_channels=3), WindowFeatures(16, 3),
+        RandomForestClassifier(3, max_depth=4, random_state=0)), "float32"),
+    "pipeline_union_forest": (lambda load: load("activity_windows"), lambda: make_pipeline(
+        FeatureUnion([("stats", WindowFeatures(32, 3)), ("spec", SpectralFeatures(32, sample_rate=25.0, n_channels=3))]),
+        RandomForestClassifier(3, max_depth=4, random_state=0)), "float32"),
     # float64 perceptrons and SVMs: real64 buffers, binary64 tanh, sigmoid,
     # softmax and exp (software on AVR), the binary64 coupling.
     "mlp_float64": (lambda load: load("wine"), lambda: MLPClassifier(hidden_layer_sizes=(8, 6), activation="tanh", max_iter=20, random_state=0), "float64"),

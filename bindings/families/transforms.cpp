@@ -35,7 +35,7 @@ class transforms_kernel : public kernel {
     const emlearn_gen::transforms_model m = m_;
     if (name == "transform" && kind == output_kind::float_vector && width == m.n_outputs) {
       return [m](const float* X, size_t n, void* out) {
-        std::vector<float> scratch(2u * static_cast<size_t>(m.max_width) + 1u);
+        std::vector<float> scratch(static_cast<size_t>(emlearn_gen::transforms_scratch_floats(m)) + 1u);
         float* y = static_cast<float*>(out);
         for (size_t i = 0; i < n; ++i) {
           emlearn_gen::transforms_run(m, X + i * m.n_features, y + i * m.n_outputs, scratch.data());
@@ -44,7 +44,7 @@ class transforms_kernel : public kernel {
     }
     if (name == "score_samples" && kind == output_kind::float_vector && width == 1u && n_quadratic_ != 0u) {
       return [m](const float* X, size_t n, void* out) {
-        std::vector<float> scratch(2u * static_cast<size_t>(m.max_width) + 1u);
+        std::vector<float> scratch(static_cast<size_t>(emlearn_gen::transforms_scratch_floats(m)) + 1u);
         float* y = static_cast<float*>(out);
         for (size_t i = 0; i < n; ++i) {
           emlearn_gen::transforms_score_samples(m, X + i * m.n_features, y + i, scratch.data());

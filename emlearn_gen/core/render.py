@@ -288,7 +288,9 @@ def _steps_context(steps: Any) -> Dict[str, Any]:
         "format_version": family.format_version,
         "n_features": steps.n_features_in_,
         "n_outputs": int(steps.n_outputs_),
-        "n_scratch": 2 * int(fields["max_width"]),
+        # Two rows between the steps and the signal kernels' buffers: the
+        # scratch the steps' own transform entry point declares.
+        "n_scratch": steps._lowered.scratch.get("transform", (0, ""))[0] // 4,
         "max_width": int(fields["max_width"]),
     }
 

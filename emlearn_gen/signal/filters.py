@@ -265,4 +265,91 @@ class FIRFilter(_Streaming, TransformerMixin, BaseEstimator):
         return self._stream_kernel().state
 
 
-__all__ = ["SOSFilter", "FIRFilter"]
+# --------------------------------------------------------------------------
+# References and bounds on arrays (the numeric contract of a filter step in a
+# Pipeline: each row a window filtered from the filter's initial state).
+# X: float64 windows (n_windows, n_samples * n_channels, interleaved); err:
+# the bound on how far the samples the runtime reads lie from X (an earlier
+# step's error). Each returns scipy's float64 result on X and the bound on
+# the runtime's distance from it, in the layout of the filter's transform.
+
+_U = 2.0**-24
+
+
+def _windows3(X: np.ndarray, n_channels: int) -> np.ndarray:
+    """(n_windows, n_samples * n_channels) -> (n_windows, n_samples, n_channels)."""
+    X = np.asarray(X, dtype=np.float64)
+    return X.reshape(len(X), -1, n_channels)
+
+
+def _impulse_sums(sos: np.ndarray, n_samples: int) -> np.ndarray:
+    """Per section s, sum |g_s| over a window's n_samples outputs: g_s the
+    impulse response of 1 / A_s followed by the sections after s (what an
+    error injected at section s becomes at the output). A window is filtered
+    from scratch, so no error lasts longer than its n_samples."""
+    delta = np.zeros(n_samples)
+    delta[0] = 1.0
+    sums = []
+    for s in range(len(sos)):
+        recursive = np.array([[1.0, 0.0, 0.0, 1.0, *sos[s, 4:]]])
+        sums.append(float(np.abs(scipy.signal.sosfilt(np.vstack([recursive, sos[s + 1 :]]), delta)).sum()))
+    return np.asarray(sums)
+
+
+def sos_reference_bound(X: np.ndarray, err: np.ndarray, sos: Any, n_channels: int,
+                        steady: bool) -> "tuple[np.ndarray, np.ndarray]":
+    """scipy.signal.sosfilt(sos, window) of each window (from
+    sosfilt_zi(sos) * the first sample with `steady`), and SOSFilter's bound
+    (docs/signal.md), per window and channel: u sum_s 4 (sum|b_s| U_s +
+    sum|a_s| Y_s) sum|g_s| (+ u sum_s 2 |zi_s| sum|g_s| from a steady
+    state), with U_s, Y_s the peaks of section s's input and output taken
+    at their largest; an input error e carries through as sum|h| max e (and,
+    through a steady state, sum_s |zi_unit_s| e_0 sum|g_s|)."""
+    sos = _checked_sos(sos)
+    x, dx = _windows3(X, n_channels), _windows3(err, n_channels)
+    n_samples = x.shape[1]
+    zi_unit = scipy.signal.sosfilt_zi(sos) if steady else None
+    zi = None if zi_unit is None else zi_unit[:, None, :, None] * x[None, :, :1, :]  # (n_sec, windows, 2, channels)
+    g = _impulse_sums(sos, n_samples)
+    whole = float(np.abs(scipy.signal.sosfilt(sos, np.eye(1, n_samples)[0])).sum())
+    dx_max = dx.max(axis=1)
+    total = np.zeros((len(x), n_channels))  # in units of u
+    carried = whole * dx_max  # the input's error, filtered
+    section_input = x
+    for s in range(len(sos)):
+        zi_s = None if zi is None else zi[s : s + 1]
+        if zi_s is None:
+            section_output = scipy.signal.sosfilt(sos[s : s + 1], section_input, axis=1)
+        else:
+            section_output, _ = scipy.signal.sosfilt(sos[s : s + 1], section_input, axis=1, zi=zi_s)
+        b, a = np.abs(sos[s, :3]).sum(), np.abs(sos[s, 3:]).sum()
+        # The runtime's section sees its input within the error so far.
+        peak_in = np.abs(section_input).max(axis=1) + dx_max * (whole if s else 1.0)
+        peak_out = np.abs(section_output).max(axis=1) + dx_max * whole
+        total += 4.0 * (b * peak_in + a * peak_out) * g[s]
+        if zi_s is not None:
+            start = np.abs(zi_s[0]).sum(axis=1)  # (windows, channels)
+            total += 2.0 * start * g[s]
+            carried = carried + np.abs(zi_unit[s]).sum() * dx[:, 0, :] * g[s]
+        section_input = section_output
+    bound = _U * total + carried
+    ref = section_input
+    return ref.reshape(len(x), -1), np.broadcast_to(bound[:, None, :], ref.shape).reshape(len(x), -1).copy()
+
+
+def fir_reference_bound(X: np.ndarray, err: np.ndarray, taps: Any, decimation: int,
+                        n_channels: int) -> "tuple[np.ndarray, np.ndarray]":
+    """scipy.signal.lfilter(taps, [1.0], window)[::decimation] of each
+    window, and FIRFilter's bound per window and channel: (N + 1) u / (1 -
+    (N + 1) u) sum|h| max|x| (x at its largest), plus sum|h| max e for an
+    input error e."""
+    h = np.asarray(taps, dtype=np.float64).reshape(-1)
+    x, dx = _windows3(X, n_channels), _windows3(err, n_channels)
+    ref = scipy.signal.lfilter(h, [1.0], x, axis=1)[:, ::decimation, :]
+    m = (len(h) + 1) * _U
+    peak = (np.abs(x) + dx).max(axis=1)
+    bound = m / (1.0 - m) * np.abs(h).sum() * peak + np.abs(h).sum() * dx.max(axis=1)
+    return ref.reshape(len(x), -1), np.broadcast_to(bound[:, None, :], ref.shape).reshape(len(x), -1).copy()
+
+
+__all__ = ["SOSFilter", "FIRFilter", "sos_reference_bound", "fir_reference_bound"]

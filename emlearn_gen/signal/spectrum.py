@@ -651,3 +651,160 @@ class SpectralFeatures(_WindowTransformer):
         spectra = self._spectra(X, self.spectrum, DEFAULT_AMIN)
         return self._channel_major(_runtime.spectrum_features(spectra, self.bin_hz_))
 
+
+
+# --------------------------------------------------------------------------
+# References and bounds on arrays (the numeric contract of a spectral step
+# in a Pipeline: docs/signal.md, "Bounds"). Each takes float64 windows X
+# (n_windows, n_fft * n_channels, samples interleaved), the bound `err` (same
+# shape) on how far the samples the runtime reads lie from X (an earlier
+# step's error), and returns numpy's float64 features of X and the bound on
+# the runtime's distance from them, channel-major as the transformers.
+
+#: 10 / ln 10: dB per neper of power.
+DB = 10.0 / math.log(10.0)
+
+
+def _channels(X: np.ndarray, n_fft: int, n_channels: int) -> np.ndarray:
+    """(n_windows, n_fft * n_channels) interleaved -> (n_windows, n_channels, n_fft)."""
+    return np.asarray(X, dtype=np.float64).reshape(len(X), n_fft, n_channels).transpose(0, 2, 1)
+
+
+def fft_reference_bound(X: np.ndarray, err: np.ndarray, n_fft: int, n_channels: int,
+                        window: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """(numpy.fft.rfft of x * window in float64, (n_windows, n_channels,
+    n_bins); e, (n_windows, n_channels), the bound on every bin's distance).
+    e is rfft_error_bound(n) sqrt(n) ||x w||_2 (the product's rounding
+    counted in it) plus sqrt(n) || err |w| ||_2: the FFT is linear and the
+    one-sided bins of a spectrum hold at most its whole norm (Parseval)."""
+    x, dx = _channels(X, n_fft, n_channels), _channels(err, n_fft, n_channels)
+    w = np.ones(n_fft) if window is None else np.asarray(window, dtype=np.float64)
+    xw = x * w
+    spectrum = np.fft.rfft(xw, axis=2)
+    root_n = math.sqrt(n_fft)
+    e = (rfft_error_bound(n_fft, windowed=window is not None) * root_n * np.linalg.norm(xw, axis=2)
+         + root_n * np.linalg.norm(dx * np.abs(w), axis=2))
+    return spectrum, e
+
+
+def _values_bound(spectrum: np.ndarray, e: np.ndarray, kind: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Power or magnitude of each bin and its bound (docs/signal.md): the
+    FFT's bound e carried through |.|^2 or |.|, the kernel's own roundings
+    2u of the result."""
+    mag = np.abs(spectrum)
+    e = e[..., None]
+    if kind == "magnitude":
+        return mag, e + 2.01 * U32 * (mag + e)
+    return mag**2, 2 * mag * e + e**2 + 2.01 * U32 * (mag + e) ** 2
+
+
+def _db(power: np.ndarray, amin: float) -> np.ndarray:
+    return DB * np.log(np.maximum(power, amin))
+
+
+def db_reference_bound(power: np.ndarray, bound: np.ndarray, amin: float) -> Tuple[np.ndarray, np.ndarray]:
+    """10 log10(max(P, amin)) and the bound on the runtime's decibels for
+    a power it computes within `bound` of P: the farthest the logarithm
+    moves over [P - bound, P + bound] (exact, so it holds also where the
+    first-order 4.343 (-ln(1 - r)) of docs/signal.md does not), plus log_f's
+    error and the rounded 10 / ln 10 (5u |y| + 8.7u)."""
+    y = _db(power, amin)
+    up = _db(power + bound, amin) - y
+    down = y - _db(np.maximum(power - bound, 0.0), amin)
+    return y, np.maximum(up, down) + 5.01 * U32 * np.abs(y) + 2.01 * DB * U32
+
+
+def _flat(values: np.ndarray) -> np.ndarray:
+    """(n_windows, n_channels, F) -> (n_windows, n_channels * F), channel-major."""
+    return values.reshape(len(values), -1)
+
+
+def spectrum_reference_bound(X: np.ndarray, err: np.ndarray, n_fft: int, n_channels: int,
+                             window: Optional[np.ndarray], kind: str,
+                             amin: float = DEFAULT_AMIN) -> Tuple[np.ndarray, np.ndarray]:
+    """Spectrum's values and bounds (power, magnitude or log-power)."""
+    spectrum, e = fft_reference_bound(X, err, n_fft, n_channels, window)
+    if kind == "log_power":
+        power, bound = _values_bound(spectrum, e, "power")
+        ref, bound = db_reference_bound(power, bound, amin)
+    else:
+        ref, bound = _values_bound(spectrum, e, kind)
+    return _flat(ref), _flat(bound)
+
+
+def _mel_energies(spectrum: np.ndarray, e: np.ndarray, filterbank: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Energies of the float64 filterbank over the power spectrum, and their
+    bound: sum_k w_fk (dP_k + u/2 P_k) (the power's bound, the table's
+    rounding to float32) + (c_f + 1) u sum_k w_fk P_k (the sum's roundings
+    over the filter's c_f bins), P taken at its largest."""
+    power, dpower = _values_bound(spectrum, e, "power")
+    fb = np.abs(np.asarray(filterbank, dtype=np.float64))
+    nonzero = fb != 0
+    first = np.argmax(nonzero, axis=1)
+    last = fb.shape[1] - 1 - np.argmax(nonzero[:, ::-1], axis=1)
+    counts = (last - first + 1).astype(np.float64)
+    high = (power + dpower) @ fb.T
+    energies = power @ np.asarray(filterbank, dtype=np.float64).T
+    bound = dpower @ fb.T + 0.5 * U32 * high + 1.01 * (counts + 1) * U32 * high
+    return energies, bound
+
+
+def mel_reference_bound(X: np.ndarray, err: np.ndarray, n_fft: int, n_channels: int,
+                        window: Optional[np.ndarray], filterbank: np.ndarray, log: bool,
+                        amin: float = DEFAULT_AMIN) -> Tuple[np.ndarray, np.ndarray]:
+    """MelSpectrum's energies (dB with `log`) and bounds; `filterbank` is the
+    float64 (n_mels, n_bins) matrix (MelSpectrum.filterbank_)."""
+    spectrum, e = fft_reference_bound(X, err, n_fft, n_channels, window)
+    energies, bound = _mel_energies(spectrum, e, filterbank)
+    if log:
+        energies, bound = db_reference_bound(energies, bound, amin)
+    return _flat(energies), _flat(bound)
+
+
+def mfcc_reference_bound(X: np.ndarray, err: np.ndarray, n_fft: int, n_channels: int,
+                         window: Optional[np.ndarray], filterbank: np.ndarray, dct: np.ndarray,
+                         amin: float = DEFAULT_AMIN) -> Tuple[np.ndarray, np.ndarray]:
+    """MFCC's coefficients (the float64 DCT matrix `dct`, (n_mfcc, n_mels),
+    of the float64 log-mel energies, as scipy.fft.dct(type=2,
+    norm='ortho')) and bounds: sum_j |D_ij| (dL_j + (n_mels + 1) u |L_j|)
+    with |L_j| taken at its largest, plus u/2 sum_j |D_ij L_j| for the
+    matrix's rounding to float32."""
+    spectrum, e = fft_reference_bound(X, err, n_fft, n_channels, window)
+    energies, bound = _mel_energies(spectrum, e, filterbank)
+    log_mel, dlog = db_reference_bound(energies, bound, amin)
+    D = np.asarray(dct, dtype=np.float64)
+    n_mels = D.shape[1]
+    high = np.abs(log_mel) + dlog
+    coefficients = log_mel @ D.T
+    bound = dlog @ np.abs(D).T + 1.01 * (n_mels + 1) * U32 * (high @ np.abs(D).T) + 0.5 * U32 * (high @ np.abs(D).T)
+    return _flat(coefficients), _flat(bound)
+
+
+def spectral_features_reference_bound(X: np.ndarray, err: np.ndarray, n_fft: int, n_channels: int,
+                                      window: Optional[np.ndarray], spectrum: str,
+                                      bin_hz: float) -> Tuple[np.ndarray, np.ndarray]:
+    """SpectralFeatures' centroid and dominant frequency over bins of
+    bin_hz Hz (the transformer's float32 bin_hz_), and bounds. With the
+    spectrum S known within dS per bin, A = sum k S_k and B = sum S_k move
+    by at most sum k dS_k and sum dS_k, so the centroid in bins by at most
+    (dA + (A / B) dB) / (B - dB) (anywhere in [0, n_bins - 1] where B may
+    be 0), plus the kernel's (2 n_bins + 4) u. The dominant frequency may
+    be any bin whose value may reach the largest's lowest; its product with
+    bin_hz is rounded once."""
+    fft, e = fft_reference_bound(X, err, n_fft, n_channels, window)
+    S, dS = _values_bound(fft, e, spectrum)
+    n_bins = S.shape[2]
+    k = np.arange(n_bins, dtype=np.float64)
+    A, B = S @ k, S.sum(axis=2)
+    dA, dB = dS @ k, dS.sum(axis=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centroid = np.where(B > 0, A / np.where(B > 0, B, 1.0), 0.0)
+        moved = np.where(B - dB > 0, (dA + centroid * dB) / np.where(B - dB > 0, B - dB, 1.0), n_bins - 1.0)
+    moved = np.minimum(moved, n_bins - 1.0)
+    centroid_bound = moved + (2 * n_bins + 4) * U32 * (centroid + moved)
+    dominant = np.argmax(S, axis=2).astype(np.float64)
+    reachable = (S + dS) >= (S - dS).max(axis=2, keepdims=True)
+    spread = np.abs(np.where(reachable, k, dominant[..., None]) - dominant[..., None]).max(axis=2)
+    ref = np.stack([centroid * bin_hz, dominant * bin_hz], axis=2)
+    bound = np.stack([centroid_bound * bin_hz, spread * bin_hz + U32 * (dominant + spread) * bin_hz], axis=2)
+    return _flat(ref), _flat(bound)

@@ -46,6 +46,8 @@ def _extreme_regression() -> Data:
 #: enough for AVR: 384 bytes a window).
 ACTIVITY_SAMPLES = 32
 ACTIVITY_CHANNELS = 3
+#: Their sample rate, Hz.
+ACTIVITY_RATE = 25.0
 ACTIVITY_CLASSES = ("idle", "walking", "running")
 
 
@@ -59,7 +61,7 @@ def activity_windows(n_windows: int = 360, n_samples: int = ACTIVITY_SAMPLES, se
     rng = np.random.default_rng(seed)
     y = np.arange(n_windows) % len(ACTIVITY_CLASSES)
     rng.shuffle(y)
-    t = np.arange(n_samples) / 25.0
+    t = np.arange(n_samples) / ACTIVITY_RATE
     frequency = np.array([0.0, 2.0, 3.0])[y] * rng.uniform(0.8, 1.2, n_windows)
     amplitude = np.array([0.0, 0.3, 1.0])[y] * rng.uniform(0.7, 1.3, n_windows)
     noise = np.array([0.01, 0.05, 0.1])[y]

@@ -45,8 +45,14 @@ LAYOUT = Layout(
 )
 
 
-#: Indices a spline step reads at fixed positions (transforms.hpp).
-SPLINE_SHAPE = 6
+#: Stack the kernels' own frames may take below an entry point whose
+#: program has a spectrum step: the FFT's stages and butterflies (measured on
+#: Cortex-M0 at about 410 bytes, soft-float calls included; tests/test_stack.py).
+SPECTRUM_KERNEL_STACK_BYTES = 512
+
+#: The most indices a step reads at fixed positions (transforms.hpp: a
+#: spline step's six, a spectrum step's seven and its first offset).
+FIXED_INDICES = 8
 
 
 def _padded(values: np.ndarray, at_least: int, dtype: type) -> np.ndarray:
@@ -64,10 +70,10 @@ def pack(program: TransformProgram) -> Packed:
         indices.append(step.indices)
         n_indices += step.indices.size
     # Padded: g++ -Warray-bounds sees every operation's constant indices in
-    # every program (clip's parameter 1, spline's six indices), also where no
-    # step of that operation runs; validation reads only what steps use.
+    # every program (clip's parameter 1, a spectrum step's eight indices), also
+    # where no step of that operation runs; validation reads only what steps use.
     params32 = _padded(np.concatenate(params) if params else np.zeros(0), 2, np.float32)
-    indices32 = _padded(np.concatenate(indices) if indices else np.zeros(0), SPLINE_SHAPE, np.uint32)
+    indices32 = _padded(np.concatenate(indices) if indices else np.zeros(0), FIXED_INDICES, np.uint32)
     return Packed(
         tables={
             "ops": frozen(np.array([OPS[s.op] for s in program.steps], dtype=np.uint8)),
@@ -152,7 +158,7 @@ class TransformsFamily(Family):
     name = "transforms"
     estimators = SUPPORTED + (Pipeline,)
     runtime_header = "transforms.hpp"
-    format_version = 2
+    format_version = 3
     template = "families/transforms/model.hpp.j2"
     layout = LAYOUT
     contract = TransformsContract()
@@ -171,7 +177,7 @@ class TransformsFamily(Family):
                 **row_checks(ir, ~ir.nan_paths()[0]),
             )
         packed = pack(ir)
-        width = ir.max_width
+        n_scratch = ir.n_scratch
         # A MissingIndicator's flags are bool in scikit-learn (the header writes 0 and 1).
         flags_only = ir.steps[-1].op == "missing_flags" and ir.steps[-1].n_slice == ir.n_outputs
         entry_points = [EntryPoint("transform", VALUES, ir.n_outputs, result_dtype="bool" if flags_only else "float64",
@@ -180,8 +186,9 @@ class TransformsFamily(Family):
             # PCA's score(X) is the mean of its score_samples.
             entry_points.append(EntryPoint("score_samples", VALUES, 1, vector=True, score="mean",
                                            doc="PCA's log-likelihood of the row: writes 1 value to `out`."))
-        # Two rows of the widest step's output, between the steps.
-        scratch = {ep.name: (8 * width, f"{2 * width} floats of 4 bytes") for ep in entry_points} if width else {}
+        # Two rows of the widest step's output, between the steps, and the
+        # buffers of the signal kernels (an FFT's, a filter's state).
+        scratch = {ep.name: (4 * n_scratch, f"{n_scratch} floats of 4 bytes") for ep in entry_points} if n_scratch else {}
         return Lowered(
             task="transformer",
             n_features=ir.n_features,
@@ -195,6 +202,9 @@ class TransformsFamily(Family):
                 f"{len(ir.steps)} step{'s' if len(ir.steps) != 1 else ''}; tables {packed.table_bytes} bytes.",
             ),
             scratch=scratch,
+            kernel_stack_bytes=(SPECTRUM_KERNEL_STACK_BYTES if any(s.op == "spectrum" for s in ir.steps)
+                                else None),
+            context={"n_scratch": n_scratch},
             window=ir.window,
             **row_checks(ir, ~ir.nan_paths()[0]),
         )

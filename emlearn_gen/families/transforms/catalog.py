@@ -11,16 +11,35 @@ from sklearn import impute
 from sklearn import linear_model as lm
 from sklearn import preprocessing as pp
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.pipeline import make_pipeline
+import scipy.signal
+from sklearn.pipeline import FeatureUnion, make_pipeline
 
-from ...signal import WindowFeatures
+from ...signal import MFCC, FIRFilter, MelSpectrum, SOSFilter, SpectralFeatures, Spectrum, WindowFeatures
 from ...testing.catalog import Example
-from ...testing.datasets import ACTIVITY_CHANNELS, ACTIVITY_SAMPLES
+from ...testing.datasets import ACTIVITY_CHANNELS, ACTIVITY_RATE, ACTIVITY_SAMPLES
 
 
 def _windows(features: tuple = ("mean", "std", "min", "max", "rms", "zero_crossings", "peak_to_peak",
                                 "energy")) -> WindowFeatures:
     return WindowFeatures(ACTIVITY_SAMPLES, ACTIVITY_CHANNELS, features)
+
+
+def _spectral(cls: type, **params: object) -> object:
+    """A spectral transformer of the activity windows: one FFT of all 32
+    samples per axis (small enough for AVR)."""
+    return cls(n_fft=ACTIVITY_SAMPLES, n_channels=ACTIVITY_CHANNELS, **params)
+
+
+def _lowpass() -> SOSFilter:
+    """A 2nd-order Butterworth low-pass at 5 Hz, from the steady state of
+    each window's first sample (no start-up transient from gravity)."""
+    sos = scipy.signal.butter(2, 5.0, fs=ACTIVITY_RATE, output="sos")
+    return SOSFilter(sos, n_channels=ACTIVITY_CHANNELS, init="steady")
+
+
+def _decimate() -> FIRFilter:
+    """Low-pass FIR and decimation by 2: 16 samples per axis are left."""
+    return FIRFilter(scipy.signal.firwin(9, 0.5), decimation=2, n_channels=ACTIVITY_CHANNELS)
 
 
 def _beyond(est: object, X: np.ndarray) -> np.ndarray:
@@ -165,6 +184,42 @@ EXAMPLES = (
     # A scaler before the window: the window reads values with an error of their own.
     Example("Pipeline-scale-WindowFeatures-ridge",
             lambda: make_pipeline(pp.MaxAbsScaler(), _windows(("rms", "energy", "std", "mean")), lm.Ridge()),
+            "activity_windows"),
+    # Spectral steps on the same windows: an FFT per axis (n_fft 32), then
+    # spectra, mel energies, MFCCs or centroid and dominant frequency.
+    Example("Spectrum-magnitude-hamming", lambda: _spectral(Spectrum, window="hamming", kind="magnitude"),
+            "activity_windows"),
+    Example("MelSpectrum-energies",
+            lambda: _spectral(MelSpectrum, n_mels=6, sample_rate=ACTIVITY_RATE, log=False), "activity_windows"),
+    Example("Pipeline-Spectrum-scale-logistic",
+            lambda: make_pipeline(_spectral(Spectrum, kind="log_power"), pp.StandardScaler(),
+                                  lm.LogisticRegression(max_iter=500)),
+            "activity_windows"),
+    Example("Pipeline-MFCC-scale-logistic",
+            lambda: make_pipeline(_spectral(MFCC, n_mels=8, n_mfcc=5, sample_rate=ACTIVITY_RATE), pp.StandardScaler(),
+                                  lm.LogisticRegression(max_iter=500)),
+            "activity_windows"),
+    Example("Pipeline-SpectralFeatures-scale-forest",
+            lambda: make_pipeline(_spectral(SpectralFeatures, sample_rate=ACTIVITY_RATE), pp.StandardScaler(),
+                                  ensemble.RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0)),
+            "activity_windows"),
+    # Filters on a window: each window filtered from the filter's initial state.
+    Example("Pipeline-SOSFilter-WindowFeatures-forest",
+            lambda: make_pipeline(_lowpass(), _windows(("mean", "std", "peak_to_peak", "zero_crossings")),
+                                  ensemble.RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0)),
+            "activity_windows"),
+    Example("Pipeline-FIRFilter-WindowFeatures-logistic",
+            lambda: make_pipeline(_decimate(), WindowFeatures(ACTIVITY_SAMPLES // 2, ACTIVITY_CHANNELS,
+                                                              ("std", "rms", "energy")),
+                                  pp.StandardScaler(), lm.LogisticRegression(max_iter=500)),
+            "activity_windows"),
+    # Window statistics and spectral features of the same window, side by side.
+    Example("Pipeline-FeatureUnion-scale-forest",
+            lambda: make_pipeline(
+                FeatureUnion([("stats", _windows(("mean", "std", "min", "max"))),
+                              ("spec", _spectral(SpectralFeatures, sample_rate=ACTIVITY_RATE))]),
+                pp.StandardScaler(),
+                ensemble.RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0)),
             "activity_windows"),
     Example("Pipeline-select-ridge",
             lambda: make_pipeline(fs.SelectKBest(fs.f_regression, k=5), lm.Ridge()), "diabetes"),

@@ -323,6 +323,38 @@ def _spline(est: preprocessing.SplineTransformer, n: int) -> List[Step]:
                  refuses_nan=est.handle_missing != "zeros", range_checked=extrapolation == "error")]
 
 
+def _parts(trans: Any) -> List[Any]:
+    """The steps of one transformer of a ColumnTransformer or FeatureUnion:
+    none for "passthrough", a Pipeline's own steps, or itself."""
+    if isinstance(trans, str) and trans == "passthrough":
+        return []
+    if isinstance(trans, pipeline.Pipeline):
+        return [step for _, step in flat_steps(trans)]
+    return [trans]
+
+
+def _side_by_side(segments: Sequence[Tuple[str, List[Any], np.ndarray]], n: int, source: str) -> List[Step]:
+    """Every transformer's input columns side by side (one select, which may
+    copy a column into several parts: parts reading the same columns, as a
+    FeatureUnion's all do, each get their own copy), then each
+    transformer's steps on its slice of the row."""
+    layout = np.concatenate([columns for _, _, columns in segments])
+    steps: List[Step] = [Step("select", n, int(layout.size), np.zeros(0), layout, source)]
+    widths = [int(columns.size) for _, _, columns in segments]
+    for k, (name, parts, columns) in enumerate(segments):
+        width = int(columns.size)
+        inner: List[Step] = []
+        for part in parts:
+            converted = step_steps(part, width, f"{source} transformer {name!r}")
+            inner.extend(converted)
+            width = converted[-1].n_out
+        before = sum(widths[:k])
+        after = sum(widths[k + 1 :])
+        steps.extend(place(inner, before=before, after=after))
+        widths[k] = width
+    return steps
+
+
 def _column_transformer(est: compose.ColumnTransformer, n: int) -> List[Step]:
     """Every transformer's columns side by side (one select), then each
     transformer's steps on its slice of the row."""
@@ -334,30 +366,26 @@ def _column_transformer(est: compose.ColumnTransformer, n: int) -> List[Step]:
         columns = np.asarray(inputs.get(name, []), dtype=np.int64)
         if columns.size == 0:
             continue
-        if isinstance(trans, str) and trans == "passthrough":
-            parts: List[Any] = []
-        elif isinstance(trans, pipeline.Pipeline):
-            parts = [step for _, step in flat_steps(trans)]
-        else:
-            parts = [trans]
-        segments.append((name, parts, columns))
+        segments.append((name, _parts(trans), columns))
     if not segments:
         raise ValueError("the ColumnTransformer outputs no column; give it at least one transformer or passthrough")
-    layout = np.concatenate([columns for _, _, columns in segments])
-    steps: List[Step] = [Step("select", n, int(layout.size), np.zeros(0), layout, "ColumnTransformer")]
-    widths = [int(columns.size) for _, _, columns in segments]
-    for k, (name, parts, columns) in enumerate(segments):
-        width = int(columns.size)
-        inner: List[Step] = []
-        for part in parts:
-            converted = step_steps(part, width, f"ColumnTransformer transformer {name!r}")
-            inner.extend(converted)
-            width = converted[-1].n_out
-        before = sum(widths[:k])
-        after = sum(widths[k + 1 :])
-        steps.extend(place(inner, before=before, after=after))
-        widths[k] = width
-    return steps
+    return _side_by_side(segments, n, "ColumnTransformer")
+
+
+def _feature_union(est: pipeline.FeatureUnion, n: int) -> List[Step]:
+    """Each transformer on its own copy of the whole row, their outputs side
+    by side (scikit-learn's hstack of the parts' transforms)."""
+    if est.transformer_weights:
+        raise ValueError(
+            "FeatureUnion(transformer_weights=...) scales its parts' outputs, which emlearn_gen does not "
+            "convert; leave the weights out and let a scaler after the union (or the model) weigh the features"
+        )
+    whole = np.arange(n, dtype=np.int64)
+    segments = [(name, _parts(trans), whole) for name, trans in est.transformer_list
+                if not (isinstance(trans, str) and trans == "drop") and trans is not None]
+    if not segments:
+        raise ValueError("the FeatureUnion outputs no column; give it at least one transformer or passthrough")
+    return _side_by_side(segments, n, "FeatureUnion")
 
 
 def place(steps: Sequence[Step], before: int, after: int) -> List[Step]:
@@ -420,6 +448,7 @@ CONVERTERS: Dict[type, Callable[[Any, int], List[Step]]] = {
     preprocessing.SplineTransformer: _spline,
     preprocessing.FunctionTransformer: _function,
     compose.ColumnTransformer: _column_transformer,
+    pipeline.FeatureUnion: _feature_union,
     preprocessing.StandardScaler: _standard,
     preprocessing.RobustScaler: _robust,
     preprocessing.MaxAbsScaler: _max_abs,
@@ -468,8 +497,9 @@ def step_steps(est: Any, n_in: int, where: str) -> List[Step]:
         raise ValueError(f"{where} was fitted on {n_fitted} features, but {n_in} reach it; refit the pipeline")
     steps = convert_step(est, n_in)
     # NaN is refused where scikit-learn's step refuses it (a ColumnTransformer
-    # leaves that to each of its transformers).
-    if not isinstance(est, compose.ColumnTransformer) and not accepts_nan(est) and not steps[0].refuses_nan:
+    # or FeatureUnion leaves that to each of its transformers).
+    if (not isinstance(est, (compose.ColumnTransformer, pipeline.FeatureUnion)) and not accepts_nan(est)
+            and not steps[0].refuses_nan):
         steps[0] = dataclasses.replace(steps[0], refuses_nan=True)
     return steps
 

@@ -27,6 +27,9 @@ OPS = {
     "function": 13,
     "spline": 14,
     "window_stats": 15,
+    "spectrum": 16,
+    "sos_filter": 17,
+    "fir_filter": 18,
 }
 
 #: Extrapolation of a "spline" step (spline_mode in transforms.hpp), by
@@ -119,12 +122,41 @@ class TransformProgram:
         return max((s.n_out for s in self.steps[:-1]), default=0)
 
     @property
+    def work(self) -> int:
+        """Floats of op scratch the signal steps' kernels need, the most any
+        step needs (after the two rows of max_width; transforms.hpp's
+        transforms_scratch_floats)."""
+        from .signal import op_work
+
+        return max((op_work(s) for s in self.steps), default=0)
+
+    @property
+    def n_scratch(self) -> int:
+        """Floats of scratch transforms_run needs: two rows, then op scratch."""
+        return 2 * self.max_width + self.work
+
+    @property
     def window(self) -> Optional[Tuple[int, int]]:
-        """(n_samples, n_channels) where the program starts with a signal
-        step reading the whole row as one window (signal.py), else None."""
+        """(n_samples, n_channels) where a signal step (signal.py) reads the
+        whole input row, as it is, as one window: the first step, or a step
+        after selects that only copy the row (a FeatureUnion's parts side by
+        side); None otherwise."""
         from .signal import window_shape
 
-        return window_shape(self.steps[0])
+        origin = np.arange(self.n_features)  # the input column of each value, -1 if computed
+        whole = np.arange(self.n_features)
+        for step in self.steps:
+            end = step.first + step.n_slice
+            inside = origin[step.first : end]
+            shape = window_shape(step)
+            if shape is not None and np.array_equal(inside, whole):
+                return shape
+            if step.op == "select":
+                out = inside[np.asarray(step.indices, dtype=np.int64)]
+            else:
+                out = np.full(step.width, -1, dtype=np.int64)
+            origin = np.concatenate([origin[: step.first], out, origin[end:]])
+        return None
 
     def reduced(self) -> Tuple[Optional[np.ndarray], "TransformProgram"]:
         """(the input columns the program reads, the program on those

@@ -194,6 +194,13 @@ inline T table_read(far_table_part<T, Chunks, Shift> part, uint32_t i) {
   return table_read(far_table<T, Chunks, Shift>(), part.first + i);
 }
 
+/// The part of a part of a far table (table_from of a table_from).
+template <typename T, typename Chunks, uint8_t Shift>
+inline far_table_part<T, Chunks, Shift> table_from(far_table_part<T, Chunks, Shift> part, uint32_t first) {
+  far_table_part<T, Chunks, Shift> inner = {part.first + first};
+  return inner;
+}
+
 /// read_bits() of a bit string held as a far table.
 template <typename Word, typename Chunks, uint8_t Shift>
 inline Word read_bits(far_table<uint8_t, Chunks, Shift> bits, uint32_t pos, uint8_t width) {

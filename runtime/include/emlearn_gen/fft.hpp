@@ -143,7 +143,8 @@ inline void butterfly(cpx* v, uint32_t radix, const float* c, const float* s) {
 /// the results of the stages so far (their radices multiply to ns), dst
 /// receives them with this stage's. The twiddle table is of length n = m *
 /// stride.
-inline void stage(const float* src, float* dst, uint32_t m, uint32_t radix, uint32_t ns, const float* twiddles,
+template <typename T>
+inline void stage(const float* src, float* dst, uint32_t m, uint32_t radix, uint32_t ns, T twiddles,
                   uint32_t stride) {
   float c[5] = {1.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   float s[5] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
@@ -174,7 +175,8 @@ inline void stage(const float* src, float* dst, uint32_t m, uint32_t radix, uint
 
 /// Complex FFT of length m of the values in a (2m floats), using b (2m
 /// floats) as the other buffer; returns the buffer that holds the result.
-inline float* complex_fft(float* a, float* b, uint32_t m, const float* twiddles, uint32_t stride) {
+template <typename T>
+inline float* complex_fft(float* a, float* b, uint32_t m, T twiddles, uint32_t stride) {
   uint32_t ns = 1u;
   while (ns < m) {
     const uint32_t radix = next_radix(m / ns);
@@ -192,7 +194,8 @@ inline float* complex_fft(float* a, float* b, uint32_t m, const float* twiddles,
 /// samples, E[k] = (Z[k] + conj Z[m - k]) / 2, O[k] = (Z[k] - conj Z[m - k]) / 2i
 /// and X[k] = E[k] + e^(-2 pi i k / n) O[k], k = 0 .. m (Z[m] = Z[0]).
 /// Bins k and m - k are computed from the same two values, so out may be z.
-inline void split_real(const float* z, uint32_t m, const float* twiddles, float* out) {
+template <typename T>
+inline void split_real(const float* z, uint32_t m, T twiddles, float* out) {
   const cpx z0 = load(z, 0);
   const cpx first = {z0.re + z0.im, 0.0f};
   const cpx last = {z0.re - z0.im, 0.0f};
@@ -217,6 +220,36 @@ inline void split_real(const float* z, uint32_t m, const float* twiddles, float*
   }
   store(out, 0, first);
   store(out, m, last);
+}
+
+/// Puts sample j of n (value v) where rfft's complex FFT reads it in
+/// `scratch`: even n, the samples as they lie in memory are the complex
+/// values z; odd n, x + 0i.
+inline void place_sample(float* scratch, uint32_t n, uint32_t j, float v) {
+  if (n % 2u == 0u) {
+    scratch[j] = v;
+  } else {
+    scratch[2u * j] = v;
+    scratch[2u * j + 1u] = 0.0f;
+  }
+}
+
+/// The one-sided spectrum (2 rfft_bins(n) floats to out) of the n samples
+/// place_sample put in scratch (rfft_scratch_floats(n) floats); the
+/// twiddles are any table table_read reads (a pointer or a far table), so
+/// the transforms program can run it on its own tables.
+template <typename T>
+inline void rfft_placed(float* scratch, uint32_t n, T twiddles, float* out) {
+  const bool even = n % 2u == 0u;
+  const uint32_t m = even ? n / 2u : n;
+  const float* z = complex_fft(scratch, scratch + 2u * m, m, twiddles, n / m);
+  if (even) {
+    split_real(z, m, twiddles, out);
+  } else {
+    for (uint32_t k = 0; k < 2u * (n / 2u + 1u); ++k) {
+      out[k] = z[k];
+    }
+  }
 }
 
 }  // namespace fft_detail
@@ -246,29 +279,10 @@ inline status rfft(const float* x, uint32_t n, const float* window, const float*
   if (x == nullptr || twiddles == nullptr || out == nullptr || scratch == nullptr || !fft_length_supported(n)) {
     return status::bad_argument;
   }
-  const bool even = n % 2u == 0u;
-  const uint32_t m = even ? n / 2u : n;
-  float* a = scratch;
-  float* b = scratch + 2u * m;
-  // Even n: the samples as they lie in memory are the complex values z.
-  // Odd n: x + 0i.
   for (uint32_t j = 0; j < n; ++j) {
-    const float value = window == nullptr ? x[j] : x[j] * table_read(window, j);
-    if (even) {
-      a[j] = value;
-    } else {
-      a[2u * j] = value;
-      a[2u * j + 1u] = 0.0f;
-    }
+    fft_detail::place_sample(scratch, n, j, window == nullptr ? x[j] : x[j] * table_read(window, j));
   }
-  const float* z = fft_detail::complex_fft(a, b, m, twiddles, n / m);
-  if (even) {
-    fft_detail::split_real(z, m, twiddles, out);
-  } else {
-    for (uint32_t k = 0; k < 2u * rfft_bins(n); ++k) {
-      out[k] = z[k];
-    }
-  }
+  fft_detail::rfft_placed(scratch, n, twiddles, out);
   return status::ok;
 }
 

@@ -81,8 +81,9 @@ inline void sos_reset(const F& f, float* state) {
 /// `zi_unit` (a table of n_sections * 2 floats) is scipy.signal.sosfilt_zi
 /// (sos) rounded to float. Call it before filtering the first block, with
 /// that block's first sample, for sosfilt(sos, x, zi=sosfilt_zi(sos) * x[0]).
-template <typename F>
-inline void sos_steady_state(const F& f, const float* zi_unit, const float* first, float* state) {
+/// `zi_unit` is any table table_read reads (a pointer or a far table).
+template <typename F, typename Z>
+inline void sos_steady_state(const F& f, Z zi_unit, const float* first, float* state) {
   const uint32_t channels = f.n_channels;
   for (uint32_t j = 0; j < f.n_sections * 2u; ++j) {
     const float unit = table_read(zi_unit, j);

@@ -755,7 +755,10 @@ inline status run_transforms(const transforms_model& m, bool has_score, const fi
   const bool score = e.id == static_cast<uint8_t>(entry_id::score_samples) && values && e.width == 1u &&
                      has_score;
   if (!transform && !score) return no_entry();
-  float* scratch = m.max_width ? a.take<float>(2u * m.max_width) : static_cast<float*>(NULL);
+  // Two rows between the steps and the buffers of its signal steps.
+  const uint64_t floats = transforms_scratch_floats(m);
+  if (floats > SIZE_MAX / sizeof(float)) return status::bad_table;
+  float* scratch = floats ? a.take<float>(static_cast<size_t>(floats)) : static_cast<float*>(NULL);
   if (!a.ready()) return not_ready(a);
   if (transform) {
     transforms_run(m, x, o.values, scratch);

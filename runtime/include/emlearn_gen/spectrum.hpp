@@ -113,28 +113,40 @@ inline status filterbank_validate(const filterbank& fb, uint32_t n_weights) {
   return table_read(fb.offsets, fb.n_filters) == n_weights ? status::ok : status::bad_table;
 }
 
+/// Energies of the filters of a filterbank held in any tables table_read
+/// reads (pointers or far tables): first_bin and offsets (n_filters and
+/// n_filters + 1 entries) and weights, as in `filterbank`; the rest as
+/// filterbank_energies.
+template <typename I, typename W>
+inline void filterbank_energies_of(I first_bin, I offsets, W weights, uint32_t n_filters, const float* spectrum_in,
+                                   bool log, float amin, float* out) {
+  for (uint32_t f = 0; f < n_filters; ++f) {
+    const uint32_t begin = table_read(offsets, f), end = table_read(offsets, f + 1u);
+    const float* bins = spectrum_in + table_read(first_bin, f);
+    float sum = 0.0f;
+    for (uint32_t i = begin; i < end; ++i) {
+      sum = sum + rounded(table_read(weights, i) * bins[i - begin]);
+    }
+    out[f] = log ? power_to_db(sum, amin) : sum;
+  }
+}
+
 /// Energies of the filters: out[f] = sum_j weights[offsets[f] + j] *
 /// spectrum[first_bin[f] + j], summed in bin order. spectrum: fb.n_bins
 /// floats (power, or magnitude); out: fb.n_filters floats. With `log`,
 /// each energy e becomes power_to_db(e, amin). The tables must pass
 /// filterbank_validate.
 inline void filterbank_energies(const filterbank& fb, const float* spectrum_in, bool log, float amin, float* out) {
-  for (uint32_t f = 0; f < fb.n_filters; ++f) {
-    const uint32_t begin = table_read(fb.offsets, f), end = table_read(fb.offsets, f + 1u);
-    const float* bins = spectrum_in + table_read(fb.first_bin, f);
-    float sum = 0.0f;
-    for (uint32_t i = begin; i < end; ++i) {
-      sum = sum + rounded(table_read(fb.weights, i) * bins[i - begin]);
-    }
-    out[f] = log ? power_to_db(sum, amin) : sum;
-  }
+  filterbank_energies_of(fb.first_bin, fb.offsets, fb.weights, fb.n_filters, spectrum_in, log, amin, out);
 }
 
 /// out = matrix * in: matrix is an n_out x n_in table, row-major (for the
 /// MFCCs, the orthonormal DCT-II matrix, as scipy.fft.dct(type=2,
 /// norm='ortho') computes, of its first n_out rows); in: n_in floats; out:
-/// n_out floats, not overlapping in. Each sum is in index order.
-inline void matrix_vector(const float* matrix, const float* in, uint32_t n_in, uint32_t n_out, float* out) {
+/// n_out floats, not overlapping in. Each sum is in index order. The matrix
+/// is any table table_read reads (a pointer or a far table).
+template <typename T>
+inline void matrix_vector(T matrix, const float* in, uint32_t n_in, uint32_t n_out, float* out) {
   for (uint32_t i = 0; i < n_out; ++i) {
     float sum = 0.0f;
     for (uint32_t j = 0; j < n_in; ++j) {

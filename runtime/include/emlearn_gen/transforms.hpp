@@ -70,6 +70,32 @@
 //                   window_feature codes; y[k n_c + c] is feature k of
 //                   channel c (w = n_f n_c). A signal step: its input is the
 //                   whole window (emlearn_gen.signal.WindowFeatures).
+//   spectrum        a spectral transformer of emlearn_gen.signal on a window
+//                   of n_fft samples x n_c channels (samples-major), channel
+//                   by channel: idx = n_fft, n_c, kind (spectrum_mode),
+//                   value (spectrum_kind for spectrum and features; the
+//                   log flag for mel), windowed (0 or 1), n_f filters, n_m
+//                   MFCCs, then the filterbank's first_bin[n_f] and
+//                   offsets[n_f + 1] (spectrum.hpp's filterbank); p = amin,
+//                   bin_hz, the twiddles (2 n_fft), the window (n_fft, if
+//                   windowed), the filterbank's weights (offsets[n_f]), the
+//                   DCT matrix (n_m x n_f). Per channel: n_fft / 2 + 1 bins
+//                   (Spectrum), n_f mel energies (MelSpectrum), n_m MFCCs
+//                   (MFCC) or centroid and dominant frequency
+//                   (SpectralFeatures), channel-major. Needs
+//                   rfft_scratch_floats(n_fft) + 2 rfft_bins(n_fft) (+ n_f
+//                   for MFCCs) floats of op scratch.
+//   sos_filter      IIR second-order sections (filters.hpp) over a window
+//                   of n_s samples x n_c channels from the filter's initial
+//                   state, each window on its own (emlearn_gen.signal.
+//                   SOSFilter's transform): idx = n_s, n_c, n_sec, steady
+//                   (0: at rest; 1: sosfilt_zi times the first sample);
+//                   p = the sections (6 n_sec), then zi_unit (2 n_sec) when
+//                   steady. w = n. Op scratch: the state, 2 n_sec n_c floats.
+//   fir_filter      FIR filter with decimation q (filters.hpp) over a window
+//                   from rest (FIRFilter's transform): idx = n_s, n_c,
+//                   n_taps, q; p = the taps. w = ceil(n_s / q) n_c. Op
+//                   scratch: the history, n_taps n_c floats.
 //
 // A program whose last step is a PCA projection of its whole row may also
 // have PCA's log-likelihood (score_samples): with d = x - mean the last
@@ -89,19 +115,24 @@
 // math.hpp) and sums in a fixed order, so host and devices compute the same
 // bits.
 //
-// Stack: a few words. Intermediate rows live in caller scratch of
-// 2 * max_width floats (max_width: the widest row between two steps; the
-// generated header sizes it at compile time).
+// Stack: a few words (a spectrum step: rfft's few dozen). Intermediate
+// rows live in caller scratch of transforms_scratch_floats(m) floats: two
+// rows of max_width floats (the widest row between two steps), then the op
+// scratch the signal steps need (the most any step needs; the generated
+// header sizes it at compile time).
 #ifndef EMLEARN_GEN_TRANSFORMS_HPP
 #define EMLEARN_GEN_TRANSFORMS_HPP
 
 #include "common.hpp"
 #include "math.hpp"
+#include "filters.hpp"
+#include "spectrum.hpp"
 #include "window_stats.hpp"
 
 /// Version of the table layout above; generated headers check it (2: the
-/// window_stats operation).
-#define EMLEARN_GEN_TRANSFORMS_FORMAT 2
+/// window_stats operation; 3: the spectrum, sos_filter and fir_filter
+/// operations and their op scratch).
+#define EMLEARN_GEN_TRANSFORMS_FORMAT 3
 
 namespace emlearn_gen {
 
@@ -124,8 +155,21 @@ enum : uint8_t {
   function = 13,
   spline = 14,
   window_stats = 15,
+  spectrum = 16,
+  sos_filter = 17,
+  fir_filter = 18,
 };
 }  // namespace transform_op
+
+/// What a spectrum step computes per channel (see the header comment).
+namespace spectrum_mode {
+enum : uint8_t {
+  bins = 0,      ///< the spectrum of its kind (Spectrum)
+  mel = 1,       ///< filterbank energies of the power spectrum, dB with the log flag (MelSpectrum)
+  mfcc = 2,      ///< DCT of the log filterbank energies (MFCC)
+  features = 3,  ///< centroid and dominant frequency of the spectrum of its kind (SpectralFeatures)
+};
+}  // namespace spectrum_mode
 
 /// Extrapolation of a spline step beyond its base knots (see the header comment).
 namespace spline_mode {
@@ -312,9 +356,130 @@ inline void spline_feature(const T& p, const uint32_t* shape, float x, float* y)
   }
 }
 
-// The operation of step s on its slice: n values at x -> w values at y.
+// Indices of a spectrum step at fixed positions (the header comment).
+namespace spectrum_index {
+enum : uint32_t { n_fft = 0, n_channels = 1, mode = 2, kind = 3, windowed = 4, n_filters = 5, n_mfcc = 6, tables = 7 };
+}
+
+// Values a spectrum step writes per channel.
+inline uint64_t spectrum_outputs(uint32_t mode, uint32_t n_fft, uint32_t n_filters, uint32_t n_mfcc) {
+  switch (mode) {
+    case spectrum_mode::bins:
+      return rfft_bins(n_fft);
+    case spectrum_mode::mel:
+      return n_filters;
+    case spectrum_mode::mfcc:
+      return n_mfcc;
+    default:  // features: centroid, dominant frequency
+      return 2u;
+  }
+}
+
+// Op scratch of a spectrum step: rfft's buffers, the complex bins, and for
+// MFCCs the log-mel energies.
+inline uint64_t spectrum_work(uint32_t mode, uint32_t n_fft, uint32_t n_filters) {
+  return static_cast<uint64_t>(rfft_scratch_floats(n_fft)) + 2u * static_cast<uint64_t>(rfft_bins(n_fft)) +
+         (mode == spectrum_mode::mfcc ? n_filters : 0u);
+}
+
+// A spectrum step on one window (n_fft samples x n_c channels at x): per
+// channel, the samples times the window (one rounding each, as rfft) into
+// rfft's buffers, the FFT, then the values of the step's mode, channel-major
+// into y. `work`: spectrum_work floats. The same kernels and order of
+// operations as emlearn_gen.signal's transformers, so the same bits.
+template <typename P, typename I>
+inline void transform_spectrum(P p, I idx, const float* x, float* y, float* work) {
+  const uint32_t n = table_read(idx, spectrum_index::n_fft);
+  const uint32_t channels = table_read(idx, spectrum_index::n_channels);
+  const uint32_t mode = table_read(idx, spectrum_index::mode);
+  const uint32_t kind = table_read(idx, spectrum_index::kind);
+  const bool windowed = table_read(idx, spectrum_index::windowed) != 0u;
+  const uint32_t n_filters = table_read(idx, spectrum_index::n_filters);
+  const uint32_t n_mfcc = table_read(idx, spectrum_index::n_mfcc);
+  const float amin = table_read(p, 0u);
+  const float bin_hz = table_read(p, 1u);
+  const auto twiddles = table_from(p, 2u);
+  const auto window = table_from(p, 2u + 2u * n);
+  const auto first_bin = table_from(idx, static_cast<uint32_t>(spectrum_index::tables));
+  const auto offsets = table_from(idx, spectrum_index::tables + n_filters);
+  const auto weights = table_from(p, 2u + 2u * n + (windowed ? n : 0u));
+  const uint32_t n_bins = rfft_bins(n);
+  float* bins = work + rfft_scratch_floats(n);
+  float* mel = bins + 2u * n_bins;
+  const uint32_t per_channel = static_cast<uint32_t>(spectrum_outputs(mode, n, n_filters, n_mfcc));
+  for (uint32_t c = 0; c < channels; ++c) {
+    for (uint32_t j = 0; j < n; ++j) {
+      const float sample = x[j * channels + c];
+      fft_detail::place_sample(work, n, j, windowed ? sample * table_read(window, j) : sample);
+    }
+    fft_detail::rfft_placed(work, n, twiddles, bins);
+    float* out = y + c * per_channel;
+    // Mel energies come from the power spectrum; the other modes from their kind.
+    const bool filtered = mode == spectrum_mode::mel || mode == spectrum_mode::mfcc;
+    const spectrum_kind values = filtered ? spectrum_kind::power : static_cast<spectrum_kind>(kind);
+    if (mode == spectrum_mode::bins) {
+      spectrum_values(bins, n_bins, values, amin, out);
+      continue;
+    }
+    spectrum_values(bins, n_bins, values, amin, bins);  // in place: value k after bin k is read
+    if (mode == spectrum_mode::mel) {
+      filterbank_energies_of(first_bin, offsets, weights, n_filters, bins, kind != 0u, amin, out);
+    } else if (mode == spectrum_mode::mfcc) {
+      filterbank_energies_of(first_bin, offsets, weights, n_filters, bins, true, amin, mel);
+      matrix_vector(table_from(weights, table_read(offsets, n_filters)), mel, n_filters, n_mfcc, out);
+    } else {
+      out[0] = spectral_centroid(bins, n_bins, bin_hz);
+      out[1] = dominant_frequency(bins, n_bins, bin_hz);
+    }
+  }
+}
+
+// Second-order sections over tables of any kind table_read reads.
+template <typename T>
+struct table_sos {
+  T sos;
+  uint32_t n_sections;
+  uint32_t n_channels;
+};
+
+// An FIR filter over tables of any kind table_read reads.
+template <typename T>
+struct table_fir {
+  T taps;
+  uint32_t n_taps;
+  uint32_t n_channels;
+  uint32_t decimation;
+};
+
+// An sos_filter step on one window, from the filter's initial state
+// (state: 2 n_sec n_c floats of `work`).
+template <typename P, typename I>
+inline void transform_sos(P p, I idx, const float* x, float* y, float* work) {
+  const uint32_t n_samples = table_read(idx, 0u);
+  const table_sos<P> f = {p, table_read(idx, 2u), table_read(idx, 1u)};
+  if (table_read(idx, 3u) != 0u) {
+    sos_steady_state(f, table_from(p, 6u * f.n_sections), x, work);
+  } else {
+    sos_reset(f, work);
+  }
+  (void)sos_filter_block(f, work, x, y, n_samples);  // no null buffer: transforms_validate sized them
+}
+
+// A fir_filter step on one window, from rest (history: n_taps n_c floats of `work`).
+template <typename P, typename I>
+inline void transform_fir(P p, I idx, const float* x, float* y, float* work) {
+  const table_fir<P> f = {p, table_read(idx, 2u), table_read(idx, 1u), table_read(idx, 3u)};
+  fir_state state = {work, 0u, 0u};
+  fir_reset(f, &state);
+  uint32_t written = 0u;
+  (void)fir_filter_block(f, &state, x, table_read(idx, 0u), y, &written);
+}
+
+// The operation of step s on its slice: n values at x -> w values at y;
+// `work` is the op scratch of the signal steps (transform_op_work floats).
 template <typename M>
-inline void transform_slice(const M& m, uint32_t s, uint8_t op, const float* x, uint32_t n, float* y, uint32_t w) {
+inline void transform_slice(const M& m, uint32_t s, uint8_t op, const float* x, uint32_t n, float* y, uint32_t w,
+                            float* work) {
   const auto p = table_from(m.params, table_read(m.shapes, 5u * s + 1u));
   const auto idx = table_from(m.indices, table_read(m.shapes, 5u * s + 2u));
   switch (op) {
@@ -423,6 +588,15 @@ inline void transform_slice(const M& m, uint32_t s, uint8_t op, const float* x, 
       // transforms_validate checked the shape (window_stats_validate).
       (void)window_stats(x, table_read(idx, 0), table_read(idx, 1), table_from(idx, 3), table_read(idx, 2), y);
       break;
+    case transform_op::spectrum:
+      transform_spectrum(p, idx, x, y, work);
+      break;
+    case transform_op::sos_filter:
+      transform_sos(p, idx, x, y, work);
+      break;
+    case transform_op::fir_filter:
+      transform_fir(p, idx, x, y, work);
+      break;
     default: {  // function: transforms_validate admits no other operation
       const uint32_t f = table_read(idx, 0);
       for (uint32_t i = 0; i < n; ++i) {
@@ -433,9 +607,10 @@ inline void transform_slice(const M& m, uint32_t s, uint8_t op, const float* x, 
   }
 }
 
-// One step: n_in values at x -> n_out values at y (x and y do not overlap).
+// One step: n_in values at x -> n_out values at y (x and y do not overlap);
+// `work`: the op scratch.
 template <typename M>
-inline void transform_step(const M& m, uint32_t s, const float* x, uint32_t n_in, float* y) {
+inline void transform_step(const M& m, uint32_t s, const float* x, uint32_t n_in, float* y, float* work) {
   const uint8_t op = table_read(m.ops, s);
   const uint32_t n_out = table_read(m.shapes, 5u * s);
   const uint32_t first = table_read(m.shapes, 5u * s + 3u);
@@ -444,7 +619,7 @@ inline void transform_step(const M& m, uint32_t s, const float* x, uint32_t n_in
   for (uint32_t i = 0; i < first; ++i) {
     y[i] = x[i];
   }
-  transform_slice(m, s, op, x + first, count, y + first, width);
+  transform_slice(m, s, op, x + first, count, y + first, width, work);
   for (uint32_t i = first + count; i < n_in; ++i) {
     y[i - count + width] = x[i];
   }
@@ -519,8 +694,109 @@ inline status transform_check_window(const M& m, uint64_t at, uint32_t n, uint32
   return status::ok;
 }
 
-// Checks the indices of a select, polynomial, discretize, function, spline
-// or window_stats step (and, for discretize and spline, that their parameters fit
+// The most op scratch one step may ask for: its bytes stay within 32 bits.
+constexpr uint64_t transform_max_work = 0x1FFFFFFFu;
+
+// Checks a spectrum step's indices at `at` (see the header comment) and the
+// parameters they call for against its slice of n values giving w.
+template <typename M>
+inline status transform_check_spectrum(const M& m, uint64_t at, uint64_t first_param, uint32_t n, uint32_t w,
+                                       size_t n_indices, size_t n_params) {
+  if (at + spectrum_index::tables > n_indices) {
+    return status::size_mismatch;
+  }
+  uint32_t v[spectrum_index::tables];
+  for (uint32_t i = 0; i < spectrum_index::tables; ++i) {
+    v[i] = table_read(m.indices, static_cast<uint32_t>(at + i));
+  }
+  const uint32_t n_fft = v[spectrum_index::n_fft], channels = v[spectrum_index::n_channels];
+  const uint32_t mode = v[spectrum_index::mode], kind = v[spectrum_index::kind];
+  const uint32_t n_filters = v[spectrum_index::n_filters], n_mfcc = v[spectrum_index::n_mfcc];
+  const bool filtered = mode == spectrum_mode::mel || mode == spectrum_mode::mfcc;
+  const uint32_t kinds = mode == spectrum_mode::bins ? 3u : 2u;  // features: power or magnitude; mel: log or not
+  if (!fft_length_supported(n_fft) || channels == 0u || mode > spectrum_mode::features || kind >= kinds ||
+      v[spectrum_index::windowed] > 1u || (filtered && n_filters == 0u) || (!filtered && n_filters != 0u) ||
+      (mode == spectrum_mode::mfcc ? (n_mfcc == 0u || n_mfcc > n_filters) : n_mfcc != 0u) ||
+      static_cast<uint64_t>(n_fft) * channels != n ||
+      spectrum_outputs(mode, n_fft, n_filters, n_mfcc) * channels != w ||
+      spectrum_work(mode, n_fft, n_filters) > transform_max_work) {
+    return status::bad_table;
+  }
+  const uint64_t tables = at + spectrum_index::tables;
+  if (tables + 2u * static_cast<uint64_t>(n_filters) + 1u > n_indices) {
+    return status::size_mismatch;
+  }
+  // The filterbank, as filterbank_validate checks it.
+  const uint64_t offsets = tables + n_filters;
+  if (table_read(m.indices, static_cast<uint32_t>(offsets)) != 0u) {
+    return status::bad_table;
+  }
+  for (uint32_t f = 0; f < n_filters; ++f) {
+    const uint32_t begin = table_read(m.indices, static_cast<uint32_t>(offsets + f));
+    const uint32_t end = table_read(m.indices, static_cast<uint32_t>(offsets + f + 1u));
+    const uint64_t first_bin = table_read(m.indices, static_cast<uint32_t>(tables + f));
+    if (end < begin || first_bin + (end - begin) > rfft_bins(n_fft)) {
+      return status::bad_table;
+    }
+  }
+  const uint64_t n_weights = table_read(m.indices, static_cast<uint32_t>(offsets + n_filters));
+  const uint64_t needed = 2u + 2u * static_cast<uint64_t>(n_fft) + (v[spectrum_index::windowed] ? n_fft : 0u) +
+                          n_weights + static_cast<uint64_t>(n_mfcc) * n_filters;
+  if (first_param + needed > n_params) {
+    return status::size_mismatch;
+  }
+  // A floor of the logarithms must be positive (spectrum() refuses others).
+  const bool logarithms = filtered ? (mode == spectrum_mode::mfcc || kind != 0u)
+                                   : (mode == spectrum_mode::bins &&
+                                      kind == static_cast<uint32_t>(spectrum_kind::log_power));
+  if (logarithms && !(table_read(m.params, static_cast<uint32_t>(first_param)) > 0.0f)) {
+    return status::bad_table;
+  }
+  return status::ok;
+}
+
+// Checks an sos_filter or fir_filter step's indices at `at` (n_s, n_c, then
+// n_sec and steady, or n_taps and q) and its parameters against its slice
+// of n values giving w.
+template <typename M>
+inline status transform_check_filter(const M& m, uint8_t op, uint64_t at, uint64_t first_param, uint32_t n,
+                                     uint32_t w, size_t n_indices, size_t n_params) {
+  if (at + 4u > n_indices) {
+    return status::size_mismatch;
+  }
+  uint32_t v[4];
+  for (uint32_t i = 0; i < 4u; ++i) {
+    v[i] = table_read(m.indices, static_cast<uint32_t>(at + i));
+  }
+  const uint32_t n_samples = v[0], channels = v[1];
+  if (n_samples == 0u || channels == 0u || v[2] == 0u || static_cast<uint64_t>(n_samples) * channels != n) {
+    return status::bad_table;
+  }
+  if (op == transform_op::fir_filter) {
+    const uint32_t q = v[3];
+    if (q == 0u || static_cast<uint64_t>(fir_output_count(q, 0u, n_samples)) * channels != w ||
+        static_cast<uint64_t>(v[2]) * channels > transform_max_work) {
+      return status::bad_table;
+    }
+    return first_param + v[2] > n_params ? status::size_mismatch : status::ok;
+  }
+  const uint64_t n_sections = v[2];
+  if (v[3] > 1u || 2u * n_sections * channels > transform_max_work) {
+    return status::bad_table;
+  }
+  if (first_param + (v[3] ? 8u : 6u) * n_sections > n_params) {
+    return status::size_mismatch;
+  }
+  for (uint64_t s = 0; s < n_sections; ++s) {  // a0 = 1, as sos_validate demands
+    if (!(table_read(m.params, static_cast<uint32_t>(first_param + 6u * s + 3u)) == 1.0f)) {
+      return status::bad_table;
+    }
+  }
+  return status::ok;
+}
+
+// Checks the indices of a select, polynomial, discretize, function, spline,
+// window_stats, spectrum or filter step (and, for discretize and spline, that their parameters fit
 // `params`); returns status::ok, bad_table or size_mismatch as
 // transforms_validate does.
 template <typename M>
@@ -573,23 +849,68 @@ inline status transform_check_indices(const M& m, uint8_t op, uint64_t first_ind
     return transform_check_spline(m, at, first_param, n, w, n_indices, n_params);
   } else if (op == transform_op::window_stats) {
     return transform_check_window(m, at, n, w, n_indices);
+  } else if (op == transform_op::spectrum) {
+    return transform_check_spectrum(m, at, first_param, n, w, n_indices, n_params);
+  } else if (op == transform_op::sos_filter || op == transform_op::fir_filter) {
+    return transform_check_filter(m, op, at, first_param, n, w, n_indices, n_params);
   }
   return status::ok;
 }
 
+// Floats of op scratch step s needs (its signal kernel's buffers; 0 for
+// the other operations). Its indices must have passed transforms_validate.
+template <typename M>
+inline uint64_t transform_op_work(const M& m, uint32_t s) {
+  const uint8_t op = table_read(m.ops, s);
+  const auto idx = table_from(m.indices, table_read(m.shapes, 5u * s + 2u));
+  if (op == transform_op::spectrum) {
+    return spectrum_work(table_read(idx, spectrum_index::mode), table_read(idx, spectrum_index::n_fft),
+                         table_read(idx, spectrum_index::n_filters));
+  }
+  if (op == transform_op::sos_filter) {
+    return 2u * static_cast<uint64_t>(table_read(idx, 2u)) * table_read(idx, 1u);
+  }
+  if (op == transform_op::fir_filter) {
+    return static_cast<uint64_t>(table_read(idx, 2u)) * table_read(idx, 1u);
+  }
+  return 0u;
+}
+
+// The most op scratch any step of the program needs.
+template <typename M>
+inline uint64_t transforms_work_floats(const M& m) {
+  uint64_t most = 0u;
+  for (uint32_t s = 0; s < m.n_steps; ++s) {
+    const uint64_t need = transform_op_work(m, s);
+    most = need > most ? need : most;
+  }
+  return most;
+}
+
 }  // namespace detail
+
+/// Floats of scratch transforms_run and transforms_score_samples need for
+/// a program that passed transforms_validate: two rows of max_width floats
+/// between the steps, then the buffers of its signal steps (an FFT's, a
+/// filter's state). A generated header sizes this at compile time.
+template <typename M>
+inline uint64_t transforms_scratch_floats(const M& m) {
+  return 2u * static_cast<uint64_t>(m.max_width) + detail::transforms_work_floats(m);
+}
 
 /// Runs the program on the row `x` (n_features values) and writes its
 /// n_outputs values to `out`. `scratch` is caller memory of
-/// 2 * max_width floats (unused, and may be null, when max_width is 0);
-/// `out` must not overlap `x` or `scratch`. Stack: a few words.
+/// transforms_scratch_floats(m) floats (unused, and may be null, when that
+/// is 0); `out` must not overlap `x` or `scratch`. Stack: a few words, and
+/// rfft's few dozen for a spectrum step.
 template <typename M>
 inline void transforms_run(const M& m, const float* x, float* out, float* scratch) {
   const float* in = x;
   uint32_t n_in = m.n_features;
+  float* work = scratch == NULL ? scratch : scratch + 2u * m.max_width;
   for (uint32_t s = 0; s < m.n_steps; ++s) {
     float* y = s + 1u == m.n_steps ? out : scratch + (s % 2u) * m.max_width;
-    detail::transform_step(m, s, in, n_in, y);
+    detail::transform_step(m, s, in, n_in, y, work);
     in = y;
     n_in = table_read(m.shapes, 5u * s);
   }
@@ -598,15 +919,16 @@ inline void transforms_run(const M& m, const float* x, float* out, float* scratc
 /// PCA's log-likelihood of the row `x` (scikit-learn's score_samples; see
 /// the header comment), written to out[0]. Only for a program with a
 /// `quadratic` table (transforms_validate checks it fits the last step).
-/// `scratch` as for transforms_run. Stack: a few words.
+/// `scratch` as for transforms_run. Stack: as transforms_run.
 template <typename M>
 inline void transforms_score_samples(const M& m, const float* x, float* out, float* scratch) {
   const float* in = x;
   uint32_t n = m.n_features;
   const uint32_t last = m.n_steps - 1u;
+  float* work = scratch == NULL ? scratch : scratch + 2u * m.max_width;
   for (uint32_t s = 0; s < last; ++s) {
     float* y = scratch + (s % 2u) * m.max_width;
-    detail::transform_step(m, s, in, n, y);
+    detail::transform_step(m, s, in, n, y, work);
     in = y;
     n = table_read(m.shapes, 5u * s);
   }
@@ -629,8 +951,12 @@ inline void transforms_score_samples(const M& m, const float* x, float* out, flo
 /// always have), or a zero count; status::bad_table for an unknown
 /// operation or function, a slice outside its row, a slice width that does
 /// not follow from its operation (the slice's own size except for select,
-/// project, polynomial, spline and window_stats), a window_stats step whose
-/// counts or codes window_stats_validate refuses or do not fit its slice, a
+/// project, polynomial, spline, window_stats, spectrum and fir_filter), a
+/// window_stats step whose counts or codes window_stats_validate refuses or
+/// do not fit its slice, a spectrum step of an unsupported FFT length, an
+/// unknown mode or kind, a filterbank that leaves the spectrum or a floor of
+/// its logarithms that is not positive, a filter step whose sections have
+/// a0 != 1, a signal step whose op scratch would exceed 2^29 floats, a
 /// spline step's counts that do not fit one another or a degree above
 /// EMLEARN_GEN_SPLINE_MAX_DEGREE, an index outside the slice, a row between
 /// two steps wider than max_width, or a last step that does not write n_outputs
@@ -657,13 +983,14 @@ inline status transforms_validate(const M& m, size_t n_ops, size_t n_shapes, siz
     const uint64_t first_index = table_read(m.shapes, 5u * s + 2u);
     const uint64_t first = table_read(m.shapes, 5u * s + 3u);
     const uint32_t count = table_read(m.shapes, 5u * s + 4u);
-    if (op > transform_op::window_stats || count == 0u || first + count > n_in || n_out < n_in - count + 1u) {
+    if (op > transform_op::fir_filter || count == 0u || first + count > n_in || n_out < n_in - count + 1u) {
       return status::bad_table;
     }
     const uint32_t width = n_out - (n_in - count);
     const bool resizes = op == transform_op::select || op == transform_op::project ||
                          op == transform_op::polynomial || op == transform_op::spline ||
-                         op == transform_op::window_stats;
+                         op == transform_op::window_stats || op == transform_op::spectrum ||
+                         op == transform_op::fir_filter;
     if ((!resizes && width != count) || (s + 1u < m.n_steps && n_out > m.max_width) ||
         (s + 1u == m.n_steps && n_out != m.n_outputs)) {
       return status::bad_table;
