@@ -128,5 +128,5 @@ def test_runtime_rejects_bad_whole_byte_records(load_data: Any) -> None:
         host(dataclasses.replace(packed, nodes=packed.nodes[:-1]))
     with pytest.raises(ValueError, match="invalid packed forest"):
         host(dataclasses.replace(packed, record_bytes=2))  # narrower than record_bits
-    with pytest.raises(ValueError, match="invalid packed forest"):
+    with pytest.raises(ValueError, match="record_bytes' = 9 exceeds 8"):
         host(dataclasses.replace(packed, record_bytes=9))  # wider than any load
