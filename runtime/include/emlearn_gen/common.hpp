@@ -169,6 +169,14 @@ inline Word read_bytes(const uint8_t* table, uint32_t at, uint8_t n) {
   Word v;
   memcpy(&v, p, sizeof(Word));  // n > 4: Word has 8 bytes
   return n == sizeof(Word) ? v : static_cast<Word>(v & ((static_cast<Word>(1) << ((8u * n) & 63u)) - 1u));
+#elif !defined(__AVR__)
+  // Byte loads straight from the table: a memcpy here would be a call
+  // (Cortex-M0 at -Os).
+  Word word = 0;
+  for (unsigned i = n; i > 0; --i) {
+    word = static_cast<Word>((word << 8) | p[i - 1]);
+  }
+  return word;
 #else
   uint8_t bytes[sizeof(Word)];
   table_copy(bytes, p, n);
