@@ -80,7 +80,7 @@ def test_leaves_are_deduplicated_and_pairs_adjacent(load_data):
     total_leaves = sum(int((m.tree_.children_left < 0).sum()) for m in est.estimators_)
     # Fully grown trees have pure leaves: a handful of distinct rows.
     assert packed.n_leaves < 3 * 10 * 10 < total_leaves
-    records = unpack_fields(packed.nodes, packed.record_bits, packed.n_nodes)
+    records = packed.records()
     flags = (records >> np.uint64(packed.feature_bits)) & np.uint64(7)
     refs = (records >> np.uint64(packed.feature_bits + FLAG_BITS)) & np.uint64((1 << packed.ref_bits) - 1)
     both = (flags & np.uint64(FLAG_LEFT_LEAF | FLAG_RIGHT_LEAF)) == np.uint64(3)

@@ -87,13 +87,12 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
   e.n_features = f.n_features;
   e.width = f.leaf_width;
   e.n_trees = f.n_trees;
-  const uint8_t rec_bits = d::record_bits(f);
   const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + d::flag_bits);
   const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
   const Word ref_mask = static_cast<Word>((static_cast<Word>(1) << f.ref_bits) - 1u);
   e.nodes.resize(f.n_nodes);
   for (uint32_t i = 0; i < f.n_nodes; ++i) {
-    const Word record = emlearn_gen::read_bits<Word>(f.nodes, i * static_cast<uint32_t>(rec_bits), rec_bits);
+    const Word record = d::node_record<Word>(f, i);
     const uint32_t feature = static_cast<uint32_t>(record & feature_mask);
     const uint32_t flags = static_cast<uint32_t>(record >> f.feature_bits) & 7u;
     const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
@@ -425,6 +424,7 @@ class tree_kernel : public kernel {
     size_t n_leaf_classes_bytes = 0;
     f_.leaf_classes = t.get<uint8_t>("leaf_classes", &n_leaf_classes_bytes);
     f_.leaf_class_bits = static_cast<uint8_t>(f.get("leaf_class_bits", 16));
+    f_.record_bytes = static_cast<uint8_t>(f.get("record_bytes", 8));
     outlier_ = f.get("outlier", 1) != 0;
     f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::exp));
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));

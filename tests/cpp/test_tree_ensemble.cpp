@@ -1377,6 +1377,7 @@ struct StaticForest {
   static constexpr uint8_t tree_class_bits = 0u;
   static constexpr const uint8_t* leaf_classes = nullptr;
   static constexpr uint8_t leaf_class_bits = 0u;
+  static constexpr uint8_t record_bytes = 0u;
 };
 
 template <typename Word, typename Static>

@@ -59,6 +59,7 @@ LAYOUT = Layout(
         Field("cat_start_bits", "uint8_t"),
         Field("tree_class_bits", "uint8_t"),
         Field("leaf_class_bits", "uint8_t"),  # 0: leaf rows of values; else class votes
+        Field("record_bytes", "uint8_t"),  # 0: bit-packed records; else bytes per record
     ),
 )
 
@@ -85,7 +86,8 @@ class TreesFamily(Family):
     # 2: the outlier score's tables (isolation forests). 3: categorical
     # splits (bitsets), the links of histogram gradient boosting and sparse
     # leaf rows (multi-class boosting). 4: class votes (leaf_classes).
-    format_version = 4
+    # 5: whole-byte records (record_bytes).
+    format_version = 5
     template = "families/trees/model.hpp.j2"
     layout = LAYOUT
     contract = TreeContract()
@@ -199,6 +201,7 @@ class TreesFamily(Family):
                 "cat_start_bits": packed.cat_start_bits,
                 "tree_class_bits": packed.tree_class_bits,
                 "leaf_class_bits": packed.leaf_class_bits,
+                "record_bytes": packed.record_bytes,
             },
             real=packed.real,
         )

@@ -13,7 +13,7 @@ from typing import Deque, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from .ir import BOOST_LINKS, Tree, TreeEnsemble
-from ...core.bits import bits_for, pack_fields, packed_size, word_bits_for
+from ...core.bits import bits_for, pack_fields, packed_size, unpack_fields, word_bits_for
 
 FLAG_LEFT_LEAF = 1
 FLAG_RIGHT_LEAF = 2
@@ -81,10 +81,19 @@ class PackedForest:
     # leaf_values and leaf_codes, which are empty.
     leaf_classes: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint8))
     leaf_class_bits: int = 0
+    # Whole-byte records (record_bytes > 0): record i in bytes
+    # [i * record_bytes, (i + 1) * record_bytes); 0: bit-packed records.
+    record_bytes: int = 0
 
     @property
     def record_bits(self) -> int:
         return self.feature_bits + FLAG_BITS + self.ref_bits + self.thr_bits
+
+    def records(self) -> np.ndarray:
+        """The n_nodes split records as uint64, from either layout."""
+        if self.record_bytes:
+            return unpack_fields(self.nodes, 8 * self.record_bytes, self.n_nodes)
+        return unpack_fields(self.nodes, self.record_bits, self.n_nodes)
 
     @property
     def n_leaves(self) -> int:
@@ -305,6 +314,37 @@ def float32_sums_fit(ir: TreeEnsemble) -> bool:
     return float32_sum_bound(ir) <= FLOAT32_MAX
 
 
+#: Whole-byte records may make the model's tables this much larger than
+#: bit-packed ones (they save the kernel a multiply, a variable shift and a
+#: mask per node visited).
+WHOLE_BYTE_BUDGET = 0.10
+
+
+def choose_record_bytes(n_nodes: int, record_bits: int, other_bytes: int, word_bits: int) -> int:
+    """Bytes per record, or 0 for bit-packed records: the narrowest of 1, 2,
+    4 or 8 bytes (one load of a machine type), else the fewest whole bytes,
+    that holds a record and keeps the tables (nodes plus `other_bytes`)
+    within WHOLE_BYTE_BUDGET of their size with bit-packed records."""
+    if n_nodes == 0 or record_bits > 64:
+        return 0
+    bitpacked_word_bytes = max(word_bits, word_bits_for(record_bits) if record_bits + 7 <= 64 else 64) // 8
+    budget = (1.0 + WHOLE_BYTE_BUDGET) * (other_bytes + packed_size(n_nodes, record_bits, bitpacked_word_bytes))
+    fewest = (record_bits + 7) // 8
+    for candidate in (1 << (fewest - 1).bit_length(), fewest):
+        if other_bytes + n_nodes * candidate <= budget:
+            return candidate
+    return 0
+
+
+def _whole_byte_records(records: np.ndarray, record_bytes: int) -> np.ndarray:
+    """Records of record_bytes bytes each, little-endian, then the zero bytes
+    that the runtime's widest read of the last one reaches (read_bytes_span:
+    record_bytes rounded up to a power of two)."""
+    span = 1 << (record_bytes - 1).bit_length()
+    data = pack_fields(records, 8 * record_bytes, 1)
+    return np.concatenate([data, np.zeros(span - record_bytes, dtype=np.uint8)])
+
+
 def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     """Packs a validated TreeEnsemble into runtime tables."""
     if real not in REAL_DTYPES:
@@ -429,13 +469,24 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         leaf_class_bits = 0
     start_bits = bits_for(sum(len(c) for c in ir.categories if c is not None)) if ir.categories else 0
     tree_class_bits = max(1, bits_for(ir.leaf_width - 1)) if one_sum is not None else 0
-    word_bits = max(word_bits_for(record_bits), word_bits_for(root_bits), word_bits_for(value_bits),
-                    word_bits_for(start_bits), word_bits_for(tree_class_bits), word_bits_for(leaf_class_bits))
-    if n_nodes * record_bits >= 2**32 or len(roots) * root_bits >= 2**32:
+    other_word_bits = max(word_bits_for(root_bits), word_bits_for(value_bits), word_bits_for(start_bits),
+                          word_bits_for(tree_class_bits), word_bits_for(leaf_class_bits))
+    other_bytes = (
+        threshold_table.nbytes + leaf_values.nbytes + len(roots) * root_bits // 8
+        + (leaf_codes.size * value_bits) // 8 + 4 * len(ir.trees)
+    )
+    record_bytes = choose_record_bytes(n_nodes, record_bits, other_bytes, other_word_bits)
+    if record_bytes:
+        word_bits = max(other_word_bits, 32 if record_bytes <= 4 else 64)
+        nodes = _whole_byte_records(records, record_bytes)
+    else:
+        word_bits = max(other_word_bits, word_bits_for(record_bits))
+        nodes = pack_fields(records, record_bits, word_bits // 8)
+    if n_nodes * max(record_bits, 8 * record_bytes) >= 2**32 or len(roots) * root_bits >= 2**32:
         raise ValueError("model tables exceed 512 MiB, the runtime's addressing limit")
 
     packed = PackedForest(
-        nodes=pack_fields(records, record_bits, word_bits // 8),
+        nodes=nodes,
         thresholds=np.ascontiguousarray(threshold_table, dtype=np.float32),
         leaves=leaf_rows,
         leaf_values=np.ascontiguousarray(leaf_values),
@@ -452,6 +503,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         value_bits=value_bits,
         word_bits=word_bits,
         real=real,
+        record_bytes=record_bytes,
         **_constant_tables(ir, real_dtype),
         boost=_boost_link(ir, real_dtype),
         **category_splits.tables(word_bits // 8),

@@ -126,6 +126,68 @@ inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
   return static_cast<Word>((word >> (pos & 7u)) & mask);
 }
 
+// Whether unaligned loads of 4 and 8 bytes are single instructions
+// (little-endian machines that allow them, with a flat address space).
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(__AVR__) && \
+    (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__ARM_FEATURE_UNALIGNED))
+#define EMLEARN_GEN_WIDE_LOADS 1
+#else
+#define EMLEARN_GEN_WIDE_LOADS 0
+#endif
+
+/// Bytes that read_bytes<Word>(table, at, n) may read from `at` on: n, or
+/// where one wide load is cheaper than two narrow ones, n rounded up to a
+/// power of two (a table of n-byte records is padded to this past its last).
+constexpr uint8_t read_bytes_span(uint8_t n) {
+  return n <= 1u ? n : n <= 2u ? 2u : n <= 4u ? 4u : 8u;
+}
+
+/// Reads the `n`-byte little-endian value at byte `at` of a table
+/// (1 <= n <= sizeof(Word)): a record of whole bytes, which needs no
+/// variable shift. On little-endian machines with unaligned loads this is
+/// one load of read_bytes_span(n) bytes (and a mask where n is not a power
+/// of two); elsewhere the n bytes one by one.
+template <typename Word>
+inline Word read_bytes(const uint8_t* table, uint32_t at, uint8_t n) {
+  const uint8_t* p = table + at;
+#if EMLEARN_GEN_WIDE_LOADS
+  // Fixed-size loads; a generated header's n is a constant, so only its
+  // case remains.
+  if (n <= 1u) {
+    return static_cast<Word>(*p);
+  }
+  if (n <= 2u) {
+    uint16_t v;
+    memcpy(&v, p, 2u);
+    return static_cast<Word>(v);
+  }
+  if (n <= 4u) {
+    uint32_t v;
+    memcpy(&v, p, 4u);
+    return static_cast<Word>(n == 4u ? v : v & ((static_cast<uint32_t>(1) << (8u * n)) - 1u));
+  }
+  Word v;
+  memcpy(&v, p, sizeof(Word));  // n > 4: Word has 8 bytes
+  return n == sizeof(Word) ? v : static_cast<Word>(v & ((static_cast<Word>(1) << ((8u * n) & 63u)) - 1u));
+#elif !defined(__AVR__)
+  // Byte loads straight from the table: a memcpy here would be a call
+  // (Cortex-M0 at -Os).
+  Word word = 0;
+  for (unsigned i = n; i > 0; --i) {
+    word = static_cast<Word>((word << 8) | p[i - 1]);
+  }
+  return word;
+#else
+  uint8_t bytes[sizeof(Word)];
+  table_copy(bytes, p, n);
+  Word word = 0;
+  for (unsigned i = n; i > 0; --i) {
+    word = static_cast<Word>((word << 8) | bytes[i - 1]);
+  }
+  return word;
+#endif
+}
+
 #if defined(__AVR_HAVE_ELPM__)
 // Far tables: AVR devices with more than 64 KiB of flash (ELPM).
 //
@@ -213,6 +275,19 @@ inline Word read_bits(far_table<uint8_t, Chunks, Shift> bits, uint32_t pos, uint
   }
   const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
   return static_cast<Word>((word >> (pos & 7u)) & mask);
+}
+
+/// read_bytes() of a table held as a far table.
+template <typename Word, typename Chunks, uint8_t Shift>
+inline Word read_bytes(far_table<uint8_t, Chunks, Shift> table, uint32_t at, uint8_t n) {
+  static_assert(sizeof(Word) <= far_chunk_overlap, "a read stays inside one chunk");
+  uint8_t bytes[sizeof(Word)];
+  memcpy_PF(bytes, far_element(table, at), n);
+  Word word = 0;
+  for (unsigned i = n; i > 0; --i) {
+    word = static_cast<Word>((word << 8) | bytes[i - 1]);
+  }
+  return word;
 }
 #endif  // __AVR_HAVE_ELPM__
 

@@ -16,6 +16,13 @@
 //   left inner,  right leaf  -> right child is leaf ref
 //   left leaf,   right inner -> left child is leaf ref, right is the next node
 //   left leaf,   right leaf  -> left is leaf ref, right is leaf ref + 1
+// Records are bit-packed (record_bytes 0: record i at bit i * record_bits)
+// or take whole bytes each (record_bytes > 0: record i is the little-endian
+// value of bytes [i * record_bytes, (i + 1) * record_bytes), its bits above
+// record_bits zero), which the kernel reads with no variable shift, in one
+// load where the machine has unaligned loads (read_bytes; the table is
+// padded for its widest load); the generator takes whole bytes where they
+// cost little table memory.
 // Leaves are rows of `leaf_width` values, deduplicated across the model.
 // Sparse rows (tree_class_bits > 0; multi-class boosting, where each tree
 // adds to one class): a row is one value, and tree t adds it to sum
@@ -58,7 +65,7 @@
 // Version of the table layout below. Generated headers check it, so a header
 // compiles against any runtime that reads its tables the same way; change it
 // with any change to the layout or to what the kernels compute from it.
-#define EMLEARN_GEN_TREES_FORMAT 4
+#define EMLEARN_GEN_TREES_FORMAT 5
 
 namespace emlearn_gen {
 
@@ -106,6 +113,7 @@ struct forest {
   uint8_t tree_class_bits;   ///< 0: rows of leaf_width values; else one value per row
   const uint8_t* leaf_classes; ///< class votes: n_leaves fields of leaf_class_bits
   uint8_t leaf_class_bits;   ///< 0: leaf rows of values; else each row is one class's vote
+  uint8_t record_bytes;      ///< 0: bit-packed records; else bytes per record
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -134,6 +142,15 @@ constexpr uint8_t flag_bits = 3u;
 template <typename F>
 constexpr uint8_t record_bits(const F& f) {
   return static_cast<uint8_t>(f.feature_bits + flag_bits + f.ref_bits + f.thr_bits);
+}
+
+/// The record of split node `node`: its record_bits bits (above them, zero).
+template <typename Word, typename F>
+inline Word node_record(const F& f, uint32_t node) {
+  if (f.record_bytes != 0u) {
+    return read_bytes<Word>(f.nodes, node * static_cast<uint32_t>(f.record_bytes), f.record_bytes);
+  }
+  return read_bits<Word>(f.nodes, node * static_cast<uint32_t>(record_bits(f)), record_bits(f));
 }
 
 /// Values in one leaf row: leaf_width, or 1 for sparse rows.
@@ -275,7 +292,6 @@ inline bool categorical_left(const F& f, uint32_t first, uint32_t last, uint32_t
 /// Stack: a few words; no recursion.
 template <typename Word, typename F>
 inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
-  const uint8_t rec_bits = detail::record_bits(f);
   const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
   const Word ref_mask = static_cast<Word>((static_cast<Word>(1) << f.ref_bits) - 1u);
   const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + detail::flag_bits);
@@ -287,7 +303,7 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
     return node - f.n_nodes;
   }
   for (;;) {
-    const Word record = read_bits<Word>(f.nodes, node * static_cast<uint32_t>(rec_bits), rec_bits);
+    const Word record = detail::node_record<Word>(f, node);
     const uint32_t feature = static_cast<uint32_t>(record & feature_mask);
     const uint32_t flags = static_cast<uint32_t>(record >> f.feature_bits) & 7u;
     const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
@@ -809,7 +825,10 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
       (f.value_bits != 0 && f.leaf_codes == NULL)) {
     return status::bad_argument;
   }
-  if (rec_bits + 7u > 8u * sizeof(Word) || f.root_bits + 7u > 8u * sizeof(Word) ||
+  const bool whole_bytes = f.record_bytes != 0u;
+  if ((whole_bytes ? (f.record_bytes > sizeof(Word) || rec_bits > 8u * f.record_bytes)
+                   : rec_bits + 7u > 8u * sizeof(Word)) ||
+      f.root_bits + 7u > 8u * sizeof(Word) ||
       f.value_bits + 7u > 8u * sizeof(Word) || f.feature_bits > 31u || f.ref_bits > 31u ||
       f.thr_bits > 31u) {
     return status::bad_table;
@@ -849,7 +868,12 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
       }
     }
   }
-  if (nodes_bytes < packed_bytes<Word>(f.n_nodes, rec_bits) ||
+  // Whole-byte records: each read may reach read_bytes_span() bytes.
+  const uint64_t records_bytes =
+      !whole_bytes ? packed_bytes<Word>(f.n_nodes, rec_bits)
+      : f.n_nodes == 0u ? 0u
+                        : static_cast<uint64_t>(f.n_nodes) * f.record_bytes + read_bytes_span(f.record_bytes) - f.record_bytes;
+  if (records_bytes >= (static_cast<uint64_t>(1) << 32) || nodes_bytes < records_bytes ||
       roots_bytes < packed_bytes<Word>(f.n_trees, f.root_bits)) {
     return status::size_mismatch;
   }
@@ -870,7 +894,10 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   }
   const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + detail::flag_bits);
   for (uint32_t node = 0; node < f.n_nodes; ++node) {
-    const Word record = read_bits<Word>(f.nodes, node * static_cast<uint32_t>(rec_bits), rec_bits);
+    const Word record = detail::node_record<Word>(f, node);
+    if (whole_bytes && rec_bits < 8u * sizeof(Word) && (record >> rec_bits) != 0u) {
+      return status::bad_table;  // the bits above record_bits are not zero
+    }
     const uint32_t feature = static_cast<uint32_t>(record & ((static_cast<Word>(1) << f.feature_bits) - 1u));
     const uint32_t flags = static_cast<uint32_t>(record >> f.feature_bits) & 7u;
     const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ((static_cast<Word>(1) << f.ref_bits) - 1u));

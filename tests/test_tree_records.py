@@ -1,0 +1,132 @@
+"""Split records of whole bytes (record_bytes > 0) beside bit-packed ones:
+the choice of width, the same results from every width on the host runtime,
+the compiled header, the model file and the devices, and the runtime's
+checks of such tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import unittest.mock
+from typing import Any, Dict
+
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.tree import DecisionTreeClassifier
+
+import emlearn_gen
+from emlearn_gen.core.bits import packed_size
+from emlearn_gen.core.host import HostModel
+from emlearn_gen.families.trees import FAMILY as TREES
+from emlearn_gen.families.trees import pack
+from emlearn_gen.testing import assert_device_matches, run_model
+from emlearn_gen.testing.pytest_plugin import require_target
+
+
+def _convert_with_record_bytes(monkeypatch: pytest.MonkeyPatch, est: Any, record_bytes: int, **options: Any) -> Any:
+    """The model converted with records of `record_bytes` bytes (0: bit-packed)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(pack, "choose_record_bytes", lambda *args: record_bytes)
+        cm = emlearn_gen.convert(est, name="model", **options)
+    assert cm.packed.record_bytes == record_bytes
+    return cm
+
+
+def _outputs(cm: Any, X: np.ndarray) -> Dict[str, np.ndarray]:
+    return {ep.name: cm.raw_outputs(ep.name, X) for ep in cm.entry_points}
+
+
+def _assert_same(want: Dict[str, np.ndarray], got: Dict[str, np.ndarray]) -> None:
+    assert want.keys() == got.keys()
+    for name in want:
+        assert want[name].dtype == got[name].dtype
+        assert want[name].tobytes() == got[name].tobytes(), name
+
+
+def test_record_width_is_a_load_where_it_costs_little() -> None:
+    # 22-bit records: 4 bytes would add 45 % to a table of nodes alone, 3
+    # bytes 9 %, within the budget; beside a large other table 4 bytes do.
+    n = 16000
+    bitpacked = packed_size(n, 22, 4)
+    assert 3 * n <= 1.1 * bitpacked < 4 * n
+    assert pack.choose_record_bytes(n, 22, 0, 32) == 3
+    assert pack.choose_record_bytes(n, 22, 10 * n, 32) == 4
+    # 9-bit records in 2 bytes add 78 %: bit-packed, unless other tables dominate.
+    assert pack.choose_record_bytes(n, 9, 0, 32) == 0
+    assert pack.choose_record_bytes(n, 9, 100 * n, 32) == 2
+    assert pack.choose_record_bytes(n, 8, 0, 32) == 1
+    assert pack.choose_record_bytes(n, 33, 10 * n, 32) == 5
+    assert pack.choose_record_bytes(n, 33, 100 * n, 32) == 8
+    assert pack.choose_record_bytes(0, 20, 100, 32) == 0
+
+
+def test_packed_tables_stay_within_the_budget(load_data: Any) -> None:
+    X, y = load_data("digits")
+    est = RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0).fit(X, y)
+    ir = TREES.to_ir(est)
+    packed = pack.pack_trees(ir, real="float64")
+    assert packed.record_bytes > 0
+    assert packed.nodes.size == packed.n_nodes * packed.record_bytes + (
+        (1 << (packed.record_bytes - 1).bit_length()) - packed.record_bytes)
+    with unittest.mock.patch.object(pack, "choose_record_bytes", lambda *args: 0):
+        bitpacked = pack.pack_trees(ir, real="float64")
+    assert packed.table_bytes <= (1 + pack.WHOLE_BYTE_BUDGET) * bitpacked.table_bytes + 8
+    np.testing.assert_array_equal(packed.records(), bitpacked.records())
+
+
+@pytest.mark.parametrize("record_bytes", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_every_record_width_gives_the_bit_packed_results(monkeypatch: pytest.MonkeyPatch, load_data: Any,
+                                                          record_bytes: int, tmp_path: Any) -> None:
+    X, y = load_data("iris")
+    if record_bytes == 1:  # records of at most 8 bits: two features, depth 2
+        X = X[:, :2]
+        est: Any = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    else:
+        est = RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0).fit(X, y)
+    X_eval = np.concatenate([X, np.where(np.eye(X.shape[1], dtype=bool), np.nan, X[: X.shape[1]])]).astype(np.float32)
+    bitpacked = _convert_with_record_bytes(monkeypatch, est, 0)
+    assert bitpacked.packed.record_bits <= 8 * record_bytes
+    cm = _convert_with_record_bytes(monkeypatch, est, record_bytes)
+    np.testing.assert_array_equal(cm.packed.records(), bitpacked.packed.records())
+    want = _outputs(bitpacked, X_eval)
+    np.testing.assert_array_equal(cm.predict(X), est.predict(X))
+    _assert_same(want, _outputs(cm, X_eval))
+    _assert_same(want, run_model(cm, X_eval, "host", workdir=tmp_path / "header"))
+    _assert_same(want, run_model(cm, X_eval, "host", workdir=tmp_path / "file", model_file=True))
+    _assert_same(want, _outputs(emlearn_gen.load_model_file(cm.to_model_file()), X_eval))
+
+
+@pytest.mark.parametrize("record_bytes", [3, 6])
+def test_record_widths_on_devices(monkeypatch: pytest.MonkeyPatch, load_data: Any, record_bytes: int,
+                                  emlearn_build_cache: Any) -> None:
+    """Devices without unaligned loads (Cortex-M0) or with program-memory
+    tables (AVR) read the bytes one by one, the Cortex-M4F one wide load."""
+    targets = [require_target(name) for name in ("cortex-m0", "cortex-m4f", "avr")]
+    X, y = load_data("diabetes")
+    est = RandomForestRegressor(n_estimators=3, max_depth=5, random_state=0).fit(X, y)
+    cm = _convert_with_record_bytes(monkeypatch, est, record_bytes)
+    assert_device_matches(cm, X[:40], targets=targets, cache=emlearn_build_cache)
+
+
+def test_runtime_rejects_bad_whole_byte_records(load_data: Any) -> None:
+    X, y = load_data("iris")
+    est = RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0).fit(X, y)
+    with unittest.mock.patch.object(pack, "choose_record_bytes", lambda *args: 3):
+        packed = pack.pack_trees(TREES.to_ir(est), real="float64")
+    assert packed.record_bits < 24
+
+    def host(p: pack.PackedForest) -> HostModel:
+        return HostModel(TREES.layout, TREES.tables(p), ())
+
+    host(packed)  # the real tables are accepted
+    nodes = np.array(packed.nodes)
+    nodes[2] |= 0x80  # a bit above record_bits in the first record
+    with pytest.raises(ValueError, match="invalid packed forest"):
+        host(dataclasses.replace(packed, nodes=nodes))
+    # The last record's read reaches a padding byte: without it, refused.
+    with pytest.raises(ValueError, match="invalid packed forest"):
+        host(dataclasses.replace(packed, nodes=packed.nodes[:-1]))
+    with pytest.raises(ValueError, match="invalid packed forest"):
+        host(dataclasses.replace(packed, record_bytes=2))  # narrower than record_bits
+    with pytest.raises(ValueError, match="record_bytes' = 9 exceeds 8"):
+        host(dataclasses.replace(packed, record_bytes=9))  # wider than any load
