@@ -22,11 +22,11 @@ def _fields_of(table, count, width, code):
 
 class _Trees:
     NAME = 'trees'
-    FORMAT = 4
+    FORMAT = 5
     TABLES = ('B', 'f', 'r', 'B', 'B', 'r', 'f', 'f', 'B', 'B', 'B', 'B')
     FIELDS = ('n_nodes', 'n_leaves', 'n_trees', 'n_features', 'leaf_width', 'feature_bits', 'ref_bits',
               'thr_bits', 'root_bits', 'value_bits', 'word_bits', 'real_bits', 'outlier', 'boost',
-              'n_cat_values', 'cat_start_bits', 'tree_class_bits', 'leaf_class_bits')
+              'n_cat_values', 'cat_start_bits', 'tree_class_bits', 'leaf_class_bits', 'record_bytes')
 
     def __init__(self, frame):
         f = dict(zip(self.FIELDS, frame.fields))
@@ -42,7 +42,9 @@ class _Trees:
         # The bit records, decoded once: feature, flags, ref and threshold of
         # every node, the root of every tree.
         fb, rb, tb = f['feature_bits'], f['ref_bits'], f['thr_bits']
-        record = fb + 3 + rb + tb
+        # Records are whole bytes each (record_bytes) or bit-packed; the
+        # fields sit at the same bits of a record either way.
+        record = 8 * f['record_bytes'] if f['record_bytes'] else fb + 3 + rb + tb
         n = self.n_nodes
         self.feature = array.array('H', [0] * n)
         self.flags = bytearray(n)
