@@ -19,3 +19,17 @@ def _find(installed: str, source: str) -> Path:
 def get_include() -> str:
     """Folder to add to the include path: it holds ``emlearn_gen/*.hpp``."""
     return str(_find("include", "runtime/include"))
+
+
+def find_program(name: str) -> "str | None":
+    """Path of the command ``name``: on the PATH, or beside this Python
+    interpreter (where pip puts a virtual environment's commands, which are
+    not on the PATH when the environment is used without activating it)."""
+    import shutil
+    import sys
+
+    found = shutil.which(name)
+    if found is not None:
+        return found
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.is_file() else None

