@@ -41,7 +41,7 @@ def test_activity_example(tmp_path):
     assert "the header on the emulated Cortex-M4F decides every window as scikit-learn: True" in out
     assert "the host runtime's smoothed decisions are scikit-learn's, voted: True" in out
     assert "the header on the emulated Cortex-M4F makes the host's smoothed decisions: True" in out
-    assert "cortex-m4f: flash" in out
+    assert "cortex-m4f: flash" in out and "instructions per window" in out
     assert (tmp_path / "activity_model.hpp").is_file() and (tmp_path / "main.o").is_file()
 
 

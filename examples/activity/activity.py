@@ -3,7 +3,9 @@
 Windows of 32 samples x 3 axes (1.28 s at 25 Hz; synthetic here: idle,
 walking, running) go through window statistics (emlearn_gen.signal.
 WindowFeatures: mean, deviation, extremes, RMS, zero crossings, peak-to-peak,
-energy of each axis), a StandardScaler and a random forest. The whole
+energy of each axis) and, beside them, the spectrum's centroid and dominant
+frequency of each axis (SpectralFeatures: a Hann window and an FFT), then a
+StandardScaler and a random forest. The whole
 Pipeline converts to one C++ header whose predict() takes one raw window; the
 host runtime and an emulated Cortex-M4F then decide every window as the
 Pipeline does. The header also smooths the stream of decisions: its
@@ -12,7 +14,7 @@ predict_stream(state, window) votes over the last 3 windows' activities
 
     python activity.py               # writes activity_model.hpp beside this file
     python activity.py --device      # also runs the header on the emulated Cortex-M4F
-    python activity.py --footprint   # also measures flash, RAM and stack on it
+    python activity.py --footprint   # also measures flash, RAM, stack and instructions per window on it
 """
 
 from __future__ import annotations
@@ -22,12 +24,18 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import emlearn_gen
-from emlearn_gen.signal import MajorityVote, WindowFeatures
-from emlearn_gen.testing.datasets import ACTIVITY_CHANNELS, ACTIVITY_CLASSES, ACTIVITY_SAMPLES, activity_windows
+from emlearn_gen.signal import MajorityVote, SpectralFeatures, WindowFeatures
+from emlearn_gen.testing.datasets import (
+    ACTIVITY_CHANNELS,
+    ACTIVITY_CLASSES,
+    ACTIVITY_RATE,
+    ACTIVITY_SAMPLES,
+    activity_windows,
+)
 
 
 #: Windows a stream's activity lasts, at least and at most (the stream's
@@ -66,7 +74,8 @@ def with_knocks(X: np.ndarray, fraction: float, seed: int) -> np.ndarray:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", action="store_true", help="run the header on the emulated Cortex-M4F")
-    parser.add_argument("--footprint", action="store_true", help="measure flash, RAM and stack on the Cortex-M4F")
+    parser.add_argument("--footprint", action="store_true",
+                        help="measure flash, RAM, stack and instructions per window on the Cortex-M4F")
     parser.add_argument("--out", default=str(Path(__file__).with_name("activity_model.hpp")))
     args = parser.parse_args()
 
@@ -75,7 +84,11 @@ def main() -> int:
     order = as_stream(y, seed=3)
     X, y = with_knocks(X[order], 0.1, seed=4), y[order]  # one stream of consecutive windows
     pipeline = Pipeline([
-        ("features", WindowFeatures(ACTIVITY_SAMPLES, ACTIVITY_CHANNELS)),
+        ("features", FeatureUnion([
+            ("statistics", WindowFeatures(ACTIVITY_SAMPLES, ACTIVITY_CHANNELS)),
+            ("spectrum", SpectralFeatures(n_fft=ACTIVITY_SAMPLES, sample_rate=ACTIVITY_RATE,
+                                          n_channels=ACTIVITY_CHANNELS)),
+        ])),
         ("scale", StandardScaler()),
         ("forest", RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0)),
     ]).fit(X_train, y_train)
@@ -107,9 +120,12 @@ def main() -> int:
         print(f"the header on the emulated Cortex-M4F makes the host's smoothed decisions: {device_smoothed}")
         same = same and device_same and device_smoothed
     if args.footprint:
-        from emlearn_gen.testing import footprint
+        from emlearn_gen.testing import count_instructions, footprint
 
         print(footprint(cm, "cortex-m4f", X))
+        count = count_instructions(cm, X[:20], "cortex-m4f", "predict")
+        print(f"cortex-m4f: {count.mean:,.0f} instructions per window on average "
+              f"({count.min:,} to {count.max:,}; predict on 20 windows)")
     return 0 if same else 1
 
 
