@@ -6,14 +6,16 @@ Measured for emlearn-gen's default conversion (tool ``emlearn_gen``) of each
 model: ``micropython_measure`` returns the row's ``mpy_*`` fields, or an
 ``mpy_note`` saying why there are none (no compiler, no MicroPython
 sources, no ``micropython`` command, a model a module cannot hold). The
-pure-Python module's time goes in ``mpy_pure_us_per_pred`` once that
-module exists (emlearn_gen.micropython.pure): the table has its column.
+pure-Python module (emlearn_gen.micropython.pure), where it runs the
+model, is timed by the same script: ``mpy_pure_us_per_pred``.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
-from typing import Any, Callable, Dict
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
@@ -115,4 +117,22 @@ def micropython_measure(cm: Any, estimator: Any, X: np.ndarray, min_time: float)
     row["mpy_import_ram_bytes"] = int(out[0])
     row["mpy_us_per_pred"] = float(out[1])
     row["mpy_sklearn_us_per_pred"] = _sklearn_us_per_row(estimator, np.asarray(rows), min_time)
+    pure_module = _pure_module(cm)
+    if pure_module is not None:
+        pure_out = run_micropython(_SCRIPT, files={"model.mpy": pure_module, "inputs.bin": inputs}).split()
+        row["mpy_pure_us_per_pred"] = float(pure_out[1])
     return row
+
+
+def _pure_module(cm: Any) -> Optional[bytes]:
+    """The pure-Python module's bytecode .mpy of ``cm``, or None where it
+    does not run the model (a family it lacks)."""
+    from emlearn_gen.micropython import pure
+
+    try:
+        pure.check_runs(cm)
+    except ValueError:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        paths = pure.write_model_module(cm, folder)
+        return next(Path(p) for p in paths if str(p).endswith(".mpy")).read_bytes()

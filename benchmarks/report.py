@@ -737,7 +737,8 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
                   "(gc.mem_free before and after; the unix port keeps native code outside the GC heap), and "
                   "microseconds per `predict` of one row (array('f')) on the unix port (x64), best of 5 passes "
                   "over the first test rows, beside CPython scikit-learn's `predict` on one row at a time. "
-                  "The pure-Python module's column is filled once it is measured.", "",
+                  "The pure-Python module (`arch=\"python\"`, bytecode `.mpy`) is timed by the same script "
+                  "where it runs the model (trees, linear models, perceptrons, naive Bayes); `–` elsewhere.", "",
                   micropython_table(rows), ""]
     parts += ["## Speed: Python API on the host", "",
               "`CModel.predict` against the estimator's `predict` (n_jobs=1 on both), same process and run; "
