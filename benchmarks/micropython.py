@@ -13,11 +13,12 @@ model, is timed by the same script: ``mpy_pure_us_per_pred``.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
+
+from .pyspeed import per_call
 
 #: Rows predicted, one at a time, per timing pass on MicroPython.
 MPY_ROWS = 50
@@ -70,27 +71,7 @@ def _sklearn_us_per_row(estimator: Any, X: np.ndarray, min_time: float) -> float
         for x in rows:
             estimator.predict(x)
 
-    return _best_per_call(one_pass, min_time) / len(rows) * 1e6
-
-
-def _best_per_call(fn: Callable[[], Any], min_time: float, repeats: int = 5) -> float:
-    fn()
-    number = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time or number >= 1 << 12:
-            break
-        number *= 2
-    best = elapsed / number
-    for _ in range(repeats - 1):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+    return per_call(one_pass, min_time) / len(rows) * 1e6
 
 
 def micropython_measure(cm: Any, estimator: Any, X: np.ndarray, min_time: float) -> Dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict
 import numpy as np
 
 
-def _per_call(fn: Callable[[], Any], min_time: float, repeats: int = 5) -> float:
+def per_call(fn: Callable[[], Any], min_time: float, repeats: int = 5) -> float:
     """Best-of-``repeats`` seconds per call, each repeat lasting >= min_time."""
     fn()  # warm up (first-call allocations, lazy imports)
     number = 1
@@ -41,10 +41,10 @@ def api_speed(cmodel: Any, estimator: Any, x1: np.ndarray, batch: np.ndarray, mi
     x1 = np.ascontiguousarray(x1, dtype=np.float32).reshape(1, -1)
     Xb = np.ascontiguousarray(batch, dtype=np.float32)
     batch_rows = Xb.shape[0]
-    ours_1 = _per_call(lambda: cmodel.predict(x1), min_time)
-    sk_1 = _per_call(lambda: estimator.predict(x1), min_time)
-    ours_b = _per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)
-    sk_b = _per_call(lambda: estimator.predict(Xb), min_time, repeats=3)
+    ours_1 = per_call(lambda: cmodel.predict(x1), min_time)
+    sk_1 = per_call(lambda: estimator.predict(x1), min_time)
+    ours_b = per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)
+    sk_b = per_call(lambda: estimator.predict(Xb), min_time, repeats=3)
     threads = _threaded_ratio(cmodel, estimator, Xb, min_time)
     return {
         **threads,
@@ -68,8 +68,8 @@ def _threaded_ratio(cmodel: Any, estimator: Any, Xb: np.ndarray, min_time: float
     try:
         estimator.set_params(n_jobs=-1)
         cmodel.n_jobs = -1
-        ours = _per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)
-        sk = _per_call(lambda: estimator.predict(Xb), min_time, repeats=3)
+        ours = per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)
+        sk = per_call(lambda: estimator.predict(Xb), min_time, repeats=3)
     finally:
         estimator.set_params(n_jobs=1)
         cmodel.n_jobs = 1
