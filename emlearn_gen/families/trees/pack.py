@@ -336,6 +336,23 @@ def choose_record_bytes(n_nodes: int, record_bits: int, other_bytes: int, word_b
     return 0
 
 
+#: Share of the tables that small per-tree and per-leaf tables (roots, vote
+#: classes) may grow by when their fields are widened to whole bytes, which
+#: the kernels read without a variable shift.
+WHOLE_BYTE_FIELD_BUDGET = 0.01
+
+
+def whole_byte_field_bits(bits: int, count: int, table_bytes: int) -> int:
+    """`bits` rounded up to whole bytes (at most 24, so that a 32-bit word
+    still reads the field) where the `count` fields then grow the tables
+    (`table_bytes`) by at most WHOLE_BYTE_FIELD_BUDGET; else `bits`."""
+    whole = 8 * ((bits + 7) // 8)
+    if bits == 0 or whole == bits or whole > 24:
+        return bits
+    grown = packed_size(count, whole, 4) - packed_size(count, bits, 4)
+    return whole if grown <= WHOLE_BYTE_FIELD_BUDGET * table_bytes else bits
+
+
 def _whole_byte_records(records: np.ndarray, record_bytes: int) -> np.ndarray:
     """Records of record_bytes bytes each, little-endian, then the zero bytes
     that the runtime's widest read of the last one reaches (read_bytes_span:
@@ -467,6 +484,10 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     else:
         leaf_values, leaf_codes, value_bits = _leaf_value_table(leaf_rows)
         leaf_class_bits = 0
+    estimate = threshold_table.nbytes + leaf_values.nbytes + (n_nodes * record_bits + leaf_codes.size * value_bits) // 8
+    root_bits = whole_byte_field_bits(root_bits, len(roots), estimate)
+    if leaf_class_bits:
+        leaf_class_bits = whole_byte_field_bits(leaf_class_bits, len(vote_classes), estimate)
     start_bits = bits_for(sum(len(c) for c in ir.categories if c is not None)) if ir.categories else 0
     tree_class_bits = max(1, bits_for(ir.leaf_width - 1)) if one_sum is not None else 0
     other_word_bits = max(word_bits_for(root_bits), word_bits_for(value_bits), word_bits_for(start_bits),

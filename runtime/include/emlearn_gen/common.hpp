@@ -171,7 +171,11 @@ inline Word read_bytes(const uint8_t* table, uint32_t at, uint8_t n) {
   return n == sizeof(Word) ? v : static_cast<Word>(v & ((static_cast<Word>(1) << ((8u * n) & 63u)) - 1u));
 #elif !defined(__AVR__)
   // Byte loads straight from the table: a memcpy here would be a call
-  // (Cortex-M0 at -Os).
+  // (Cortex-M0 at -Os). The loop stays a loop at -Os, so three bytes (the
+  // usual record) are spelled out.
+  if (n == 3u) {
+    return static_cast<Word>(p[0] | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16));
+  }
   Word word = 0;
   for (unsigned i = n; i > 0; --i) {
     word = static_cast<Word>((word << 8) | p[i - 1]);
@@ -186,6 +190,38 @@ inline Word read_bytes(const uint8_t* table, uint32_t at, uint8_t n) {
   }
   return word;
 #endif
+}
+
+/// Field `index` of a table of `width`-bit fields: read_bits(), or where
+/// the fields are whole bytes (8, 16 or 24 bits), read_bytes(), with no
+/// variable shift. The table (a pointer or a far_table) is padded as
+/// read_bits needs.
+template <typename Word, typename Table>
+inline Word read_field(Table table, uint32_t index, uint8_t width) {
+  if (width == 8u || width == 16u || width == 24u) {
+    return read_bytes<Word>(table, index * static_cast<uint32_t>(width / 8u), static_cast<uint8_t>(width / 8u));
+  }
+  return read_bits<Word>(table, index * static_cast<uint32_t>(width), width);
+}
+
+/// read_bytes() where the caller masks every field it extracts: with wide
+/// loads, the bits above the record's 8n are left as loaded (the next
+/// record's), which saves the mask; elsewhere exactly read_bytes().
+template <typename Word, typename Table>
+inline Word read_bytes_unmasked(Table table, uint32_t at, uint8_t n) {
+#if EMLEARN_GEN_WIDE_LOADS
+  if (n == 3u) {
+    uint32_t v;
+    memcpy(&v, table + at, 4u);
+    return static_cast<Word>(v);
+  }
+  if (n > 4u && n < sizeof(Word)) {
+    Word v;
+    memcpy(&v, table + at, sizeof(Word));
+    return v;
+  }
+#endif
+  return read_bytes<Word>(table, at, n);
 }
 
 #if defined(__AVR_HAVE_ELPM__)

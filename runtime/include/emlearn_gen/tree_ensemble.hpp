@@ -153,6 +153,16 @@ inline Word node_record(const F& f, uint32_t node) {
   return read_bits<Word>(f.nodes, node * static_cast<uint32_t>(record_bits(f)), record_bits(f));
 }
 
+/// node_record() for a caller that masks every field it extracts: the bits
+/// above record_bits may be set (see read_bytes_unmasked).
+template <typename Word, typename F>
+inline Word node_record_unmasked(const F& f, uint32_t node) {
+  if (f.record_bytes != 0u) {
+    return read_bytes_unmasked<Word>(f.nodes, node * static_cast<uint32_t>(f.record_bytes), f.record_bytes);
+  }
+  return node_record<Word>(f, node);
+}
+
 /// Values in one leaf row: leaf_width, or 1 for sparse rows.
 template <typename F>
 constexpr uint16_t row_width(const F& f) {
@@ -173,8 +183,7 @@ inline uint32_t tree_sum(const F& f, uint32_t t) {
 /// The class that leaf row `leaf` votes for (leaf_class_bits > 0).
 template <typename Word, typename F>
 inline uint32_t leaf_class(const F& f, uint32_t leaf) {
-  return static_cast<uint32_t>(
-      read_bits<Word>(f.leaf_classes, leaf * static_cast<uint32_t>(f.leaf_class_bits), f.leaf_class_bits));
+  return static_cast<uint32_t>(read_field<Word>(f.leaf_classes, leaf, f.leaf_class_bits));
 }
 
 // Whether float and double additions run in hardware. Where they do not, a
@@ -287,6 +296,61 @@ inline bool categorical_left(const F& f, uint32_t first, uint32_t last, uint32_t
 }
 }  // namespace detail
 
+namespace detail {
+/// Whether `value` goes left at a numeric split of threshold `t` (not NaN):
+/// value <= t, and a NaN where `missing_left`. With a float unit, one
+/// comparison and its unordered outcome decide: `value <= t` and
+/// `value > t` are both false only for a NaN. The runtime refuses the
+/// compiler options under which a comparison could ignore a NaN
+/// (common.hpp). Without one, at_most's integer keys, after a test of the
+/// bits for NaN.
+inline bool split_left(float value, float t, bool missing_left) {
+#if EMLEARN_GEN_TREES_HARD_FLOAT
+  if (value <= t) {
+    return true;
+  }
+  return value > t ? false : missing_left;
+#else
+  return is_missing(value) ? missing_left : at_most(value, t);
+#endif
+}
+
+/// forest_leaf from split node `node` on, for models without categorical
+/// features: routes as forest_leaf's general walk, with fewer instructions
+/// per split. The record is read without its mask (each field is masked as
+/// it is extracted), and the leaf flag of the side taken is tested before
+/// `ref` is extracted.
+template <typename Word, typename F>
+inline uint32_t numeric_walk(const F& f, uint32_t node, const float* x) {
+  const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
+  const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + flag_bits);
+  const Word ref_mask = static_cast<Word>((static_cast<Word>(1) << f.ref_bits) - 1u);
+  const uint8_t thr_shift = static_cast<uint8_t>(ref_shift + f.ref_bits);
+  const Word left_leaf = static_cast<Word>(flag_left_leaf) << f.feature_bits;
+  const Word right_leaf = static_cast<Word>(flag_right_leaf) << f.feature_bits;
+  const Word missing_left = static_cast<Word>(flag_missing_left) << f.feature_bits;
+  const Word thr_mask = static_cast<Word>((static_cast<Word>(1) << f.thr_bits) - 1u);
+  for (;;) {
+    const Word record = node_record_unmasked<Word>(f, node);
+    const float value = x[static_cast<uint32_t>(record & feature_mask)];
+    const float t =
+        table_read(f.thresholds, f.thr_bits ? static_cast<uint32_t>((record >> thr_shift) & thr_mask) : node);
+    if (split_left(value, t, (record & missing_left) != 0u)) {
+      if (record & left_leaf) {
+        return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
+      }
+      ++node;
+    } else {
+      const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
+      if (record & right_leaf) {
+        return ref + ((record & left_leaf) ? 1u : 0u);
+      }
+      node += (record & left_leaf) ? 1u : ref;
+    }
+  }
+}
+}  // namespace detail
+
 /// Leaf row reached by `x` in tree `tree`. `x` holds n_features values;
 /// NaN marks a missing value and is routed as scikit-learn routes it.
 /// Stack: a few words; no recursion.
@@ -298,9 +362,12 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
   const uint8_t thr_shift = static_cast<uint8_t>(ref_shift + f.ref_bits);
 
   uint32_t node = static_cast<uint32_t>(
-      read_bits<Word>(f.roots, tree * static_cast<uint32_t>(f.root_bits), f.root_bits));
+      read_field<Word>(f.roots, tree, f.root_bits));
   if (node >= f.n_nodes) {
     return node - f.n_nodes;
+  }
+  if (f.n_cat_values == 0u) {
+    return detail::numeric_walk<Word>(f, node, x);
   }
   for (;;) {
     const Word record = detail::node_record<Word>(f, node);
@@ -312,8 +379,7 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
     const float value = x[feature];
     const bool missing_left = (flags & detail::flag_missing_left) != 0;
     // A missing value goes where the flag says; only present values are
-    // compared, so the routing holds even where the compiler may assume that
-    // no comparison sees a NaN.
+    // compared (at_most's integer keys order no NaN).
     bool left = is_missing(value) ? missing_left : detail::at_most(value, table_read(f.thresholds, thr));
     if (f.n_cat_values != 0u && !is_missing(value)) {
       uint32_t first, last;
