@@ -130,3 +130,36 @@ def test_runtime_rejects_bad_whole_byte_records(load_data: Any) -> None:
         host(dataclasses.replace(packed, record_bytes=2))  # narrower than record_bits
     with pytest.raises(ValueError, match="record_bytes' = 9 exceeds 8"):
         host(dataclasses.replace(packed, record_bytes=9))  # wider than any load
+
+
+def test_small_tables_take_whole_bytes_within_their_budget() -> None:
+    # 100 roots of 14 bits in 2 bytes each: 25 more bytes.
+    assert pack.whole_byte_field_bits(14, 100, 2500) == 16
+    assert pack.whole_byte_field_bits(14, 100, 2499) == 14
+    assert pack.whole_byte_field_bits(16, 100, 0) == 16
+    assert pack.whole_byte_field_bits(4, 91, 10**6) == 8
+    assert pack.whole_byte_field_bits(25, 10, 10**6) == 25  # a 32-bit word could not read 32 + 7 bits
+
+
+def test_whole_byte_roots_and_votes_give_the_bit_packed_results(monkeypatch: pytest.MonkeyPatch, load_data: Any,
+                                                                tmp_path: Any, emlearn_build_cache: Any) -> None:
+    """Roots and vote classes widened to whole bytes are read without a
+    variable shift: the same leaves, on every level, as their bit-packed
+    fields. Rows with NaN go through every split's missing-value routing."""
+    X, y = load_data("digits")
+    est = RandomForestClassifier(n_estimators=20, random_state=0).fit(X[:1000], y[:1000])
+    X_eval = np.array(X[1000:1300], dtype=np.float32)
+    X_eval[::7, ::3] = np.nan
+    cm = emlearn_gen.convert(est, name="model")
+    with monkeypatch.context() as patch:
+        patch.setattr(pack, "WHOLE_BYTE_FIELD_BUDGET", 0.0)
+        bitpacked = emlearn_gen.convert(est, name="model")
+    assert (cm.packed.root_bits, cm.packed.leaf_class_bits) == (16, 8)
+    assert bitpacked.packed.root_bits % 8 != 0 and bitpacked.packed.leaf_class_bits % 8 != 0
+    np.testing.assert_array_equal(cm.predict(X[1000:]), est.predict(X[1000:]))
+    want = _outputs(bitpacked, X_eval)
+    _assert_same(want, _outputs(cm, X_eval))
+    _assert_same(want, run_model(cm, X_eval, "host", workdir=tmp_path / "header"))
+    _assert_same(want, run_model(cm, X_eval, "host", workdir=tmp_path / "file", model_file=True))
+    targets = [require_target(name) for name in ("cortex-m0", "cortex-m4f", "avr")]
+    assert_device_matches(cm, X_eval[:60], targets=targets, cache=emlearn_build_cache)

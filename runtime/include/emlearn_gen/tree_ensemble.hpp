@@ -294,9 +294,7 @@ inline bool categorical_left(const F& f, uint32_t first, uint32_t last, uint32_t
   }
   return read_bits<Word>(f.cat_bits, bitset + code, 1u) != 0u;
 }
-}  // namespace detail
 
-namespace detail {
 /// Whether `value` goes left at a numeric split of threshold `t` (not NaN):
 /// value <= t, and a NaN where `missing_left`. With a float unit, one
 /// comparison and its unordered outcome decide: `value <= t` and
@@ -361,8 +359,7 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
   const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + detail::flag_bits);
   const uint8_t thr_shift = static_cast<uint8_t>(ref_shift + f.ref_bits);
 
-  uint32_t node = static_cast<uint32_t>(
-      read_field<Word>(f.roots, tree, f.root_bits));
+  uint32_t node = static_cast<uint32_t>(read_field<Word>(f.roots, tree, f.root_bits));
   if (node >= f.n_nodes) {
     return node - f.n_nodes;
   }
@@ -378,9 +375,7 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
 
     const float value = x[feature];
     const bool missing_left = (flags & detail::flag_missing_left) != 0;
-    // A missing value goes where the flag says; only present values are
-    // compared (at_most's integer keys order no NaN).
-    bool left = is_missing(value) ? missing_left : detail::at_most(value, table_read(f.thresholds, thr));
+    bool left = detail::split_left(value, table_read(f.thresholds, thr), missing_left);
     if (f.n_cat_values != 0u && !is_missing(value)) {
       uint32_t first, last;
       detail::category_range<Word>(f, feature, &first, &last);
