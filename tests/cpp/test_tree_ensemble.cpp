@@ -1637,6 +1637,73 @@ TEST(ArgmaxOfMean, EqualsArgmaxOfTheMeans) {
   }
 }
 
+// Without a double unit, predict() finds the largest sum on integer order
+// keys of the bits: the index argmax finds by comparing the values, for
+// signed zeros (equal), negatives, subnormals, infinities and ties.
+template <typename Real, typename Bits>
+void check_first_largest_by_key(uint64_t seed) {
+  Lcg rng(seed);
+  const Bits top_bit = static_cast<Bits>(static_cast<Bits>(1) << (8 * sizeof(Bits) - 1));
+  const Real specials[] = {Real(0), -Real(0), Real(1), -Real(1), std::numeric_limits<Real>::infinity(),
+                           -std::numeric_limits<Real>::infinity(), std::numeric_limits<Real>::max(),
+                           std::numeric_limits<Real>::denorm_min(), -std::numeric_limits<Real>::denorm_min()};
+  for (int round = 0; round < 20000; ++round) {
+    const int32_t n = 1 + static_cast<int32_t>(rng.below(8));
+    Real sums[8];
+    for (int32_t j = 0; j < n; ++j) {
+      const uint32_t pick = rng.below(4);
+      if (pick == 0) {
+        sums[j] = specials[rng.below(sizeof specials / sizeof specials[0])];
+      } else if (pick == 1 && j > 0) {
+        sums[j] = sums[rng.below(static_cast<uint32_t>(j))];  // a tie
+      } else {
+        Bits bits = static_cast<Bits>((static_cast<uint64_t>(rng.next()) << 32) | rng.next());
+        if (pick == 2) {
+          bits = static_cast<Bits>(bits & (top_bit | 0xFFu));  // zero or subnormal, either sign
+        }
+        sums[j] = from_bits_of<Real>(bits);
+        if (std::isnan(sums[j])) {
+          sums[j] = Real(2);
+        }
+      }
+    }
+    ASSERT_EQ(emlearn_gen::detail::first_largest_by_key(sums, n), emlearn_gen::argmax(sums, n))
+        << "seed " << seed << " round " << round;
+  }
+}
+
+TEST(ArgmaxOfMean, FirstLargestByKeyEqualsArgmax) {
+  for (uint64_t seed = 310; seed < 312; ++seed) {
+    check_first_largest_by_key<float, uint32_t>(seed);
+    check_first_largest_by_key<double, uint64_t>(seed);
+  }
+}
+
+// soft_double sums (AVR) decide as the hardware double's do.
+TEST(ArgmaxOfMean, SoftDoubleEqualsHardwareDouble) {
+  using emlearn_gen::soft_double;
+  Lcg rng(320);
+  const uint16_t width = 5;
+  for (int round = 0; round < 20000; ++round) {
+    forest<double> hard = forest<double>();
+    forest<soft_double> soft = forest<soft_double>();
+    hard.leaf_width = soft.leaf_width = width;
+    hard.n_trees = soft.n_trees = 1u + rng.below(round % 2 ? 12u : 100000u);
+    const double base = static_cast<double>(1u + rng.below(1000)) / static_cast<double>(1u + rng.below(97));
+    uint64_t base_bits;
+    memcpy(&base_bits, &base, sizeof base_bits);
+    double h[width];
+    soft_double s[width];
+    for (uint16_t j = 0; j < width; ++j) {
+      const uint32_t pick = rng.below(4);
+      const uint64_t bits = pick == 0 ? 0u : pick == 1 ? rng.below(64) : base_bits - rng.below(24);
+      h[j] = from_bits_of<double>(bits);
+      s[j].bits = bits;
+    }
+    ASSERT_EQ(emlearn_gen::argmax_of_mean(soft, s), emlearn_gen::argmax_of_mean(hard, h)) << "round " << round;
+  }
+}
+
 // Class votes: one class per leaf row; forest_sum adds one per vote (the
 // host's path), forest_votes counts them, and both decide and give the
 // probabilities as the one-hot rows of values did.

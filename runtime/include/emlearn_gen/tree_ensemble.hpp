@@ -449,6 +449,52 @@ inline bool large_positive(real_bits r) {
   const uint8_t sign_shift = r.fraction_bits == 23u ? 31u : 63u;
   return (r.bits >> sign_shift) == 0u && (r.bits >> r.fraction_bits) >= 64u;
 }
+
+/// A signed integer that orders as the binary64 value of `bits` does, for
+/// values that are not NaN: sign and magnitude to two's complement, so -0
+/// and +0 are both 0 (as order_key for float).
+inline int64_t order_key64(uint64_t bits) {
+  const int64_t magnitude = static_cast<int64_t>(bits & ~f64::sign_bit);
+  return (bits >> 63) != 0u ? -magnitude : magnitude;
+}
+
+/// Order keys of sums that are not NaN: integers that order as the values
+/// do (-0 and +0 both 0).
+inline int64_t sum_key(float x) { return order_key(x); }
+inline int64_t sum_key(soft_double x) { return order_key64(x.bits); }
+#if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
+inline int64_t sum_key(double x) { return order_key64(f64::to_bits(x)); }
+#else
+inline int64_t sum_key(double x) { return order_key(static_cast<float>(x)); }  // double is binary32 here (AVR)
+#endif
+
+/// Index of the first largest of `n` sums that are not NaN, comparing
+/// their order keys: the index argmax gives, in a few integer instructions
+/// per sum where comparing the values would call the software comparison.
+template <typename Real>
+inline int32_t first_largest_by_key(const Real* sums, int32_t n) {
+  int32_t best = 0;
+  int64_t best_key = sum_key(sums[0]);
+  for (int32_t i = 1; i < n; ++i) {
+    const int64_t key = sum_key(sums[i]);
+    if (key > best_key) {
+      best_key = key;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/// argmax of sums that are not NaN (a forest's sums of finite leaf values,
+/// which pack_trees keeps from overflowing): the hardware comparison where
+/// the type has one, else first_largest_by_key.
+inline int32_t first_largest(const float* sums, int32_t n) {
+  return EMLEARN_GEN_TREES_HARD_FLOAT ? argmax(sums, n) : first_largest_by_key(sums, n);
+}
+inline int32_t first_largest(const soft_double* sums, int32_t n) { return first_largest_by_key(sums, n); }
+inline int32_t first_largest(const double* sums, int32_t n) {
+  return EMLEARN_GEN_TREES_HARD_DOUBLE ? argmax(sums, n) : first_largest_by_key(sums, n);
+}
 }  // namespace detail
 
 /// The class a forest classifier's predict() gives: argmax of the means
@@ -459,11 +505,13 @@ inline bool large_positive(real_bits r) {
 /// large positive sum b, a sum a whose mean ties with b's lies within 2^-51
 /// b of it, a few units in the last place (a quotient's relative rounding
 /// error is that of its operands): such near sums alone are divided to
-/// check. Sums that are not all large and positive take the division.
+/// check, and b only when there is one (a division in software costs
+/// hundreds of instructions). Sums that are not all large and positive take
+/// the division. The sums are not NaN (forest_sum of finite leaf values).
 template <typename F>
 inline int32_t argmax_of_mean(const F& f, typename F::real_type* sums) {
   const int32_t n = static_cast<int32_t>(f.leaf_width);
-  const int32_t best = argmax(sums, n);
+  const int32_t best = detail::first_largest(sums, n);
   const detail::real_bits top = detail::bits_of(sums[best]);
   if (f.n_trees == 1u) {
     return best;
@@ -472,15 +520,21 @@ inline int32_t argmax_of_mean(const F& f, typename F::real_type* sums) {
     for (int32_t j = 0; j < n; ++j) {
       sums[j] = divide(sums[j], f.n_trees);
     }
-    return argmax(sums, n);
+    return detail::first_largest(sums, n);
   }
-  const uint64_t mean_bits = detail::bits_of(divide(sums[best], f.n_trees)).bits;
+  bool have_mean = false;
+  uint64_t mean_bits = 0u;
   for (int32_t j = 0; j < best; ++j) {
     // Positive values order as their bits do; 16 units is a wide margin.
     const detail::real_bits near = detail::bits_of(sums[j]);
-    if (near.bits <= top.bits && top.bits - near.bits <= 16u &&
-        detail::bits_of(divide(sums[j], f.n_trees)).bits == mean_bits) {
-      return j;
+    if (near.bits <= top.bits && top.bits - near.bits <= 16u) {
+      if (!have_mean) {
+        mean_bits = detail::bits_of(divide(sums[best], f.n_trees)).bits;
+        have_mean = true;
+      }
+      if (detail::bits_of(divide(sums[j], f.n_trees)).bits == mean_bits) {
+        return j;
+      }
     }
   }
   return best;
