@@ -1378,6 +1378,10 @@ struct StaticForest {
   static constexpr const uint8_t* leaf_classes = nullptr;
   static constexpr uint8_t leaf_class_bits = 0u;
   static constexpr uint8_t record_bytes = 0u;
+  static constexpr const uint8_t* leaf_starts = NULL;
+  static constexpr const uint8_t* leaf_entries = NULL;
+  static constexpr uint8_t entry_class_bits = 0u;
+  static constexpr uint8_t start_bits = 0u;
 };
 
 template <typename Word, typename Static>

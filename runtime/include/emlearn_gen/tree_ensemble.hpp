@@ -30,6 +30,14 @@
 // With value_bits == 0 `leaves` holds the rows themselves; otherwise it holds
 // the model's distinct leaf values and `leaf_codes` gives, for each value of
 // each row, a value_bits-wide index into them (class fractions repeat a lot).
+// Entry rows (entry_class_bits > 0; classifiers' rows of class fractions,
+// mostly zeros): a row is the list of its nonzero values, each an entry of
+// value_bits + entry_class_bits + 1 bits in `leaf_entries`: from bit 0,
+// the value's index into `leaves` (value_bits), its class (entry_class_bits)
+// and a flag set on the row's last entry. Row `leaf` starts at entry
+// leaf_starts[leaf] (n_leaves fields of start_bits); a row of zeros only is
+// one entry of a zero value. Skipping zeros is exact: see add_leaf_value.
+// `leaf_codes` is empty.
 // Class votes (leaf_class_bits > 0; classifiers whose every leaf row is
 // one-hot, as in forests of full-depth trees): a row is one class, the
 // n_leaves fields of leaf_class_bits in `leaf_classes`, and `leaves` and
@@ -65,7 +73,7 @@
 // Version of the table layout below. Generated headers check it, so a header
 // compiles against any runtime that reads its tables the same way; change it
 // with any change to the layout or to what the kernels compute from it.
-#define EMLEARN_GEN_TREES_FORMAT 5
+#define EMLEARN_GEN_TREES_FORMAT 6
 
 namespace emlearn_gen {
 
@@ -114,6 +122,10 @@ struct forest {
   const uint8_t* leaf_classes; ///< class votes: n_leaves fields of leaf_class_bits
   uint8_t leaf_class_bits;   ///< 0: leaf rows of values; else each row is one class's vote
   uint8_t record_bytes;      ///< 0: bit-packed records; else bytes per record
+  const uint8_t* leaf_starts;  ///< entry rows: n_leaves fields of start_bits
+  const uint8_t* leaf_entries; ///< entry rows: the entries of value_bits + entry_class_bits + 1 bits
+  uint8_t entry_class_bits;  ///< 0: rows of leaf_width values; else entry rows
+  uint8_t start_bits;
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -170,6 +182,18 @@ inline uint32_t tree_sum(const F& f, uint32_t t) {
       read_bits<Word>(f.tree_classes, t * static_cast<uint32_t>(f.tree_class_bits), f.tree_class_bits));
 }
 
+/// Bits of one entry of an entry row (entry_class_bits > 0).
+template <typename F>
+constexpr uint8_t entry_bits(const F& f) {
+  return static_cast<uint8_t>(f.value_bits + f.entry_class_bits + 1u);
+}
+
+/// The first entry of entry row `leaf`.
+template <typename Word, typename F>
+inline uint32_t row_start(const F& f, uint32_t leaf) {
+  return static_cast<uint32_t>(read_bits<Word>(f.leaf_starts, leaf * static_cast<uint32_t>(f.start_bits), f.start_bits));
+}
+
 /// The class that leaf row `leaf` votes for (leaf_class_bits > 0).
 template <typename Word, typename F>
 inline uint32_t leaf_class(const F& f, uint32_t leaf) {
@@ -194,6 +218,36 @@ inline uint32_t leaf_class(const F& f, uint32_t leaf) {
 #define EMLEARN_GEN_TREES_HARD_FLOAT 0
 #endif
 
+// accumulate(sum, v): sum += v. Where double is software, non-negative
+// values (class fractions and their sums) take f64::add_nonnegative, an
+// exact addition of a few dozen integer instructions; others the generic
+// addition.
+inline void accumulate(float& sum, float v) { sum += v; }
+inline void accumulate(soft_double& sum, soft_double v) {
+  if (f64::add_nonnegative_applies(sum.bits, v.bits)) {
+    sum.bits = f64::add_nonnegative(sum.bits, v.bits);
+  } else {
+    sum += v;
+  }
+}
+#if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
+inline void accumulate(double& sum, double v) {
+#if EMLEARN_GEN_TREES_HARD_DOUBLE
+  sum += v;
+#else
+  const uint64_t a = f64::to_bits(sum);
+  const uint64_t b = f64::to_bits(v);
+  if (f64::add_nonnegative_applies(a, b)) {
+    sum = f64::real_from_bits<double>(f64::add_nonnegative(a, b));
+  } else {
+    sum += v;
+  }
+#endif
+}
+#else
+inline void accumulate(double& sum, double v) { sum += v; }  // double is binary32 here (AVR)
+#endif
+
 // add_leaf_value(sum, v): sum += v for a sum that started at +0. Skipping a
 // zero v is exact there: x + (+-0) is x for every x but -0, and a sum that
 // starts at +0 never becomes -0 (rounding to nearest gives +0 for x - x, and
@@ -210,13 +264,13 @@ inline void add_leaf_value(float& sum, float v) {
 }
 inline void add_leaf_value(soft_double& sum, soft_double v) {
   if (!f64::is_zero(v)) {
-    sum += v;
+    accumulate(sum, v);
   }
 }
 #if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
 inline void add_leaf_value(double& sum, double v) {
   if (EMLEARN_GEN_TREES_HARD_DOUBLE || (f64::to_bits(v) << 1) != 0u) {
-    sum += v;
+    accumulate(sum, v);
   }
 }
 #else
@@ -343,6 +397,22 @@ inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* ou
     out[detail::leaf_class<Word>(f, leaf)] += real_from_count<Real>(1u);
     return;
   }
+  if (f.entry_class_bits != 0u) {
+    // Nonzero values only, each added where additions are calls too.
+    const Word value_mask = static_cast<Word>((static_cast<Word>(1) << f.value_bits) - 1u);
+    const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
+    const uint8_t last_shift = static_cast<uint8_t>(f.value_bits + f.entry_class_bits);
+    uint32_t pos = detail::row_start<Word>(f, leaf) * detail::entry_bits(f);
+    for (;;) {
+      const Word entry = read_bits<Word>(f.leaf_entries, pos, detail::entry_bits(f));
+      detail::accumulate(out[static_cast<uint32_t>((entry >> f.value_bits) & class_mask)],
+                         table_read(f.leaves, static_cast<uint32_t>(entry & value_mask)));
+      if ((entry >> last_shift) != 0u) {
+        return;
+      }
+      pos += detail::entry_bits(f);
+    }
+  }
   const uint16_t width = detail::row_width(f);
   const uint32_t first = leaf * width;
   if (width == 1u) {
@@ -352,7 +422,7 @@ inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* ou
     if (f.value_bits != 0) {
       index = static_cast<uint32_t>(read_bits<Word>(f.leaf_codes, first * f.value_bits, f.value_bits));
     }
-    out[0] += table_read(f.leaves, index);
+    detail::accumulate(out[0], table_read(f.leaves, index));
     return;
   }
   // Rows of class fractions: mostly zeros, skipped where additions are calls.
@@ -831,6 +901,45 @@ inline status votes_validate(const F& f, size_t classes_bytes) {
   return status::ok;
 }
 
+/// Entry rows: no codes, sparse rows or votes beside them, and rows laid
+/// out one after the other from entry 0, each ending with the entry whose
+/// last flag is set, inside `entries_bytes`, every entry's class below
+/// leaf_width and value index below n_values. Checked in one pass over the
+/// entries. `starts_bytes` is the size of leaf_starts.
+template <typename Word, typename F>
+inline status entries_validate(const F& f, size_t starts_bytes, size_t entries_bytes) {
+  if (f.leaf_starts == NULL || f.leaf_entries == NULL) {
+    return status::bad_argument;
+  }
+  if (f.value_bits == 0u || f.tree_class_bits != 0u || f.leaf_class_bits != 0u || f.entry_class_bits > 16u ||
+      entry_bits(f) + 7u > 8u * sizeof(Word) || f.start_bits > 31u || f.start_bits + 7u > 8u * sizeof(Word)) {
+    return status::bad_table;
+  }
+  if (starts_bytes < packed_bytes<Word>(f.n_leaves, f.start_bits)) {
+    return status::size_mismatch;
+  }
+  const Word value_mask = static_cast<Word>((static_cast<Word>(1) << f.value_bits) - 1u);
+  const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
+  uint32_t next = 0;  // the first entry of the next row
+  for (uint32_t leaf = 0; leaf < f.n_leaves; ++leaf) {
+    if (row_start<Word>(f, leaf) != next) {
+      return status::bad_table;
+    }
+    for (bool last = false; !last; ++next) {
+      const uint64_t end = (static_cast<uint64_t>(next) + 1u) * entry_bits(f);
+      if (end >= (static_cast<uint64_t>(1) << 32) || entries_bytes < packed_bytes<Word>(next + 1u, entry_bits(f))) {
+        return status::size_mismatch;
+      }
+      const Word entry = read_bits<Word>(f.leaf_entries, next * static_cast<uint32_t>(entry_bits(f)), entry_bits(f));
+      if (((entry >> f.value_bits) & class_mask) >= f.leaf_width || (entry & value_mask) >= f.n_values) {
+        return status::bad_table;
+      }
+      last = (entry >> (f.value_bits + f.entry_class_bits)) != 0u;
+    }
+  }
+  return status::ok;
+}
+
 /// A categorical node's bitset: an integer bit position whose bits, one
 /// per category of the feature, lie inside cat_bits (`bits_bytes` bytes).
 template <typename Word, typename F>
@@ -858,13 +967,15 @@ inline bool categorical_node_ok(const F& f, uint32_t feature, uint32_t thr, size
 /// `cat_starts_bytes` and `cat_bits_bytes` those of the categorical tables
 /// (ignored when n_cat_values is 0), `tree_classes_bytes` that of
 /// tree_classes (ignored when tree_class_bits is 0), `leaf_classes_bytes`
-/// that of leaf_classes (ignored when leaf_class_bits is 0).
+/// that of leaf_classes (ignored when leaf_class_bits is 0),
+/// `leaf_starts_bytes` and `leaf_entries_bytes` those of leaf_starts and
+/// leaf_entries (ignored when entry_class_bits is 0).
 /// Returns status::ok, status::bad_argument, status::bad_table or
 /// status::size_mismatch.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
                               size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes,
-                              size_t leaf_classes_bytes) {
+                              size_t leaf_classes_bytes, size_t leaf_starts_bytes, size_t leaf_entries_bytes) {
   const uint8_t rec_bits = detail::record_bits(f);
   if (f.leaf_class_bits != 0u) {
     const status votes = detail::votes_validate<Word>(f, leaf_classes_bytes);
@@ -876,7 +987,7 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   }
   if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0 || f.roots == NULL ||
       (f.n_nodes != 0 && (f.nodes == NULL || f.thresholds == NULL)) ||
-      (f.value_bits != 0 && f.leaf_codes == NULL)) {
+      (f.value_bits != 0 && f.entry_class_bits == 0u && f.leaf_codes == NULL)) {
     return status::bad_argument;
   }
   const bool whole_bytes = f.record_bytes != 0u;
@@ -906,6 +1017,11 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   const uint64_t n_entries = static_cast<uint64_t>(f.n_leaves) * detail::row_width(f);
   if (f.leaf_class_bits != 0u) {
     // Votes: no leaf values (votes_validate checked the classes).
+  } else if (f.entry_class_bits != 0u) {
+    const status entries = detail::entries_validate<Word>(f, leaf_starts_bytes, leaf_entries_bytes);
+    if (entries != status::ok) {
+      return entries;
+    }
   } else if (f.value_bits == 0) {
     if (f.n_values != n_entries) {
       return status::size_mismatch;
@@ -981,7 +1097,16 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   return status::ok;
 }
 
-/// forest_validate of a model without class votes.
+/// forest_validate of a model without entry rows.
+template <typename Word, typename F>
+inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
+                              size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes,
+                              size_t leaf_classes_bytes) {
+  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, cat_starts_bytes, cat_bits_bytes,
+                               tree_classes_bytes, leaf_classes_bytes, 0u, 0u);
+}
+
+/// forest_validate of a model without class votes and entry rows.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
                               size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes) {
@@ -993,7 +1118,7 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
 /// and class votes.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes) {
-  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, 0u, 0u, 0u, 0u);
+  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, 0u, 0u, 0u, 0u, 0u, 0u);
 }
 
 }  // namespace emlearn_gen
