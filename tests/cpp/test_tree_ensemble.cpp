@@ -1708,6 +1708,178 @@ TEST(ArgmaxOfMean, SoftDoubleEqualsHardwareDouble) {
   }
 }
 
+// Entry rows: each leaf row as its nonzero values (value index, class,
+// last flag) from leaf_starts. A forest of single-leaf trees (tree t is
+// leaf row t), so the rows' sums are known whatever the input.
+struct EntryForest {
+  std::vector<double> values;
+  std::vector<uint8_t> starts;
+  std::vector<uint8_t> entries;
+  std::vector<uint8_t> roots;
+  forest<double> f;
+
+  // rows[t][k]: tree t's value for class k.
+  EntryForest(const std::vector<std::vector<double>>& rows, uint16_t width) {
+    std::vector<uint64_t> entry_fields, start_fields, root_fields;
+    std::map<double, uint64_t> code;
+    for (const std::vector<double>& row : rows) {
+      for (double v : row) code.insert(std::make_pair(v, 0u));
+    }
+    for (std::map<double, uint64_t>::iterator it = code.begin(); it != code.end(); ++it) {
+      it->second = values.size();
+      values.push_back(it->first);
+    }
+    const uint8_t value_bits = static_cast<uint8_t>(std::max(1, bit_width(values.size() - 1u)));
+    const uint8_t class_bits = static_cast<uint8_t>(std::max(1, bit_width(width - 1u)));
+    for (size_t t = 0; t < rows.size(); ++t) {
+      start_fields.push_back(entry_fields.size());
+      root_fields.push_back(t);
+      std::vector<uint16_t> kept;
+      for (uint16_t k = 0; k < width; ++k) {
+        if (rows[t][k] != 0.0) kept.push_back(k);
+      }
+      if (kept.empty()) kept.push_back(0);
+      for (size_t i = 0; i < kept.size(); ++i) {
+        const uint64_t last = i + 1 == kept.size() ? 1u : 0u;
+        entry_fields.push_back(code[rows[t][kept[i]]] | (static_cast<uint64_t>(kept[i]) << value_bits) |
+                               (last << (value_bits + class_bits)));
+      }
+    }
+    const uint8_t start_bits = static_cast<uint8_t>(bit_width(start_fields.back()));
+    const uint8_t root_bits = static_cast<uint8_t>(std::max(1, bit_width(rows.size() - 1u)));
+    entries = pack_fields(entry_fields, value_bits + class_bits + 1u, 4);
+    starts = pack_fields(start_fields, start_bits, 4);
+    roots = pack_fields(root_fields, root_bits, 4);
+    f = forest<double>();
+    f.leaves = values.data();
+    f.roots = roots.data();
+    f.leaf_starts = starts.data();
+    f.leaf_entries = entries.data();
+    f.n_leaves = static_cast<uint32_t>(rows.size());
+    f.n_values = static_cast<uint32_t>(values.size());
+    f.n_trees = static_cast<uint32_t>(rows.size());
+    f.n_features = 1u;
+    f.leaf_width = width;
+    f.root_bits = root_bits;
+    f.value_bits = value_bits;
+    f.entry_class_bits = class_bits;
+    f.start_bits = start_bits;
+  }
+  status validate() const {
+    return emlearn_gen::forest_validate<uint32_t>(f, 0, roots.size(), 0, 0, 0, 0, 0, starts.size(), entries.size());
+  }
+  static int bit_width(uint64_t v) {
+    int n = 0;
+    while (v >> n) ++n;
+    return n;
+  }
+};
+
+// Rows of class fractions count / total, mostly zeros.
+std::vector<double> fraction_row(Lcg& rng, uint16_t width) {
+  std::vector<double> row(width, 0.0);
+  std::vector<uint32_t> counts(width, 0u);
+  uint32_t total = 0;
+  const uint32_t used = 1u + rng.below(3);
+  for (uint32_t i = 0; i < used; ++i) {
+    const uint32_t c = 1u + rng.below(200);
+    counts[rng.below(width)] += c;
+    total += c;
+  }
+  for (uint16_t k = 0; k < width; ++k) row[k] = static_cast<double>(counts[k]) / static_cast<double>(total);
+  return row;
+}
+
+TEST(EntryRows, AddTheirValuesAndValidate) {
+  Lcg rng(400);
+  for (int round = 0; round < 200; ++round) {
+    const uint16_t width = static_cast<uint16_t>(2u + rng.below(6));
+    std::vector<std::vector<double>> rows;
+    for (uint32_t t = 0; t < 1u + rng.below(20); ++t) rows.push_back(fraction_row(rng, width));
+    rows[0].assign(width, 0.0);  // a row of zeros only: one entry of a zero
+    EntryForest m(rows, width);
+    ASSERT_EQ(m.validate(), status::ok);
+    for (uint32_t leaf = 0; leaf < m.f.n_leaves; ++leaf) {
+      std::vector<double> got(width, 0.0);
+      emlearn_gen::forest_add_leaf<uint32_t>(m.f, leaf, got.data());
+      for (uint16_t k = 0; k < width; ++k) ASSERT_EQ(got[k], rows[leaf][k]) << "leaf " << leaf << " class " << k;
+    }
+  }
+}
+
+TEST(EntryRows, ValidateRefusesBadEntries) {
+  Lcg rng(401);
+  std::vector<std::vector<double>> rows;
+  for (int t = 0; t < 6; ++t) rows.push_back(fraction_row(rng, 3));
+  EntryForest m(rows, 3);
+  ASSERT_EQ(m.validate(), status::ok);
+  EXPECT_EQ((emlearn_gen::forest_validate<uint32_t>(m.f, 0, m.roots.size(), 0, 0, 0, 0, 0, m.starts.size(),
+                                                     m.entries.size() - 1u)),
+            status::size_mismatch);
+  forest<double>& f = m.f;
+  f.leaf_width = 1;  // every class but 0 is beyond the row
+  EXPECT_EQ(m.validate(), status::bad_table);
+  f.leaf_width = 3;
+  f.n_values = 1;  // value indices beyond the table
+  EXPECT_EQ(m.validate(), status::bad_table);
+  f.n_values = static_cast<uint32_t>(m.values.size());
+  std::vector<uint8_t> starts = m.starts;
+  starts[0] ^= 1u;  // the first row no longer starts at entry 0
+  f.leaf_starts = starts.data();
+  EXPECT_EQ(m.validate(), status::bad_table);
+  f.leaf_starts = m.starts.data();
+  std::vector<uint8_t> no_last(m.entries.size(), 0u);  // no row ends
+  f.leaf_entries = no_last.data();
+  EXPECT_EQ(m.validate(), status::size_mismatch);
+  f.leaf_entries = m.entries.data();
+  f.leaf_codes = NULL;
+  EXPECT_EQ(m.validate(), status::ok);
+}
+
+// Where double is software, predict() decides on integer approximations of
+// the sums when one leads clearly: that label must be argmax_of_mean's of
+// the float64 sums, on near ties too (which must fall back), and a value
+// outside [0, 1] must fall back.
+TEST(EntryRows, ApproximateLabelIsTheExactOneWhereItDecides) {
+  Lcg rng(402);
+  uint32_t decided = 0, fell_back = 0;
+  const float x[1] = {0.0f};
+  for (int round = 0; round < 20000; ++round) {
+    const uint16_t width = static_cast<uint16_t>(2u + rng.below(9));
+    const uint32_t n_trees = 2u + rng.below(round % 10 == 0 ? 300u : 30u);
+    std::vector<std::vector<double>> rows;
+    for (uint32_t t = 0; t < n_trees; ++t) rows.push_back(fraction_row(rng, width));
+    if (rng.below(3) == 0) {
+      // Make classes 0 and 1 tie, or nearly: each tree's row given again
+      // with the two swapped (a total of one more, for a near tie).
+      const uint32_t half = n_trees / 2u;
+      for (uint32_t t = 0; t < half; ++t) {
+        rows[half + t] = rows[t];
+        std::swap(rows[half + t][0], rows[half + t][1]);
+        if (rng.below(4) == 0) rows[half + t][1] = std::nextafter(rows[half + t][1], 1.0);
+      }
+    }
+    if (rng.below(50) == 0) rows[rng.below(n_trees)][rng.below(width)] = rng.below(2) ? 1.5 : -0.25;
+    EntryForest m(rows, width);
+    ASSERT_EQ(m.validate(), status::ok);
+    std::vector<double> sums(width);
+    emlearn_gen::forest_sum<uint32_t>(m.f, x, sums.data());
+    const int32_t want = emlearn_gen::argmax_of_mean(m.f, sums.data());
+    std::vector<uint32_t> approx(width);
+    int32_t got = -1;
+    if (emlearn_gen::detail::approximation<true>::label<uint32_t>(m.f, x, approx.data(), &got)) {
+      ++decided;
+      ASSERT_EQ(got, want) << "round " << round;
+    } else {
+      ++fell_back;
+    }
+    std::vector<double> scratch(width);
+    ASSERT_EQ(emlearn_gen::forest_label<uint32_t>(m.f, x, scratch.data(), approx.data()), want);
+  }
+  EXPECT_GT(decided, 10000u);
+  EXPECT_GT(fell_back, 1000u);
+}
+
 // Class votes: one class per leaf row; forest_sum adds one per vote (the
 // host's path), forest_votes counts them, and both decide and give the
 // probabilities as the one-hot rows of values did.

@@ -53,5 +53,7 @@ def tree_scratch(
         votes = (width * 4, f"{_plural(width, 'vote')} of 4 bytes")
         return {"predict": votes, "predict_proba": votes}
     if classifier:
-        return {"predict": sums, "predict_proba": local}
+        # predict(): the sums, and as many counts for forest_label's approximate sums.
+        label = (width * (size + 4), f"{_plural(width, 'sum')} of {size} bytes and {_plural(width, 'count')} of 4 bytes")
+        return {"predict": label, "predict_proba": local}
     return {"predict": local}

@@ -296,10 +296,10 @@ inline status run_trees_as(const forest<Real>& m, bool outlier, const file_entry
     return status::ok;
   }
   Real* sums = a.take<Real>(m.leaf_width);
+  uint32_t* approx = is_label ? a.take<uint32_t>(m.leaf_width) : static_cast<uint32_t*>(NULL);
   if (!a.ready()) return not_ready(a);
   if (is_label) {
-    forest_sum<Word>(m, x, sums);
-    o.ints[0] = argmax_of_mean(m, sums);
+    o.ints[0] = forest_label<Word>(m, x, sums, approx);
   } else {
     forest_mean<Word>(m, x, sums);
     for (uint32_t i = 0; i < m.leaf_width; ++i) o.values[i] = to_float(sums[i]);

@@ -610,6 +610,122 @@ inline int32_t argmax_of_mean(const F& f, typename F::real_type* sums) {
   return best;
 }
 
+namespace detail {
+/// Whether forest_label first decides on approximate sums: where double is
+/// software, for float64 entry rows of several trees.
+template <typename F>
+constexpr bool approximate_first(const F& f) {
+  return !EMLEARN_GEN_TREES_HARD_DOUBLE && sizeof(typename F::real_type) == 8u && f.entry_class_bits != 0u &&
+         f.n_trees > 1u;
+}
+
+/// Bits of n (0 for 0), at compile time for a constant n.
+constexpr uint32_t bit_length(uint32_t n) { return n == 0u ? 0u : 1u + bit_length(n >> 1); }
+
+/// Fraction bits q of the approximate sums: n_trees values of at most 1,
+/// each at most 2^q, sum below 2^32.
+constexpr uint32_t approximate_fraction_bits(uint32_t n_trees) { return 32u - bit_length(n_trees); }
+
+/// Adds entry row `leaf` to the approximate sums: each value v in [0, 1]
+/// as floor(v' 2^q), v' its binary64 bits' high word read as a value (v
+/// less the 32 low fraction bits): 2^q v - 2^(q - 20) v - 1 < it <= 2^q v.
+/// From the high word h: its 21-bit significand moved to the top of a
+/// word, shifted right by 1054 - q - (h >> 20) (`base` less the exponent;
+/// 32 or more for values below 2^-32, which count 0). False, adding
+/// nothing more, for a value that is negative or above 1.
+template <typename Word, typename F>
+inline bool add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx, uint32_t base) {
+  const Word value_mask = static_cast<Word>((static_cast<Word>(1) << f.value_bits) - 1u);
+  const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
+  const uint8_t last_shift = static_cast<uint8_t>(f.value_bits + f.entry_class_bits);
+  uint32_t pos = row_start<Word>(f, leaf) * entry_bits(f);
+  for (;;) {
+    const Word entry = read_bits<Word>(f.leaf_entries, pos, entry_bits(f));
+    const uint32_t high = static_cast<uint32_t>(
+        f64::to_bits(table_read(f.leaves, static_cast<uint32_t>(entry & value_mask))) >> 32);
+    if (high > 0x3FF00000u) {
+      return false;
+    }
+    const uint32_t amount = base - (high >> 20);
+    approx[static_cast<uint32_t>((entry >> f.value_bits) & class_mask)] +=
+        amount > 31u ? 0u : ((high | 0x100000u) << 11) >> amount;
+    if ((entry >> last_shift) != 0u) {
+      return true;
+    }
+    pos += entry_bits(f);
+  }
+}
+
+/// predict() of `x` on approximate sums (approximate_first): true, with the
+/// label in *label, when one approximate sum leads all others by more than
+/// their error can make up, so that its float64 mean is the strictly
+/// largest. Each approximate sum A, in units of 2^-q, is within
+/// 2^(q - 20) n + n below the exact sum S of its values times 2^q (S <= n
+/// = n_trees, add_approximate_row), and the float64 sum F within
+/// n (n 2^-52) of S: a lead of more than twice the first, plus that, plus
+/// n 2^-51 (so that the means F / n differ once rounded), all below
+/// `margin`, makes the leader's F / n the largest. `approx` is scratch of
+/// leaf_width counts.
+template <bool binary64>
+struct approximation {
+  template <typename Word, typename F>
+  static bool label(const F&, const float*, uint32_t*, int32_t*) {
+    return false;  // float sums: approximate_first is false
+  }
+};
+template <>
+struct approximation<true> {
+  template <typename Word, typename F>
+  static bool label(const F& f, const float* x, uint32_t* approx, int32_t* label);
+};
+template <typename Word, typename F>
+inline bool approximation<true>::label(const F& f, const float* x, uint32_t* approx, int32_t* label) {
+  const uint32_t n = f.n_trees;
+  const uint32_t q = approximate_fraction_bits(n);
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    approx[j] = 0u;
+  }
+  for (uint32_t t = 0; t < n; ++t) {
+    if (!add_approximate_row<Word>(f, forest_leaf<Word>(f, t, x), approx, 1054u - q)) {
+      return false;
+    }
+  }
+  uint32_t best = 0;
+  for (uint16_t j = 1; j < f.leaf_width; ++j) {
+    best = approx[j] > approx[best] ? j : best;
+  }
+  const uint32_t margin = 2u * n + static_cast<uint32_t>((static_cast<uint64_t>(n) << q) >> 20) + (n >> 20) + 3u;
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    if (j != best && approx[best] - approx[j] <= margin) {
+      return false;
+    }
+  }
+  *label = static_cast<int32_t>(best);
+  return true;
+}
+}  // namespace detail
+
+/// The class a forest classifier's predict() gives for `x`: argmax_of_mean
+/// of forest_sum. Where double is software (approximate_first), decided
+/// first on integer approximations of the sums, exact in the label they
+/// give when one leads clearly, at a few integer instructions per value
+/// instead of a software float64 addition; otherwise (a near tie, a value
+/// outside [0, 1]) the trees are walked again and summed in float64.
+/// `sums` is scratch of leaf_width real_type values, `approx` of leaf_width
+/// counts.
+template <typename Word, typename F>
+inline int32_t forest_label(const F& f, const float* x, typename F::real_type* sums, uint32_t* approx) {
+  if (detail::approximate_first(f)) {
+    int32_t label = 0;
+    typedef detail::approximation<sizeof(typename F::real_type) == 8u> approximation;
+    if (approximation::template label<Word>(f, x, approx, &label)) {
+      return label;
+    }
+  }
+  forest_sum<Word>(f, x, sums);
+  return argmax_of_mean(f, sums);
+}
+
 /// AdaBoostRegressor (AdaBoost.R2; leaf_width 1): the weighted median of
 /// the trees' values for `x`, as scikit-learn computes it: values sorted
 /// (ties in tree order), weights summed in that order in real64, the first
