@@ -1718,8 +1718,9 @@ struct EntryForest {
   std::vector<uint8_t> roots;
   forest<double> f;
 
-  // rows[t][k]: tree t's value for class k.
-  EntryForest(const std::vector<std::vector<double>>& rows, uint16_t width) {
+  // rows[t][k]: tree t's value for class k. With `whole_bytes`, entries and
+  // starts of 8 or 16 bits (the value index field widened).
+  EntryForest(const std::vector<std::vector<double>>& rows, uint16_t width, bool whole_bytes = false) {
     std::vector<uint64_t> entry_fields, start_fields, root_fields;
     std::map<double, uint64_t> code;
     for (const std::vector<double>& row : rows) {
@@ -1729,8 +1730,11 @@ struct EntryForest {
       it->second = values.size();
       values.push_back(it->first);
     }
-    const uint8_t value_bits = static_cast<uint8_t>(std::max(1, bit_width(values.size() - 1u)));
+    uint8_t value_bits = static_cast<uint8_t>(std::max(1, bit_width(values.size() - 1u)));
     const uint8_t class_bits = static_cast<uint8_t>(std::max(1, bit_width(width - 1u)));
+    if (whole_bytes) {
+      value_bits = static_cast<uint8_t>((value_bits + class_bits + 1u <= 8u ? 8u : 16u) - class_bits - 1u);
+    }
     for (size_t t = 0; t < rows.size(); ++t) {
       start_fields.push_back(entry_fields.size());
       root_fields.push_back(t);
@@ -1745,7 +1749,10 @@ struct EntryForest {
                                (last << (value_bits + class_bits)));
       }
     }
-    const uint8_t start_bits = static_cast<uint8_t>(bit_width(start_fields.back()));
+    uint8_t start_bits = static_cast<uint8_t>(bit_width(start_fields.back()));
+    if (whole_bytes) {
+      start_bits = start_bits <= 8u ? 8u : 16u;
+    }
     const uint8_t root_bits = static_cast<uint8_t>(std::max(1, bit_width(rows.size() - 1u)));
     entries = pack_fields(entry_fields, value_bits + class_bits + 1u, 4);
     starts = pack_fields(start_fields, start_bits, 4);
@@ -1797,7 +1804,7 @@ TEST(EntryRows, AddTheirValuesAndValidate) {
     std::vector<std::vector<double>> rows;
     for (uint32_t t = 0; t < 1u + rng.below(20); ++t) rows.push_back(fraction_row(rng, width));
     rows[0].assign(width, 0.0);  // a row of zeros only: one entry of a zero
-    EntryForest m(rows, width);
+    EntryForest m(rows, width, round % 2 == 0);
     ASSERT_EQ(m.validate(), status::ok);
     for (uint32_t leaf = 0; leaf < m.f.n_leaves; ++leaf) {
       std::vector<double> got(width, 0.0);
@@ -1860,7 +1867,7 @@ TEST(EntryRows, ApproximateLabelIsTheExactOneWhereItDecides) {
       }
     }
     if (rng.below(50) == 0) rows[rng.below(n_trees)][rng.below(width)] = rng.below(2) ? 1.5 : -0.25;
-    EntryForest m(rows, width);
+    EntryForest m(rows, width, round % 2 == 0);
     ASSERT_EQ(m.validate(), status::ok);
     std::vector<double> sums(width);
     emlearn_gen::forest_sum<uint32_t>(m.f, x, sums.data());

@@ -192,12 +192,20 @@ class _EntryRows:
                 + packed_size(self.starts.size, self.start_bits, word_bytes))
 
 
-def _entry_rows(rows: np.ndarray) -> _EntryRows:
+def _whole_bytes(bits: int) -> int:
+    """The width of one or two whole bytes that holds `bits` bits, which the
+    runtime reads without a shift (read_field), or `bits` when it needs more."""
+    return 8 if bits <= 8 else 16 if bits <= 16 else bits
+
+
+def _entry_rows(rows: np.ndarray, whole_bytes: bool = False) -> _EntryRows:
     """Each row's nonzero values, in class order, as (value index, class)
     entries, the row's last flagged. A zero of either sign is left out: the
     runtime's sums start at +0 and never become -0, so adding a zero changes
     none of them (add_leaf_value). A row of zeros only keeps its first
-    value, so that every row has an entry to flag."""
+    value, so that every row has an entry to flag. With `whole_bytes`,
+    entries and starts take one or two whole bytes where they fit (the
+    value index field widened)."""
     uint = np.uint32 if rows.dtype == np.float32 else np.uint64
     bits = np.ascontiguousarray(rows).view(uint)
     keep = (bits << uint(1)) != 0
@@ -210,21 +218,28 @@ def _entry_rows(rows: np.ndarray) -> _EntryRows:
     last[np.cumsum(counts) - 1] = 1
     value_bits = max(1, bits_for(len(distinct_bits) - 1))
     class_bits = max(1, bits_for(rows.shape[1] - 1))
+    start_bits = bits_for(int(starts[-1]))
+    if whole_bytes:
+        value_bits = _whole_bytes(value_bits + class_bits + 1) - class_bits - 1
+        start_bits = _whole_bytes(start_bits)
     entries = (codes.astype(np.uint64).reshape(-1) | (class_of.astype(np.uint64) << np.uint64(value_bits))
                | (last << np.uint64(value_bits + class_bits)))
-    return _EntryRows(distinct_bits.view(rows.dtype), entries, starts, value_bits, class_bits,
-                      bits_for(int(starts[-1])))
+    return _EntryRows(distinct_bits.view(rows.dtype), entries, starts, value_bits, class_bits, start_bits)
 
 
 def _use_entry_rows(rows: np.ndarray, values: np.ndarray, codes: np.ndarray, value_bits: int) -> Optional[_EntryRows]:
     """Entry rows for rows of several values when their tables stay within
-    ENTRY_ROWS_BUDGET of the rows of every value (values and codes); else None."""
+    ENTRY_ROWS_BUDGET of the rows of every value (values and codes): of
+    whole bytes where those do, else bit-packed; else None."""
     if rows.shape[0] == 0 or rows.shape[1] < 2:
         return None
-    sparse = _entry_rows(rows)
     dense = values.nbytes + (packed_size(codes.size, value_bits, word_bits_for(value_bits) // 8) if value_bits else 0)
-    fits = sparse.entry_bits <= 32 and sparse.start_bits <= 31 and sparse.entries.size * sparse.entry_bits < 2**32
-    return sparse if fits and sparse.table_bytes() <= (1.0 + ENTRY_ROWS_BUDGET) * dense else None
+    for whole_bytes in (True, False):
+        sparse = _entry_rows(rows, whole_bytes)
+        fits = sparse.entry_bits <= 32 and sparse.start_bits <= 31 and sparse.entries.size * sparse.entry_bits < 2**32
+        if fits and sparse.table_bytes() <= (1.0 + ENTRY_ROWS_BUDGET) * dense:
+            return sparse
+    return None
 
 
 class _LeafTable:

@@ -32,7 +32,8 @@
 // each row, a value_bits-wide index into them (class fractions repeat a lot).
 // Entry rows (entry_class_bits > 0; classifiers' rows of class fractions,
 // mostly zeros): a row is the list of its nonzero values, each an entry of
-// value_bits + entry_class_bits + 1 bits in `leaf_entries`: from bit 0,
+// value_bits + entry_class_bits + 1 bits in `leaf_entries` (8 or 16: whole
+// bytes, read without a shift, as leaf_starts of 8 or 16 bits): from bit 0,
 // the value's index into `leaves` (value_bits), its class (entry_class_bits)
 // and a flag set on the row's last entry. Row `leaf` starts at entry
 // leaf_starts[leaf] (n_leaves fields of start_bits); a row of zeros only is
@@ -188,10 +189,28 @@ constexpr uint8_t entry_bits(const F& f) {
   return static_cast<uint8_t>(f.value_bits + f.entry_class_bits + 1u);
 }
 
+/// Field `index` of a string of `bits`-bit fields: one or two whole bytes
+/// (read_bytes: no shift or mask), or bit-packed.
+template <typename Word, typename Table>
+inline Word read_field(Table table, uint32_t index, uint8_t bits) {
+  if (bits == 8u) {
+    return static_cast<Word>(table_read(table, index));
+  }
+  if (bits == 16u) {
+#if EMLEARN_GEN_WIDE_LOADS
+    return read_bytes<Word>(table, 2u * index, 2u);
+#else
+    // Two byte loads in line: read_bytes would be a call here (Cortex-M0 at -Os).
+    return static_cast<Word>(table_read(table, 2u * index) | (static_cast<uint32_t>(table_read(table, 2u * index + 1u)) << 8));
+#endif
+  }
+  return read_bits<Word>(table, index * static_cast<uint32_t>(bits), bits);
+}
+
 /// The first entry of entry row `leaf`.
 template <typename Word, typename F>
 inline uint32_t row_start(const F& f, uint32_t leaf) {
-  return static_cast<uint32_t>(read_bits<Word>(f.leaf_starts, leaf * static_cast<uint32_t>(f.start_bits), f.start_bits));
+  return static_cast<uint32_t>(read_field<Word>(f.leaf_starts, leaf, f.start_bits));
 }
 
 /// The class that leaf row `leaf` votes for (leaf_class_bits > 0).
@@ -402,15 +421,13 @@ inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* ou
     const Word value_mask = static_cast<Word>((static_cast<Word>(1) << f.value_bits) - 1u);
     const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
     const uint8_t last_shift = static_cast<uint8_t>(f.value_bits + f.entry_class_bits);
-    uint32_t pos = detail::row_start<Word>(f, leaf) * detail::entry_bits(f);
-    for (;;) {
-      const Word entry = read_bits<Word>(f.leaf_entries, pos, detail::entry_bits(f));
+    for (uint32_t at = detail::row_start<Word>(f, leaf);; ++at) {
+      const Word entry = detail::read_field<Word>(f.leaf_entries, at, detail::entry_bits(f));
       detail::accumulate(out[static_cast<uint32_t>((entry >> f.value_bits) & class_mask)],
                          table_read(f.leaves, static_cast<uint32_t>(entry & value_mask)));
       if ((entry >> last_shift) != 0u) {
         return;
       }
-      pos += detail::entry_bits(f);
     }
   }
   const uint16_t width = detail::row_width(f);
@@ -638,9 +655,8 @@ inline bool add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx, uin
   const Word value_mask = static_cast<Word>((static_cast<Word>(1) << f.value_bits) - 1u);
   const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
   const uint8_t last_shift = static_cast<uint8_t>(f.value_bits + f.entry_class_bits);
-  uint32_t pos = row_start<Word>(f, leaf) * entry_bits(f);
-  for (;;) {
-    const Word entry = read_bits<Word>(f.leaf_entries, pos, entry_bits(f));
+  for (uint32_t at = row_start<Word>(f, leaf);; ++at) {
+    const Word entry = read_field<Word>(f.leaf_entries, at, entry_bits(f));
     const uint32_t high = static_cast<uint32_t>(
         f64::to_bits(table_read(f.leaves, static_cast<uint32_t>(entry & value_mask))) >> 32);
     if (high > 0x3FF00000u) {
@@ -652,7 +668,6 @@ inline bool add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx, uin
     if ((entry >> last_shift) != 0u) {
       return true;
     }
-    pos += entry_bits(f);
   }
 }
 
@@ -1046,7 +1061,7 @@ inline status entries_validate(const F& f, size_t starts_bytes, size_t entries_b
       if (end >= (static_cast<uint64_t>(1) << 32) || entries_bytes < packed_bytes<Word>(next + 1u, entry_bits(f))) {
         return status::size_mismatch;
       }
-      const Word entry = read_bits<Word>(f.leaf_entries, next * static_cast<uint32_t>(entry_bits(f)), entry_bits(f));
+      const Word entry = read_field<Word>(f.leaf_entries, next, entry_bits(f));
       if (((entry >> f.value_bits) & class_mask) >= f.leaf_width || (entry & value_mask) >= f.n_values) {
         return status::bad_table;
       }
