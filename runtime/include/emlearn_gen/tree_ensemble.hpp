@@ -237,10 +237,21 @@ inline uint32_t leaf_class(const F& f, uint32_t leaf) {
 #define EMLEARN_GEN_TREES_HARD_FLOAT 0
 #endif
 
-// accumulate(sum, v): sum += v. Where double is software, non-negative
-// values (class fractions and their sums) take f64::add_nonnegative, an
-// exact addition of a few dozen integer instructions; others the generic
-// addition.
+// Whether accumulate() adds non-negative binary64 values with
+// f64::add_nonnegative: where double is software, except where the
+// compiler's library has a hand-written double addition that measured
+// faster (ARM with Thumb-2 or the ARM instruction set: Cortex-M3 and up).
+#if !EMLEARN_GEN_TREES_HARD_DOUBLE && \
+    !(defined(__arm__) && (defined(__ARM_ARCH_ISA_ARM) || (defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2)))
+#define EMLEARN_GEN_TREES_ADD_NONNEGATIVE 1
+#else
+#define EMLEARN_GEN_TREES_ADD_NONNEGATIVE 0
+#endif
+
+// accumulate(sum, v): sum += v. Non-negative values (class fractions and
+// their sums) take f64::add_nonnegative, an exact addition of a few dozen
+// integer instructions, where EMLEARN_GEN_TREES_ADD_NONNEGATIVE; others,
+// and elsewhere, the generic addition.
 inline void accumulate(float& sum, float v) { sum += v; }
 inline void accumulate(soft_double& sum, soft_double v) {
   if (f64::add_nonnegative_applies(sum.bits, v.bits)) {
@@ -251,7 +262,7 @@ inline void accumulate(soft_double& sum, soft_double v) {
 }
 #if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
 inline void accumulate(double& sum, double v) {
-#if EMLEARN_GEN_TREES_HARD_DOUBLE
+#if !EMLEARN_GEN_TREES_ADD_NONNEGATIVE
   sum += v;
 #else
   const uint64_t a = f64::to_bits(sum);
