@@ -22,7 +22,7 @@ def host_forest(packed, entry_points):
     """A host runtime built from ``packed``'s tables."""
     return HostModel(TREES.layout, TREES.tables(packed), entry_points)
 
-TABLES = ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots")
+TABLES = ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots", "leaf_starts", "leaf_entries")
 
 
 @pytest.fixture(scope="module")

@@ -175,16 +175,65 @@ def test_impure_or_negative_zero_leaves_keep_values(load_data):
     assert pack_trees(ir, real="float64").leaf_class_bits == 0
 
 
+def _decoded_rows(packed) -> np.ndarray:
+    """The leaf rows as the runtime reads them back from the packed tables:
+    codes into the distinct values, or entry rows (their nonzero values)."""
+    if not packed.entry_class_bits:
+        codes = unpack_fields(packed.leaf_codes, packed.value_bits, packed.leaves.size)
+        return packed.leaf_values[codes.astype(np.int64)].reshape(packed.leaves.shape)
+    value_bits, class_bits = packed.value_bits, packed.entry_class_bits
+    entry_bits = value_bits + class_bits + 1
+    entries = unpack_fields(packed.leaf_entries, entry_bits, packed.leaf_entries.size * 8 // entry_bits)
+    rows = np.zeros_like(packed.leaves)
+    for row, start in enumerate(unpack_fields(packed.leaf_starts, packed.start_bits, packed.n_leaves)):
+        at = int(start)
+        while True:
+            entry = int(entries[at])
+            rows[row, (entry >> value_bits) & ((1 << class_bits) - 1)] = packed.leaf_values[entry & ((1 << value_bits) - 1)]
+            if entry >> (value_bits + class_bits):
+                break
+            at += 1
+    return rows
+
+
 def test_repeated_leaf_values_are_coded(load_data):
     X, y = load_data("digits")
     est = RandomForestClassifier(n_estimators=10, max_depth=8, random_state=0).fit(X, y)
     packed = pack_trees(_ir(est), real="float64")
     assert packed.value_bits > 0
     assert packed.leaf_values.size < packed.leaves.size / 4
-    codes = unpack_fields(packed.leaf_codes, packed.value_bits, packed.leaves.size)
     # Decoding gives back every leaf row, bit for bit.
-    decoded = packed.leaf_values[codes.astype(np.int64)].reshape(packed.leaves.shape)
-    np.testing.assert_array_equal(decoded.view(np.uint64), packed.leaves.view(np.uint64))
+    np.testing.assert_array_equal(_decoded_rows(packed).view(np.uint64), packed.leaves.view(np.uint64))
+
+
+@pytest.mark.parametrize("real", ["float32", "float64"])
+def test_rows_of_class_fractions_keep_their_nonzero_values_only(real, load_data):
+    """Class fractions, mostly zeros, are entry rows: each row's nonzero
+    values with their classes, which decode to the rows; their tables are
+    smaller than rows of every value, and the host and scikit-learn agree."""
+    X, y = load_data("digits")
+    est = RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0).fit(X, y)
+    ir = _ir(est)
+    packed = pack_trees(ir, real=real)
+    assert packed.entry_class_bits == bits_for(len(est.classes_) - 1) and packed.leaf_codes.size == 1
+    nonzero = int((packed.leaves != 0).sum())
+    assert packed.leaf_entries.size * 8 < 1.2 * nonzero * (packed.value_bits + packed.entry_class_bits + 1) + 64
+    np.testing.assert_array_equal(_decoded_rows(packed).view(packed.leaves.dtype.str.replace("f", "u")),
+                                  packed.leaves.view(packed.leaves.dtype.str.replace("f", "u")))
+    cm = emlearn_gen.convert(est, dtype=real)
+    assert cm.packed.entry_class_bits
+    np.testing.assert_array_equal(cm.predict(X), est.predict(X))
+    if real == "float64":
+        np.testing.assert_array_equal(cm.predict_proba(X), est.predict_proba(X).astype(np.float32))
+
+
+def test_rows_without_zeros_keep_every_value(load_data):
+    """Rows whose values are seldom zero (a regressor of two outputs) stay
+    rows of every value: entry rows would be larger."""
+    X, y = load_data("diabetes")
+    est = RandomForestRegressor(n_estimators=5, max_depth=4, random_state=0).fit(X, np.stack([y, -y], axis=1))
+    packed = pack_trees(_ir(est))
+    assert packed.entry_class_bits == 0
 
 
 def test_distinct_leaf_values_are_stored_directly(load_data):

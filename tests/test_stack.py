@@ -170,11 +170,13 @@ def test_banner_states_the_stack_entry_points_use(model, target, load_data, cach
         assert sums <= used[name] <= total, (name, used[name], stated[name])
 
 
-def test_float64_classifier_banner_counts_8_bytes_per_class(load_data):
-    """predict() of a classifier keeps the class sums and nothing more."""
+def test_classifier_banner_counts_the_bytes_of_each_class(load_data):
+    """predict() of a classifier keeps the class sums and nothing more; with
+    float64 entry rows, a 4-byte approximate sum per class beside each."""
     X, y = _classes(50)
     est = RandomForestClassifier(2, max_depth=4, random_state=0).fit(X, y)
-    for dtype, size in (("float64", 8), ("float32", 4)):
+    assert emlearn_gen.convert(est, name="many").packed.entry_class_bits
+    for dtype, size in (("float64", 12), ("float32", 4)):
         stated = stated_stack(emlearn_gen.convert(est, name="many", dtype=dtype).to_source())
         assert stated["predict"] == (50 * size + KERNEL_STACK_BYTES, 50 * size)
         # float32 probabilities are summed in the caller's buffer.

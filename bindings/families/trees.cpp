@@ -425,6 +425,11 @@ class tree_kernel : public kernel {
     f_.leaf_classes = t.get<uint8_t>("leaf_classes", &n_leaf_classes_bytes);
     f_.leaf_class_bits = static_cast<uint8_t>(f.get("leaf_class_bits", 16));
     f_.record_bytes = static_cast<uint8_t>(f.get("record_bytes", 8));
+    size_t n_leaf_starts_bytes = 0, n_leaf_entries_bytes = 0;
+    f_.leaf_starts = t.get<uint8_t>("leaf_starts", &n_leaf_starts_bytes);
+    f_.leaf_entries = t.get<uint8_t>("leaf_entries", &n_leaf_entries_bytes);
+    f_.entry_class_bits = static_cast<uint8_t>(f.get("entry_class_bits", 16));
+    f_.start_bits = static_cast<uint8_t>(f.get("start_bits", 31));
     outlier_ = f.get("outlier", 1) != 0;
     f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::exp));
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));
@@ -444,7 +449,7 @@ class tree_kernel : public kernel {
     }
     check_status(emlearn_gen::forest_validate<Word>(f_, n_nodes_bytes, n_roots_bytes, n_codes_bytes,
                                                     n_cat_starts_bytes, n_cat_bits_bytes, n_tree_classes_bytes,
-                                                    n_leaf_classes_bytes),
+                                                    n_leaf_classes_bytes, n_leaf_starts_bytes, n_leaf_entries_bytes),
                  "invalid packed forest");
     if (f_.boost == emlearn_gen::boost_link::median && n_real_constants != f_.n_trees) {
       throw std::invalid_argument("invalid packed forest: AdaBoostRegressor needs one weight per tree");

@@ -19,6 +19,7 @@
 #endif
 
 #include "emlearn_gen/float64.hpp"
+#include "nonnegative_pairs.hpp"
 
 namespace {
 
@@ -175,6 +176,80 @@ TEST(SoftDouble, AddKeepsSignedZerosAndOverflows) {
   soft_double acc = soft(0.25);
   acc += soft(0.5);
   EXPECT_EQ(acc.bits, bits_of(0.75));
+}
+
+// Whether the smaller value b ends exactly half a unit in the last place of
+// the larger a (both normal, exponents 1 to 52 apart): a tie of rounding
+// unless the sum carries.
+bool half_unit_below(uint64_t a, uint64_t b) {
+  const uint64_t field_a = a >> 52;
+  const uint64_t field_b = b >> 52;
+  if (field_b == 0u || field_a - field_b < 1u || field_a - field_b > 52u) {
+    return false;
+  }
+  const uint64_t low = (static_cast<uint64_t>(1) << (field_a - field_b)) - 1u;
+  return (((b & ((static_cast<uint64_t>(1) << 52) - 1u)) | (static_cast<uint64_t>(1) << 52)) & low) == (low + 1u) / 2u;
+}
+
+// f64::add_nonnegative, the leaf sums' addition where double is software,
+// against the hardware double on millions of pairs of every case
+// (nonnegative_pairs.hpp), the case each pair falls in counted so that none
+// goes untried.
+TEST(AddNonnegative, EqualsHardwareDoubleOnMillionsOfPairs) {
+  nonnegative_pairs::source pairs = {2026113001u};
+  uint64_t ties = 0, carries = 0, subnormal = 0, absorbed = 0;
+  for (uint32_t i = 0; i < 4000000u; ++i) {
+    uint64_t a, b;
+    pairs.pair(&a, &b);
+    ASSERT_TRUE(emlearn_gen::f64::add_nonnegative_applies(a, b)) << std::hex << a << " " << b;
+    const double want = from_bits(a) + from_bits(b);
+    const uint64_t got = emlearn_gen::f64::add_nonnegative(a, b);
+    ASSERT_EQ(got, bits_of(want)) << std::hexfloat << from_bits(a) << " + " << from_bits(b) << ": got "
+                                  << from_bits(got) << ", expected " << want;
+    const double larger = std::max(from_bits(a), from_bits(b));
+    const double smaller = std::min(from_bits(a), from_bits(b));
+    ties += half_unit_below(std::max(a, b), std::min(a, b)) ? 1u : 0u;
+    carries += (bits_of(want) >> 52) > (bits_of(larger) >> 52) ? 1u : 0u;
+    subnormal += (a >> 52) == 0u || (b >> 52) == 0u ? 1u : 0u;
+    absorbed += want == larger && smaller != 0.0 ? 1u : 0u;
+  }
+  EXPECT_GT(ties, 10000u);
+  EXPECT_GT(carries, 100000u);
+  EXPECT_GT(subnormal, 100000u);
+  EXPECT_GT(absorbed, 100000u);
+}
+
+// Sums of class fractions k / n added one after the other, as a forest's
+// leaf rows add up: every partial sum as the hardware's.
+TEST(AddNonnegative, SumsOfFractionsEqualHardwareDouble) {
+  Lcg rng(53);
+  for (int run = 0; run < 20000; ++run) {
+    double want = 0.0;
+    uint64_t got = 0u;
+    for (int t = 0; t < 100; ++t) {
+      const uint64_t n = 1u + rng.next() % 5000u;
+      const double v = static_cast<double>(rng.next() % (n + 1u)) / static_cast<double>(n);
+      want += v;
+      ASSERT_TRUE(emlearn_gen::f64::add_nonnegative_applies(got, bits_of(v)));
+      got = emlearn_gen::f64::add_nonnegative(got, bits_of(v));
+      ASSERT_EQ(got, bits_of(want)) << "run " << run << " tree " << t;
+    }
+  }
+}
+
+// It applies to non-negative values below 2^1023 only: not to negative
+// values (-0 included), infinities, NaN or values whose sum may overflow.
+TEST(AddNonnegative, AppliesOnlyWhereItIsExact) {
+  const uint64_t one = bits_of(1.0);
+  const double refused[] = {-0.0, -1.0, -kDblMax, kDblMax, std::ldexp(1.0, 1023),
+                            std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()};
+  for (double r : refused) {
+    EXPECT_FALSE(emlearn_gen::f64::add_nonnegative_applies(one, bits_of(r))) << r;
+    EXPECT_FALSE(emlearn_gen::f64::add_nonnegative_applies(bits_of(r), one)) << r;
+  }
+  EXPECT_TRUE(emlearn_gen::f64::add_nonnegative_applies(bits_of(std::nextafter(std::ldexp(1.0, 1023), 0.0)), 0u));
+  const uint64_t largest = bits_of(std::nextafter(std::ldexp(1.0, 1023), 0.0));
+  EXPECT_EQ(emlearn_gen::f64::add_nonnegative(largest, largest), bits_of(kDblMax));
 }
 
 TEST(SoftDouble, DivideByCountIsCorrectlyRounded) {

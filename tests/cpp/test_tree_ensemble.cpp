@@ -1378,6 +1378,10 @@ struct StaticForest {
   static constexpr const uint8_t* leaf_classes = nullptr;
   static constexpr uint8_t leaf_class_bits = 0u;
   static constexpr uint8_t record_bytes = 0u;
+  static constexpr const uint8_t* leaf_starts = NULL;
+  static constexpr const uint8_t* leaf_entries = NULL;
+  static constexpr uint8_t entry_class_bits = 0u;
+  static constexpr uint8_t start_bits = 0u;
 };
 
 template <typename Word, typename Static>
@@ -1635,6 +1639,252 @@ TEST(ArgmaxOfMean, EqualsArgmaxOfTheMeans) {
     check_argmax_of_mean<float, uint32_t>(seed);
     check_argmax_of_mean<double, uint64_t>(seed);
   }
+}
+
+// Without a double unit, predict() finds the largest sum on integer order
+// keys of the bits: the index argmax finds by comparing the values, for
+// signed zeros (equal), negatives, subnormals, infinities and ties.
+template <typename Real, typename Bits>
+void check_first_largest_by_key(uint64_t seed) {
+  Lcg rng(seed);
+  const Bits top_bit = static_cast<Bits>(static_cast<Bits>(1) << (8 * sizeof(Bits) - 1));
+  const Real specials[] = {Real(0), -Real(0), Real(1), -Real(1), std::numeric_limits<Real>::infinity(),
+                           -std::numeric_limits<Real>::infinity(), std::numeric_limits<Real>::max(),
+                           std::numeric_limits<Real>::denorm_min(), -std::numeric_limits<Real>::denorm_min()};
+  for (int round = 0; round < 20000; ++round) {
+    const int32_t n = 1 + static_cast<int32_t>(rng.below(8));
+    Real sums[8];
+    for (int32_t j = 0; j < n; ++j) {
+      const uint32_t pick = rng.below(4);
+      if (pick == 0) {
+        sums[j] = specials[rng.below(sizeof specials / sizeof specials[0])];
+      } else if (pick == 1 && j > 0) {
+        sums[j] = sums[rng.below(static_cast<uint32_t>(j))];  // a tie
+      } else {
+        Bits bits = static_cast<Bits>((static_cast<uint64_t>(rng.next()) << 32) | rng.next());
+        if (pick == 2) {
+          bits = static_cast<Bits>(bits & (top_bit | 0xFFu));  // zero or subnormal, either sign
+        }
+        sums[j] = from_bits_of<Real>(bits);
+        if (std::isnan(sums[j])) {
+          sums[j] = Real(2);
+        }
+      }
+    }
+    ASSERT_EQ(emlearn_gen::detail::first_largest_by_key(sums, n), emlearn_gen::argmax(sums, n))
+        << "seed " << seed << " round " << round;
+  }
+}
+
+TEST(ArgmaxOfMean, FirstLargestByKeyEqualsArgmax) {
+  for (uint64_t seed = 310; seed < 312; ++seed) {
+    check_first_largest_by_key<float, uint32_t>(seed);
+    check_first_largest_by_key<double, uint64_t>(seed);
+  }
+}
+
+// soft_double sums (AVR) decide as the hardware double's do.
+TEST(ArgmaxOfMean, SoftDoubleEqualsHardwareDouble) {
+  using emlearn_gen::soft_double;
+  Lcg rng(320);
+  const uint16_t width = 5;
+  for (int round = 0; round < 20000; ++round) {
+    forest<double> hard = forest<double>();
+    forest<soft_double> soft = forest<soft_double>();
+    hard.leaf_width = soft.leaf_width = width;
+    hard.n_trees = soft.n_trees = 1u + rng.below(round % 2 ? 12u : 100000u);
+    const double base = static_cast<double>(1u + rng.below(1000)) / static_cast<double>(1u + rng.below(97));
+    uint64_t base_bits;
+    memcpy(&base_bits, &base, sizeof base_bits);
+    double h[width];
+    soft_double s[width];
+    for (uint16_t j = 0; j < width; ++j) {
+      const uint32_t pick = rng.below(4);
+      const uint64_t bits = pick == 0 ? 0u : pick == 1 ? rng.below(64) : base_bits - rng.below(24);
+      h[j] = from_bits_of<double>(bits);
+      s[j].bits = bits;
+    }
+    ASSERT_EQ(emlearn_gen::argmax_of_mean(soft, s), emlearn_gen::argmax_of_mean(hard, h)) << "round " << round;
+  }
+}
+
+// Entry rows: each leaf row as its nonzero values (value index, class,
+// last flag) from leaf_starts. A forest of single-leaf trees (tree t is
+// leaf row t), so the rows' sums are known whatever the input.
+struct EntryForest {
+  std::vector<double> values;
+  std::vector<uint8_t> starts;
+  std::vector<uint8_t> entries;
+  std::vector<uint8_t> roots;
+  forest<double> f;
+
+  // rows[t][k]: tree t's value for class k. With `whole_bytes`, entries and
+  // starts of 8 or 16 bits (the value index field widened).
+  EntryForest(const std::vector<std::vector<double>>& rows, uint16_t width, bool whole_bytes = false) {
+    std::vector<uint64_t> entry_fields, start_fields, root_fields;
+    std::map<double, uint64_t> code;
+    for (const std::vector<double>& row : rows) {
+      for (double v : row) code.insert(std::make_pair(v, 0u));
+    }
+    for (std::map<double, uint64_t>::iterator it = code.begin(); it != code.end(); ++it) {
+      it->second = values.size();
+      values.push_back(it->first);
+    }
+    uint8_t value_bits = static_cast<uint8_t>(std::max(1, bit_width(values.size() - 1u)));
+    const uint8_t class_bits = static_cast<uint8_t>(std::max(1, bit_width(width - 1u)));
+    if (whole_bytes) {
+      value_bits = static_cast<uint8_t>((value_bits + class_bits + 1u <= 8u ? 8u : 16u) - class_bits - 1u);
+    }
+    for (size_t t = 0; t < rows.size(); ++t) {
+      start_fields.push_back(entry_fields.size());
+      root_fields.push_back(t);
+      std::vector<uint16_t> kept;
+      for (uint16_t k = 0; k < width; ++k) {
+        if (rows[t][k] != 0.0) kept.push_back(k);
+      }
+      if (kept.empty()) kept.push_back(0);
+      for (size_t i = 0; i < kept.size(); ++i) {
+        const uint64_t last = i + 1 == kept.size() ? 1u : 0u;
+        entry_fields.push_back(code[rows[t][kept[i]]] | (static_cast<uint64_t>(kept[i]) << value_bits) |
+                               (last << (value_bits + class_bits)));
+      }
+    }
+    uint8_t start_bits = static_cast<uint8_t>(bit_width(start_fields.back()));
+    if (whole_bytes) {
+      start_bits = start_bits <= 8u ? 8u : 16u;
+    }
+    const uint8_t root_bits = static_cast<uint8_t>(std::max(1, bit_width(rows.size() - 1u)));
+    entries = pack_fields(entry_fields, value_bits + class_bits + 1u, 4);
+    starts = pack_fields(start_fields, start_bits, 4);
+    roots = pack_fields(root_fields, root_bits, 4);
+    f = forest<double>();
+    f.leaves = values.data();
+    f.roots = roots.data();
+    f.leaf_starts = starts.data();
+    f.leaf_entries = entries.data();
+    f.n_leaves = static_cast<uint32_t>(rows.size());
+    f.n_values = static_cast<uint32_t>(values.size());
+    f.n_trees = static_cast<uint32_t>(rows.size());
+    f.n_features = 1u;
+    f.leaf_width = width;
+    f.root_bits = root_bits;
+    f.value_bits = value_bits;
+    f.entry_class_bits = class_bits;
+    f.start_bits = start_bits;
+  }
+  status validate() const {
+    return emlearn_gen::forest_validate<uint32_t>(f, 0, roots.size(), 0, 0, 0, 0, 0, starts.size(), entries.size());
+  }
+  static int bit_width(uint64_t v) {
+    int n = 0;
+    while (v >> n) ++n;
+    return n;
+  }
+};
+
+// Rows of class fractions count / total, mostly zeros.
+std::vector<double> fraction_row(Lcg& rng, uint16_t width) {
+  std::vector<double> row(width, 0.0);
+  std::vector<uint32_t> counts(width, 0u);
+  uint32_t total = 0;
+  const uint32_t used = 1u + rng.below(3);
+  for (uint32_t i = 0; i < used; ++i) {
+    const uint32_t c = 1u + rng.below(200);
+    counts[rng.below(width)] += c;
+    total += c;
+  }
+  for (uint16_t k = 0; k < width; ++k) row[k] = static_cast<double>(counts[k]) / static_cast<double>(total);
+  return row;
+}
+
+TEST(EntryRows, AddTheirValuesAndValidate) {
+  Lcg rng(400);
+  for (int round = 0; round < 200; ++round) {
+    const uint16_t width = static_cast<uint16_t>(2u + rng.below(6));
+    std::vector<std::vector<double>> rows;
+    for (uint32_t t = 0; t < 1u + rng.below(20); ++t) rows.push_back(fraction_row(rng, width));
+    rows[0].assign(width, 0.0);  // a row of zeros only: one entry of a zero
+    EntryForest m(rows, width, round % 2 == 0);
+    ASSERT_EQ(m.validate(), status::ok);
+    for (uint32_t leaf = 0; leaf < m.f.n_leaves; ++leaf) {
+      std::vector<double> got(width, 0.0);
+      emlearn_gen::forest_add_leaf<uint32_t>(m.f, leaf, got.data());
+      for (uint16_t k = 0; k < width; ++k) ASSERT_EQ(got[k], rows[leaf][k]) << "leaf " << leaf << " class " << k;
+    }
+  }
+}
+
+TEST(EntryRows, ValidateRefusesBadEntries) {
+  Lcg rng(401);
+  std::vector<std::vector<double>> rows;
+  for (int t = 0; t < 6; ++t) rows.push_back(fraction_row(rng, 3));
+  EntryForest m(rows, 3);
+  ASSERT_EQ(m.validate(), status::ok);
+  EXPECT_EQ((emlearn_gen::forest_validate<uint32_t>(m.f, 0, m.roots.size(), 0, 0, 0, 0, 0, m.starts.size(),
+                                                     m.entries.size() - 1u)),
+            status::size_mismatch);
+  forest<double>& f = m.f;
+  f.leaf_width = 1;  // every class but 0 is beyond the row
+  EXPECT_EQ(m.validate(), status::bad_table);
+  f.leaf_width = 3;
+  f.n_values = 1;  // value indices beyond the table
+  EXPECT_EQ(m.validate(), status::bad_table);
+  f.n_values = static_cast<uint32_t>(m.values.size());
+  std::vector<uint8_t> starts = m.starts;
+  starts[0] ^= 1u;  // the first row no longer starts at entry 0
+  f.leaf_starts = starts.data();
+  EXPECT_EQ(m.validate(), status::bad_table);
+  f.leaf_starts = m.starts.data();
+  std::vector<uint8_t> no_last(m.entries.size(), 0u);  // no row ends
+  f.leaf_entries = no_last.data();
+  EXPECT_EQ(m.validate(), status::size_mismatch);
+  f.leaf_entries = m.entries.data();
+  f.leaf_codes = NULL;
+  EXPECT_EQ(m.validate(), status::ok);
+}
+
+// Where double is software, predict() decides on integer approximations of
+// the sums when one leads clearly: that label must be argmax_of_mean's of
+// the float64 sums, on near ties too (which must fall back), and a value
+// outside [0, 1] must fall back.
+TEST(EntryRows, ApproximateLabelIsTheExactOneWhereItDecides) {
+  Lcg rng(402);
+  uint32_t decided = 0, fell_back = 0;
+  const float x[1] = {0.0f};
+  for (int round = 0; round < 20000; ++round) {
+    const uint16_t width = static_cast<uint16_t>(2u + rng.below(9));
+    const uint32_t n_trees = 2u + rng.below(round % 10 == 0 ? 300u : 30u);
+    std::vector<std::vector<double>> rows;
+    for (uint32_t t = 0; t < n_trees; ++t) rows.push_back(fraction_row(rng, width));
+    if (rng.below(3) == 0) {
+      // Make classes 0 and 1 tie, or nearly: each tree's row given again
+      // with the two swapped (a total of one more, for a near tie).
+      const uint32_t half = n_trees / 2u;
+      for (uint32_t t = 0; t < half; ++t) {
+        rows[half + t] = rows[t];
+        std::swap(rows[half + t][0], rows[half + t][1]);
+        if (rng.below(4) == 0) rows[half + t][1] = std::nextafter(rows[half + t][1], 1.0);
+      }
+    }
+    if (rng.below(50) == 0) rows[rng.below(n_trees)][rng.below(width)] = rng.below(2) ? 1.5 : -0.25;
+    EntryForest m(rows, width, round % 2 == 0);
+    ASSERT_EQ(m.validate(), status::ok);
+    std::vector<double> sums(width);
+    emlearn_gen::forest_sum<uint32_t>(m.f, x, sums.data());
+    const int32_t want = emlearn_gen::argmax_of_mean(m.f, sums.data());
+    std::vector<uint32_t> approx(width);
+    int32_t got = -1;
+    if (emlearn_gen::detail::approximation<true>::label<uint32_t>(m.f, x, approx.data(), &got)) {
+      ++decided;
+      ASSERT_EQ(got, want) << "round " << round;
+    } else {
+      ++fell_back;
+    }
+    std::vector<double> scratch(width);
+    ASSERT_EQ(emlearn_gen::forest_label<uint32_t>(m.f, x, scratch.data(), approx.data()), want);
+  }
+  EXPECT_GT(decided, 10000u);
+  EXPECT_GT(fell_back, 1000u);
 }
 
 // Class votes: one class per leaf row; forest_sum adds one per vote (the

@@ -37,6 +37,8 @@ LAYOUT = Layout(
         Table("cat_bits", "uint8_t", "Categorical splits: one bit per category, set where it goes left."),
         Table("tree_classes", "uint8_t", "Sparse leaf rows: the class each tree adds its leaf value to."),
         Table("leaf_classes", "uint8_t", "Class votes: the class each leaf row votes for (one-hot rows)."),
+        Table("leaf_starts", "uint8_t", "Entry rows: the first entry of each leaf row in leaf_entries."),
+        Table("leaf_entries", "uint8_t", "Entry rows: each leaf row's nonzero values (value index, class, last flag)."),
     ),
     fields=(
         Field("n_nodes", "uint32_t"),
@@ -60,6 +62,8 @@ LAYOUT = Layout(
         Field("tree_class_bits", "uint8_t"),
         Field("leaf_class_bits", "uint8_t"),  # 0: leaf rows of values; else class votes
         Field("record_bytes", "uint8_t"),  # 0: bit-packed records; else bytes per record
+        Field("entry_class_bits", "uint8_t"),  # 0: rows of leaf_width values; else entry rows
+        Field("start_bits", "uint8_t"),
     ),
 )
 
@@ -86,8 +90,9 @@ class TreesFamily(Family):
     # 2: the outlier score's tables (isolation forests). 3: categorical
     # splits (bitsets), the links of histogram gradient boosting and sparse
     # leaf rows (multi-class boosting). 4: class votes (leaf_classes).
-    # 5: whole-byte records (record_bytes).
-    format_version = 5
+    # 5: whole-byte records (record_bytes). 6: entry rows (leaf_starts,
+    # leaf_entries, entry_class_bits, start_bits).
+    format_version = 6
     template = "families/trees/model.hpp.j2"
     layout = LAYOUT
     contract = TreeContract()
@@ -181,6 +186,8 @@ class TreesFamily(Family):
                 "cat_bits": packed.cat_bits,
                 "tree_classes": packed.tree_classes,
                 "leaf_classes": packed.leaf_classes,
+                "leaf_starts": packed.leaf_starts,
+                "leaf_entries": packed.leaf_entries,
             },
             fields={
                 "n_nodes": packed.n_nodes,
@@ -202,6 +209,8 @@ class TreesFamily(Family):
                 "tree_class_bits": packed.tree_class_bits,
                 "leaf_class_bits": packed.leaf_class_bits,
                 "record_bytes": packed.record_bytes,
+                "entry_class_bits": packed.entry_class_bits,
+                "start_bits": packed.start_bits,
             },
             real=packed.real,
         )

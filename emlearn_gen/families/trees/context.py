@@ -52,6 +52,10 @@ def tree_scratch(
     if packed.leaf_class_bits:
         votes = (width * 4, f"{_plural(width, 'vote')} of 4 bytes")
         return {"predict": votes, "predict_proba": votes}
+    if classifier and packed.real == "float64" and packed.entry_class_bits:
+        # predict(): per class a sum and a 4-byte count (forest_label's approximate sum).
+        label = (width * (size + 4), f"{_plural(width, 'class')} of {size + 4} bytes")
+        return {"predict": label, "predict_proba": local}
     if classifier:
         return {"predict": sums, "predict_proba": local}
     return {"predict": local}

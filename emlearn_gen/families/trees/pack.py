@@ -84,6 +84,14 @@ class PackedForest:
     # Whole-byte records (record_bytes > 0): record i in bytes
     # [i * record_bytes, (i + 1) * record_bytes); 0: bit-packed records.
     record_bytes: int = 0
+    # Entry rows (entry_class_bits > 0): each leaf row as its nonzero values
+    # only, entries of value_bits + entry_class_bits + 1 bits (value index,
+    # class, last-of-row flag) in leaf_entries; row i starts at entry
+    # leaf_starts[i] (n_leaves fields of start_bits). leaf_codes is empty.
+    leaf_starts: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint8))
+    leaf_entries: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint8))
+    entry_class_bits: int = 0
+    start_bits: int = 0
 
     @property
     def record_bits(self) -> int:
@@ -106,9 +114,12 @@ class PackedForest:
         categorical = self.cat_values.nbytes + self.cat_starts.nbytes + self.cat_bits.nbytes if self.cat_values.size else 0
         classes = self.tree_classes.nbytes if self.tree_class_bits else 0
         votes = self.leaf_classes.nbytes if self.leaf_class_bits else 0
+        entries = self.leaf_starts.nbytes + self.leaf_entries.nbytes if self.entry_class_bits else 0
+        if self.entry_class_bits:
+            codes = 0
         return int(
             self.nodes.nbytes + self.thresholds.nbytes + self.leaf_values.nbytes + codes + self.roots.nbytes
-            + self.real_constants.nbytes + self.float_constants.nbytes + categorical + classes + votes
+            + self.real_constants.nbytes + self.float_constants.nbytes + categorical + classes + votes + entries
         )
 
 
@@ -153,6 +164,82 @@ def _leaf_value_table(rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
     if coded >= flat.nbytes or flat.size * value_bits >= 2**32:
         return direct
     return distinct_bits.view(flat.dtype), codes.astype(np.uint64).reshape(-1), value_bits
+
+
+#: Entry rows may make the leaf tables this much larger than rows of every
+#: value (they save the kernel a code read and a zero test per value).
+ENTRY_ROWS_BUDGET = 0.10
+
+
+@dataclass(frozen=True)
+class _EntryRows:
+    """Leaf rows as their nonzero values only (runtime entry rows)."""
+
+    values: np.ndarray  # the distinct values the entries index
+    entries: np.ndarray  # uint64: value index | class << value_bits | last << (value_bits + class_bits)
+    starts: np.ndarray  # uint64: each row's first entry
+    value_bits: int
+    class_bits: int
+    start_bits: int
+
+    @property
+    def entry_bits(self) -> int:
+        return self.value_bits + self.class_bits + 1
+
+    def table_bytes(self) -> int:
+        word_bytes = max(word_bits_for(self.entry_bits), word_bits_for(self.start_bits)) // 8
+        return (self.values.nbytes + packed_size(self.entries.size, self.entry_bits, word_bytes)
+                + packed_size(self.starts.size, self.start_bits, word_bytes))
+
+
+def _whole_bytes(bits: int) -> int:
+    """The width of one or two whole bytes that holds `bits` bits, which the
+    runtime reads without a shift (read_field), or `bits` when it needs more."""
+    return 8 if bits <= 8 else 16 if bits <= 16 else bits
+
+
+def _entry_rows(rows: np.ndarray, whole_bytes: bool = False) -> _EntryRows:
+    """Each row's nonzero values, in class order, as (value index, class)
+    entries, the row's last flagged. A zero of either sign is left out: the
+    runtime's sums start at +0 and never become -0, so adding a zero changes
+    none of them (add_leaf_value). A row of zeros only keeps its first
+    value, so that every row has an entry to flag. With `whole_bytes`,
+    entries and starts take one or two whole bytes where they fit (the
+    value index field widened)."""
+    uint = np.uint32 if rows.dtype == np.float32 else np.uint64
+    bits = np.ascontiguousarray(rows).view(uint)
+    keep = (bits << uint(1)) != 0
+    keep[~keep.any(axis=1), 0] = True
+    row_of, class_of = np.nonzero(keep)  # row-major: rows in order, classes ascending
+    distinct_bits, codes = np.unique(bits[row_of, class_of], return_inverse=True)
+    counts = keep.sum(axis=1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.uint64)
+    last = np.zeros(row_of.size, dtype=np.uint64)
+    last[np.cumsum(counts) - 1] = 1
+    value_bits = max(1, bits_for(len(distinct_bits) - 1))
+    class_bits = max(1, bits_for(rows.shape[1] - 1))
+    start_bits = bits_for(int(starts[-1]))
+    if whole_bytes:
+        value_bits = _whole_bytes(value_bits + class_bits + 1) - class_bits - 1
+        start_bits = _whole_bytes(start_bits)
+    entries = (codes.astype(np.uint64).reshape(-1) | (class_of.astype(np.uint64) << np.uint64(value_bits))
+               | (last << np.uint64(value_bits + class_bits)))
+    return _EntryRows(distinct_bits.view(rows.dtype), entries, starts, value_bits, class_bits, start_bits)
+
+
+def _use_entry_rows(rows: np.ndarray, values: np.ndarray, codes: np.ndarray, value_bits: int) -> Optional[_EntryRows]:
+    """Entry rows for rows of several values when their tables stay within
+    ENTRY_ROWS_BUDGET of the rows of every value (values and codes): of
+    whole bytes where those do, else bit-packed; else None."""
+    if rows.shape[0] == 0 or rows.shape[1] < 2:
+        return None
+    dense = values.nbytes + (packed_size(codes.size, value_bits, word_bits_for(value_bits) // 8) if value_bits else 0)
+    for whole_bytes in (True, False):
+        sparse = _entry_rows(rows, whole_bytes)
+        fits = sparse.entry_bits <= 32 and sparse.start_bits <= 31 and sparse.entries.size * sparse.entry_bits < 2**32
+        if fits and sparse.table_bytes() <= (1.0 + ENTRY_ROWS_BUDGET) * dense:
+            return sparse
+    return None
 
 
 class _LeafTable:
@@ -478,23 +565,30 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     root_bits = bits_for(int(root_arr.max()))
     leaf_rows = np.ascontiguousarray(np.asarray(leaf_rows, dtype=real_dtype).reshape(-1, row_width))
     vote_classes = _vote_classes(ir, leaf_rows) if one_sum is None else None
+    entry_rows: Optional[_EntryRows] = None
     if vote_classes is not None:
         leaf_values, leaf_codes, value_bits = np.zeros(0, dtype=real_dtype), np.zeros(0, dtype=np.uint64), 0
         leaf_class_bits = max(1, bits_for(ir.leaf_width - 1))
     else:
         leaf_values, leaf_codes, value_bits = _leaf_value_table(leaf_rows)
         leaf_class_bits = 0
-    estimate = threshold_table.nbytes + leaf_values.nbytes + (n_nodes * record_bits + leaf_codes.size * value_bits) // 8
+        entry_rows = _use_entry_rows(leaf_rows, leaf_values, leaf_codes, value_bits) if one_sum is None else None
+    if entry_rows is not None:
+        leaf_values, leaf_codes, value_bits = entry_rows.values, np.zeros(0, dtype=np.uint64), entry_rows.value_bits
+    entry_word_bits = max(word_bits_for(entry_rows.entry_bits), word_bits_for(entry_rows.start_bits)) if entry_rows else 32
+    estimate = (threshold_table.nbytes + leaf_values.nbytes + (entry_rows.table_bytes() if entry_rows else 0)
+                + (n_nodes * record_bits + leaf_codes.size * value_bits) // 8)
     root_bits = whole_byte_field_bits(root_bits, len(roots), estimate)
     if leaf_class_bits:
         leaf_class_bits = whole_byte_field_bits(leaf_class_bits, len(vote_classes), estimate)
     start_bits = bits_for(sum(len(c) for c in ir.categories if c is not None)) if ir.categories else 0
     tree_class_bits = max(1, bits_for(ir.leaf_width - 1)) if one_sum is not None else 0
     other_word_bits = max(word_bits_for(root_bits), word_bits_for(value_bits), word_bits_for(start_bits),
-                          word_bits_for(tree_class_bits), word_bits_for(leaf_class_bits))
+                          word_bits_for(tree_class_bits), word_bits_for(leaf_class_bits), entry_word_bits)
     other_bytes = (
         threshold_table.nbytes + leaf_values.nbytes + len(roots) * root_bits // 8
         + (leaf_codes.size * value_bits) // 8 + 4 * len(ir.trees)
+        + (entry_rows.table_bytes() - entry_rows.values.nbytes if entry_rows else 0)
     )
     record_bytes = choose_record_bytes(n_nodes, record_bits, other_bytes, other_word_bits)
     if record_bytes:
@@ -530,8 +624,20 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         **category_splits.tables(word_bits // 8),
         **_tree_class_table(one_sum, tree_class_bits, word_bits // 8),
         **_vote_table(vote_classes, leaf_class_bits, word_bits // 8),
+        **_entry_tables(entry_rows, word_bits // 8),
     )
     return _read_only(packed)
+
+
+def _entry_tables(rows: Optional[_EntryRows], word_bytes: int) -> dict:
+    if rows is None:
+        return {}
+    return {
+        "leaf_entries": pack_fields(rows.entries, rows.entry_bits, word_bytes),
+        "leaf_starts": pack_fields(rows.starts, rows.start_bits, word_bytes),
+        "entry_class_bits": rows.class_bits,
+        "start_bits": rows.start_bits,
+    }
 
 
 def _tree_class_table(one_sum: Optional[List[Tuple[Tree, int]]], bits: int, word_bytes: int) -> dict:
@@ -589,6 +695,7 @@ def _read_only(packed: PackedForest) -> PackedForest:
     disagree (writing to one raises ValueError; np.array(table) gives a
     writable copy)."""
     for name in ("nodes", "thresholds", "leaves", "leaf_values", "leaf_codes", "roots", "real_constants",
-                 "float_constants", "cat_values", "cat_starts", "cat_bits", "tree_classes", "leaf_classes"):
+                 "float_constants", "cat_values", "cat_starts", "cat_bits", "tree_classes", "leaf_classes",
+                 "leaf_starts", "leaf_entries"):
         getattr(packed, name).flags.writeable = False
     return packed

@@ -22,18 +22,20 @@ def _fields_of(table, count, width, code):
 
 class _Trees:
     NAME = 'trees'
-    FORMAT = 5
-    TABLES = ('B', 'f', 'r', 'B', 'B', 'r', 'f', 'f', 'B', 'B', 'B', 'B')
+    FORMAT = 6
+    TABLES = ('B', 'f', 'r', 'B', 'B', 'r', 'f', 'f', 'B', 'B', 'B', 'B', 'B', 'B')
     FIELDS = ('n_nodes', 'n_leaves', 'n_trees', 'n_features', 'leaf_width', 'feature_bits', 'ref_bits',
               'thr_bits', 'root_bits', 'value_bits', 'word_bits', 'real_bits', 'outlier', 'boost',
-              'n_cat_values', 'cat_start_bits', 'tree_class_bits', 'leaf_class_bits', 'record_bytes')
+              'n_cat_values', 'cat_start_bits', 'tree_class_bits', 'leaf_class_bits', 'record_bytes',
+              'entry_class_bits', 'start_bits')
 
     def __init__(self, frame):
         f = dict(zip(self.FIELDS, frame.fields))
         if f['boost'] or f['outlier'] or f['n_cat_values'] or f['tree_class_bits']:
             raise ValueError('the pure-Python runtime runs decision trees and forests (classifiers and '
                              'regressors), not boosted models, isolation forests or categorical splits')
-        (nodes, self.thresholds, leaves, leaf_codes, roots, _, _, _, _, _, _, leaf_classes) = frame.tables
+        (nodes, self.thresholds, leaves, leaf_codes, roots, _, _, _, _, _, _, leaf_classes, leaf_starts,
+         leaf_entries) = frame.tables
         self.real64 = frame.real64
         self.n_nodes = f['n_nodes']
         self.n_trees = f['n_trees']
@@ -60,8 +62,27 @@ class _Trees:
         self.votes = f['leaf_class_bits'] != 0
         if self.votes:
             self.leaf_class = _fields_of(leaf_classes, f['n_leaves'], f['leaf_class_bits'], 'H')
+        elif f['entry_class_bits']:
+            # Entry rows: each row's nonzero values as (class, value index)
+            # pairs, read one after the other up to the row's last flag.
+            vb, cb = f['value_bits'], f['entry_class_bits']
+            eb = vb + cb + 1
+            starts = _fields_of(leaf_starts, f['n_leaves'], f['start_bits'], 'I')
+            self.entries = []
+            for first in starts:
+                row = []
+                pos = first * eb
+                while True:
+                    entry = _bits(leaf_entries, pos, eb)
+                    row.append(((entry >> vb) & ((1 << cb) - 1), entry & ((1 << vb) - 1)))
+                    if entry >> (vb + cb):
+                        break
+                    pos += eb
+                self.entries.append(row)
+            self.leaves = leaves
         else:
             # Each leaf row's values, as indices into `leaves`.
+            self.entries = None
             count = f['n_leaves'] * self.width
             self.codes = (_fields_of(leaf_codes, count, f['value_bits'], 'I') if f['value_bits']
                           else None)
@@ -95,6 +116,13 @@ class _Trees:
         width = self.width
         sums = [0.0] * width
         r = _same if self.real64 else _r
+        if self.entries is not None:
+            # A zero left out changes no sum (forest_add_leaf).
+            leaves, entries = self.leaves, self.entries
+            for t in range(self.n_trees):
+                for j, code in entries[self.leaf(t, x)]:
+                    sums[j] = r(sums[j] + leaves[code])
+            return sums
         leaves, codes = self.leaves, self.codes
         for t in range(self.n_trees):
             first = self.leaf(t, x) * width

@@ -186,6 +186,78 @@ inline soft_double add(soft_double a, soft_double b) {
   return f64::round_pack(sign_a, x.e, m);
 }
 
+namespace f64 {
+
+// add_nonnegative's rounding of `sum` at bit `shift` (a constant, so that
+// its shifts are too) to nearest even, packed
+// on exponent field `field`: m_b >> d was added, so the bits of m_b below d
+// are the part of the exact sum below bit 0.
+template <uint32_t shift>
+inline uint64_t round_at(uint64_t sum, uint32_t field, uint64_t m_b, uint32_t d) {
+  const uint64_t half = static_cast<uint64_t>(1) << (shift - 1u);
+  const uint64_t low = sum & ((half << 1) - 1u);
+  uint64_t m = sum >> shift;
+  if (low > half || (low == half && ((m & 1u) != 0u || (d > 10u && (m_b & ((static_cast<uint64_t>(1) << d) - 1u)) != 0u)))) {
+    ++m;
+  }
+  return (static_cast<uint64_t>(field) << 52) + m;
+}
+
+/// Whether add_nonnegative adds these bits: both values non-negative and
+/// below 2^1023 (exponent field below 0x7FE), so finite with a finite sum.
+/// Tested on the high words: one unsigned comparison each, the sign bit
+/// making a negative value large.
+inline bool add_nonnegative_applies(uint64_t a, uint64_t b) {
+  const uint32_t limit = 0x7FE00000u;
+  return static_cast<uint32_t>(a >> 32) < limit && static_cast<uint32_t>(b >> 32) < limit;
+}
+
+/// The bits of a + b, correctly rounded (to nearest, ties to even), for
+/// values add_nonnegative_applies to: the generic addition less its sign,
+/// special-value and cancellation cases, for sums of leaf values where
+/// double is software (the generic call costs about twice as much). With
+/// the larger value's significand m_a (hidden bit included) and the
+/// smaller's m_b, d exponents below: S = m_a 2^10 + floor(m_b 2^(10 - d))
+/// < 2^64, and S >= 2^63 is a carry into the next exponent. S is rounded at
+/// bit 10 (11 after a carry) to nearest even: the bits below decide, and
+/// the bits of m_b shifted out only where those are exactly one half (then
+/// any of them set means more than half). Adding the rounded significand to
+/// the exponent field less one, shifted into place, lets the hidden bit and
+/// a rounding up to 2^53 carry into the exponent, as IEEE packing does. A
+/// smaller value 2^55 or more times below the larger (d > 54) is under half
+/// the larger's unit in the last place: the sum is the larger. A zero adds
+/// nothing; other subnormals, which no leaf sum meets in practice, take the
+/// generic addition.
+inline uint64_t add_nonnegative(uint64_t a, uint64_t b) {
+  if (a < b) {  // non-negative values order as their bits do
+    const uint64_t t = a;
+    a = b;
+    b = t;
+  }
+  const uint32_t field_a = static_cast<uint32_t>(a >> 52);
+  const uint32_t field_b = static_cast<uint32_t>(b >> 52);
+  if (field_b == 0u) {
+    if (b == 0u) {
+      return a;
+    }
+    soft_double x = {a};
+    soft_double y = {b};
+    return add(x, y).bits;
+  }
+  const uint32_t d = field_a - field_b;
+  if (d > 54u) {
+    return a;
+  }
+  const uint64_t m_a = (a & fraction_mask) | hidden_bit;
+  const uint64_t m_b = ((b & fraction_mask) | hidden_bit) << 10;
+  const uint64_t sum = (m_a << 10) + (m_b >> d);
+  if ((sum >> 63) != 0u) {
+    return round_at<11>(sum, field_a, m_b, d);
+  }
+  return round_at<10>(sum, field_a - 1u, m_b, d);
+}
+}  // namespace f64
+
 /// x / n for a count n >= 1, correctly rounded.
 inline soft_double divide(soft_double x, uint32_t n) {
   if (f64::is_zero(x) || n == 1u) {

@@ -165,6 +165,8 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
   m->cat_bits = file_data<uint8_t>(f, 9);
   m->tree_classes = file_data<uint8_t>(f, 10);
   m->leaf_classes = file_data<uint8_t>(f, 11);
+  m->leaf_starts = file_data<uint8_t>(f, 12);
+  m->leaf_entries = file_data<uint8_t>(f, 13);
   m->n_nodes = field(f, 0, 0x7FFFFFFFu, &ok);
   m->n_leaves = field(f, 1, 0x7FFFFFFFu, &ok);
   m->n_trees = field(f, 2, UINT32_MAX, &ok);
@@ -183,6 +185,8 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
   m->tree_class_bits = static_cast<uint8_t>(field(f, 16, 16u, &ok));
   m->leaf_class_bits = static_cast<uint8_t>(field(f, 17, 16u, &ok));
   m->record_bytes = static_cast<uint8_t>(field(f, 18, 8u, &ok));
+  m->entry_class_bits = static_cast<uint8_t>(field(f, 19, 16u, &ok));
+  m->start_bits = static_cast<uint8_t>(field(f, 20, 31u, &ok));
   m->n_thresholds = f.tables[1].count;
   m->n_values = f.tables[2].count;
   if (!ok || m->n_cat_values != f.tables[7].count) return status::bad_table;
@@ -199,15 +203,17 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
   }
   if (word_bits == 32u) {
     return forest_validate<uint32_t>(*m, f.tables[0].count, f.tables[4].count, f.tables[3].count, f.tables[8].count,
-                                     f.tables[9].count, f.tables[10].count, f.tables[11].count);
+                                     f.tables[9].count, f.tables[10].count, f.tables[11].count, f.tables[12].count,
+                                     f.tables[13].count);
   }
   return forest_validate<uint64_t>(*m, f.tables[0].count, f.tables[4].count, f.tables[3].count, f.tables[8].count,
-                                   f.tables[9].count, f.tables[10].count, f.tables[11].count);
+                                   f.tables[9].count, f.tables[10].count, f.tables[11].count, f.tables[12].count,
+                                   f.tables[13].count);
 }
 
 inline status load_trees(loaded_model* out) {
   const model_file& f = out->file;
-  if (!layout_matches(f, "bfrbbrffbbbb", 19)) return status::bad_file;
+  if (!layout_matches(f, "bfrbbrffbbbbbb", 21)) return status::bad_file;
   const uint32_t word_bits = f.fields[10];
   const uint32_t real_bits = f.fields[11];
   const uint32_t file_bits = f.real == static_cast<uint8_t>(real_type::float64) ? 64u : 32u;
@@ -290,10 +296,10 @@ inline status run_trees_as(const forest<Real>& m, bool outlier, const file_entry
     return status::ok;
   }
   Real* sums = a.take<Real>(m.leaf_width);
+  uint32_t* approx = is_label ? a.take<uint32_t>(m.leaf_width) : static_cast<uint32_t*>(NULL);
   if (!a.ready()) return not_ready(a);
   if (is_label) {
-    forest_sum<Word>(m, x, sums);
-    o.ints[0] = argmax_of_mean(m, sums);
+    o.ints[0] = forest_label<Word>(m, x, sums, approx);
   } else {
     forest_mean<Word>(m, x, sums);
     for (uint32_t i = 0; i < m.leaf_width; ++i) o.values[i] = to_float(sums[i]);

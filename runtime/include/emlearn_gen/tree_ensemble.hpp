@@ -30,6 +30,15 @@
 // With value_bits == 0 `leaves` holds the rows themselves; otherwise it holds
 // the model's distinct leaf values and `leaf_codes` gives, for each value of
 // each row, a value_bits-wide index into them (class fractions repeat a lot).
+// Entry rows (entry_class_bits > 0; classifiers' rows of class fractions,
+// mostly zeros): a row is the list of its nonzero values, each an entry of
+// value_bits + entry_class_bits + 1 bits in `leaf_entries` (8 or 16: whole
+// bytes, read without a shift, as leaf_starts of 8 or 16 bits): from bit 0,
+// the value's index into `leaves` (value_bits), its class (entry_class_bits)
+// and a flag set on the row's last entry. Row `leaf` starts at entry
+// leaf_starts[leaf] (n_leaves fields of start_bits); a row of zeros only is
+// one entry of a zero value. Skipping zeros is exact: see add_leaf_value.
+// `leaf_codes` is empty.
 // Class votes (leaf_class_bits > 0; classifiers whose every leaf row is
 // one-hot, as in forests of full-depth trees): a row is one class, the
 // n_leaves fields of leaf_class_bits in `leaf_classes`, and `leaves` and
@@ -65,7 +74,7 @@
 // Version of the table layout below. Generated headers check it, so a header
 // compiles against any runtime that reads its tables the same way; change it
 // with any change to the layout or to what the kernels compute from it.
-#define EMLEARN_GEN_TREES_FORMAT 5
+#define EMLEARN_GEN_TREES_FORMAT 6
 
 namespace emlearn_gen {
 
@@ -114,6 +123,10 @@ struct forest {
   const uint8_t* leaf_classes; ///< class votes: n_leaves fields of leaf_class_bits
   uint8_t leaf_class_bits;   ///< 0: leaf rows of values; else each row is one class's vote
   uint8_t record_bytes;      ///< 0: bit-packed records; else bytes per record
+  const uint8_t* leaf_starts;  ///< entry rows: n_leaves fields of start_bits
+  const uint8_t* leaf_entries; ///< entry rows: the entries of value_bits + entry_class_bits + 1 bits
+  uint8_t entry_class_bits;  ///< 0: rows of leaf_width values; else entry rows
+  uint8_t start_bits;
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -180,6 +193,36 @@ inline uint32_t tree_sum(const F& f, uint32_t t) {
       read_bits<Word>(f.tree_classes, t * static_cast<uint32_t>(f.tree_class_bits), f.tree_class_bits));
 }
 
+/// Bits of one entry of an entry row (entry_class_bits > 0).
+template <typename F>
+constexpr uint8_t entry_bits(const F& f) {
+  return static_cast<uint8_t>(f.value_bits + f.entry_class_bits + 1u);
+}
+
+/// Field `index` of a string of `bits`-bit fields: one or two whole bytes
+/// (read_bytes: no shift or mask), or bit-packed.
+template <typename Word, typename Table>
+inline Word read_field(Table table, uint32_t index, uint8_t bits) {
+  if (bits == 8u) {
+    return static_cast<Word>(table_read(table, index));
+  }
+  if (bits == 16u) {
+#if EMLEARN_GEN_WIDE_LOADS
+    return read_bytes<Word>(table, 2u * index, 2u);
+#else
+    // Two byte loads in line: read_bytes would be a call here (Cortex-M0 at -Os).
+    return static_cast<Word>(table_read(table, 2u * index) | (static_cast<uint32_t>(table_read(table, 2u * index + 1u)) << 8));
+#endif
+  }
+  return read_bits<Word>(table, index * static_cast<uint32_t>(bits), bits);
+}
+
+/// The first entry of entry row `leaf`.
+template <typename Word, typename F>
+inline uint32_t row_start(const F& f, uint32_t leaf) {
+  return static_cast<uint32_t>(read_field<Word>(f.leaf_starts, leaf, f.start_bits));
+}
+
 /// The class that leaf row `leaf` votes for (leaf_class_bits > 0).
 template <typename Word, typename F>
 inline uint32_t leaf_class(const F& f, uint32_t leaf) {
@@ -203,6 +246,47 @@ inline uint32_t leaf_class(const F& f, uint32_t leaf) {
 #define EMLEARN_GEN_TREES_HARD_FLOAT 0
 #endif
 
+// Whether accumulate() adds non-negative binary64 values with
+// f64::add_nonnegative: where double is software, except where the
+// compiler's library has a hand-written double addition that measured
+// faster (ARM with Thumb-2 or the ARM instruction set: Cortex-M3 and up).
+#if !EMLEARN_GEN_TREES_HARD_DOUBLE && \
+    !(defined(__arm__) && (defined(__ARM_ARCH_ISA_ARM) || (defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2)))
+#define EMLEARN_GEN_TREES_ADD_NONNEGATIVE 1
+#else
+#define EMLEARN_GEN_TREES_ADD_NONNEGATIVE 0
+#endif
+
+// accumulate(sum, v): sum += v. Non-negative values (class fractions and
+// their sums) take f64::add_nonnegative, an exact addition of a few dozen
+// integer instructions, where EMLEARN_GEN_TREES_ADD_NONNEGATIVE; others,
+// and elsewhere, the generic addition.
+inline void accumulate(float& sum, float v) { sum += v; }
+inline void accumulate(soft_double& sum, soft_double v) {
+  if (f64::add_nonnegative_applies(sum.bits, v.bits)) {
+    sum.bits = f64::add_nonnegative(sum.bits, v.bits);
+  } else {
+    sum += v;
+  }
+}
+#if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
+inline void accumulate(double& sum, double v) {
+#if !EMLEARN_GEN_TREES_ADD_NONNEGATIVE
+  sum += v;
+#else
+  const uint64_t a = f64::to_bits(sum);
+  const uint64_t b = f64::to_bits(v);
+  if (f64::add_nonnegative_applies(a, b)) {
+    sum = f64::real_from_bits<double>(f64::add_nonnegative(a, b));
+  } else {
+    sum += v;
+  }
+#endif
+}
+#else
+inline void accumulate(double& sum, double v) { sum += v; }  // double is binary32 here (AVR)
+#endif
+
 // add_leaf_value(sum, v): sum += v for a sum that started at +0. Skipping a
 // zero v is exact there: x + (+-0) is x for every x but -0, and a sum that
 // starts at +0 never becomes -0 (rounding to nearest gives +0 for x - x, and
@@ -219,13 +303,13 @@ inline void add_leaf_value(float& sum, float v) {
 }
 inline void add_leaf_value(soft_double& sum, soft_double v) {
   if (!f64::is_zero(v)) {
-    sum += v;
+    accumulate(sum, v);
   }
 }
 #if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
 inline void add_leaf_value(double& sum, double v) {
   if (EMLEARN_GEN_TREES_HARD_DOUBLE || (f64::to_bits(v) << 1) != 0u) {
-    sum += v;
+    accumulate(sum, v);
   }
 }
 #else
@@ -404,6 +488,20 @@ inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* ou
     out[detail::leaf_class<Word>(f, leaf)] += real_from_count<Real>(1u);
     return;
   }
+  if (f.entry_class_bits != 0u) {
+    // Nonzero values only, each added where additions are calls too.
+    const Word value_mask = static_cast<Word>((static_cast<Word>(1) << f.value_bits) - 1u);
+    const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
+    const uint8_t last_shift = static_cast<uint8_t>(f.value_bits + f.entry_class_bits);
+    for (uint32_t at = detail::row_start<Word>(f, leaf);; ++at) {
+      const Word entry = detail::read_field<Word>(f.leaf_entries, at, detail::entry_bits(f));
+      detail::accumulate(out[static_cast<uint32_t>((entry >> f.value_bits) & class_mask)],
+                         table_read(f.leaves, static_cast<uint32_t>(entry & value_mask)));
+      if ((entry >> last_shift) != 0u) {
+        return;
+      }
+    }
+  }
   const uint16_t width = detail::row_width(f);
   const uint32_t first = leaf * width;
   if (width == 1u) {
@@ -413,7 +511,7 @@ inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* ou
     if (f.value_bits != 0) {
       index = static_cast<uint32_t>(read_bits<Word>(f.leaf_codes, first * f.value_bits, f.value_bits));
     }
-    out[0] += table_read(f.leaves, index);
+    detail::accumulate(out[0], table_read(f.leaves, index));
     return;
   }
   // Rows of class fractions: mostly zeros, skipped where additions are calls.
@@ -510,6 +608,52 @@ inline bool large_positive(real_bits r) {
   const uint8_t sign_shift = r.fraction_bits == 23u ? 31u : 63u;
   return (r.bits >> sign_shift) == 0u && (r.bits >> r.fraction_bits) >= 64u;
 }
+
+/// A signed integer that orders as the binary64 value of `bits` does, for
+/// values that are not NaN: sign and magnitude to two's complement, so -0
+/// and +0 are both 0 (as order_key for float).
+inline int64_t order_key64(uint64_t bits) {
+  const int64_t magnitude = static_cast<int64_t>(bits & ~f64::sign_bit);
+  return (bits >> 63) != 0u ? -magnitude : magnitude;
+}
+
+/// Order keys of sums that are not NaN: integers that order as the values
+/// do (-0 and +0 both 0).
+inline int64_t sum_key(float x) { return order_key(x); }
+inline int64_t sum_key(soft_double x) { return order_key64(x.bits); }
+#if !defined(__SIZEOF_DOUBLE__) || __SIZEOF_DOUBLE__ >= 8
+inline int64_t sum_key(double x) { return order_key64(f64::to_bits(x)); }
+#else
+inline int64_t sum_key(double x) { return order_key(static_cast<float>(x)); }  // double is binary32 here (AVR)
+#endif
+
+/// Index of the first largest of `n` sums that are not NaN, comparing
+/// their order keys: the index argmax gives, in a few integer instructions
+/// per sum where comparing the values would call the software comparison.
+template <typename Real>
+inline int32_t first_largest_by_key(const Real* sums, int32_t n) {
+  int32_t best = 0;
+  int64_t best_key = sum_key(sums[0]);
+  for (int32_t i = 1; i < n; ++i) {
+    const int64_t key = sum_key(sums[i]);
+    if (key > best_key) {
+      best_key = key;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/// argmax of sums that are not NaN (a forest's sums of finite leaf values,
+/// which pack_trees keeps from overflowing): the hardware comparison where
+/// the type has one, else first_largest_by_key.
+inline int32_t first_largest(const float* sums, int32_t n) {
+  return EMLEARN_GEN_TREES_HARD_FLOAT ? argmax(sums, n) : first_largest_by_key(sums, n);
+}
+inline int32_t first_largest(const soft_double* sums, int32_t n) { return first_largest_by_key(sums, n); }
+inline int32_t first_largest(const double* sums, int32_t n) {
+  return EMLEARN_GEN_TREES_HARD_DOUBLE ? argmax(sums, n) : first_largest_by_key(sums, n);
+}
 }  // namespace detail
 
 /// The class a forest classifier's predict() gives: argmax of the means
@@ -520,11 +664,13 @@ inline bool large_positive(real_bits r) {
 /// large positive sum b, a sum a whose mean ties with b's lies within 2^-51
 /// b of it, a few units in the last place (a quotient's relative rounding
 /// error is that of its operands): such near sums alone are divided to
-/// check. Sums that are not all large and positive take the division.
+/// check, and b only when there is one (a division in software costs
+/// hundreds of instructions). Sums that are not all large and positive take
+/// the division. The sums are not NaN (forest_sum of finite leaf values).
 template <typename F>
 inline int32_t argmax_of_mean(const F& f, typename F::real_type* sums) {
   const int32_t n = static_cast<int32_t>(f.leaf_width);
-  const int32_t best = argmax(sums, n);
+  const int32_t best = detail::first_largest(sums, n);
   const detail::real_bits top = detail::bits_of(sums[best]);
   if (f.n_trees == 1u) {
     return best;
@@ -533,18 +679,138 @@ inline int32_t argmax_of_mean(const F& f, typename F::real_type* sums) {
     for (int32_t j = 0; j < n; ++j) {
       sums[j] = divide(sums[j], f.n_trees);
     }
-    return argmax(sums, n);
+    return detail::first_largest(sums, n);
   }
-  const uint64_t mean_bits = detail::bits_of(divide(sums[best], f.n_trees)).bits;
+  bool have_mean = false;
+  uint64_t mean_bits = 0u;
   for (int32_t j = 0; j < best; ++j) {
     // Positive values order as their bits do; 16 units is a wide margin.
     const detail::real_bits near = detail::bits_of(sums[j]);
-    if (near.bits <= top.bits && top.bits - near.bits <= 16u &&
-        detail::bits_of(divide(sums[j], f.n_trees)).bits == mean_bits) {
-      return j;
+    if (near.bits <= top.bits && top.bits - near.bits <= 16u) {
+      if (!have_mean) {
+        mean_bits = detail::bits_of(divide(sums[best], f.n_trees)).bits;
+        have_mean = true;
+      }
+      if (detail::bits_of(divide(sums[j], f.n_trees)).bits == mean_bits) {
+        return j;
+      }
     }
   }
   return best;
+}
+
+namespace detail {
+/// Whether forest_label first decides on approximate sums: where double is
+/// software, for float64 entry rows of several trees.
+template <typename F>
+constexpr bool approximate_first(const F& f) {
+  return !EMLEARN_GEN_TREES_HARD_DOUBLE && sizeof(typename F::real_type) == 8u && f.entry_class_bits != 0u &&
+         f.n_trees > 1u;
+}
+
+/// Bits of n (0 for 0), at compile time for a constant n.
+constexpr uint32_t bit_length(uint32_t n) { return n == 0u ? 0u : 1u + bit_length(n >> 1); }
+
+/// Fraction bits q of the approximate sums: n_trees values of at most 1,
+/// each at most 2^q, sum below 2^32.
+constexpr uint32_t approximate_fraction_bits(uint32_t n_trees) { return 32u - bit_length(n_trees); }
+
+/// Adds entry row `leaf` to the approximate sums: each value v in [0, 1]
+/// as floor(v' 2^q), v' its binary64 bits' high word read as a value (v
+/// less the 32 low fraction bits): 2^q v - 2^(q - 20) v - 1 < it <= 2^q v.
+/// From the high word h: its 21-bit significand moved to the top of a
+/// word, shifted right by 1054 - q - (h >> 20) (`base` less the exponent;
+/// 32 or more for values below 2^-32, which count 0). False, adding
+/// nothing more, for a value that is negative or above 1.
+template <typename Word, typename F>
+inline bool add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx, uint32_t base) {
+  const Word value_mask = static_cast<Word>((static_cast<Word>(1) << f.value_bits) - 1u);
+  const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
+  const uint8_t last_shift = static_cast<uint8_t>(f.value_bits + f.entry_class_bits);
+  for (uint32_t at = row_start<Word>(f, leaf);; ++at) {
+    const Word entry = read_field<Word>(f.leaf_entries, at, entry_bits(f));
+    const uint32_t high = static_cast<uint32_t>(
+        f64::to_bits(table_read(f.leaves, static_cast<uint32_t>(entry & value_mask))) >> 32);
+    if (high > 0x3FF00000u) {
+      return false;
+    }
+    const uint32_t amount = base - (high >> 20);
+    approx[static_cast<uint32_t>((entry >> f.value_bits) & class_mask)] +=
+        amount > 31u ? 0u : ((high | 0x100000u) << 11) >> amount;
+    if ((entry >> last_shift) != 0u) {
+      return true;
+    }
+  }
+}
+
+/// predict() of `x` on approximate sums (approximate_first): true, with the
+/// label in *label, when one approximate sum leads all others by more than
+/// their error can make up, so that its float64 mean is the strictly
+/// largest. Each approximate sum A, in units of 2^-q, is within
+/// 2^(q - 20) n + n below the exact sum S of its values times 2^q (S <= n
+/// = n_trees, add_approximate_row), and the float64 sum F within
+/// n (n 2^-52) of S: a lead of more than twice the first, plus that, plus
+/// n 2^-51 (so that the means F / n differ once rounded), all below
+/// `margin`, makes the leader's F / n the largest. `approx` is scratch of
+/// leaf_width counts.
+template <bool binary64>
+struct approximation {
+  template <typename Word, typename F>
+  static bool label(const F&, const float*, uint32_t*, int32_t*) {
+    return false;  // float sums: approximate_first is false
+  }
+};
+template <>
+struct approximation<true> {
+  template <typename Word, typename F>
+  static bool label(const F& f, const float* x, uint32_t* approx, int32_t* label);
+};
+template <typename Word, typename F>
+inline bool approximation<true>::label(const F& f, const float* x, uint32_t* approx, int32_t* label) {
+  const uint32_t n = f.n_trees;
+  const uint32_t q = approximate_fraction_bits(n);
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    approx[j] = 0u;
+  }
+  for (uint32_t t = 0; t < n; ++t) {
+    if (!add_approximate_row<Word>(f, forest_leaf<Word>(f, t, x), approx, 1054u - q)) {
+      return false;
+    }
+  }
+  uint32_t best = 0;
+  for (uint16_t j = 1; j < f.leaf_width; ++j) {
+    best = approx[j] > approx[best] ? j : best;
+  }
+  const uint32_t margin = 2u * n + static_cast<uint32_t>((static_cast<uint64_t>(n) << q) >> 20) + (n >> 20) + 3u;
+  for (uint16_t j = 0; j < f.leaf_width; ++j) {
+    if (j != best && approx[best] - approx[j] <= margin) {
+      return false;
+    }
+  }
+  *label = static_cast<int32_t>(best);
+  return true;
+}
+}  // namespace detail
+
+/// The class a forest classifier's predict() gives for `x`: argmax_of_mean
+/// of forest_sum. Where double is software (approximate_first), decided
+/// first on integer approximations of the sums, exact in the label they
+/// give when one leads clearly, at a few integer instructions per value
+/// instead of a software float64 addition; otherwise (a near tie, a value
+/// outside [0, 1]) the trees are walked again and summed in float64.
+/// `sums` is scratch of leaf_width real_type values, `approx` of leaf_width
+/// counts.
+template <typename Word, typename F>
+inline int32_t forest_label(const F& f, const float* x, typename F::real_type* sums, uint32_t* approx) {
+  if (detail::approximate_first(f)) {
+    int32_t label = 0;
+    typedef detail::approximation<sizeof(typename F::real_type) == 8u> approximation;
+    if (approximation::template label<Word>(f, x, approx, &label)) {
+      return label;
+    }
+  }
+  forest_sum<Word>(f, x, sums);
+  return argmax_of_mean(f, sums);
 }
 
 /// AdaBoostRegressor (AdaBoost.R2; leaf_width 1): the weighted median of
@@ -838,6 +1104,45 @@ inline status votes_validate(const F& f, size_t classes_bytes) {
   return status::ok;
 }
 
+/// Entry rows: no codes, sparse rows or votes beside them, and rows laid
+/// out one after the other from entry 0, each ending with the entry whose
+/// last flag is set, inside `entries_bytes`, every entry's class below
+/// leaf_width and value index below n_values. Checked in one pass over the
+/// entries. `starts_bytes` is the size of leaf_starts.
+template <typename Word, typename F>
+inline status entries_validate(const F& f, size_t starts_bytes, size_t entries_bytes) {
+  if (f.leaf_starts == NULL || f.leaf_entries == NULL) {
+    return status::bad_argument;
+  }
+  if (f.value_bits == 0u || f.tree_class_bits != 0u || f.leaf_class_bits != 0u || f.entry_class_bits > 16u ||
+      entry_bits(f) + 7u > 8u * sizeof(Word) || f.start_bits > 31u || f.start_bits + 7u > 8u * sizeof(Word)) {
+    return status::bad_table;
+  }
+  if (starts_bytes < packed_bytes<Word>(f.n_leaves, f.start_bits)) {
+    return status::size_mismatch;
+  }
+  const Word value_mask = static_cast<Word>((static_cast<Word>(1) << f.value_bits) - 1u);
+  const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
+  uint32_t next = 0;  // the first entry of the next row
+  for (uint32_t leaf = 0; leaf < f.n_leaves; ++leaf) {
+    if (row_start<Word>(f, leaf) != next) {
+      return status::bad_table;
+    }
+    for (bool last = false; !last; ++next) {
+      const uint64_t end = (static_cast<uint64_t>(next) + 1u) * entry_bits(f);
+      if (end >= (static_cast<uint64_t>(1) << 32) || entries_bytes < packed_bytes<Word>(next + 1u, entry_bits(f))) {
+        return status::size_mismatch;
+      }
+      const Word entry = read_field<Word>(f.leaf_entries, next, entry_bits(f));
+      if (((entry >> f.value_bits) & class_mask) >= f.leaf_width || (entry & value_mask) >= f.n_values) {
+        return status::bad_table;
+      }
+      last = (entry >> (f.value_bits + f.entry_class_bits)) != 0u;
+    }
+  }
+  return status::ok;
+}
+
 /// A categorical node's bitset: an integer bit position whose bits, one
 /// per category of the feature, lie inside cat_bits (`bits_bytes` bytes).
 template <typename Word, typename F>
@@ -865,13 +1170,15 @@ inline bool categorical_node_ok(const F& f, uint32_t feature, uint32_t thr, size
 /// `cat_starts_bytes` and `cat_bits_bytes` those of the categorical tables
 /// (ignored when n_cat_values is 0), `tree_classes_bytes` that of
 /// tree_classes (ignored when tree_class_bits is 0), `leaf_classes_bytes`
-/// that of leaf_classes (ignored when leaf_class_bits is 0).
+/// that of leaf_classes (ignored when leaf_class_bits is 0),
+/// `leaf_starts_bytes` and `leaf_entries_bytes` those of leaf_starts and
+/// leaf_entries (ignored when entry_class_bits is 0).
 /// Returns status::ok, status::bad_argument, status::bad_table or
 /// status::size_mismatch.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
                               size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes,
-                              size_t leaf_classes_bytes) {
+                              size_t leaf_classes_bytes, size_t leaf_starts_bytes, size_t leaf_entries_bytes) {
   const uint8_t rec_bits = detail::record_bits(f);
   if (f.leaf_class_bits != 0u) {
     const status votes = detail::votes_validate<Word>(f, leaf_classes_bytes);
@@ -883,7 +1190,7 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   }
   if (f.n_trees == 0 || f.leaf_width == 0 || f.n_leaves == 0 || f.n_features == 0 || f.roots == NULL ||
       (f.n_nodes != 0 && (f.nodes == NULL || f.thresholds == NULL)) ||
-      (f.value_bits != 0 && f.leaf_codes == NULL)) {
+      (f.value_bits != 0 && f.entry_class_bits == 0u && f.leaf_codes == NULL)) {
     return status::bad_argument;
   }
   const bool whole_bytes = f.record_bytes != 0u;
@@ -913,6 +1220,11 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   const uint64_t n_entries = static_cast<uint64_t>(f.n_leaves) * detail::row_width(f);
   if (f.leaf_class_bits != 0u) {
     // Votes: no leaf values (votes_validate checked the classes).
+  } else if (f.entry_class_bits != 0u) {
+    const status entries = detail::entries_validate<Word>(f, leaf_starts_bytes, leaf_entries_bytes);
+    if (entries != status::ok) {
+      return entries;
+    }
   } else if (f.value_bits == 0) {
     if (f.n_values != n_entries) {
       return status::size_mismatch;
@@ -988,7 +1300,16 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   return status::ok;
 }
 
-/// forest_validate of a model without class votes.
+/// forest_validate of a model without entry rows.
+template <typename Word, typename F>
+inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
+                              size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes,
+                              size_t leaf_classes_bytes) {
+  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, cat_starts_bytes, cat_bits_bytes,
+                               tree_classes_bytes, leaf_classes_bytes, 0u, 0u);
+}
+
+/// forest_validate of a model without class votes and entry rows.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes,
                               size_t cat_starts_bytes, size_t cat_bits_bytes, size_t tree_classes_bytes) {
@@ -1000,7 +1321,7 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
 /// and class votes.
 template <typename Word, typename F>
 inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes, size_t codes_bytes) {
-  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, 0u, 0u, 0u, 0u);
+  return forest_validate<Word>(f, nodes_bytes, roots_bytes, codes_bytes, 0u, 0u, 0u, 0u, 0u, 0u);
 }
 
 }  // namespace emlearn_gen
