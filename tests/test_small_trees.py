@@ -6,6 +6,7 @@ same tree."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -233,3 +234,30 @@ def test_iris_depth3_tree_takes_no_more_flash_than_emlearns_inline_code(tmp_path
             fp = bench.native.footprint(dev, folder, gen, info.n_features, baselines, timeout=300)
             flash[tool] = fp.flash
         assert flash["emlearn_gen"] <= min(flash["emlearn"], flash["emlearn_float"]), (dev.key, flash)
+
+
+def test_quick_benchmark_reports_the_fixed_code(tmp_path, monkeypatch):
+    """--quick measures the iris tree, and its results.md shows the
+    "Fixed code per target" table and the small-model target line from the
+    run's own rows."""
+    bench = _benchmark_modules()
+    run = pytest.importorskip("benchmarks.run")
+    assert "dt3_iris" in {m.key for m in bench.models.select(quick=True)}
+    missing = [why for why in map(bench.native.device_available, bench.native.DEVICES) if why]
+    if missing:
+        missing_toolchain(f"the benchmark's devices: {'; '.join(missing)}")
+    which = shutil.which
+    # Instruction counts play no part here: valgrind is left out for speed.
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "valgrind" else which(name, *a, **k))
+    status = run.main(["--quick", "--models", "dt3_iris", "--tools", "emlearn_gen,emlearn,emlearn_float",
+                       "--no-signal", "--out", str(tmp_path)])
+    assert status == 0
+    rows = {r["tool"]: r for r in run.report.load_csv(tmp_path / "results.csv")}
+    text = (tmp_path / "results.md").read_text(encoding="utf-8")
+    table = text.split("### Fixed code per target", 1)[1].split("\n### ", 1)[0]
+    ours = rows["emlearn_gen"]
+    assert ours["inline_code"] is True
+    flash = [f"{int(ours[f'{dev.key}_flash'])} B" for dev in bench.native.DEVICES]
+    assert f"| dt3_iris, whole model: {ours['tool_label']} (if/else code) | {' | '.join(flash)} |" in table
+    line = next(l for l in text.splitlines() if l.startswith("- Small models cost little"))
+    assert ": met (" in line
