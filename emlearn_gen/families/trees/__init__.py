@@ -2,6 +2,7 @@
 
     convert.py   fitted estimator -> TreeEnsemble IR (ir.py)
     pack.py      IR -> bit-packed tables (layout below; runtime tree_ensemble.hpp)
+    inline.py    a single tree of a few splits as if/else code, from its tables
     model.hpp.j2 the header's tables and entry-point bodies
     contract.py  what matches scikit-learn, and how closely
     catalog.py   examples of every estimator, for the tests and benchmarks

@@ -4,8 +4,9 @@ The table kernel costs a fixed amount of code on every target: the record
 decoding, the walk loop and, for float64 sums, the software double routines
 of the leaf additions and of to_float. For a tree of a few splits that code
 outweighs the tables many times over, and if/else code that compares the
-features on the same thresholds is smaller than the tables alone. So a
-single tree of at most MAX_INLINE_NODES splits is written out as code: the
+features on the same thresholds takes less flash than tables and kernel
+together. So a single tree of at most MAX_INLINE_NODES splits (by the type
+of its sums), whose leaf rows fit as floats, is written out as code: the
 walk of its packed records (the very records, thresholds and missing-value
 flags the host runtime walks), each split one call of the runtime's
 detail::split_left. What each leaf gives is computed here as the kernels

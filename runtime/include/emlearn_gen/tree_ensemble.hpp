@@ -1,7 +1,8 @@
 // emlearn-gen runtime: decision trees and tree ensembles.
 //
-// A model is a set of compact tables walked by one kernel (no generated
-// if/else code). Split nodes are stored in pre-order as fixed-width bit
+// A model is a set of compact tables walked by one kernel (a single tree of
+// a few splits the generator writes out as if/else code instead, deciding
+// each split with detail::split_left). Split nodes are stored in pre-order as fixed-width bit
 // records, so the left child of an inner node is simply the next record:
 //
 //   bit 0 ......... feature index                      (feature_bits)
