@@ -31,14 +31,15 @@ from ...core.bits import unpack_fields
 from .pack import FLAG_BITS, FLAG_LEFT_LEAF, FLAG_MISSING_LEFT, FLAG_RIGHT_LEAF, REAL_DTYPES, PackedForest
 
 #: The most split nodes a tree written out as code may have, by the type of
-#: its sums. A split costs about 20 bytes of code (Cortex-M0, Cortex-M4F,
-#: AVR), its table entry 3 to 6 bytes; the table kernel beside the tables
-#: costs 0.9 to 4 KB with float64 sums (software double on every one of
-#: them) but only about 130 bytes with float32 sums on the Cortex-M4F, where
-#: code took more flash than the tables from 6 splits on (classifiers, every
-#: entry point linked) and from 8 (regressors). Measured at -Os with
-#: emlearn_gen.testing.footprint; the benchmark's "Fixed code per target"
-#: table shows the kernel's share.
+#: its sums. A split written out costs 20 to 45 bytes of code (its compare
+#: and branch, and the return of the leaf it adds; Cortex-M0, Cortex-M4F,
+#: AVR), in tables 3 to 6 bytes and a leaf row; the table kernel beside the
+#: tables costs 1 to 5 KB with float64 sums (software double on every one of
+#: them) but only 130 to 450 bytes with float32 sums on the Cortex-M4F,
+#: where code took more flash than tables and kernel from 6 splits on
+#: (classifiers, every entry point linked) and from 8 (regressors). Measured
+#: at -Os with emlearn_gen.testing.footprint; the benchmark's "Fixed code
+#: per target" table shows the kernel's share.
 MAX_INLINE_NODES = {"float64": 15, "float32": 5}
 
 #: The least the table kernel costs beside its tables (float32 sums, on the
