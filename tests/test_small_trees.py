@@ -139,7 +139,9 @@ def crafted_models() -> Dict[Tuple[str, str], Any]:
 
 
 def _is_inline(cm: Any) -> bool:
-    return "split_left" in cm.to_source()
+    """Whether the header writes the tree out as code (its table of leaf
+    outputs exists only then)."""
+    return "leaf_outputs" in cm.to_source()
 
 
 @pytest.mark.parametrize("task,dtype", CRAFTED)
@@ -261,3 +263,20 @@ def test_quick_benchmark_reports_the_fixed_code(tmp_path, monkeypatch):
     assert f"| dt3_iris, whole model: {ours['tool_label']} (if/else code) | {' | '.join(flash)} |" in table
     line = next(l for l in text.splitlines() if l.startswith("- Small models cost little"))
     assert ": met (" in line
+
+
+@pytest.mark.parametrize("target", ["host", "host-clang++"])
+def test_walks_that_read_no_input_compile_warning_free(target, emlearn_build_cache):
+    """A single-leaf tree, and a tree whose leaves all predict one class
+    (its label walk folds into that class), compile under the strict
+    warnings (no unused parameter) and give the host's results."""
+    require_target(target)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3)).astype(np.float32)
+    one_class = DecisionTreeClassifier().fit(X, np.zeros(30, dtype=int))
+    same_label = _crafted("classifier")
+    same_label.tree_ = _complete_tree(1, np.array([[0.6, 0.4, 0.0], [0.5, 0.2, 0.3]]))
+    for est in (one_class, same_label):
+        cm = emlearn_gen.convert(est)
+        assert _is_inline(cm) and set(cm.predict(X)) == {0}
+        assert_device_matches(cm, X, targets=[target], cache=emlearn_build_cache)
