@@ -183,6 +183,80 @@ def footprint_table(rows: List[Dict[str, Any]], notes: Dict[str, int]) -> str:
     return _table(header, body)
 
 
+#: The small model of the "Fixed code per target" table and the tools it is
+#: compared with: ours (defaults, and float32 sums) and emlearn's inline code.
+SMALL_TREE = "dt3_iris"
+SMALL_TREE_TOOLS = ("emlearn_gen", "emlearn_gen_f32", "emlearn", "emlearn_float")
+
+
+def _code_beyond_tables(row: Dict[str, Any], dev: str) -> Optional[float]:
+    """Flash a tree model of ours adds beyond its packed tables on ``dev``:
+    the table kernel, its helpers and the software float routines they
+    link (None where not measured, or where the tree is if/else code)."""
+    flash, tables = _num(row.get(f"{dev}_flash")), _num(row.get("table_bytes"))
+    if flash is None or tables is None or row.get("inline_code"):
+        return None
+    return flash - tables
+
+
+def _span(values: List[float]) -> str:
+    if not values:
+        return "–"
+    low, high = min(values), max(values)
+    return _kib(low) if low == high else f"{_kib(low)} – {_kib(high)}"
+
+
+def fixed_code_table(rows: List[Dict[str, Any]]) -> str:
+    """Per target: the code a tree model of ours adds beyond its tables
+    (table kernel; least and most over this run's tree models, by the type
+    of their sums), and the small tree's whole flash, ours beside emlearn's
+    inline code."""
+    header = ["", *(dev.label for dev in DEVICES)]
+    trees = [r for r in rows if r.get("ours") and r["family"] == "trees" and r["status"] == "ok"
+             and not r.get("inline_code")]
+    body = []
+    for dtype in ("float64", "float32"):
+        group = [r for r in trees if r.get("sums_dtype") == dtype]
+        if not group:
+            continue
+        models = sorted({r["model"] for r in group})
+        cells = [_span([v for v in (_code_beyond_tables(r, dev.key) for r in group) if v is not None])
+                 for dev in DEVICES]
+        body.append([f"table kernel beyond its tables, {dtype} sums ({len(models)} models: "
+                     f"{', '.join(models)})", *cells])
+    for tool in SMALL_TREE_TOOLS:
+        row = _get(rows, SMALL_TREE, tool)
+        if row is None or row["status"] != "ok":
+            continue
+        form = " (if/else code)" if row.get("inline_code") else ""
+        body.append([f"{SMALL_TREE}, whole model: {row['tool_label']}{form}",
+                     *(_kib(row.get(f"{dev.key}_flash")) for dev in DEVICES)])
+    return _table(header, body)
+
+
+def small_tree_line(rows: List[Dict[str, Any]]) -> Optional[str]:
+    """The target line of the small tree: ours (defaults) adds no more flash
+    than emlearn's inline code (int16 or float) on any device."""
+    ours = _get(rows, SMALL_TREE, "emlearn_gen")
+    peers = [r for r in (_get(rows, SMALL_TREE, t) for t in ("emlearn", "emlearn_float"))
+             if r is not None and r["status"] == "ok"]
+    if ours is None or ours["status"] != "ok" or not peers:
+        return None
+    measured, ok = [], True
+    for dev in DEVICES:
+        mine = _num(ours.get(f"{dev.key}_flash"))
+        theirs = [v for v in (_num(r.get(f"{dev.key}_flash")) for r in peers) if v is not None]
+        if mine is None or not theirs:
+            continue
+        ok = ok and mine <= min(theirs)
+        measured.append(f"{dev.label} {mine:.0f} B against {' / '.join(f'{v:.0f}' for v in theirs)} B")
+    if not measured:
+        return None
+    return (f"- Small models cost little: the depth-3 iris tree ({SMALL_TREE}, convert()'s defaults) adds no more "
+            f"flash than emlearn's inline code ({' / '.join(r['tool_label'] for r in peers)}): "
+            f"{'met' if ok else '**not met**'} ({'; '.join(measured)})")
+
+
 def model_file_table(rows: List[Dict[str, Any]]) -> str:
     """emlearn-gen's model files against the packed tables they carry."""
     header = ["model", "tool", "tables (B)", "model file (B)", "file / tables"]
@@ -459,6 +533,9 @@ def target_lines(rows: List[Dict[str, Any]]) -> List[str]:
             out.append(f"- At most {TARGETS[key]:g} instructions per split node visited on the Cortex-M4F, forests of "
                        f"{what}: {verdict(worst[f'{dev}_instr_per_split_visited'] <= TARGETS[key])} ("
                        + ", ".join(f"{r['model']} {r[f'{dev}_instr_per_split_visited']:.1f}" for r in cands) + ")")
+    small = small_tree_line(rows)
+    if small:
+        out.append(small)
     big = [r for r in ours if (r.get("n_trees") or 0) >= 500 and _num(r.get("convert_s")) is not None]
     for r in big:
         kind = "boosted model" if r["family"] == "boosting" else "forest"
@@ -708,6 +785,16 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
                   "Flash the model adds divided by its split nodes, so that boosted models (many shallow trees) "
                   "and forests (fewer, deeper trees) compare; 'table B/split' is emlearn-gen's packed tables "
                   "alone (no code).", "", density_table(rows, notes), ""]
+    if any(r.get("ours") and r["family"] == "trees" and _num(r.get("m0_flash")) is not None for r in rows):
+        parts += ["### Fixed code per target", "",
+                  "The code a tree model adds beyond its tables, per target: the table kernel's code for "
+                  "predict(), its helpers and the software float routines they link (flash the model adds, as in "
+                  "the footprint table, minus the bytes of its packed tables), least and most over this run's "
+                  "tree models of emlearn-gen by the type of their sums. A single tree of a few splits is "
+                  "written out as if/else code instead, with no kernel (its tables stay in the header, unread, and "
+                  f"the linker drops them): for the depth-3 iris tree ({SMALL_TREE}) the rows below give all the "
+                  "flash it adds, beside emlearn's inline code for the same tree.", "",
+                  fixed_code_table(rows), ""]
     if any(_num(r.get("file_bytes")) is not None for r in rows):
         parts += ["### Model files", "",
                   "Bytes of the model file (`CModel.save_model_file`, docs/model-file.md) beside the packed tables "

@@ -173,7 +173,11 @@ def _gen_ours(est: Any, info: ModelInfo, out: Path, tool_key: str = "emlearn_gen
     packed = getattr(cm, "packed", None)
     extra: Dict[str, Any] = {}
     if packed is not None and hasattr(packed, "n_nodes"):
-        extra = {"n_nodes": int(packed.n_nodes), "table_bytes": int(packed.table_bytes)}
+        # A tree of a few splits is written out as if/else code (trees'
+        # inline.py): its tables stay in the header, but no code reads them.
+        inline = cm._lowered.context.get("inline") is not None
+        extra = {"n_nodes": int(packed.n_nodes), "table_bytes": int(packed.table_bytes),
+                 "inline_code": inline, "sums_dtype": str(packed.real)}
     extra.update(_model_file_sizes(cm))
     return Generated(
         glue="glue.cpp", lang="c++", in_type="float", has_predict=has_predict, outputs=outputs,

@@ -2,6 +2,7 @@
 
     convert.py   fitted estimator -> TreeEnsemble IR (ir.py)
     pack.py      IR -> bit-packed tables (layout below; runtime tree_ensemble.hpp)
+    inline.py    a single tree of a few splits as if/else code, from its tables
     model.hpp.j2 the header's tables and entry-point bodies
     contract.py  what matches scikit-learn, and how closely
     catalog.py   examples of every estimator, for the tests and benchmarks
@@ -19,6 +20,7 @@ from .contract import TreeContract
 from . import hgb
 from .convert import SUPPORTED, convert_trees
 from .fold import fold_trees
+from .inline import inline_tree
 from .ir import BOOST_LINKS, TreeEnsemble
 from .pack import REAL_DTYPES, PackedForest, float32_sums_fit, pack_trees
 
@@ -152,6 +154,9 @@ class TreesFamily(Family):
                     doc="Predicted outputs: writes n_outputs values to `out`. NaN in `x` marks a missing value.",
                 ),
             )
+        # A very small tree costs less as if/else code than as tables and
+        # the kernel (inline.py).
+        inline = inline_tree(packed, ir.task)
         return Lowered(
             task=ir.task,
             n_features=ir.n_features,
@@ -160,10 +165,11 @@ class TreesFamily(Family):
             options=(("dtype", dtype),),
             classes=ir.classes,
             n_outputs=ir.leaf_width if ir.task == "regressor" else None,
-            context={"real_type": REAL_TYPES[dtype]},
-            summary=tree_summary(packed),
-            scratch=tree_scratch(packed, classifier, outlier or ir.boost is not None,
-                                 median=ir.boost is not None and ir.boost.link == "median"),
+            context={"real_type": REAL_TYPES[dtype], "inline": inline},
+            summary=tree_summary(packed, inline is not None),
+            scratch={} if inline is not None else tree_scratch(
+                packed, classifier, outlier or ir.boost is not None,
+                median=ir.boost is not None and ir.boost.link == "median"),
         )
 
     @staticmethod

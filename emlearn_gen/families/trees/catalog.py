@@ -76,6 +76,14 @@ def _hgb_probe(est: Any, X: np.ndarray) -> np.ndarray:
 EXAMPLES = (
     Example("DecisionTreeClassifier", lambda: DecisionTreeClassifier(random_state=0), "nan_classification", _probe),
     Example("DecisionTreeRegressor", lambda: DecisionTreeRegressor(max_depth=10, random_state=0), "nan_regression", _probe),
+    # Trees of a few splits, which the header writes out as if/else code
+    # (inline.py): float64 and float32 sums, NaN routing learned from data.
+    Example("DecisionTreeClassifier-iris-depth3", lambda: DecisionTreeClassifier(max_depth=3, random_state=0),
+            "iris", _probe),
+    Example("DecisionTreeClassifier-nan-depth2", lambda: DecisionTreeClassifier(max_depth=2, random_state=0),
+            "nan_classification", _probe, options={"dtype": "float32"}),
+    Example("DecisionTreeRegressor-nan-depth2", lambda: DecisionTreeRegressor(max_depth=2, random_state=0),
+            "nan_regression", _probe),
     Example("ExtraTreeClassifier", lambda: ExtraTreeClassifier(random_state=0), "breast_cancer", _probe),
     Example("ExtraTreeRegressor", lambda: ExtraTreeRegressor(random_state=0), "linnerud", _probe),
     Example(

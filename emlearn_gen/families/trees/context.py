@@ -19,17 +19,20 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def tree_summary(packed: PackedForest) -> Tuple[str, ...]:
+def tree_summary(packed: PackedForest, inline: bool = False) -> Tuple[str, ...]:
     sizes = f"tables {packed.table_bytes} bytes"
     if packed.n_nodes:
         sizes += f" ({packed.table_bytes / packed.n_nodes:.2f} per split node, leaves included)."
     else:
         sizes += " (no split nodes: every tree is a single leaf)."
-    return (
+    lines = (
         f"{_plural(packed.n_trees, 'tree')}, {_plural(packed.n_nodes, 'split node')}, "
         f"{packed.n_leaves} distinct {'leaf' if packed.n_leaves == 1 else 'leaves'};",
         sizes,
     )
+    if inline:
+        lines += ("The entry points run the tree as if/else code, smaller than the tables and their kernel.",)
+    return lines
 
 
 def tree_scratch(

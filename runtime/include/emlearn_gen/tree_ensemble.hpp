@@ -1,7 +1,8 @@
 // emlearn-gen runtime: decision trees and tree ensembles.
 //
-// A model is a set of compact tables walked by one kernel (no generated
-// if/else code). Split nodes are stored in pre-order as fixed-width bit
+// A model is a set of compact tables walked by one kernel (a single tree of
+// a few splits the generator writes out as if/else code instead, deciding
+// each split with detail::split_left). Split nodes are stored in pre-order as fixed-width bit
 // records, so the left child of an inner node is simply the next record:
 //
 //   bit 0 ......... feature index                      (feature_bits)
@@ -336,6 +337,44 @@ inline bool at_most(float x, float t) {
   return x <= t;
 #else
   return order_key(x) <= order_key(t);
+#endif
+}
+
+// Forced inlining where the compiler has it: split_left below is only small
+// once its threshold is a constant folded into the caller.
+#if defined(__GNUC__)
+#define EMLEARN_GEN_TREES_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define EMLEARN_GEN_TREES_ALWAYS_INLINE inline
+#endif
+
+/// Whether `value` goes to the left child of a split on `threshold` (a
+/// constant, not NaN): value <= threshold, and for a missing value (NaN)
+/// `missing_left`. The same decision as forest_leaf's, for trees that the
+/// generator writes out as if/else code (one call per split, every argument
+/// but `value` a constant).
+/// With a float unit, the comparison routes NaN itself: `v <= t` is false
+/// and `!(v > t)` true for a NaN (IEEE semantics, which common.hpp requires).
+/// Without one, the float's bits u decide, in a compare or two against
+/// constants: for t >= 0 (also -0, whose key is 0) every negative float and
+/// every positive one with u <= bits(t) lie at or below t; for t < 0 the
+/// floats at or below t are the negative ones of u >= bits(t) (unsigned).
+/// NaNs are u in (0x7F800000, 0x80000000) and above 0xFF800000: the bounds
+/// 0x7F800000 and 0xFF800000 (the infinities) put them on the flag's side.
+EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left(float value, float threshold, bool missing_left) {
+#if EMLEARN_GEN_TREES_HARD_FLOAT
+  return missing_left ? !(value > threshold) : value <= threshold;
+#else
+  uint32_t u;
+  memcpy(&u, &value, sizeof u);
+  uint32_t t;
+  memcpy(&t, &threshold, sizeof t);
+  const int32_t key = order_key(threshold);
+  if (key >= 0) {
+    return missing_left ? (u <= static_cast<uint32_t>(key) || u > 0x7F800000u)
+                        : (static_cast<int32_t>(u) <= key && u <= 0xFF800000u);
+  }
+  return missing_left ? (u >= t || (u > 0x7F800000u && u < 0x80000000u)) : (u >= t && u <= 0xFF800000u);
 #endif
 }
 
