@@ -88,6 +88,13 @@ class kernel {
   /// The function for entry point `name` with this output, or throws
   /// std::invalid_argument when the kernel has no such entry point.
   virtual entry_function entry(const std::string& name, output_kind kind, uint32_t width) const = 0;
+  /// entry() for rows that the caller has found to hold no NaN or infinity
+  /// (run_array() scans every input): a kernel that scans rows for missing
+  /// values itself may leave that out. The same results as entry()'s on
+  /// such rows; by default entry()'s function.
+  virtual entry_function entry_finite(const std::string& name, output_kind kind, uint32_t width) const {
+    return entry(name, kind, width);
+  }
 };
 
 typedef std::unique_ptr<kernel> (*kernel_factory)(tables& t, fields& f);
@@ -123,20 +130,33 @@ struct non_finite_scan {
   bool inf;
 };
 
-/// Scans `count` floats. Only OR, add and equality, and no branch, so the
-/// compiler vectorises it with baseline SSE2 (an unsigned max would need
-/// SSE4.1).
+/// Whether any of `count` floats is NaN or infinite: a magnitude of at
+/// least 0x7F800000, which carries into bit 31 when 0x00800000 is added.
+/// Only AND, add and OR, and no branch, so the compiler vectorises it with
+/// baseline SSE2.
+inline bool any_non_finite(const float* x, size_t count) {
+  uint32_t non_finite = 0;
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    non_finite |= (bits & 0x7FFFFFFFu) + 0x00800000u;
+  }
+  return (non_finite & 0x80000000u) != 0;
+}
+
+/// Scans `count` floats. Most inputs are finite: the one test of
+/// any_non_finite() settles them, and only an input with NaN or infinity
+/// is read again for infinities.
 inline non_finite_scan scan_non_finite(const float* x, size_t count) {
-  uint32_t non_finite = 0;  // bit 31: some magnitude >= 0x7F800000 (inf or NaN)
+  non_finite_scan found = {any_non_finite(x, count), false};
+  if (!found.nan_or_inf) return found;
   uint32_t infinities = 0;
   for (size_t i = 0; i < count; ++i) {
     uint32_t bits;
     std::memcpy(&bits, x + i, sizeof bits);
-    bits &= 0x7FFFFFFFu;
-    non_finite |= bits + 0x00800000u;
-    infinities |= static_cast<uint32_t>(bits == 0x7F800000u);
+    infinities |= static_cast<uint32_t>((bits & 0x7FFFFFFFu) == 0x7F800000u);
   }
-  const non_finite_scan found = {(non_finite & 0x80000000u) != 0, infinities != 0};
+  found.inf = infinities != 0;
   return found;
 }
 

@@ -7,6 +7,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -187,6 +189,7 @@ struct bound_entry {
   uint32_t width;
   uint32_t n_features;
   entry_function fn;
+  entry_function finite_fn;  // fn for rows without NaN or infinity (kernel::entry_finite)
   // HostModel::one_call()'s form of run_array()'s result.
   bool one_call = false;
   bool allow_nan = false;
@@ -220,6 +223,7 @@ class HostModel {
       e.width = width;
       e.n_features = kernel_->n_features();
       e.fn = kernel_->entry(name, kind, width);
+      e.finite_fn = kernel_->entry_finite(name, kind, width);
     }
   }
 
@@ -245,8 +249,8 @@ class HostModel {
   // run() for the common case in one call, checks included: X a 2-D,
   // C-contiguous, aligned float32 or float64 numpy array of n_features columns and at
   // least one row. float64 values are rounded to the nearest float32, as
-  // numpy's astype does. Returns None, having run nothing, when X is any
-  // other input or holds a value that scikit-learn refuses (NaN unless
+  // numpy's astype does. Returns None, with no result, when X is any other
+  // input or holds a value that scikit-learn refuses (NaN unless
   // `allow_nan`; infinity, also where rounding overflowed): Python's own
   // checks then convert it or word the error, so messages stay one place.
   //
@@ -285,16 +289,7 @@ class HostModel {
       // A few rows take less time than handing the GIL over and back.
       std::unique_ptr<py::gil_scoped_release> release;
       if (count > gil_free_values) release.reset(new py::gil_scoped_release());
-      std::vector<float> converted;
-      const float* x = static_cast<const float*>(a.data());
-      if (!f32) {
-        converted.resize(count);
-        const double* source = static_cast<const double*>(a.data());
-        for (size_t i = 0; i < count; ++i) converted[i] = static_cast<float>(source[i]);
-        x = converted.data();
-      }
-      accepted = acceptable(x, count, allow_nan);
-      if (accepted) run_rows(e, x, n, y, n_jobs);
+      accepted = run_checked(e, a.data(), f32, n, y, n_jobs, allow_nan);
     }
     if (!accepted) return py::none();
     if (!labels.is_none()) {
@@ -359,17 +354,37 @@ class HostModel {
     py::array out(labels.dtype(), std::vector<py::ssize_t>{static_cast<py::ssize_t>(n)}, std::vector<py::ssize_t>{});
     const size_t itemsize = static_cast<size_t>(labels.itemsize());
     const size_t n_labels = static_cast<size_t>(labels.shape(0));
-    const char* from = static_cast<const char*>(labels.data());
-    char* to = static_cast<char*>(out.mutable_data());
     for (size_t i = 0; i < n; ++i) {
-      const size_t k = static_cast<size_t>(index[i]);
-      if (index[i] < 0 || k >= n_labels) {
+      if (index[i] < 0 || static_cast<size_t>(index[i]) >= n_labels) {
         throw std::logic_error("the kernel returned class index " + std::to_string(index[i]) + " of " +
                                std::to_string(n_labels));
       }
-      std::memcpy(to + i * itemsize, from + k * itemsize, itemsize);
+    }
+    const void* from = labels.data();
+    void* to = out.mutable_data();
+    // The common label sizes as typed copies; memcpy of a size known only
+    // at run time costs a call per row.
+    const bool aligned = (labels.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) != 0;
+    switch (aligned ? itemsize : 0u) {
+      case 1: take_as<uint8_t>(from, index, n, to); break;
+      case 2: take_as<uint16_t>(from, index, n, to); break;
+      case 4: take_as<uint32_t>(from, index, n, to); break;
+      case 8: take_as<uint64_t>(from, index, n, to); break;
+      default:
+        for (size_t i = 0; i < n; ++i) {
+          std::memcpy(static_cast<char*>(to) + i * itemsize,
+                      static_cast<const char*>(from) + static_cast<size_t>(index[i]) * itemsize, itemsize);
+        }
     }
     return out;
+  }
+
+  // take() of elements of T's size, copied as T (both arrays aligned for it).
+  template <typename T>
+  static void take_as(const void* from, const int32_t* index, size_t n, void* to) {
+    const T* labels = static_cast<const T*>(from);
+    T* out = static_cast<T*>(to);
+    for (size_t i = 0; i < n; ++i) out[i] = labels[index[i]];
   }
 
   // The results of n rows at `raw` as int64 (int output) or float64 (float
@@ -402,26 +417,70 @@ class HostModel {
     return py::array_t<float>({n, static_cast<py::ssize_t>(e.width)});
   }
 
-  // Whether scikit-learn accepts every value: no infinity, and NaN only
-  // where the family takes it as missing. Decided on the bits, as the
-  // kernels decide NaN.
-  static bool acceptable(const float* x, size_t count, bool allow_nan) {
-    const non_finite_scan found = scan_non_finite(x, count);
-    return !found.inf && (allow_nan || !found.nan_or_inf);
-  }
+  // Bytes an entry point writes per row.
+  static size_t row_bytes(const bound_entry& e) { return values_per_row(e) * 4u; }
 
-  // Runs e on n rows, split into contiguous blocks over up to n_jobs
+  // Runs e on n rows, split into contiguous parts over up to n_jobs
   // threads. Each row's result depends on that row only, so the split never
   // changes a result. Called without the GIL.
   static void run_rows(const bound_entry& e, const float* x, size_t n, void* y, int n_jobs) {
     const size_t n_features = e.n_features;
-    const size_t stride = (e.kind == output_kind::int_scalar ? 1u : e.width) * 4u;
+    const size_t stride = row_bytes(e);
+    split_rows(n, n_jobs, [&e, x, y, n_features, stride](size_t start, size_t rows) {
+      e.fn(x + start * n_features, rows, static_cast<char*>(y) + start * stride);
+    });
+  }
+
+  // run_array()'s checks and run, a block of rows at a time: each block is
+  // rounded from float64 (where X is float64) and scanned just before the
+  // kernel runs it, so that the kernel reads it from cache. A block
+  // without NaN or infinity (most) runs e.finite_fn, a block with NaN
+  // e.fn. Returns false, having stopped every thread, at a block with a
+  // value scikit-learn refuses (infinity; NaN unless allow_nan): the
+  // results are then incomplete, and run_array() discards them.
+  static bool run_checked(const bound_entry& e, const void* X, bool f32, size_t n, void* y, int n_jobs,
+                          bool allow_nan) {
+    const size_t n_features = e.n_features;
+    const size_t stride = row_bytes(e);
+    // About 256 KiB of rows (an L2 cache's share), and at least 512: each
+    // call of the kernel has a start and an end to amortise.
+    const size_t block = std::max<size_t>(512, (size_t(256) << 10) / (std::max<size_t>(1, n_features) * sizeof(float)));
+    std::atomic<bool> refused(false);
+    split_rows(n, n_jobs, [&](size_t start, size_t rows) {
+      std::vector<float> converted(f32 ? 0u : std::min(block, rows) * n_features);
+      for (size_t first = start; first < start + rows; first += block) {
+        if (refused.load(std::memory_order_relaxed)) return;
+        const size_t m = std::min(block, start + rows - first);
+        const size_t count = m * n_features;
+        const float* x = static_cast<const float*>(X) + first * n_features;
+        if (!f32) {
+          // As numpy's astype(np.float32): rounded to nearest.
+          const double* source = static_cast<const double*>(X) + first * n_features;
+          for (size_t i = 0; i < count; ++i) converted[i] = static_cast<float>(source[i]);
+          x = converted.data();
+        }
+        const non_finite_scan found = scan_non_finite(x, count);
+        if (found.inf || (found.nan_or_inf && !allow_nan)) {
+          refused.store(true, std::memory_order_relaxed);
+          return;
+        }
+        (found.nan_or_inf ? e.fn : e.finite_fn)(x, m, static_cast<char*>(y) + first * stride);
+      }
+    });
+    return !refused.load();
+  }
+
+  // Calls part(start, rows) on contiguous parts of rows 0..n that together
+  // cover them once, over up to n_jobs threads (this one alone for one
+  // part), and rethrows the first exception a part threw.
+  template <typename Part>
+  static void split_rows(size_t n, int n_jobs, const Part& part) {
     // A thread costs tens of microseconds: give each at least a few hundred rows.
     const size_t min_rows = 256;
     size_t jobs = n_jobs > 1 ? static_cast<size_t>(n_jobs) : 1u;
     if (jobs > (n + min_rows - 1) / min_rows) jobs = (n + min_rows - 1) / min_rows;
     if (jobs <= 1) {
-      e.fn(x, n, y);
+      part(0, n);
       return;
     }
     const size_t per_job = (n + jobs - 1) / jobs;
@@ -431,9 +490,9 @@ class HostModel {
       const size_t start = j * per_job;
       const size_t rows = start >= n ? 0 : (n - start < per_job ? n - start : per_job);
       if (!rows) break;
-      threads.emplace_back([&e, &errors, j, x, y, start, rows, n_features, stride] {
+      threads.emplace_back([&part, &errors, j, start, rows] {
         try {
-          e.fn(x + start * n_features, rows, static_cast<char*>(y) + start * stride);
+          part(start, rows);
         } catch (...) {
           errors[j] = std::current_exception();
         }

@@ -322,6 +322,25 @@ def _layout_models():
         ("boosted-sparse-rows", GradientBoostingClassifier(n_estimators=7, max_depth=2, random_state=0).fit(Xc, y),
          Xc),
         ("isolation", IsolationForest(n_estimators=9, random_state=0).fit(Xc), Xc),
+        *_one_tree_models(X, y_random),
+    ]
+
+
+def _one_tree_models(X: np.ndarray, y_random: np.ndarray):
+    """Models of one tree, whose batch results the kernel looks up per leaf
+    (each leaf's result computed once from its sums), beside the decision
+    trees above: several outputs per row, a root that is a leaf, and an
+    outlier score. (Boosted models have a tree for their initial value
+    besides their stages.)"""
+    from sklearn.ensemble import IsolationForest
+    from sklearn.tree import DecisionTreeRegressor
+
+    Xc = np.nan_to_num(X)
+    two_outputs = np.column_stack([np.nan_to_num(X[:, 0]) * 3.0, y_random - 0.5]).astype(np.float64)
+    return [
+        ("one-tree-two-outputs-nan", DecisionTreeRegressor(max_depth=12, random_state=0).fit(X, two_outputs), X),
+        ("one-tree-constant", DecisionTreeRegressor().fit(Xc, np.full(len(Xc), 2.5)), Xc),
+        ("one-tree-isolation", IsolationForest(n_estimators=1, random_state=0).fit(Xc), Xc),
     ]
 
 
@@ -353,3 +372,32 @@ def test_threads_give_the_results_of_one(key, est, X):
         cm.n_jobs = n_jobs
         for method, expected in want.items():
             np.testing.assert_array_equal(_bits(cm.raw_outputs(method, rows)), _bits(expected), err_msg=method)
+
+
+def test_a_single_tree_gives_the_same_bits_on_any_number_of_threads_with_nan():
+    """A decision tree's batch through the public methods (the one C++ call
+    that checks, scans and runs blocks of rows on n_jobs threads): NaN rows
+    in a few blocks only, so that blocks with and without the missing-value
+    test run side by side; float32 and float64 input. Every n_jobs gives the
+    bits of n_jobs=1 and of the header's single-row walk, and scikit-learn's
+    labels."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    X = _noisy_rows(4000, 120, 0.05, seed=11)  # wide rows: blocks of a few hundred
+    y = np.random.default_rng(12).integers(0, 4, len(X))  # deep, of unlike path lengths
+    est = DecisionTreeClassifier(random_state=0).fit(X, y)
+    cm = emlearn_gen.convert(est)
+    rows = np.nan_to_num(_batch(X, 3000, seed=13))
+    rows[1200:1260] = X[:60]  # NaN here only
+    raw = {m: _single_rows(cm, m, rows) for m in _methods(cm)}
+    want = {m: getattr(cm, m)(np.asfortranarray(rows)) for m in VALUE_METHODS}  # the general path
+    np.testing.assert_array_equal(_bits(cm.raw_outputs("predict_proba", rows)), _bits(raw["predict_proba"]))
+    np.testing.assert_array_equal(want["predict"], est.predict(rows))
+    np.testing.assert_array_equal(cm.classes_.take(raw["predict"]), want["predict"])
+    for n_jobs in (1, -1, 3):
+        cm.n_jobs = n_jobs
+        for dtype in (np.float32, np.float64):
+            for method, expected in want.items():
+                got = getattr(cm, method)(rows.astype(dtype))
+                assert got.dtype == expected.dtype
+                np.testing.assert_array_equal(_bits(got), _bits(expected), err_msg=f"{method}, n_jobs={n_jobs}")

@@ -210,7 +210,7 @@ inline unsigned lowest_bit(uint64_t mask) {
 // Whether any of `count` values may be missing; an infinity counts too:
 // rare, and then the exact walk runs.
 inline bool any_missing(const float* x, size_t count) {
-  return scan_non_finite(x, count).nan_or_inf;
+  return any_non_finite(x, count);
 }
 
 // Calls reached(i, leaf) with the leaf row that row i of X reaches in the
@@ -367,18 +367,20 @@ void walk_any_tree(const expanded_forest<Real>& e, size_t t, const float* X, siz
   }
 }
 
-// forest_sum() of rows 0..n of X, on the expanded forest: width sums per
-// row to `sums`. The trees are walked one after the other over all n rows
-// (a tree's nodes stay in cache while it serves them); each row adds its
-// leaf row of tree t as it reaches it, after those of trees 0..t-1, so every
-// row sums its leaves in tree order from zero, exactly as forest_sum() does.
+// forest_sum() of rows 0..n of X (rows without NaN where `finite`), on the
+// expanded forest: width sums per row to `sums`. The trees are walked one
+// after the other over all n rows (a tree's nodes stay in cache while it
+// serves them); each row adds its leaf row of tree t as it reaches it, after
+// those of trees 0..t-1, so every row sums its leaves in tree order from
+// zero, exactly as forest_sum() does.
 template <typename Real>
-void expanded_sums(const expanded_forest<Real>& e, const float* X, size_t n, Real* sums) {
+void expanded_sums(const expanded_forest<Real>& e, bool finite, const float* X, size_t n, Real* sums) {
   const size_t width = e.width;
   const size_t row_width = e.row_width;
   std::fill(sums, sums + n * width, emlearn_gen::zero<Real>());
-  // Blocks without NaN (most) skip the missing-value test at every node.
-  const bool missing = any_missing(X, n * e.n_features);
+  // Blocks without NaN (most) skip the missing-value test at every node;
+  // `finite` rows have none.
+  const bool missing = !finite && any_missing(X, n * e.n_features);
   const Real* values = e.rows.data();
   for (size_t t = 0; t < e.n_trees; ++t) {
     Real* first = sums + (e.offsets.empty() ? 0u : e.offsets[t]);
@@ -474,6 +476,17 @@ class tree_kernel : public kernel {
   uint32_t n_features() const override { return f_.n_features; }
 
   entry_function entry(const std::string& name, output_kind kind, uint32_t width) const override {
+    return make_entry(name, kind, width, false);
+  }
+
+  entry_function entry_finite(const std::string& name, output_kind kind, uint32_t width) const override {
+    return make_entry(name, kind, width, true);
+  }
+
+ private:
+  // entry(), or entry_finite() with `finite`: then the rows hold no NaN,
+  // and a batch is not scanned for missing values.
+  entry_function make_entry(const std::string& name, output_kind kind, uint32_t width, bool finite) const {
     const emlearn_gen::forest<Real>& f = f_;
     const uint32_t leaf_width = f_.leaf_width;
     if (name == "apply" && kind == output_kind::int_vector && width == f_.n_trees) {
@@ -507,7 +520,7 @@ class tree_kernel : public kernel {
       const bool regressor = f_.boost == emlearn_gen::boost_link::identity || f_.boost == emlearn_gen::boost_link::exp;
       const uint32_t n_classes = binary ? 2u : leaf_width;
       if (name == "predict" && kind == output_kind::int_scalar && !regressor) {
-        return from_sums(sizeof(int32_t), [f](Real* sums, void* out) {
+        return from_sums(finite, sizeof(int32_t), [f](Real* sums, void* out) {
           *static_cast<int32_t*>(out) = emlearn_gen::boost_label_of_sums(f, sums);
         });
       }
@@ -516,12 +529,12 @@ class tree_kernel : public kernel {
       const bool raw = (name == "decision_function" || name == "predict") && width == n_decision;
       const bool proba = name == "predict_proba" && width == n_classes && !regressor;
       if (kind == output_kind::float_vector && proba) {
-        return from_sums(width * sizeof(float), [f](Real* sums, void* out) {
+        return from_sums(finite, width * sizeof(float), [f](Real* sums, void* out) {
           emlearn_gen::boost_proba_of_sums(f, sums, static_cast<float*>(out));
         });
       }
       if (kind == output_kind::float_vector && raw) {
-        return from_sums(width * sizeof(float), [f](Real* sums, void* out) {
+        return from_sums(finite, width * sizeof(float), [f](Real* sums, void* out) {
           emlearn_gen::boost_raw_of_sums(f, sums, static_cast<float*>(out));
         });
       }
@@ -530,17 +543,17 @@ class tree_kernel : public kernel {
     }
     if (outlier_) {
       if (name == "predict" && kind == output_kind::int_scalar) {
-        return from_sums(sizeof(int32_t), [f](Real* sum, void* out) {
+        return from_sums(finite, sizeof(int32_t), [f](Real* sum, void* out) {
           *static_cast<int32_t*>(out) = emlearn_gen::isolation_predict_of_sum(f, *sum);
         });
       }
       if (name == "score_samples" && kind == output_kind::float_vector && width == 1) {
-        return from_sums(sizeof(float), [f](Real* sum, void* out) {
+        return from_sums(finite, sizeof(float), [f](Real* sum, void* out) {
           *static_cast<float*>(out) = emlearn_gen::isolation_score_of_sum(f, *sum);
         });
       }
       if (name == "decision_function" && kind == output_kind::float_vector && width == 1) {
-        return from_sums(sizeof(float), [f](Real* sum, void* out) {
+        return from_sums(finite, sizeof(float), [f](Real* sum, void* out) {
           *static_cast<float*>(out) = emlearn_gen::isolation_decision_of_sum(f, *sum);
         });
       }
@@ -548,14 +561,14 @@ class tree_kernel : public kernel {
     if (width == leaf_width && kind == output_kind::float_vector &&
         (name == "predict" || name == "predict_proba")) {
       // The mean of the leaves (forest_mean()), narrowed to float as the header narrows it.
-      return from_sums(width * sizeof(float), [leaf_width, f](Real* sums, void* out) {
+      return from_sums(finite, width * sizeof(float), [leaf_width, f](Real* sums, void* out) {
         float* y = static_cast<float*>(out);
         for (uint32_t j = 0; j < leaf_width; ++j) y[j] = emlearn_gen::to_float(emlearn_gen::divide(sums[j], f.n_trees));
       });
     }
     if (name == "predict" && kind == output_kind::int_scalar) {
       // The class a generated classifier's predict() returns: argmax of forest_mean().
-      return from_sums(sizeof(int32_t), [leaf_width, f](Real* sums, void* out) {
+      return from_sums(finite, sizeof(int32_t), [leaf_width, f](Real* sums, void* out) {
         for (uint32_t j = 0; j < leaf_width; ++j) sums[j] = emlearn_gen::divide(sums[j], f.n_trees);
         *static_cast<int32_t*>(out) = emlearn_gen::argmax(sums, static_cast<int32_t>(leaf_width));
       });
@@ -564,7 +577,6 @@ class tree_kernel : public kernel {
                                 kind_name(kind) + " output and width " + std::to_string(width));
   }
 
- private:
   // Runs finish(i, sums) for each row i of X, `sums` its leaf_width sums as
   // forest_sum() computes them (finish may rewrite them). One row takes the
   // header's own walk (no block to set up); more rows the expanded forest, a
@@ -572,8 +584,8 @@ class tree_kernel : public kernel {
   // categorical splits, which the expanded forest does not decode, the
   // header's walk row by row.
   template <typename Finish>
-  static void for_each_sum(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>* e, const float* X,
-                           size_t n, Finish& finish) {
+  static void for_each_sum(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>* e, bool finite,
+                           const float* X, size_t n, Finish& finish) {
     if (n == 1 || e == nullptr) {
       // Most models have few sums: those stay on the stack.
       Real local[16];
@@ -589,7 +601,7 @@ class tree_kernel : public kernel {
     std::vector<Real> sums((n < block ? n : block) * e->width);
     for (size_t start = 0; start < n; start += block) {
       const size_t rows = n - start < block ? n - start : block;
-      expanded_sums(*e, X + start * f.n_features, rows, sums.data());
+      expanded_sums(*e, finite, X + start * f.n_features, rows, sums.data());
       for (size_t i = 0; i < rows; ++i) finish(start + i, sums.data() + i * e->width);
     }
   }
@@ -597,14 +609,77 @@ class tree_kernel : public kernel {
   // The entry point that writes `stride` bytes for each row: those that
   // finish(sums, out) makes of the row's sums.
   template <typename Finish>
-  entry_function from_sums(size_t stride, Finish finish) const {
+  entry_function from_sums(bool finite, size_t stride, Finish finish) const {
+    if (f_.n_trees == 1u) return per_leaf(finite, stride, finish);
     const emlearn_gen::forest<Real> f = f_;
     const std::shared_ptr<const expanded_forest<Real>> e = expanded_;
-    return [f, e, stride, finish](const float* X, size_t n, void* out) {
+    return [f, e, finite, stride, finish](const float* X, size_t n, void* out) {
       char* y = static_cast<char*>(out);
       auto row_finish = [y, stride, &finish](size_t i, Real* sums) { finish(sums, y + i * stride); };
-      for_each_sum(f, e.get(), X, n, row_finish);
+      for_each_sum(f, e.get(), finite, X, n, row_finish);
     };
+  }
+
+  // from_sums() for a model of one tree (a decision tree, a boosting of one
+  // stage): a row's sums, and so its result, depend only on the leaf it
+  // reaches. Each leaf's result is computed once here, from the sums
+  // forest_sum() makes of that leaf (zeros, then the leaf row added), so a
+  // prediction is a walk and a copy: no sums, divisions or argmax per row,
+  // and the same bits as the sums would give.
+  template <typename Finish>
+  entry_function per_leaf(bool finite, size_t stride, Finish finish) const {
+    const emlearn_gen::forest<Real> f = f_;
+    const std::shared_ptr<const expanded_forest<Real>> e = expanded_;
+    const size_t words = stride / sizeof(uint32_t);  // results are int32 or float
+    std::shared_ptr<std::vector<uint32_t>> results = std::make_shared<std::vector<uint32_t>>(f.n_leaves * words);
+    std::vector<Real> sums(f.leaf_width);
+    const uint32_t first = emlearn_gen::detail::tree_sum<Word>(f, 0u);
+    for (uint32_t leaf = 0; leaf < f.n_leaves; ++leaf) {
+      std::fill(sums.begin(), sums.end(), emlearn_gen::zero<Real>());
+      emlearn_gen::forest_add_leaf<Word>(f, leaf, sums.data() + first);
+      finish(sums.data(), results->data() + static_cast<size_t>(leaf) * words);
+    }
+    const std::shared_ptr<const std::vector<uint32_t>> table = results;
+    return [f, e, finite, table, words, stride, finish](const float* X, size_t n, void* out) {
+      uint32_t* y = static_cast<uint32_t*>(out);
+      const uint32_t* r = table->data();
+      if (n == 1) {  // the header's own walk and sums, as its entry point runs them
+        char* bytes = static_cast<char*>(out);
+        auto row_finish = [bytes, stride, &finish](size_t i, Real* sums) { finish(sums, bytes + i * stride); };
+        for_each_sum(f, nullptr, finite, X, n, row_finish);
+      } else if (words == 1u) {
+        auto put = [y, r](size_t i, uint32_t leaf) { y[i] = r[leaf]; };
+        leaves_of_rows(f, e.get(), finite, X, n, put);
+      } else {
+        auto put = [y, r, words](size_t i, uint32_t leaf) {
+          std::memcpy(y + i * words, r + static_cast<size_t>(leaf) * words, words * sizeof(uint32_t));
+        };
+        leaves_of_rows(f, e.get(), finite, X, n, put);
+      }
+    };
+  }
+
+  // Calls reached(i, leaf) with the leaf that row i of X reaches in the
+  // model's one tree, for every row i < n: on the expanded tree a block at
+  // a time (a block is scanned for NaN just before it is walked, while its
+  // rows are in cache; most have none and skip the missing-value test at
+  // every node), or by the header's walk where categorical splits leave no
+  // expanded tree.
+  template <typename Reached>
+  static void leaves_of_rows(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>* e, bool finite,
+                             const float* X, size_t n, Reached& reached) {
+    if (e == nullptr) {
+      for (size_t i = 0; i < n; ++i) reached(i, emlearn_gen::forest_leaf<Word>(f, 0u, X + i * f.n_features));
+      return;
+    }
+    // Rows of about 256 KiB (L2 cache), at least 1024 so that the lanes' start and end stay short.
+    const size_t block = std::max<size_t>(1024, (size_t(256) << 10) / (f.n_features * sizeof(float)));
+    for (size_t start = 0; start < n; start += block) {
+      const size_t rows = std::min(block, n - start);
+      const float* x = X + start * f.n_features;
+      auto in_block = [start, &reached](size_t i, uint32_t leaf) { reached(start + i, leaf); };
+      walk_any_tree(*e, 0, x, rows, !finite && any_missing(x, rows * f.n_features), in_block);
+    }
   }
 
   emlearn_gen::forest<Real> f_{};
