@@ -348,14 +348,13 @@ inline bool at_most(float x, float t) {
 #define EMLEARN_GEN_TREES_ALWAYS_INLINE inline
 #endif
 
-/// Whether `value` goes to the left child of a split on `threshold` (a
-/// constant, not NaN): value <= threshold, and for a missing value (NaN)
-/// `missing_left`. The same decision as forest_leaf's, for trees that the
-/// generator writes out as if/else code (one call per split, every argument
-/// but `value` a constant).
-/// With a float unit, the comparison routes NaN itself: `v <= t` is false
-/// and `!(v > t)` true for a NaN (IEEE semantics, which common.hpp requires).
-/// Without one, the float's bits u decide, in a compare or two against
+/// Whether `value` goes to the left child of a split on `threshold` (not
+/// NaN): value <= threshold, and for a missing value (NaN) `missing_left`.
+/// Every numeric split decides here: in the table walk, and in trees that
+/// the generator writes out as if/else code (one call per split, every
+/// argument but `value` a constant, folded).
+/// With a float unit, the comparison routes NaN itself (IEEE semantics,
+/// which common.hpp requires). Without one, the float's bits u decide, in a compare or two against
 /// constants: for t >= 0 (also -0, whose key is 0) every negative float and
 /// every positive one with u <= bits(t) lie at or below t; for t < 0 the
 /// floats at or below t are the negative ones of u >= bits(t) (unsigned).
@@ -363,7 +362,13 @@ inline bool at_most(float x, float t) {
 /// 0x7F800000 and 0xFF800000 (the infinities) put them on the flag's side.
 EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left(float value, float threshold, bool missing_left) {
 #if EMLEARN_GEN_TREES_HARD_FLOAT
-  return missing_left ? !(value > threshold) : value <= threshold;
+  // One comparison and its unordered outcome: `value <= threshold` and
+  // `value > threshold` are both false only for a NaN. Fewer instructions in
+  // the table walk (x86-64, Cortex-M4F) than a choice of comparison by flag.
+  if (value <= threshold) {
+    return true;
+  }
+  return value > threshold ? false : missing_left;
 #else
   uint32_t u;
   memcpy(&u, &value, sizeof u);
@@ -416,24 +421,6 @@ inline bool categorical_left(const F& f, uint32_t first, uint32_t last, uint32_t
     return missing_left;
   }
   return read_bits<Word>(f.cat_bits, bitset + code, 1u) != 0u;
-}
-
-/// Whether `value` goes left at a numeric split of threshold `t` (not NaN):
-/// value <= t, and a NaN where `missing_left`. With a float unit, one
-/// comparison and its unordered outcome decide: `value <= t` and
-/// `value > t` are both false only for a NaN. The runtime refuses the
-/// compiler options under which a comparison could ignore a NaN
-/// (common.hpp). Without one, at_most's integer keys, after a test of the
-/// bits for NaN.
-inline bool split_left(float value, float t, bool missing_left) {
-#if EMLEARN_GEN_TREES_HARD_FLOAT
-  if (value <= t) {
-    return true;
-  }
-  return value > t ? false : missing_left;
-#else
-  return is_missing(value) ? missing_left : at_most(value, t);
-#endif
 }
 
 /// forest_leaf from split node `node` on, for models without categorical
