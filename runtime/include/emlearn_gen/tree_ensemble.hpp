@@ -321,23 +321,15 @@ inline void add_leaf_value(double& sum, double v) {  // double is binary32 here 
 }
 #endif
 
-/// x <= t for a value x that is not NaN and a threshold t that is not NaN
-/// (tables hold none). Without a float unit, on integer keys of the bits
-/// that order as the floats do (sign and magnitude to two's complement, -0
-/// and +0 both 0): exact for every such pair, infinities included, and a
-/// few integer instructions in place of a call to the software comparison.
+/// An integer key of a float's bits that orders as the floats do (sign and
+/// magnitude to two's complement, -0 and +0 both 0), for floats that are not
+/// NaN: comparisons without a float unit, in a few integer instructions in
+/// place of a call to the software comparison.
 inline int32_t order_key(float v) {
   uint32_t bits;
   memcpy(&bits, &v, sizeof bits);
   const int32_t magnitude = static_cast<int32_t>(bits & 0x7FFFFFFFu);
   return (bits >> 31) != 0u ? -magnitude : magnitude;
-}
-inline bool at_most(float x, float t) {
-#if EMLEARN_GEN_TREES_HARD_FLOAT
-  return x <= t;
-#else
-  return order_key(x) <= order_key(t);
-#endif
 }
 
 // Forced inlining where the compiler has it: split_left below is only small
