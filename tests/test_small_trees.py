@@ -202,7 +202,13 @@ def test_rows_of_many_classes_keep_the_tables():
 def _benchmark_modules() -> Any:
     """benchmarks/ (beside tests/ in the checkout, not installed) and
     emlearn, which its peers' rows need; skips without them."""
-    pytest.importorskip("emlearn", reason="emlearn is a test extra: pip install '.[test]'")
+    # Importing emlearn sets numpy.seterr(all="raise") for the whole process,
+    # which would make scikit-learn fail in the tests that run after this one.
+    numpy_errors = np.geterr()
+    try:
+        pytest.importorskip("emlearn", reason="emlearn is a test extra: pip install '.[test]'")
+    finally:
+        np.seterr(**numpy_errors)
     sys.path.append(str(Path(__file__).resolve().parent.parent))
     models = pytest.importorskip("benchmarks.models")
     native = pytest.importorskip("benchmarks.native")
