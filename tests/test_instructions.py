@@ -88,7 +88,7 @@ def test_a_forest_costs_its_trees_paths(cache):
     cost different amounts on different rows."""
     require_target("cortex-m4f")
     X, y = load_wine(return_X_y=True)
-    forest = RandomForestClassifier(n_estimators=30, max_depth=6, random_state=0).fit(X, y)
+    forest = RandomForestClassifier(n_estimators=30, max_depth=6, random_state=5).fit(X, y)
 
     def trees(lo: int, hi: int) -> np.ndarray:
         part = copy.copy(forest)
@@ -98,6 +98,8 @@ def test_a_forest_costs_its_trees_paths(cache):
         # A node costs what its record layout costs to read: the three
         # forests must share one (the packer picks it per model).
         assert cm.packed.record_bytes == 0, cm.packed.record_bytes
+        # So must a leaf row (rows of every value here, not entry rows).
+        assert cm.packed.entry_class_bits == 0, cm.packed.entry_class_bits
         return count_instructions(cm, X[::15], "cortex-m4f", cache=cache).per_row, cm.predict(X[::15])
 
     (first, label_a), (second, label_b), (both, label) = trees(0, 15), trees(15, 30), trees(0, 30)

@@ -672,6 +672,11 @@ inline int32_t first_largest(const soft_double* sums, int32_t n) { return first_
 inline int32_t first_largest(const double* sums, int32_t n) {
   return EMLEARN_GEN_TREES_HARD_DOUBLE ? argmax(sums, n) : first_largest_by_key(sums, n);
 }
+
+/// Whether sums of this type divide in hardware (a few instructions, not a call).
+inline bool hard_division(const float*) { return EMLEARN_GEN_TREES_HARD_FLOAT != 0; }
+inline bool hard_division(const soft_double*) { return false; }
+inline bool hard_division(const double*) { return EMLEARN_GEN_TREES_HARD_DOUBLE != 0; }
 }  // namespace detail
 
 /// The class a forest classifier's predict() gives: argmax of the means
@@ -682,8 +687,8 @@ inline int32_t first_largest(const double* sums, int32_t n) {
 /// large positive sum b, a sum a whose mean ties with b's lies within 2^-51
 /// b of it, a few units in the last place (a quotient's relative rounding
 /// error is that of its operands): such near sums alone are divided to
-/// check, and b only when there is one (a division in software costs
-/// hundreds of instructions). Sums that are not all large and positive take
+/// check, and where division is software b only when there is one (a
+/// software division costs hundreds of instructions). Sums that are not all large and positive take
 /// the division. The sums are not NaN (forest_sum of finite leaf values).
 template <typename F>
 inline int32_t argmax_of_mean(const F& f, typename F::real_type* sums) {
@@ -699,8 +704,10 @@ inline int32_t argmax_of_mean(const F& f, typename F::real_type* sums) {
     }
     return detail::first_largest(sums, n);
   }
-  bool have_mean = false;
-  uint64_t mean_bits = 0u;
+  // In hardware the largest mean is computed up front (so the cost depends
+  // on the winning class only), in software only when a near sum needs it.
+  bool have_mean = detail::hard_division(sums);
+  uint64_t mean_bits = have_mean ? detail::bits_of(divide(sums[best], f.n_trees)).bits : 0u;
   for (int32_t j = 0; j < best; ++j) {
     // Positive values order as their bits do; 16 units is a wide margin.
     const detail::real_bits near = detail::bits_of(sums[j]);
