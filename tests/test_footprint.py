@@ -47,10 +47,12 @@ def wine_forest(load_data):
 def test_flash_is_tables_plus_fixed_code(target, wine_forest, cache):
     require_target(target)
     X, first = wine_forest
-    # Two sizes whose nodes the packer lays out alike (bit-packed records):
-    # another record layout is read by other code.
-    small, large = first(14), first(20)
+    # Two sizes whose nodes and leaf rows the packer lays out alike: another
+    # record or entry layout is read by other code.
+    small, large = first(10), first(16)
     assert small.packed.record_bytes == large.packed.record_bytes
+    for field in ("entry_class_bits", "value_bits", "start_bits"):
+        assert getattr(small.packed, field) == getattr(large.packed, field), field
     fp_small = footprint(small, target, X[:6], cache=cache)
     fp_large = footprint(large, target, X[:6], cache=cache)
     for cm, fp in ((small, fp_small), (large, fp_large)):
