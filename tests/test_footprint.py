@@ -47,8 +47,8 @@ def wine_forest(load_data):
 def test_flash_is_tables_plus_fixed_code(target, wine_forest, cache):
     require_target(target)
     X, first = wine_forest
-    # Two sizes whose tables the packer lays out alike (bit-packed records):
-    # another record layout is read by other code.
+    # Two sizes whose nodes and leaf rows the packer lays out alike (bit-packed
+    # records): another record or entry layout is read by other code.
     small, large = first(15), first(20)
     layout = ("record_bytes", "value_bits", "entry_class_bits", "start_bits", "root_bits", "ref_bits")
     assert [getattr(small.packed, f) for f in layout] == [getattr(large.packed, f) for f in layout]
