@@ -198,8 +198,20 @@ inline Word read_bytes(const uint8_t* table, uint32_t at, uint8_t n) {
 /// read_bits needs.
 template <typename Word, typename Table>
 inline Word read_field(Table table, uint32_t index, uint8_t width) {
-  if (width == 8u || width == 16u || width == 24u) {
-    return read_bytes<Word>(table, index * static_cast<uint32_t>(width / 8u), static_cast<uint8_t>(width / 8u));
+  if (width == 8u) {
+    return static_cast<Word>(table_read(table, index));
+  }
+  if (width == 16u) {
+#if EMLEARN_GEN_WIDE_LOADS
+    return read_bytes<Word>(table, 2u * index, 2u);
+#else
+    // Two byte loads in line: read_bytes would be a call here (Cortex-M0 at -Os).
+    return static_cast<Word>(table_read(table, 2u * index) |
+                             (static_cast<uint32_t>(table_read(table, 2u * index + 1u)) << 8));
+#endif
+  }
+  if (width == 24u) {
+    return read_bytes<Word>(table, 3u * index, 3u);
   }
   return read_bits<Word>(table, index * static_cast<uint32_t>(width), width);
 }

@@ -200,24 +200,6 @@ constexpr uint8_t entry_bits(const F& f) {
   return static_cast<uint8_t>(f.value_bits + f.entry_class_bits + 1u);
 }
 
-/// Field `index` of a string of `bits`-bit fields: one or two whole bytes
-/// (read_bytes: no shift or mask), or bit-packed.
-template <typename Word, typename Table>
-inline Word read_field(Table table, uint32_t index, uint8_t bits) {
-  if (bits == 8u) {
-    return static_cast<Word>(table_read(table, index));
-  }
-  if (bits == 16u) {
-#if EMLEARN_GEN_WIDE_LOADS
-    return read_bytes<Word>(table, 2u * index, 2u);
-#else
-    // Two byte loads in line: read_bytes would be a call here (Cortex-M0 at -Os).
-    return static_cast<Word>(table_read(table, 2u * index) | (static_cast<uint32_t>(table_read(table, 2u * index + 1u)) << 8));
-#endif
-  }
-  return read_bits<Word>(table, index * static_cast<uint32_t>(bits), bits);
-}
-
 /// The first entry of entry row `leaf`.
 template <typename Word, typename F>
 inline uint32_t row_start(const F& f, uint32_t leaf) {
@@ -512,7 +494,7 @@ inline void forest_add_leaf(const F& f, uint32_t leaf, typename F::real_type* ou
     const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
     const uint8_t last_shift = static_cast<uint8_t>(f.value_bits + f.entry_class_bits);
     for (uint32_t at = detail::row_start<Word>(f, leaf);; ++at) {
-      const Word entry = detail::read_field<Word>(f.leaf_entries, at, detail::entry_bits(f));
+      const Word entry = read_field<Word>(f.leaf_entries, at, detail::entry_bits(f));
       detail::accumulate(out[static_cast<uint32_t>((entry >> f.value_bits) & class_mask)],
                          table_read(f.leaves, static_cast<uint32_t>(entry & value_mask)));
       if ((entry >> last_shift) != 0u) {
