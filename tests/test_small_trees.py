@@ -32,14 +32,14 @@ def _f32(bits: int) -> float:
 
 TINY = _f32(0x00000001)  # the least subnormal float
 #: NaNs of both signs, quiet and signalling, smallest and largest payloads:
-#: without a float unit split_left decides on the bits, where each lies in
+#: split_left_by_bits decides on the bits, where each lies in
 #: its own range.
 NANS = [_f32(b) for b in (0x7FC00000, 0xFFC00000, 0x7F800001, 0xFF800001, 0x7FFFFFFF, 0xFFFFFFFF)]
 
 #: Thresholds of the crafted tree's 7 splits, in scikit-learn's node order
 #: (pre-order), and where each sends NaN: +0, -0, subnormals, ordinary and
 #: large values; thresholds >= 0 (-0 too) and < 0 each with NaN going left
-#: and right (without a float unit split_left takes four different paths).
+#: and right (split_left_by_bits takes four different paths).
 THRESHOLDS = [0.0, -0.0, -2.5, 2.5, TINY, -TINY, -3.0e38]
 MISSING_LEFT = [True, False, True, False, True, False, True]
 

@@ -9,7 +9,7 @@ together. So a single tree of at most MAX_INLINE_NODES splits (by the type
 of its sums), whose leaf rows fit as floats, is written out as code: the
 walk of its packed records (the very records, thresholds and missing-value
 flags the host runtime walks), each split one call of the runtime's
-detail::split_left. What each leaf gives is computed here as the kernels
+detail::split_left_by_bits. What each leaf gives is computed here as the kernels
 compute it, so the header's results are the host's bit for bit:
 
 * a tree's sums start at +0 and add its one leaf row, so the sums are the
@@ -51,7 +51,7 @@ MIN_KERNEL_BYTES = 128
 
 @dataclass(frozen=True)
 class Split:
-    """A split node: left where x[feature] <= threshold (split_left)."""
+    """A split node: left where x[feature] <= threshold (split_left_by_bits)."""
 
     feature: int
     threshold: np.float32

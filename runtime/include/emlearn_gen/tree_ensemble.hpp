@@ -324,26 +324,16 @@ inline int32_t order_key(float v) {
 
 /// Whether `value` goes to the left child of a split on `threshold` (not
 /// NaN): value <= threshold, and for a missing value (NaN) `missing_left`.
-/// Every numeric split decides here: in the table walk, and in trees that
-/// the generator writes out as if/else code (one call per split, every
-/// argument but `value` a constant, folded).
-/// With a float unit, the comparison routes NaN itself (IEEE semantics,
-/// which common.hpp requires). Without one, the float's bits u decide, in a compare or two against
-/// constants: for t >= 0 (also -0, whose key is 0) every negative float and
+/// Trees that the generator writes out as if/else code decide each split
+/// here (one call per split, every argument but `value` a constant,
+/// folded), as does the table walk where floats are software. The float's
+/// bits u decide, in a compare or two against constants, on every target
+/// and under any compiler options about NaN: for t >= 0 (also -0, whose key is 0) every negative float and
 /// every positive one with u <= bits(t) lie at or below t; for t < 0 the
 /// floats at or below t are the negative ones of u >= bits(t) (unsigned).
 /// NaNs are u in (0x7F800000, 0x80000000) and above 0xFF800000: the bounds
 /// 0x7F800000 and 0xFF800000 (the infinities) put them on the flag's side.
-EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left(float value, float threshold, bool missing_left) {
-#if EMLEARN_GEN_TREES_HARD_FLOAT
-  // One comparison and its unordered outcome: `value <= threshold` and
-  // `value > threshold` are both false only for a NaN. Fewer instructions in
-  // the table walk (x86-64, Cortex-M4F) than a choice of comparison by flag.
-  if (value <= threshold) {
-    return true;
-  }
-  return value > threshold ? false : missing_left;
-#else
+EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left_by_bits(float value, float threshold, bool missing_left) {
   uint32_t u;
   memcpy(&u, &value, sizeof u);
   uint32_t t;
@@ -354,6 +344,22 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left(float value, float threshold, bo
                         : (static_cast<int32_t>(u) <= key && u <= 0xFF800000u);
   }
   return missing_left ? (u >= t || (u > 0x7F800000u && u < 0x80000000u)) : (u >= t && u <= 0xFF800000u);
+}
+
+/// split_left_by_bits, or where floats are hardware, a test of the bits for
+/// NaN and then the comparison (fewer instructions in the table walk, whose
+/// thresholds are read at run time). NaN is told by its bits before any
+/// comparison: a compiler told that no value is NaN (clang's
+/// -fno-honor-nans, which common.hpp cannot detect) may turn
+/// `value <= threshold` into `!(value > threshold)`.
+EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left(float value, float threshold, bool missing_left) {
+#if EMLEARN_GEN_TREES_HARD_FLOAT
+  if (is_missing(value)) {
+    return missing_left;
+  }
+  return value <= threshold;
+#else
+  return split_left_by_bits(value, threshold, missing_left);
 #endif
 }
 
