@@ -192,10 +192,12 @@ class _EntryRows:
                 + packed_size(self.starts.size, self.start_bits, word_bytes))
 
 
-def _whole_bytes(bits: int) -> int:
-    """The width of one or two whole bytes that holds `bits` bits, which the
-    runtime reads without a shift (read_field), or `bits` when it needs more."""
-    return 8 if bits <= 8 else 16 if bits <= 16 else bits
+def _whole_bytes(bits: int, widest: int = 16) -> int:
+    """The width of whole bytes (at most `widest` bits) that holds `bits`
+    bits, which the runtime reads without a shift (read_field), or `bits`
+    when it needs more."""
+    whole = 8 * max(1, (bits + 7) // 8)
+    return whole if whole <= widest else bits
 
 
 def _entry_rows(rows: np.ndarray, whole_bytes: bool = False) -> _EntryRows:
@@ -433,8 +435,8 @@ def whole_byte_field_bits(bits: int, count: int, table_bytes: int) -> int:
     """`bits` rounded up to whole bytes (at most 24, so that a 32-bit word
     still reads the field) where the `count` fields then grow the tables
     (`table_bytes`) by at most WHOLE_BYTE_FIELD_BUDGET; else `bits`."""
-    whole = 8 * ((bits + 7) // 8)
-    if bits == 0 or whole == bits or whole > 24:
+    whole = _whole_bytes(bits, widest=24)
+    if bits == 0 or whole == bits:
         return bits
     grown = packed_size(count, whole, 4) - packed_size(count, bits, 4)
     return whole if grown <= WHOLE_BYTE_FIELD_BUDGET * table_bytes else bits

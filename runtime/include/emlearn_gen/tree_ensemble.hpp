@@ -2,8 +2,9 @@
 //
 // A model is a set of compact tables walked by one kernel (a single tree of
 // a few splits the generator writes out as if/else code instead, deciding
-// each split with detail::split_left). Split nodes are stored in pre-order as fixed-width bit
-// records, so the left child of an inner node is simply the next record:
+// each split with detail::split_left_by_bits). Split nodes are stored in
+// pre-order as fixed-width bit records, so the left child of an inner node
+// is simply the next record:
 //
 //   bit 0 ......... feature index                      (feature_bits)
 //   next 3 bits ... flags: 1 = left child is a leaf,
@@ -328,9 +329,10 @@ inline int32_t order_key(float v) {
 /// here (one call per split, every argument but `value` a constant,
 /// folded), as does the table walk where floats are software. The float's
 /// bits u decide, in a compare or two against constants, on every target
-/// and under any compiler options about NaN: for t >= 0 (also -0, whose key is 0) every negative float and
-/// every positive one with u <= bits(t) lie at or below t; for t < 0 the
-/// floats at or below t are the negative ones of u >= bits(t) (unsigned).
+/// and under any compiler options about NaN: for t >= 0 (also -0, whose key
+/// is 0) every negative float and every positive one with u <= bits(t) lie
+/// at or below t; for t < 0 the floats at or below t are the negative ones
+/// of u >= bits(t) (unsigned).
 /// NaNs are u in (0x7F800000, 0x80000000) and above 0xFF800000: the bounds
 /// 0x7F800000 and 0xFF800000 (the infinities) put them on the flag's side.
 EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left_by_bits(float value, float threshold, bool missing_left) {
@@ -676,8 +678,9 @@ inline bool hard_division(const double*) { return EMLEARN_GEN_TREES_HARD_DOUBLE 
 /// b of it, a few units in the last place (a quotient's relative rounding
 /// error is that of its operands): such near sums alone are divided to
 /// check, and where division is software b only when there is one (a
-/// software division costs hundreds of instructions). Sums that are not all large and positive take
-/// the division. The sums are not NaN (forest_sum of finite leaf values).
+/// software division costs hundreds of instructions). Sums that are not all
+/// large and positive take the division. The sums are not NaN (forest_sum
+/// of finite leaf values).
 template <typename F>
 inline int32_t argmax_of_mean(const F& f, typename F::real_type* sums) {
   const int32_t n = static_cast<int32_t>(f.leaf_width);
