@@ -405,12 +405,57 @@ inline bool categorical_left(const F& f, uint32_t first, uint32_t last, uint32_t
   return read_bits<Word>(f.cat_bits, bitset + code, 1u) != 0u;
 }
 
+/// Bits of n (0 for 0), at compile time for a constant n.
+constexpr uint32_t bit_length(uint32_t n) { return n == 0u ? 0u : 1u + bit_length(n >> 1); }
+
+// The most features a row scan (bare_comparisons) is worth for a row that
+// visits `splits` splits, each saving a NaN test of 3-4 instructions: a
+// scanned feature costs about 1 where compilers vectorize the scan, 6-7 in
+// scalar code.
+#if defined(__SSE2__) || defined(__ARM_NEON) || defined(__aarch64__)
+#define EMLEARN_GEN_TREES_SCAN_LIMIT(splits) ((splits) * 4u)
+#else
+#define EMLEARN_GEN_TREES_SCAN_LIMIT(splits) ((splits) / 2u)
+#endif
+
+/// Whether bare_comparisons is worth its scan of the row: where the splits a
+/// row visits, estimated as n_trees times the bits of the mean number of
+/// splits per tree (about a tree's depth if it were balanced), outweigh the
+/// row's features. A compile-time constant for the generated headers.
+template <typename F>
+constexpr bool scan_pays(const F& f) {
+  return EMLEARN_GEN_TREES_HARD_FLOAT && f.n_cat_values == 0u && f.n_trees != 0u &&
+         f.n_features <= EMLEARN_GEN_TREES_SCAN_LIMIT(f.n_trees * bit_length(f.n_nodes / f.n_trees));
+}
+
+/// Whether the walk decides each split of row `x` by the bare comparison
+/// `value <= threshold` (numeric_walk<Word, true>): where scan_pays and no
+/// value of `x` is NaN. One pass over the row, told by bits (is_missing),
+/// replaces a NaN test at every split; the comparison of values that are
+/// not NaN means the same under any compiler options about NaN.
+template <typename F>
+inline bool bare_comparisons(const F& f, const float* x) {
+  if (!scan_pays(f)) {
+    return false;
+  }
+  // Bit 31 of (bits & 0x7FFFFFFF) + 0x7FFFFF is set for NaN alone, and
+  // or-ed, not an early exit, so that compilers vectorize the loop.
+  uint32_t high = 0u;
+  for (uint32_t i = 0; i < f.n_features; ++i) {
+    uint32_t bits;
+    memcpy(&bits, x + i, sizeof bits);
+    high |= (bits & 0x7FFFFFFFu) + 0x007FFFFFu;
+  }
+  return (high >> 31) == 0u;
+}
+
 /// forest_leaf from split node `node` on, for models without categorical
 /// features: routes as forest_leaf's general walk, with fewer instructions
 /// per split. The record is read without its mask (each field is masked as
 /// it is extracted), and the leaf flag of the side taken is tested before
-/// `ref` is extracted.
-template <typename Word, typename F>
+/// `ref` is extracted. With `Bare` (bare_comparisons holds for `x`) a split
+/// is `value <= threshold` alone.
+template <typename Word, bool Bare, typename F>
 inline uint32_t numeric_walk(const F& f, uint32_t node, const float* x) {
   const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
   const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + flag_bits);
@@ -425,7 +470,7 @@ inline uint32_t numeric_walk(const F& f, uint32_t node, const float* x) {
     const float value = x[static_cast<uint32_t>(record & feature_mask)];
     const float t =
         table_read(f.thresholds, f.thr_bits ? static_cast<uint32_t>((record >> thr_shift) & thr_mask) : node);
-    if (split_left(value, t, (record & missing_left) != 0u)) {
+    if (Bare ? value <= t : split_left(value, t, (record & missing_left) != 0u)) {
       if (record & left_leaf) {
         return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
       }
@@ -443,9 +488,11 @@ inline uint32_t numeric_walk(const F& f, uint32_t node, const float* x) {
 
 /// Leaf row reached by `x` in tree `tree`. `x` holds n_features values;
 /// NaN marks a missing value and is routed as scikit-learn routes it.
+/// `bare`: detail::bare_comparisons(f, x), which callers that walk every
+/// tree of a row test once; the leaf is the same either way.
 /// Stack: a few words; no recursion.
 template <typename Word, typename F>
-inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
+inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x, bool bare = false) {
   const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
   const Word ref_mask = static_cast<Word>((static_cast<Word>(1) << f.ref_bits) - 1u);
   const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + detail::flag_bits);
@@ -456,7 +503,7 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x) {
     return node - f.n_nodes;
   }
   if (f.n_cat_values == 0u) {
-    return detail::numeric_walk<Word>(f, node, x);
+    return bare ? detail::numeric_walk<Word, true>(f, node, x) : detail::numeric_walk<Word, false>(f, node, x);
   }
   for (;;) {
     const Word record = detail::node_record<Word>(f, node);
@@ -544,8 +591,9 @@ inline void forest_votes(const F& f, const float* x, uint32_t* votes) {
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     votes[j] = 0u;
   }
+  const bool bare = detail::bare_comparisons(f, x);
   for (uint32_t t = 0; t < f.n_trees; ++t) {
-    ++votes[detail::leaf_class<Word>(f, forest_leaf<Word>(f, t, x))];
+    ++votes[detail::leaf_class<Word>(f, forest_leaf<Word>(f, t, x, bare))];
   }
 }
 
@@ -568,8 +616,9 @@ inline void forest_sum(const F& f, const float* x, typename F::real_type* out) {
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     out[j] = zero<Real>();
   }
+  const bool bare = detail::bare_comparisons(f, x);
   for (uint32_t t = 0; t < f.n_trees; ++t) {
-    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x), out + detail::tree_sum<Word>(f, t));
+    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x, bare), out + detail::tree_sum<Word>(f, t));
   }
 }
 
@@ -724,9 +773,6 @@ constexpr bool approximate_first(const F& f) {
          f.n_trees > 1u;
 }
 
-/// Bits of n (0 for 0), at compile time for a constant n.
-constexpr uint32_t bit_length(uint32_t n) { return n == 0u ? 0u : 1u + bit_length(n >> 1); }
-
 /// Fraction bits q of the approximate sums: n_trees values of at most 1,
 /// each at most 2^q, sum below 2^32.
 constexpr uint32_t approximate_fraction_bits(uint32_t n_trees) { return 32u - bit_length(n_trees); }
@@ -788,8 +834,9 @@ inline bool approximation<true>::label(const F& f, const float* x, uint32_t* app
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     approx[j] = 0u;
   }
+  const bool bare = bare_comparisons(f, x);
   for (uint32_t t = 0; t < n; ++t) {
-    if (!add_approximate_row<Word>(f, forest_leaf<Word>(f, t, x), approx, 1054u - q)) {
+    if (!add_approximate_row<Word>(f, forest_leaf<Word>(f, t, x, bare), approx, 1054u - q)) {
       return false;
     }
   }
@@ -839,9 +886,10 @@ inline typename F::real_type adaboost_median(const F& f, const float* x, typenam
                                               uint32_t* order) {
   typedef typename F::real_type Real;
   const uint32_t n = f.n_trees;
+  const bool bare = detail::bare_comparisons(f, x);
   for (uint32_t t = 0; t < n; ++t) {
     values[t] = zero<Real>();
-    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x), values + t);
+    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x, bare), values + t);
     // Insertion sort, stable: a tree goes after every tree of equal value.
     uint32_t i = t;
     while (i > 0u && values[order[i - 1u]] > values[t]) {
