@@ -55,7 +55,7 @@ template int32_t eg::argmax<eg::soft_double>(const eg::soft_double*, int32_t);
 // Word given, the descriptor type deduced: the kernels take a forest<R> or
 // any type with the same members.
 #define EG_FOREST_KERNELS(W, R) \\
-  template uint32_t eg::forest_leaf<W>(const eg::forest<R>&, uint32_t, const float*); \\
+  template uint32_t eg::forest_leaf<W>(const eg::forest<R>&, uint32_t, const float*, bool); \\
   template void eg::forest_add_leaf<W>(const eg::forest<R>&, uint32_t, R*); \\
   template void eg::forest_mean<W>(const eg::forest<R>&, const float*, R*); \\
   template void eg::forest_mean_batch<W>(const eg::forest<R>&, const float*, uint32_t, R*); \\
