@@ -24,11 +24,18 @@ struct expanded_forest {
   // One split node: 16 bytes, so four share a cache line.
   struct node {
     float threshold;
-    uint32_t feature;  // bit 31: a missing value (NaN) goes left
-    int32_t child[2];  // [left, right]: a node index, or ~leaf for a leaf row
+    uint32_t feature;
+    int32_t child[2];  // [left, right]: a node's byte offset in `nodes`, or ~leaf for a leaf row
   };
-  static constexpr uint32_t missing_left = 0x80000000u;
+  // The byte offset of node i, as `child` holds it: a step adds it to the
+  // nodes' address with no scaling.
+  static int32_t offset(size_t i) { return static_cast<int32_t>(i * sizeof(node)); }
+  static size_t index(int32_t offset) { return static_cast<size_t>(offset) / sizeof(node); }
   std::vector<node> nodes;
+  // Per node, 1 where a missing value (NaN) goes left: apart from the nodes,
+  // so that rows without NaN, which never read it, take their features
+  // without a mask.
+  std::vector<uint8_t> missing_left;
   std::vector<int32_t> roots;  // per tree: a node index, or ~leaf
   std::vector<Real> rows;      // row_width values per leaf row, codes resolved
   // Per tree, the first of a row's `width` sums its leaf row adds to
@@ -46,7 +53,7 @@ struct expanded_forest {
   // level is padded with splits whose two sides both lead to it.
   struct level_node {
     float threshold;
-    uint32_t feature;  // as node::feature
+    uint32_t feature;
   };
   struct level_tree {
     uint32_t depth;       // 0: not in level order (walked by lanes)
@@ -54,27 +61,30 @@ struct expanded_forest {
     uint32_t first_leaf;  // its 2^depth leaf rows, left to right, in level_leaves
   };
   std::vector<level_node> level_nodes;
+  std::vector<uint8_t> level_missing_left;  // as missing_left, per level node
   std::vector<uint32_t> level_leaves;
   std::vector<level_tree> level;  // per tree
   bool all_level = false;         // every tree in level order (or a leaf)
 
-  // One node's decision on x: the child it goes to. With `may_be_missing`
+  // Node i's decision on x: the child it goes to. With `may_be_missing`
   // false the caller knows that x holds no NaN.
   template <bool may_be_missing = true>
-  static int32_t step(const node& d, const float* x) {
-    return d.child[goes_right<may_be_missing>(d.threshold, d.feature, x)];
+  static int32_t step(const node* nodes, const uint8_t* missing_left, int32_t at, const float* x) {
+    const node& d = *reinterpret_cast<const node*>(reinterpret_cast<const char*>(nodes) + at);
+    return d.child[goes_right<may_be_missing>(d.threshold, d.feature, x, missing_left + index(at))];
   }
 
-  // 1 where x goes right at a node of this threshold and feature, else 0.
+  // 1 where x goes right at a node of this threshold and feature, whose
+  // missing-value flag is *flag, else 0 (the flag is read only for NaN).
   template <bool may_be_missing>
-  static uint32_t goes_right(float threshold, uint32_t feature, const float* x) {
-    const float value = x[feature & ~missing_left];
+  static uint32_t goes_right(float threshold, uint32_t feature, const float* x, const uint8_t* flag) {
+    const float value = x[feature];
     if (!may_be_missing) return value <= threshold ? 0u : 1u;
     // As forest_leaf: NaN follows the node's flag and only a present value
     // decides by comparison. Bit operations rather than a branch, so that
     // the rows of a batch run without jumps.
     const bool missing = emlearn_gen::is_missing(value);
-    const bool left = (!missing & (value <= threshold)) | (missing & ((feature & missing_left) != 0));
+    const bool left = (!missing & (value <= threshold)) | (missing & (*flag != 0u));
     return left ? 0u : 1u;
   }
 };
@@ -91,6 +101,7 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
   const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
   const Word ref_mask = static_cast<Word>((static_cast<Word>(1) << f.ref_bits) - 1u);
   e.nodes.resize(f.n_nodes);
+  e.missing_left.resize(f.n_nodes);
   for (uint32_t i = 0; i < f.n_nodes; ++i) {
     const Word record = d::node_record<Word>(f, i);
     const uint32_t feature = static_cast<uint32_t>(record & feature_mask);
@@ -101,13 +112,15 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
     const bool right_leaf = (flags & d::flag_right_leaf) != 0;
     typename expanded_forest<Real>::node& n = e.nodes[i];
     n.threshold = f.thresholds[thr];
-    n.feature = feature | ((flags & d::flag_missing_left) ? expanded_forest<Real>::missing_left : 0u);
+    n.feature = feature;
+    e.missing_left[i] = (flags & d::flag_missing_left) ? 1u : 0u;
     // The four cases of the record's `ref` (tree_ensemble.hpp).
-    n.child[0] = left_leaf ? ~static_cast<int32_t>(ref) : static_cast<int32_t>(i + 1u);
+    typedef expanded_forest<Real> forest_type;
+    n.child[0] = left_leaf ? ~static_cast<int32_t>(ref) : forest_type::offset(i + 1u);
     if (right_leaf) {
       n.child[1] = ~static_cast<int32_t>(ref + (left_leaf ? 1u : 0u));
     } else {
-      n.child[1] = static_cast<int32_t>(left_leaf ? i + 1u : i + ref);
+      n.child[1] = forest_type::offset(left_leaf ? i + 1u : i + ref);
     }
   }
   e.roots.resize(f.n_trees);
@@ -147,7 +160,7 @@ void add_level_order(expanded_forest<Real>& e) {
   for (size_t i = e.nodes.size(); i-- > 0;) {
     uint32_t d = 0;
     for (int32_t child : e.nodes[i].child) {
-      if (child >= 0) d = std::max(d, below[static_cast<size_t>(child)]);
+      if (child >= 0) d = std::max(d, below[forest_type::index(child)]);
     }
     below[i] = d + 1;
   }
@@ -164,15 +177,17 @@ void add_level_order(expanded_forest<Real>& e) {
     const uint32_t depth = below[static_cast<size_t>(root)];
     const uint32_t inner = (1u << depth) - 1u;
     at.assign(2u * inner + 1u, 0);
-    at[0] = root;
+    at[0] = forest_type::offset(static_cast<size_t>(root));
     uint32_t splits = 0;
     const size_t first_node = e.level_nodes.size();
     for (uint32_t k = 0; k < inner; ++k) {
       typename forest_type::level_node n = {0.0f, 0u};  // padding: either side leads to the same leaf
+      uint8_t missing_left = 0u;
       if (at[k] >= 0) {
-        const typename forest_type::node& d = e.nodes[static_cast<size_t>(at[k])];
+        const typename forest_type::node& d = e.nodes[forest_type::index(at[k])];
         n.threshold = d.threshold;
         n.feature = d.feature;
+        missing_left = e.missing_left[forest_type::index(at[k])];
         at[2 * k + 1] = d.child[0];
         at[2 * k + 2] = d.child[1];
         ++splits;
@@ -180,10 +195,12 @@ void add_level_order(expanded_forest<Real>& e) {
         at[2 * k + 1] = at[2 * k + 2] = at[k];
       }
       e.level_nodes.push_back(n);
+      e.level_missing_left.push_back(missing_left);
     }
     if (inner > 4u * splits) {  // too sparse: lanes
       e.all_level = false;
       e.level_nodes.resize(first_node);
+      e.level_missing_left.resize(first_node);
       continue;
     }
     e.level[t].depth = depth;
@@ -226,8 +243,10 @@ void walk_tree(const expanded_forest<Real>& e, int32_t root, const float* X, siz
   // Measured on forests of 10 to 100 trees: 8 lanes reach about 0.7 of
   // the speed of 32, 64 a few percent more than 32.
   const unsigned lanes = 64;
+  const int32_t start = forest_type::offset(static_cast<size_t>(root));
   const size_t n_features = e.n_features;
   const typename forest_type::node* nodes = e.nodes.data();
+  const uint8_t* missing_left = e.missing_left.data();
   size_t next = 0;  // the next row no lane has taken
   size_t row[lanes];
   const float* x[lanes];
@@ -236,7 +255,7 @@ void walk_tree(const expanded_forest<Real>& e, int32_t root, const float* X, siz
   for (; active < lanes && next < n; ++active, ++next) {
     row[active] = next;
     x[active] = X + next * n_features;
-    at[active] = root;
+    at[active] = start;
   }
   // Every lane is at a split node at the top of each pass.
   while (next + lanes <= n) {
@@ -244,7 +263,7 @@ void walk_tree(const expanded_forest<Real>& e, int32_t root, const float* X, siz
     // note the finished ones in a mask (no branch per lane), refill those.
     uint64_t finished = 0;
     for (unsigned l = 0; l < lanes; ++l) {
-      at[l] = forest_type::template step<may_be_missing>(nodes[at[l]], x[l]);
+      at[l] = forest_type::template step<may_be_missing>(nodes, missing_left, at[l], x[l]);
       finished |= static_cast<uint64_t>(static_cast<uint32_t>(at[l]) >> 31) << l;
     }
     while (finished) {
@@ -253,13 +272,13 @@ void walk_tree(const expanded_forest<Real>& e, int32_t root, const float* X, siz
       reached(row[l], static_cast<uint32_t>(~at[l]));
       row[l] = next;
       x[l] = X + next * n_features;
-      at[l] = root;
+      at[l] = start;
       ++next;
     }
   }
   // The last rows: lanes retire as the rows run out.
   while (active) {
-    for (unsigned l = 0; l < active; ++l) at[l] = forest_type::template step<may_be_missing>(nodes[at[l]], x[l]);
+    for (unsigned l = 0; l < active; ++l) at[l] = forest_type::template step<may_be_missing>(nodes, missing_left, at[l], x[l]);
     for (unsigned l = 0; l < active;) {
       if (at[l] >= 0) {
         ++l;
@@ -269,7 +288,7 @@ void walk_tree(const expanded_forest<Real>& e, int32_t root, const float* X, siz
       if (next < n) {
         row[l] = next;
         x[l] = X + next * n_features;
-        at[l] = root;
+        at[l] = start;
         ++next;
         ++l;
       } else {  // no row left: the last lane takes this one's place
@@ -290,6 +309,7 @@ void walk_level_tree(const expanded_forest<Real>& e, const typename expanded_for
                      const float* X, size_t n, Reached& reached) {
   typedef expanded_forest<Real> forest_type;
   const typename forest_type::level_node* nodes = e.level_nodes.data() + tree.first_node;
+  const uint8_t* missing_left = e.level_missing_left.data() + tree.first_node;
   const uint32_t* leaves = e.level_leaves.data() + tree.first_leaf;
   const size_t n_features = e.n_features;
   const uint32_t first_leaf = (1u << depth) - 1u;
@@ -304,7 +324,8 @@ void walk_level_tree(const expanded_forest<Real>& e, const typename expanded_for
       for (size_t r = 0; r < group; ++r) {
         const typename forest_type::level_node& node = nodes[k[r]];
         k[r] = 2u * k[r] + 1u +
-               forest_type::template goes_right<may_be_missing>(node.threshold, node.feature, x + r * n_features);
+               forest_type::template goes_right<may_be_missing>(node.threshold, node.feature, x + r * n_features,
+                                                                missing_left + k[r]);
       }
     }
     for (size_t r = 0; r < group; ++r) reached(i + r, leaves[k[r] - first_leaf]);
@@ -313,7 +334,8 @@ void walk_level_tree(const expanded_forest<Real>& e, const typename expanded_for
     const float* x = X + i * n_features;
     uint32_t k = 0;
     for (unsigned d = 0; d < depth; ++d) {
-      k = 2u * k + 1u + forest_type::template goes_right<may_be_missing>(nodes[k].threshold, nodes[k].feature, x);
+      k = 2u * k + 1u +
+          forest_type::template goes_right<may_be_missing>(nodes[k].threshold, nodes[k].feature, x, missing_left + k);
     }
     reached(i, leaves[k - first_leaf]);
   }
@@ -465,8 +487,10 @@ class tree_kernel : public kernel {
     if (f_.n_nodes > static_cast<uint32_t>(INT32_MAX) || f_.n_leaves > static_cast<uint32_t>(INT32_MAX)) {
       throw std::invalid_argument("trees: more than 2**31 - 1 nodes or leaves");
     }
-    // Categorical splits are decided by the header's walk only (see for_each_sum).
-    if (f_.n_cat_values == 0u) {
+    // Categorical splits are decided by the header's walk only (see
+    // for_each_sum), as are forests too large for the expanded nodes' 32-bit
+    // byte offsets.
+    if (f_.n_cat_values == 0u && f_.n_nodes <= static_cast<uint32_t>(INT32_MAX) / sizeof(typename expanded_forest<Real>::node)) {
       expanded_forest<Real> e = expand<Word>(f_);
       add_level_order(e);
       expanded_ = std::make_shared<const expanded_forest<Real>>(std::move(e));
