@@ -219,6 +219,18 @@ def _trees_beyond_the_file(data: bytes) -> bytes:
     return _recrc(out)
 
 
+def _negative_threshold(data: bytes) -> bytes:
+    """A threshold made negative in a model that says none is
+    (nonnegative_thresholds: the walk would compare its bits as integers)."""
+    from emlearn_gen.families.trees import LAYOUT
+
+    names = [f.name for f in LAYOUT.host_fields()]
+    assert _fields(data)[names.index("nonnegative_thresholds")] == 1
+    offset, _ = _table_bytes(data, "thresholds")
+    (first,) = struct.unpack_from("<f", data, offset)
+    return _set(data, offset, "<f", -abs(first) - 1.0)
+
+
 def _table_past_the_end(data: bytes) -> bytes:
     at = _table_record_at(data, 2)  # leaves
     _, _, _, offset, count = model_file._TABLE.unpack_from(data, at)
@@ -238,6 +250,7 @@ DAMAGE: Dict[str, Tuple[Callable[[bytes], bytes], str]] = {
     "feature count": (lambda d: _set(d, 16, "<I", 5), "feature count is not the model's"),
     "tree child out of range": (_child_out_of_range, "inconsistent model tables"),
     "more trees than the file could hold": (_trees_beyond_the_file, "inconsistent model tables"),
+    "negative threshold in a model without": (_negative_threshold, "inconsistent model tables"),
     "entry point the model lacks": (lambda d: _set(d, model_file._HEADER.size, "<B", 7), "entry point the model"),
 }
 

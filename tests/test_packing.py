@@ -265,3 +265,21 @@ def test_float32_sums_beyond_range_are_refused_by_the_packer(load_data):
     with pytest.raises(ValueError, match=r"beyond float32's range.*use dtype='float64'"):
         pack_trees(ir, real="float32")
     assert pack_trees(ir, real="float64").real == "float64"
+
+
+def test_nonnegative_thresholds_are_flagged(load_data):
+    X, y = load_data("digits")  # pixels 0..16: every threshold is positive
+    digits = pack_trees(_ir(RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)))
+    assert digits.nonnegative_thresholds == 1
+    assert not np.signbit(digits.thresholds).any()
+    shifted = pack_trees(_ir(RandomForestClassifier(n_estimators=5, random_state=0).fit(X - 8.0, y)))
+    assert shifted.nonnegative_thresholds == 0
+    assert np.signbit(shifted.thresholds).any()
+
+
+def test_a_threshold_of_minus_zero_becomes_plus_zero():
+    # x <= -0 and x <= +0 split every float alike; +0 keeps the sign bit clear.
+    t = round_down_to_float32(np.array([-0.0, 0.0, -1e-300, 1e-300]))
+    assert not np.signbit(t[0]) and not np.signbit(t[1])
+    assert np.signbit(t[2]) and t[2] < 0 and t[3] == 0.0
+

@@ -145,6 +145,7 @@ struct demo_static {
   static constexpr const uint8_t* leaf_entries = NULL;
   static constexpr uint8_t entry_class_bits = 0u;
   static constexpr uint8_t start_bits = 0u;
+  static constexpr uint8_t nonnegative_thresholds = 0u;
 };
 
 float demo_static_predict(const float* x) {

@@ -454,6 +454,7 @@ class tree_kernel : public kernel {
     f_.leaf_entries = t.get<uint8_t>("leaf_entries", &n_leaf_entries_bytes);
     f_.entry_class_bits = static_cast<uint8_t>(f.get("entry_class_bits", 16));
     f_.start_bits = static_cast<uint8_t>(f.get("start_bits", 31));
+    f_.nonnegative_thresholds = static_cast<uint8_t>(f.get("nonnegative_thresholds", 1));
     outlier_ = f.get("outlier", 1) != 0;
     f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::exp));
     f_.n_nodes = static_cast<uint32_t>(f.get("n_nodes", UINT32_MAX));

@@ -304,19 +304,30 @@ TYPED_TEST(ForestLeaf, EveryFlagCombination) {
         const forest<Real> f = m.view();
         ASSERT_EQ((emlearn_gen::forest_validate<Word>(f, m.nodes_bytes(), m.roots_bytes(), m.codes_bytes())),
                   status::ok);
+        // The same split with the integer comparison of nonnegative_thresholds,
+        // which a threshold with its sign bit set (negative or -0) does not pass.
+        forest<Real> g = f;
+        g.nonnegative_thresholds = 1u;
+        const bool nonnegative = !std::signbit(c.threshold);
+        ASSERT_EQ((emlearn_gen::forest_validate<Word>(g, m.nodes_bytes(), m.roots_bytes(), m.codes_bytes())),
+                  nonnegative ? status::ok : status::bad_table);
         for (float x1 : second) {
           SCOPED_TRACE(::testing::Message()
                        << "structure " << structure << " missing_left " << missing_left
                        << " threshold " << c.threshold << " x1 " << x1);
           const float present[2] = {c.x, x1};
-          EXPECT_EQ(emlearn_gen::forest_leaf<Word>(f, 0, present),
-                    expected_root_split_leaf(structure, c.left, x1))
-              << "x0 " << c.x;
+          const uint32_t want = expected_root_split_leaf(structure, c.left, x1);
+          EXPECT_EQ(emlearn_gen::forest_leaf<Word>(f, 0, present), want) << "x0 " << c.x;
+          if (nonnegative) EXPECT_EQ(emlearn_gen::forest_leaf<Word>(g, 0, present), want) << "x0 " << c.x;
+          if (!std::isnan(x1)) {  // bare comparisons: a row without NaN
+            EXPECT_EQ(emlearn_gen::forest_leaf<Word>(f, 0, present, true), want) << "bare, x0 " << c.x;
+            if (nonnegative) EXPECT_EQ(emlearn_gen::forest_leaf<Word>(g, 0, present, true), want) << "bare, x0 " << c.x;
+          }
           for (float nan : nans) {
             const float missing[2] = {nan, x1};
-            EXPECT_EQ(emlearn_gen::forest_leaf<Word>(f, 0, missing),
-                      expected_root_split_leaf(structure, missing_left, x1))
-                << "x0 NaN";
+            const uint32_t want_missing = expected_root_split_leaf(structure, missing_left, x1);
+            EXPECT_EQ(emlearn_gen::forest_leaf<Word>(f, 0, missing), want_missing) << "x0 NaN";
+            if (nonnegative) EXPECT_EQ(emlearn_gen::forest_leaf<Word>(g, 0, missing), want_missing) << "x0 NaN";
           }
           ++checked;
         }
@@ -1382,6 +1393,7 @@ struct StaticForest {
   static constexpr const uint8_t* leaf_entries = NULL;
   static constexpr uint8_t entry_class_bits = 0u;
   static constexpr uint8_t start_bits = 0u;
+  static constexpr uint8_t nonnegative_thresholds = 0u;
 };
 
 template <typename Word, typename Static>

@@ -66,6 +66,7 @@ LAYOUT = Layout(
         Field("record_bytes", "uint8_t"),  # 0: bit-packed records; else bytes per record
         Field("entry_class_bits", "uint8_t"),  # 0: rows of leaf_width values; else entry rows
         Field("start_bits", "uint8_t"),
+        Field("nonnegative_thresholds", "uint8_t"),  # 1: no threshold has its sign bit set
     ),
 )
 
@@ -93,8 +94,8 @@ class TreesFamily(Family):
     # splits (bitsets), the links of histogram gradient boosting and sparse
     # leaf rows (multi-class boosting). 4: class votes (leaf_classes).
     # 5: whole-byte records (record_bytes). 6: entry rows (leaf_starts,
-    # leaf_entries, entry_class_bits, start_bits).
-    format_version = 6
+    # leaf_entries, entry_class_bits, start_bits). 7: nonnegative_thresholds.
+    format_version = 7
     template = "families/trees/model.hpp.j2"
     layout = LAYOUT
     contract = TreeContract()
@@ -217,6 +218,7 @@ class TreesFamily(Family):
                 "record_bytes": packed.record_bytes,
                 "entry_class_bits": packed.entry_class_bits,
                 "start_bits": packed.start_bits,
+                "nonnegative_thresholds": packed.nonnegative_thresholds,
             },
             real=packed.real,
         )

@@ -29,13 +29,17 @@ def round_down_to_float32(threshold: np.ndarray) -> np.ndarray:
     """Largest float32 <= each float64 threshold.
 
     For float32 inputs x, ``x <= t`` in float64 (what scikit-learn does) and
-    ``x <= round_down_to_float32(t)`` in float32 always agree.
+    ``x <= round_down_to_float32(t)`` in float32 always agree. A threshold
+    of -0 becomes +0, which splits every value as -0 does, so that
+    non-negative thresholds are exactly those without their sign bit
+    (PackedForest.nonnegative_thresholds).
     """
     t = np.asarray(threshold, dtype=np.float64)
     with np.errstate(over="ignore"):
         f = t.astype(np.float32)
     too_big = f.astype(np.float64) > t
     f[too_big] = np.nextafter(f[too_big], np.float32(-np.inf))
+    f[f == 0] = 0.0
     return f
 
 
@@ -92,6 +96,9 @@ class PackedForest:
     leaf_entries: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.uint8))
     entry_class_bits: int = 0
     start_bits: int = 0
+    # 1 where no threshold has its sign bit set: the walk then compares the
+    # bits of values and thresholds as integers.
+    nonnegative_thresholds: int = 0
 
     @property
     def record_bits(self) -> int:
@@ -621,6 +628,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         word_bits=word_bits,
         real=real,
         record_bytes=record_bytes,
+        nonnegative_thresholds=int(n_nodes > 0 and not np.signbit(threshold_table).any()),
         **_constant_tables(ir, real_dtype),
         boost=_boost_link(ir, real_dtype),
         **category_splits.tables(word_bits // 8),

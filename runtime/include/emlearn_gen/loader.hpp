@@ -187,6 +187,7 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
   m->record_bytes = static_cast<uint8_t>(field(f, 18, 8u, &ok));
   m->entry_class_bits = static_cast<uint8_t>(field(f, 19, 16u, &ok));
   m->start_bits = static_cast<uint8_t>(field(f, 20, 31u, &ok));
+  m->nonnegative_thresholds = static_cast<uint8_t>(field(f, 21, 1u, &ok));
   m->n_thresholds = f.tables[1].count;
   m->n_values = f.tables[2].count;
   if (!ok || m->n_cat_values != f.tables[7].count) return status::bad_table;
@@ -213,7 +214,7 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
 
 inline status load_trees(loaded_model* out) {
   const model_file& f = out->file;
-  if (!layout_matches(f, "bfrbbrffbbbbbb", 21)) return status::bad_file;
+  if (!layout_matches(f, "bfrbbrffbbbbbb", 22)) return status::bad_file;
   const uint32_t word_bits = f.fields[10];
   const uint32_t real_bits = f.fields[11];
   const uint32_t file_bits = f.real == static_cast<uint8_t>(real_type::float64) ? 64u : 32u;

@@ -49,7 +49,10 @@
 // counts, exactly: the kernels count votes in integers and divide only to
 // give probabilities, with the same rounding (forest_vote_shares).
 // With thr_bits == 0 every node has its own entry in `thresholds`; otherwise
-// the record indexes a table of distinct thresholds.
+// the record indexes a table of distinct thresholds. With
+// nonnegative_thresholds no threshold has its sign bit set, and the walk
+// compares the bits of values with those of thresholds as integers
+// (detail::split_left_nonnegative).
 //
 // Thresholds are float32 values rounded *down* from scikit-learn's float64
 // thresholds, so `x <= t` in float32 decides exactly as scikit-learn's
@@ -76,7 +79,7 @@
 // Version of the table layout below. Generated headers check it, so a header
 // compiles against any runtime that reads its tables the same way; change it
 // with any change to the layout or to what the kernels compute from it.
-#define EMLEARN_GEN_TREES_FORMAT 6
+#define EMLEARN_GEN_TREES_FORMAT 7
 
 namespace emlearn_gen {
 
@@ -129,6 +132,7 @@ struct forest {
   const uint8_t* leaf_entries; ///< entry rows: the entries of value_bits + entry_class_bits + 1 bits
   uint8_t entry_class_bits;  ///< 0: rows of leaf_width values; else entry rows
   uint8_t start_bits;
+  uint8_t nonnegative_thresholds;  ///< 1: every threshold's sign bit is clear (no negative, no -0)
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -323,6 +327,17 @@ inline int32_t order_key(float v) {
 #define EMLEARN_GEN_TREES_ALWAYS_INLINE inline
 #endif
 
+/// split_left_by_bits (below) for a threshold t >= 0 (+0 or -0: key 0) of order key
+/// `key` (its bits, sign cleared), from the value's bits u: every negative
+/// float and every positive one with u <= key lies at or below t, and NaN
+/// goes where the flag says. Where the value is known not to be NaN, the
+/// two compares are one: (int32_t)u <= key (negative values are negative
+/// integers).
+EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left_nonnegative(uint32_t u, uint32_t key, bool missing_left) {
+  return missing_left ? (u <= key || u > 0x7F800000u)
+                      : (static_cast<int32_t>(u) <= static_cast<int32_t>(key) && u <= 0xFF800000u);
+}
+
 /// Whether `value` goes to the left child of a split on `threshold` (not
 /// NaN): value <= threshold, and for a missing value (NaN) `missing_left`.
 /// Trees that the generator writes out as if/else code decide each split
@@ -342,8 +357,7 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left_by_bits(float value, float thres
   memcpy(&t, &threshold, sizeof t);
   const int32_t key = order_key(threshold);
   if (key >= 0) {
-    return missing_left ? (u <= static_cast<uint32_t>(key) || u > 0x7F800000u)
-                        : (static_cast<int32_t>(u) <= key && u <= 0xFF800000u);
+    return split_left_nonnegative(u, static_cast<uint32_t>(key), missing_left);
   }
   return missing_left ? (u >= t || (u > 0x7F800000u && u < 0x80000000u)) : (u >= t && u <= 0xFF800000u);
 }
@@ -458,6 +472,22 @@ inline bool bare_comparisons(const F& f, const float* x) {
 #define EMLEARN_GEN_TREES_WALK_BY_OFFSET 0
 #endif
 
+/// numeric_walk's decision of a split: split_left, or with `Bare` (no value
+/// of the row is NaN) the comparison alone. With nonnegative_thresholds the
+/// bits decide as integers (split_left_nonnegative), in place of a NaN test
+/// and a float comparison, or of a software comparison.
+template <bool Bare, typename F>
+EMLEARN_GEN_TREES_ALWAYS_INLINE bool goes_left(const F& f, float value, float t, bool missing_left) {
+  if (f.nonnegative_thresholds != 0u) {
+    uint32_t u;
+    memcpy(&u, &value, sizeof u);
+    uint32_t key;
+    memcpy(&key, &t, sizeof key);
+    return Bare ? static_cast<int32_t>(u) <= static_cast<int32_t>(key) : split_left_nonnegative(u, key, missing_left);
+  }
+  return Bare ? value <= t : split_left(value, t, missing_left);
+}
+
 /// forest_leaf from split node `node` on, for models without categorical
 /// features: routes as forest_leaf's general walk, with fewer instructions
 /// per split. The record is read without its mask (each field is masked as
@@ -486,7 +516,7 @@ inline uint32_t numeric_walk(const F& f, uint32_t node, const float* x) {
     const float value = x[static_cast<uint32_t>(record & feature_mask)];
     const float t =
         table_read(f.thresholds, f.thr_bits ? static_cast<uint32_t>((record >> thr_shift) & thr_mask) : at);
-    if (Bare ? value <= t : split_left(value, t, (record & missing_left) != 0u)) {
+    if (goes_left<Bare>(f, value, t, (record & missing_left) != 0u)) {
       if (record & left_leaf) {
         return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
       }
@@ -1332,6 +1362,17 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
   }
   if (f.thr_bits == 0 && f.n_thresholds < f.n_nodes) {
     return status::size_mismatch;
+  }
+  if (f.nonnegative_thresholds > 1u) {
+    return status::bad_table;
+  }
+  for (uint32_t i = 0; f.nonnegative_thresholds != 0u && i < f.n_thresholds; ++i) {
+    uint32_t bits;
+    const float t = table_read(f.thresholds, i);
+    memcpy(&bits, &t, sizeof bits);
+    if ((bits >> 31) != 0u) {
+      return status::bad_table;  // a threshold with its sign bit set
+    }
   }
   if (f.n_cat_values != 0u) {
     const status categories = detail::categories_validate<Word>(f, cat_starts_bytes, cat_bits_bytes);
