@@ -95,10 +95,10 @@ static const eg::real64 demo_leaves64[2] EMLEARN_GEN_TABLE_ATTR = {
     EMLEARN_GEN_F64(0x0000000000000000ull, 0.0), EMLEARN_GEN_F64(0x3ff0000000000000ull, 1.0)};
 constexpr eg::forest<float> demo EMLEARN_GEN_TABLE_ATTR = {
     demo_nodes, demo_thresholds, demo_leaves, demo_codes, demo_roots,
-    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u, NULL, NULL, NULL, 0u, 0u, NULL, 0u, NULL, 0u, 0u, NULL, NULL, 0u, 0u};
+    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u, NULL, NULL, NULL, 0u, 0u, NULL, 0u, NULL, 0u, 0u, NULL, NULL, 0u, 0u, 0u, NULL, 0u};
 constexpr eg::forest<eg::real64> demo64 EMLEARN_GEN_TABLE_ATTR = {
     demo_nodes, demo_thresholds, demo_leaves64, demo_codes, demo_roots,
-    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u, NULL, NULL, NULL, 0u, 0u, NULL, 0u, NULL, 0u, 0u, NULL, NULL, 0u, 0u};
+    1u, 1u, 2u, 2u, 1u, 1u, 1u, 0u, 0u, 0u, 0u, 1u, NULL, NULL, 0u, NULL, NULL, NULL, 0u, 0u, NULL, 0u, NULL, 0u, 0u, NULL, NULL, 0u, 0u, 0u, NULL, 0u};
 
 int32_t demo_predict(const float* x) {
   const eg::forest<float> f = eg::table_read(&demo);
@@ -146,6 +146,8 @@ struct demo_static {
   static constexpr uint8_t entry_class_bits = 0u;
   static constexpr uint8_t start_bits = 0u;
   static constexpr uint8_t nonnegative_thresholds = 0u;
+  static constexpr const uint32_t* leaf_fixed = NULL;
+  static constexpr uint32_t n_fixed = 0u;
 };
 
 float demo_static_predict(const float* x) {

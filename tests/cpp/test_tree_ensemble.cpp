@@ -318,16 +318,22 @@ TYPED_TEST(ForestLeaf, EveryFlagCombination) {
           const float present[2] = {c.x, x1};
           const uint32_t want = expected_root_split_leaf(structure, c.left, x1);
           EXPECT_EQ(emlearn_gen::forest_leaf<Word>(f, 0, present), want) << "x0 " << c.x;
-          if (nonnegative) EXPECT_EQ(emlearn_gen::forest_leaf<Word>(g, 0, present), want) << "x0 " << c.x;
+          if (nonnegative) {
+            EXPECT_EQ(emlearn_gen::forest_leaf<Word>(g, 0, present), want) << "x0 " << c.x;
+          }
           if (!std::isnan(x1)) {  // bare comparisons: a row without NaN
             EXPECT_EQ(emlearn_gen::forest_leaf<Word>(f, 0, present, true), want) << "bare, x0 " << c.x;
-            if (nonnegative) EXPECT_EQ(emlearn_gen::forest_leaf<Word>(g, 0, present, true), want) << "bare, x0 " << c.x;
+            if (nonnegative) {
+              EXPECT_EQ(emlearn_gen::forest_leaf<Word>(g, 0, present, true), want) << "bare, x0 " << c.x;
+            }
           }
           for (float nan : nans) {
             const float missing[2] = {nan, x1};
             const uint32_t want_missing = expected_root_split_leaf(structure, missing_left, x1);
             EXPECT_EQ(emlearn_gen::forest_leaf<Word>(f, 0, missing), want_missing) << "x0 NaN";
-            if (nonnegative) EXPECT_EQ(emlearn_gen::forest_leaf<Word>(g, 0, missing), want_missing) << "x0 NaN";
+            if (nonnegative) {
+              EXPECT_EQ(emlearn_gen::forest_leaf<Word>(g, 0, missing), want_missing) << "x0 NaN";
+            }
           }
           ++checked;
         }
@@ -1394,6 +1400,8 @@ struct StaticForest {
   static constexpr uint8_t entry_class_bits = 0u;
   static constexpr uint8_t start_bits = 0u;
   static constexpr uint8_t nonnegative_thresholds = 0u;
+  static constexpr const uint32_t* leaf_fixed = NULL;
+  static constexpr uint32_t n_fixed = 0u;
 };
 
 template <typename Word, typename Static>
@@ -1725,6 +1733,7 @@ TEST(ArgmaxOfMean, SoftDoubleEqualsHardwareDouble) {
 // leaf row t), so the rows' sums are known whatever the input.
 struct EntryForest {
   std::vector<double> values;
+  std::vector<uint32_t> fixed;  // approximate summands, where every value lies in [0, 1]
   std::vector<uint8_t> starts;
   std::vector<uint8_t> entries;
   std::vector<uint8_t> roots;
@@ -1783,6 +1792,17 @@ struct EntryForest {
     f.value_bits = value_bits;
     f.entry_class_bits = class_bits;
     f.start_bits = start_bits;
+    // leaf_fixed as the generator writes it (pack.approximate_summands).
+    bool in_range = f.n_trees > 1u;
+    for (double v : values) in_range = in_range && v >= 0.0 && v <= 1.0;
+    const uint32_t base = 1054u - emlearn_gen::detail::approximate_fraction_bits(f.n_trees);
+    for (size_t i = 0; in_range && i < values.size(); ++i) {
+      uint64_t bits;
+      memcpy(&bits, &values[i], sizeof bits);
+      fixed.push_back(emlearn_gen::detail::approximate_summand(static_cast<uint32_t>(bits >> 32), base));
+    }
+    f.leaf_fixed = fixed.empty() ? NULL : fixed.data();
+    f.n_fixed = static_cast<uint32_t>(fixed.size());
   }
   status validate() const {
     return emlearn_gen::forest_validate<uint32_t>(f, 0, roots.size(), 0, 0, 0, 0, 0, starts.size(), entries.size());
@@ -1852,6 +1872,17 @@ TEST(EntryRows, ValidateRefusesBadEntries) {
   EXPECT_EQ(m.validate(), status::size_mismatch);
   f.leaf_entries = m.entries.data();
   f.leaf_codes = NULL;
+  EXPECT_EQ(m.validate(), status::ok);
+  // The approximate summands must be those of the values, one per value.
+  ASSERT_EQ(f.n_fixed, f.n_values);
+  std::vector<uint32_t> fixed = m.fixed;
+  fixed.back() += 1u;
+  f.leaf_fixed = fixed.data();
+  EXPECT_EQ(m.validate(), status::bad_table);
+  f.leaf_fixed = m.fixed.data();
+  f.n_fixed = f.n_values - 1u;
+  EXPECT_EQ(m.validate(), status::bad_table);
+  f.n_fixed = f.n_values;
   EXPECT_EQ(m.validate(), status::ok);
 }
 

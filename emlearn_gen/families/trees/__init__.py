@@ -41,12 +41,14 @@ LAYOUT = Layout(
         Table("leaf_classes", "uint8_t", "Class votes: the class each leaf row votes for (one-hot rows)."),
         Table("leaf_starts", "uint8_t", "Entry rows: the first entry of each leaf row in leaf_entries."),
         Table("leaf_entries", "uint8_t", "Entry rows: each leaf row's nonzero values (value index, class, last flag)."),
+        Table("leaf_fixed", "uint32_t", "Entry rows: each leaf value's summand in the approximate class sums."),
     ),
     fields=(
         Field("n_nodes", "uint32_t"),
         Field("n_thresholds", "uint32_t", length_of="thresholds"),
         Field("n_leaves", "uint32_t"),
         Field("n_values", "uint32_t", length_of="leaves"),
+        Field("n_fixed", "uint32_t", length_of="leaf_fixed"),
         Field("n_trees", "uint32_t"),
         Field("n_features", "uint32_t"),
         Field("leaf_width", "uint16_t"),
@@ -94,7 +96,8 @@ class TreesFamily(Family):
     # splits (bitsets), the links of histogram gradient boosting and sparse
     # leaf rows (multi-class boosting). 4: class votes (leaf_classes).
     # 5: whole-byte records (record_bytes). 6: entry rows (leaf_starts,
-    # leaf_entries, entry_class_bits, start_bits). 7: nonnegative_thresholds.
+    # leaf_entries, entry_class_bits, start_bits). 7: nonnegative_thresholds,
+    # leaf_fixed.
     format_version = 7
     template = "families/trees/model.hpp.j2"
     layout = LAYOUT
@@ -195,6 +198,7 @@ class TreesFamily(Family):
                 "leaf_classes": packed.leaf_classes,
                 "leaf_starts": packed.leaf_starts,
                 "leaf_entries": packed.leaf_entries,
+                "leaf_fixed": packed.leaf_fixed,
             },
             fields={
                 "n_nodes": packed.n_nodes,

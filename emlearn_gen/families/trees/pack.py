@@ -99,6 +99,10 @@ class PackedForest:
     # 1 where no threshold has its sign bit set: the walk then compares the
     # bits of values and thresholds as integers.
     nonnegative_thresholds: int = 0
+    # Entry rows of float64 values in [0, 1] in a model of several trees: per
+    # value of leaf_values, its summand in forest_label's approximate sums
+    # (approximate_summands); empty otherwise.
+    leaf_fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))
 
     @property
     def record_bits(self) -> int:
@@ -121,7 +125,8 @@ class PackedForest:
         categorical = self.cat_values.nbytes + self.cat_starts.nbytes + self.cat_bits.nbytes if self.cat_values.size else 0
         classes = self.tree_classes.nbytes if self.tree_class_bits else 0
         votes = self.leaf_classes.nbytes if self.leaf_class_bits else 0
-        entries = self.leaf_starts.nbytes + self.leaf_entries.nbytes if self.entry_class_bits else 0
+        entries = (self.leaf_starts.nbytes + self.leaf_entries.nbytes + self.leaf_fixed.nbytes
+                   if self.entry_class_bits else 0)
         if self.entry_class_bits:
             codes = 0
         return int(
@@ -629,6 +634,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         real=real,
         record_bytes=record_bytes,
         nonnegative_thresholds=int(n_nodes > 0 and not np.signbit(threshold_table).any()),
+        leaf_fixed=approximate_summands(leaf_values, len(packed_trees)) if entry_rows else np.zeros(0, dtype=np.uint32),
         **_constant_tables(ir, real_dtype),
         boost=_boost_link(ir, real_dtype),
         **category_splits.tables(word_bits // 8),
@@ -648,6 +654,24 @@ def _entry_tables(rows: Optional[_EntryRows], word_bytes: int) -> dict:
         "entry_class_bits": rows.class_bits,
         "start_bits": rows.start_bits,
     }
+
+
+def approximate_summands(values: np.ndarray, n_trees: int) -> np.ndarray:
+    """The summands of forest_label's approximate sums (tree_ensemble.hpp,
+    add_approximate_row), computed as the runtime computed them from each
+    float64 value v in [0, 1]: floor(v' 2^q), v' v less its 32 low fraction
+    bits, q = 32 - bit_length(n_trees). Empty where a value lies outside
+    [0, 1] or is not float64, or there is one tree: no approximation then."""
+    if values.dtype != np.float64 or n_trees < 2 or values.size == 0:
+        return np.zeros(0, dtype=np.uint32)
+    high = (values.view(np.uint64) >> np.uint64(32)).astype(np.int64)
+    if (high > 0x3FF00000).any():  # above 1, or negative
+        return np.zeros(0, dtype=np.uint32)
+    q = 32 - n_trees.bit_length()
+    amount = (1054 - q) - (high >> 20)
+    significand = ((high | 0x100000) << 11) & 0xFFFFFFFF
+    summands = np.where(amount > 31, 0, significand >> np.minimum(amount, 31))
+    return summands.astype(np.uint32)
 
 
 def _tree_class_table(one_sum: Optional[List[Tuple[Tree, int]]], bits: int, word_bytes: int) -> dict:

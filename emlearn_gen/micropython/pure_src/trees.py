@@ -23,7 +23,7 @@ def _fields_of(table, count, width, code):
 class _Trees:
     NAME = 'trees'
     FORMAT = 7
-    TABLES = ('B', 'f', 'r', 'B', 'B', 'r', 'f', 'f', 'B', 'B', 'B', 'B', 'B', 'B')
+    TABLES = ('B', 'f', 'r', 'B', 'B', 'r', 'f', 'f', 'B', 'B', 'B', 'B', 'B', 'B', 'I')
     FIELDS = ('n_nodes', 'n_leaves', 'n_trees', 'n_features', 'leaf_width', 'feature_bits', 'ref_bits',
               'thr_bits', 'root_bits', 'value_bits', 'word_bits', 'real_bits', 'outlier', 'boost',
               'n_cat_values', 'cat_start_bits', 'tree_class_bits', 'leaf_class_bits', 'record_bytes',
@@ -35,7 +35,7 @@ class _Trees:
             raise ValueError('the pure-Python runtime runs decision trees and forests (classifiers and '
                              'regressors), not boosted models, isolation forests or categorical splits')
         (nodes, self.thresholds, leaves, leaf_codes, roots, _, _, _, _, _, _, leaf_classes, leaf_starts,
-         leaf_entries) = frame.tables
+         leaf_entries, _) = frame.tables
         self.real64 = frame.real64
         self.n_nodes = f['n_nodes']
         self.n_trees = f['n_trees']

@@ -40,7 +40,9 @@
 // and a flag set on the row's last entry. Row `leaf` starts at entry
 // leaf_starts[leaf] (n_leaves fields of start_bits); a row of zeros only is
 // one entry of a zero value. Skipping zeros is exact: see add_leaf_value.
-// `leaf_codes` is empty.
+// `leaf_codes` is empty. Float64 entry rows of values in [0, 1] in a model of
+// several trees also hold, per value, its summand in forest_label's integer
+// approximations of the class sums (`leaf_fixed`, n_fixed = n_values).
 // Class votes (leaf_class_bits > 0; classifiers whose every leaf row is
 // one-hot, as in forests of full-depth trees): a row is one class, the
 // n_leaves fields of leaf_class_bits in `leaf_classes`, and `leaves` and
@@ -133,6 +135,8 @@ struct forest {
   uint8_t entry_class_bits;  ///< 0: rows of leaf_width values; else entry rows
   uint8_t start_bits;
   uint8_t nonnegative_thresholds;  ///< 1: every threshold's sign bit is clear (no negative, no -0)
+  const uint32_t* leaf_fixed;  ///< n_fixed: per value of `leaves`, its approximate summand (forest_label)
+  uint32_t n_fixed;          ///< 0, or n_values (float64 entry rows of values in [0, 1], several trees)
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -320,11 +324,16 @@ inline int32_t order_key(float v) {
 }
 
 // Forced inlining where the compiler has it: split_left below is only small
-// once its threshold is a constant folded into the caller.
+// once its threshold is a constant folded into the caller. And the walk kept
+// out of line: one copy of each of its two forms (bare_comparisons) however
+// many kernels walk trees, whose instructions per split are its own and not
+// those of a register allocation shared with the code around the call.
 #if defined(__GNUC__)
 #define EMLEARN_GEN_TREES_ALWAYS_INLINE inline __attribute__((always_inline))
+#define EMLEARN_GEN_TREES_NOINLINE inline __attribute__((noinline))
 #else
 #define EMLEARN_GEN_TREES_ALWAYS_INLINE inline
+#define EMLEARN_GEN_TREES_NOINLINE inline
 #endif
 
 /// split_left_by_bits (below) for a threshold t >= 0 (+0 or -0: key 0) of order key
@@ -495,7 +504,7 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE bool goes_left(const F& f, float value, float t,
 /// `ref` is extracted. With `Bare` (bare_comparisons holds for `x`) a split
 /// is `value <= threshold` alone.
 template <typename Word, bool Bare, typename F>
-inline uint32_t numeric_walk(const F& f, uint32_t node, const float* x) {
+EMLEARN_GEN_TREES_NOINLINE uint32_t numeric_walk(const F& f, uint32_t node, const float* x) {
   const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
   const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + flag_bits);
   const Word ref_mask = static_cast<Word>((static_cast<Word>(1) << f.ref_bits) - 1u);
@@ -816,37 +825,38 @@ namespace detail {
 template <typename F>
 constexpr bool approximate_first(const F& f) {
   return !EMLEARN_GEN_TREES_HARD_DOUBLE && sizeof(typename F::real_type) == 8u && f.entry_class_bits != 0u &&
-         f.n_trees > 1u;
+         f.n_trees > 1u && f.n_fixed != 0u;
 }
 
 /// Fraction bits q of the approximate sums: n_trees values of at most 1,
 /// each at most 2^q, sum below 2^32.
 constexpr uint32_t approximate_fraction_bits(uint32_t n_trees) { return 32u - bit_length(n_trees); }
 
-/// Adds entry row `leaf` to the approximate sums: each value v in [0, 1]
-/// as floor(v' 2^q), v' its binary64 bits' high word read as a value (v
-/// less the 32 low fraction bits): 2^q v - 2^(q - 20) v - 1 < it <= 2^q v.
-/// From the high word h: its 21-bit significand moved to the top of a
-/// word, shifted right by 1054 - q - (h >> 20) (`base` less the exponent;
-/// 32 or more for values below 2^-32, which count 0). False, adding
-/// nothing more, for a value that is negative or above 1.
+/// The summand of a binary64 value v in [0, 1] (its bits' high word `high`)
+/// in the approximate sums: floor(v' 2^q), v' the high word read as a value
+/// (v less the 32 low fraction bits), so 2^q v - 2^(q - 20) v - 1 < it <=
+/// 2^q v. Its 21-bit significand moved to the top of a word, shifted right by
+/// 1054 - q - (high >> 20) (`base` less the exponent; 32 or more for values
+/// below 2^-32, which count 0). The generator stores these in leaf_fixed
+/// (pack.approximate_summands); forest_validate checks each against this.
+inline uint32_t approximate_summand(uint32_t high, uint32_t base) {
+  const uint32_t amount = base - (high >> 20);
+  return amount > 31u ? 0u : ((high | 0x100000u) << 11) >> amount;
+}
+
+/// Adds entry row `leaf` to the approximate sums: each value's summand
+/// (leaf_fixed, approximate_summand) to its class's sum.
 template <typename Word, typename F>
-inline bool add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx, uint32_t base) {
+inline void add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx) {
   const Word value_mask = static_cast<Word>((static_cast<Word>(1) << f.value_bits) - 1u);
   const Word class_mask = static_cast<Word>((static_cast<Word>(1) << f.entry_class_bits) - 1u);
   const uint8_t last_shift = static_cast<uint8_t>(f.value_bits + f.entry_class_bits);
   for (uint32_t at = row_start<Word>(f, leaf);; ++at) {
     const Word entry = read_field<Word>(f.leaf_entries, at, entry_bits(f));
-    const uint32_t high = static_cast<uint32_t>(
-        f64::to_bits(table_read(f.leaves, static_cast<uint32_t>(entry & value_mask))) >> 32);
-    if (high > 0x3FF00000u) {
-      return false;
-    }
-    const uint32_t amount = base - (high >> 20);
     approx[static_cast<uint32_t>((entry >> f.value_bits) & class_mask)] +=
-        amount > 31u ? 0u : ((high | 0x100000u) << 11) >> amount;
+        table_read(f.leaf_fixed, static_cast<uint32_t>(entry & value_mask));
     if ((entry >> last_shift) != 0u) {
-      return true;
+      return;
     }
   }
 }
@@ -856,7 +866,7 @@ inline bool add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx, uin
 /// their error can make up, so that its float64 mean is the strictly
 /// largest. Each approximate sum A, in units of 2^-q, is within
 /// 2^(q - 20) n + n below the exact sum S of its values times 2^q (S <= n
-/// = n_trees, add_approximate_row), and the float64 sum F within
+/// = n_trees, approximate_summand), and the float64 sum F within
 /// n (n 2^-52) of S: a lead of more than twice the first, plus that, plus
 /// n 2^-51 (so that the means F / n differ once rounded), all below
 /// `margin`, makes the leader's F / n the largest. `approx` is scratch of
@@ -875,6 +885,9 @@ struct approximation<true> {
 };
 template <typename Word, typename F>
 inline bool approximation<true>::label(const F& f, const float* x, uint32_t* approx, int32_t* label) {
+  if (f.n_fixed == 0u) {
+    return false;  // values outside [0, 1]: no approximate summands
+  }
   const uint32_t n = f.n_trees;
   const uint32_t q = approximate_fraction_bits(n);
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
@@ -882,9 +895,7 @@ inline bool approximation<true>::label(const F& f, const float* x, uint32_t* app
   }
   const bool bare = bare_comparisons(f, x);
   for (uint32_t t = 0; t < n; ++t) {
-    if (!add_approximate_row<Word>(f, forest_leaf<Word>(f, t, x, bare), approx, 1054u - q)) {
-      return false;
-    }
+    add_approximate_row<Word>(f, forest_leaf<Word>(f, t, x, bare), approx);
   }
   uint32_t best = 0;
   for (uint16_t j = 1; j < f.leaf_width; ++j) {
@@ -1219,6 +1230,32 @@ inline status votes_validate(const F& f, size_t classes_bytes) {
 /// last flag is set, inside `entries_bytes`, every entry's class below
 /// leaf_width and value index below n_values. Checked in one pass over the
 /// entries. `starts_bytes` is the size of leaf_starts.
+/// leaf_fixed, where present: n_values summands, each the one
+/// approximate_summand gives for its value (binary64 values in [0, 1], a
+/// model of several trees), so that forest_label's approximate sums are what
+/// its error bound assumes.
+template <typename F>
+inline status fixed_validate(const F& f) {
+  if (f.n_fixed == 0u) {
+    return status::ok;
+  }
+  if (f.leaf_fixed == NULL) {
+    return status::bad_argument;
+  }
+  if (sizeof(typename F::real_type) != 8u || f.n_trees < 2u || f.n_fixed != f.n_values) {
+    return status::bad_table;
+  }
+  const uint32_t base = 1054u - approximate_fraction_bits(f.n_trees);
+  for (uint32_t i = 0; i < f.n_values; ++i) {
+    const real_bits r = bits_of(table_read(f.leaves, i));
+    const uint32_t high = static_cast<uint32_t>(r.bits >> (r.fraction_bits == 52u ? 32u : 0u));
+    if (r.fraction_bits != 52u || high > 0x3FF00000u || table_read(f.leaf_fixed, i) != approximate_summand(high, base)) {
+      return status::bad_table;
+    }
+  }
+  return status::ok;
+}
+
 template <typename Word, typename F>
 inline status entries_validate(const F& f, size_t starts_bytes, size_t entries_bytes) {
   if (f.leaf_starts == NULL || f.leaf_entries == NULL) {
@@ -1334,6 +1371,10 @@ inline status forest_validate(const F& f, size_t nodes_bytes, size_t roots_bytes
     const status entries = detail::entries_validate<Word>(f, leaf_starts_bytes, leaf_entries_bytes);
     if (entries != status::ok) {
       return entries;
+    }
+    const status fixed = detail::fixed_validate(f);
+    if (fixed != status::ok) {
+      return fixed;
     }
   } else if (f.value_bits == 0) {
     if (f.n_values != n_entries) {
