@@ -102,7 +102,7 @@ class PackedForest:
     # Entry rows of float64 values in [0, 1] in a model of several trees: per
     # value of leaf_values, its summand in forest_label's approximate sums
     # (approximate_summands); empty otherwise.
-    leaf_fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))
+    leaf_fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
 
     @property
     def record_bits(self) -> int:
@@ -634,7 +634,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         real=real,
         record_bytes=record_bytes,
         nonnegative_thresholds=int(n_nodes > 0 and not np.signbit(threshold_table).any()),
-        leaf_fixed=approximate_summands(leaf_values, len(packed_trees)) if entry_rows else np.zeros(0, dtype=np.uint32),
+        leaf_fixed=approximate_summands(leaf_values, len(packed_trees)) if entry_rows else np.zeros(0, dtype=np.uint8),
         **_constant_tables(ir, real_dtype),
         boost=_boost_link(ir, real_dtype),
         **category_splits.tables(word_bits // 8),
@@ -656,22 +656,21 @@ def _entry_tables(rows: Optional[_EntryRows], word_bytes: int) -> dict:
     }
 
 
+#: Most trees for forest_label's approximate sums (max_approximate_trees).
+MAX_APPROXIMATE_TREES = 2**22
+
+
 def approximate_summands(values: np.ndarray, n_trees: int) -> np.ndarray:
     """The summands of forest_label's approximate sums (tree_ensemble.hpp,
-    add_approximate_row), computed as the runtime computed them from each
-    float64 value v in [0, 1]: floor(v' 2^q), v' v less its 32 low fraction
-    bits, q = 32 - bit_length(n_trees). Empty where a value lies outside
-    [0, 1] or is not float64, or there is one tree: no approximation then."""
-    if values.dtype != np.float64 or n_trees < 2 or values.size == 0:
-        return np.zeros(0, dtype=np.uint32)
-    high = (values.view(np.uint64) >> np.uint64(32)).astype(np.int64)
-    if (high > 0x3FF00000).any():  # above 1, or negative
-        return np.zeros(0, dtype=np.uint32)
-    q = 32 - n_trees.bit_length()
-    amount = (1054 - q) - (high >> 20)
-    significand = ((high | 0x100000) << 11) & 0xFFFFFFFF
-    summands = np.where(amount > 31, 0, significand >> np.minimum(amount, 31))
-    return summands.astype(np.uint32)
+    approximation<true>::label): floor(v 2^7) of each float64 value v in
+    [0, 1], exact. Empty where a value lies outside [0, 1] (or is -0), the
+    values are not float64, or the tree count is outside 2 to
+    MAX_APPROXIMATE_TREES: no approximation then."""
+    if values.dtype != np.float64 or not 2 <= n_trees <= MAX_APPROXIMATE_TREES or values.size == 0:
+        return np.zeros(0, dtype=np.uint8)
+    if np.signbit(values).any() or (values > 1.0).any() or np.isnan(values).any():
+        return np.zeros(0, dtype=np.uint8)
+    return np.floor(values * 128.0).astype(np.uint8)
 
 
 def _tree_class_table(one_sum: Optional[List[Tuple[Tree, int]]], bits: int, word_bytes: int) -> dict:

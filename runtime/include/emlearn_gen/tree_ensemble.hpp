@@ -135,8 +135,8 @@ struct forest {
   uint8_t entry_class_bits;  ///< 0: rows of leaf_width values; else entry rows
   uint8_t start_bits;
   uint8_t nonnegative_thresholds;  ///< 1: every threshold's sign bit is clear (no negative, no -0)
-  const uint32_t* leaf_fixed;  ///< n_fixed: per value of `leaves`, its approximate summand (forest_label)
-  uint32_t n_fixed;          ///< 0, or n_values (float64 entry rows of values in [0, 1], several trees)
+  const uint8_t* leaf_fixed;  ///< n_fixed: per value of `leaves`, its approximate summand (forest_label)
+  uint32_t n_fixed;          ///< 0, or n_values (float64 entry rows of values in [0, 1], 2 to 2^22 trees)
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -828,20 +828,20 @@ constexpr bool approximate_first(const F& f) {
          f.n_trees > 1u && f.n_fixed != 0u;
 }
 
-/// Fraction bits q of the approximate sums: n_trees values of at most 1,
-/// each at most 2^q, sum below 2^32.
-constexpr uint32_t approximate_fraction_bits(uint32_t n_trees) { return 32u - bit_length(n_trees); }
+/// Most trees a model may have for its approximate sums: the margin of
+/// approximation<true>::label holds below it.
+constexpr uint32_t max_approximate_trees = static_cast<uint32_t>(1) << 22;
 
-/// The summand of a binary64 value v in [0, 1] (its bits' high word `high`)
-/// in the approximate sums: floor(v' 2^q), v' the high word read as a value
-/// (v less the 32 low fraction bits), so 2^q v - 2^(q - 20) v - 1 < it <=
-/// 2^q v. Its 21-bit significand moved to the top of a word, shifted right by
-/// 1054 - q - (high >> 20) (`base` less the exponent; 32 or more for values
-/// below 2^-32, which count 0). The generator stores these in leaf_fixed
-/// (pack.approximate_summands); forest_validate checks each against this.
-inline uint32_t approximate_summand(uint32_t high, uint32_t base) {
-  const uint32_t amount = base - (high >> 20);
-  return amount > 31u ? 0u : ((high | 0x100000u) << 11) >> amount;
+/// The summand of a binary64 value v in [0, 1] (of bits `bits`) in the
+/// approximate sums: floor(v 2^7), from its significand and exponent. The
+/// generator stores these in leaf_fixed (pack.approximate_summands);
+/// forest_validate checks each against this.
+inline uint32_t approximate_summand(uint64_t bits) {
+  const uint32_t exponent = static_cast<uint32_t>(bits >> 52);  // sign clear: v >= 0
+  const uint64_t significand = (bits & 0xFFFFFFFFFFFFFull) | (exponent != 0u ? static_cast<uint64_t>(1) << 52 : 0u);
+  // v = significand 2^(max(exponent, 1) - 1075), so v 2^7 = significand >> shift.
+  const uint32_t shift = 1075u - 7u - (exponent != 0u ? exponent : 1u);
+  return shift >= 64u ? 0u : static_cast<uint32_t>(significand >> shift);
 }
 
 /// Adds entry row `leaf` to the approximate sums: each value's summand
@@ -864,13 +864,16 @@ inline void add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx) {
 /// predict() of `x` on approximate sums (approximate_first): true, with the
 /// label in *label, when one approximate sum leads all others by more than
 /// their error can make up, so that its float64 mean is the strictly
-/// largest. Each approximate sum A, in units of 2^-q, is within
-/// 2^(q - 20) n + n below the exact sum S of its values times 2^q (S <= n
-/// = n_trees, approximate_summand), and the float64 sum F within
-/// n (n 2^-52) of S: a lead of more than twice the first, plus that, plus
-/// n 2^-51 (so that the means F / n differ once rounded), all below
-/// `margin`, makes the leader's F / n the largest. `approx` is scratch of
-/// leaf_width counts.
+/// largest. With n = n_trees, u = 2^-7 and each value v added as
+/// floor(v / u) (approximate_summand), a class's approximate sum A and the
+/// exact sum S of its values (at most one per tree) satisfy
+/// S / u - n < A <= S / u; its float64 sum F, n additions of non-negative
+/// values below n, lies within n^2 2^-53 of S. So where A_b - A_c > n + 2
+/// (the margin below, 2n + 3, more): S_b - S_c > 2u, F_b - F_c >
+/// 2u - n^2 2^-52 > n 2^-52 for n < max_approximate_trees, and the means
+/// F / n, each rounded by at most 2^-53 of itself (below 1), differ once
+/// rounded: b's is strictly the largest. A < n 2^7 + 1 fits in 32 bits.
+/// `approx` is scratch of leaf_width counts.
 template <bool binary64>
 struct approximation {
   template <typename Word, typename F>
@@ -889,7 +892,6 @@ inline bool approximation<true>::label(const F& f, const float* x, uint32_t* app
     return false;  // values outside [0, 1]: no approximate summands
   }
   const uint32_t n = f.n_trees;
-  const uint32_t q = approximate_fraction_bits(n);
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     approx[j] = 0u;
   }
@@ -901,7 +903,7 @@ inline bool approximation<true>::label(const F& f, const float* x, uint32_t* app
   for (uint16_t j = 1; j < f.leaf_width; ++j) {
     best = approx[j] > approx[best] ? j : best;
   }
-  const uint32_t margin = 2u * n + static_cast<uint32_t>((static_cast<uint64_t>(n) << q) >> 20) + (n >> 20) + 3u;
+  const uint32_t margin = 2u * n + 3u;
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     if (j != best && approx[best] - approx[j] <= margin) {
       return false;
@@ -1242,14 +1244,14 @@ inline status fixed_validate(const F& f) {
   if (f.leaf_fixed == NULL) {
     return status::bad_argument;
   }
-  if (sizeof(typename F::real_type) != 8u || f.n_trees < 2u || f.n_fixed != f.n_values) {
+  if (sizeof(typename F::real_type) != 8u || f.n_trees < 2u || f.n_trees > max_approximate_trees ||
+      f.n_fixed != f.n_values) {
     return status::bad_table;
   }
-  const uint32_t base = 1054u - approximate_fraction_bits(f.n_trees);
   for (uint32_t i = 0; i < f.n_values; ++i) {
     const real_bits r = bits_of(table_read(f.leaves, i));
-    const uint32_t high = static_cast<uint32_t>(r.bits >> (r.fraction_bits == 52u ? 32u : 0u));
-    if (r.fraction_bits != 52u || high > 0x3FF00000u || table_read(f.leaf_fixed, i) != approximate_summand(high, base)) {
+    const uint64_t one = 0x3FF0000000000000ull;  // 1.0; above it, values > 1 and all negative ones
+    if (r.fraction_bits != 52u || r.bits > one || table_read(f.leaf_fixed, i) != approximate_summand(r.bits)) {
       return status::bad_table;
     }
   }
