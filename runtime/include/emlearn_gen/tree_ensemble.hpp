@@ -371,14 +371,29 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left_by_bits(float value, float thres
   return missing_left ? (u >= t || (u > 0x7F800000u && u < 0x80000000u)) : (u >= t && u <= 0xFF800000u);
 }
 
-/// split_left_by_bits, or where floats are hardware, a test of the bits for
-/// NaN and then the comparison (fewer instructions in the table walk, whose
-/// thresholds are read at run time). NaN is told by its bits before any
-/// comparison: a compiler told that no value is NaN (clang's
-/// -fno-honor-nans, which common.hpp cannot detect) may turn
-/// `value <= threshold` into `!(value > threshold)`.
+// Whether a float comparison is known to be false for NaN: with GCC, which
+// honours NaN unless told otherwise (-ffinite-math-only, -ffast-math), and
+// common.hpp refuses those. Clang's -fno-honor-nans defines no macro, so
+// under clang (and other compilers) NaN is told by its bits first.
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER)
+#define EMLEARN_GEN_TREES_NAN_COMPARES_FALSE 1
+#else
+#define EMLEARN_GEN_TREES_NAN_COMPARES_FALSE 0
+#endif
+
+/// split_left_by_bits, or where floats are hardware, the comparison and a
+/// test of the bits for NaN (fewer instructions in the table walk, whose
+/// thresholds are read at run time): where EMLEARN_GEN_TREES_NAN_COMPARES_FALSE
+/// the comparison first, and the NaN test only on a node whose missing
+/// values go left and a value that is not at or below the threshold; else
+/// the NaN test first, since a compiler told that no value is NaN (clang's
+/// -fno-honor-nans) may turn `value <= threshold` into
+/// `!(value > threshold)`.
 EMLEARN_GEN_TREES_ALWAYS_INLINE bool split_left(float value, float threshold, bool missing_left) {
-#if EMLEARN_GEN_TREES_HARD_FLOAT
+#if EMLEARN_GEN_TREES_HARD_FLOAT && EMLEARN_GEN_TREES_NAN_COMPARES_FALSE
+  // NaN told by the float unit, so that the value is loaded once, as a float.
+  return value <= threshold || (missing_left && __builtin_isnan(value));
+#elif EMLEARN_GEN_TREES_HARD_FLOAT
   if (is_missing(value)) {
     return missing_left;
   }
