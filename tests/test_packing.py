@@ -284,11 +284,11 @@ def test_a_threshold_of_minus_zero_becomes_plus_zero():
     assert np.signbit(t[2]) and t[2] < 0 and t[3] == 0.0
 
 
-def test_approximate_summands_are_floors_of_one_twenty_eighth_units():
+def test_approximate_summands_are_floors_in_units_of_two_to_the_minus_14():
     from emlearn_gen.families.trees.pack import approximate_summands
 
-    values = np.array([0.0, 1.0, 0.5, 1 / 3, 2 / 3, 1 / 128, np.nextafter(1 / 128, 0.0), 5e-324])
-    np.testing.assert_array_equal(approximate_summands(values, 10), [0, 128, 64, 42, 85, 1, 0, 0])
+    values = np.array([0.0, 1.0, 0.5, 1 / 3, 2 / 3, 2.0**-14, np.nextafter(2.0**-14, 0.0), 5e-324])
+    np.testing.assert_array_equal(approximate_summands(values, 10), [0, 16384, 8192, 5461, 10922, 1, 0, 0])
     assert approximate_summands(values, 1).size == 0  # one tree: nothing to approximate
     for outside in (1.5, -0.25, -0.0):
         assert approximate_summands(np.append(values, outside), 10).size == 0

@@ -146,7 +146,7 @@ struct demo_static {
   static constexpr uint8_t entry_class_bits = 0u;
   static constexpr uint8_t start_bits = 0u;
   static constexpr uint8_t nonnegative_thresholds = 0u;
-  static constexpr const uint8_t* leaf_fixed = NULL;
+  static constexpr const int16_t* leaf_fixed = NULL;
   static constexpr uint32_t n_fixed = 0u;
 };
 

@@ -456,7 +456,7 @@ class tree_kernel : public kernel {
     f_.start_bits = static_cast<uint8_t>(f.get("start_bits", 31));
     f_.nonnegative_thresholds = static_cast<uint8_t>(f.get("nonnegative_thresholds", 1));
     size_t n_fixed = 0;
-    f_.leaf_fixed = t.get<uint8_t>("leaf_fixed", &n_fixed);
+    f_.leaf_fixed = t.get<int16_t>("leaf_fixed", &n_fixed);
     f_.n_fixed = static_cast<uint32_t>(n_fixed);
     outlier_ = f.get("outlier", 1) != 0;
     f_.boost = static_cast<uint8_t>(f.get("boost", emlearn_gen::boost_link::exp));

@@ -1400,7 +1400,7 @@ struct StaticForest {
   static constexpr uint8_t entry_class_bits = 0u;
   static constexpr uint8_t start_bits = 0u;
   static constexpr uint8_t nonnegative_thresholds = 0u;
-  static constexpr const uint8_t* leaf_fixed = NULL;
+  static constexpr const int16_t* leaf_fixed = NULL;
   static constexpr uint32_t n_fixed = 0u;
 };
 
@@ -1733,7 +1733,7 @@ TEST(ArgmaxOfMean, SoftDoubleEqualsHardwareDouble) {
 // leaf row t), so the rows' sums are known whatever the input.
 struct EntryForest {
   std::vector<double> values;
-  std::vector<uint8_t> fixed;  // approximate summands, where every value lies in [0, 1]
+  std::vector<int16_t> fixed;  // approximate summands, where every value lies in [0, 1]
   std::vector<uint8_t> starts;
   std::vector<uint8_t> entries;
   std::vector<uint8_t> roots;
@@ -1793,11 +1793,11 @@ struct EntryForest {
     f.entry_class_bits = class_bits;
     f.start_bits = start_bits;
     // leaf_fixed as the generator writes it (pack.approximate_summands):
-    // floor(v 2^7), where every value lies in [0, 1].
+    // floor(v 2^14), where every value lies in [0, 1].
     bool in_range = f.n_trees > 1u;
     for (double v : values) in_range = in_range && !std::signbit(v) && v <= 1.0;
     for (size_t i = 0; in_range && i < values.size(); ++i) {
-      fixed.push_back(static_cast<uint8_t>(std::floor(std::ldexp(values[i], 7))));
+      fixed.push_back(static_cast<int16_t>(std::floor(std::ldexp(values[i], 14))));
     }
     f.leaf_fixed = fixed.empty() ? NULL : fixed.data();
     f.n_fixed = static_cast<uint32_t>(fixed.size());
@@ -1873,8 +1873,8 @@ TEST(EntryRows, ValidateRefusesBadEntries) {
   EXPECT_EQ(m.validate(), status::ok);
   // The approximate summands must be those of the values, one per value.
   ASSERT_EQ(f.n_fixed, f.n_values);
-  std::vector<uint8_t> fixed = m.fixed;
-  fixed.back() = static_cast<uint8_t>(fixed.back() ^ 1u);
+  std::vector<int16_t> fixed = m.fixed;
+  fixed.back() = static_cast<int16_t>(fixed.back() ^ 1);
   f.leaf_fixed = fixed.data();
   EXPECT_EQ(m.validate(), status::bad_table);
   f.leaf_fixed = m.fixed.data();
@@ -1884,17 +1884,17 @@ TEST(EntryRows, ValidateRefusesBadEntries) {
   EXPECT_EQ(m.validate(), status::ok);
 }
 
-// The summand of a value in [0, 1] is floor(v 2^7), read from its bits.
-TEST(EntryRows, ApproximateSummandIsTheFloorOfOneTwentyEighthUnits) {
-  std::vector<double> values = {0.0, 1.0, 0.5, 1.0 / 128.0, 1.0 / 256.0, 127.0 / 128.0,
-                                std::nextafter(1.0, 0.0), std::nextafter(1.0 / 128.0, 0.0),
+// The summand of a value in [0, 1] is floor(v 2^14), read from its bits.
+TEST(EntryRows, ApproximateSummandIsTheFloorOfV16384) {
+  std::vector<double> values = {0.0, 1.0, 0.5, 1.0 / 16384.0, 1.0 / 32768.0, 16383.0 / 16384.0,
+                                std::nextafter(1.0, 0.0), std::nextafter(1.0 / 16384.0, 0.0),
                                 std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::min()};
   Lcg rng(11);
   for (int i = 0; i < 20000; ++i) values.push_back((rng.below(1u << 30) + 0.5) / static_cast<double>(1u << 30));
   for (double v : values) {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    EXPECT_EQ(emlearn_gen::detail::approximate_summand(bits), static_cast<uint32_t>(std::floor(std::ldexp(v, 7))))
+    EXPECT_EQ(emlearn_gen::detail::approximate_summand(bits), static_cast<uint32_t>(std::floor(std::ldexp(v, 14))))
         << v;
   }
 }

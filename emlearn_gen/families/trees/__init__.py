@@ -41,7 +41,7 @@ LAYOUT = Layout(
         Table("leaf_classes", "uint8_t", "Class votes: the class each leaf row votes for (one-hot rows)."),
         Table("leaf_starts", "uint8_t", "Entry rows: the first entry of each leaf row in leaf_entries."),
         Table("leaf_entries", "uint8_t", "Entry rows: each leaf row's nonzero values (value index, class, last flag)."),
-        Table("leaf_fixed", "uint8_t", "Entry rows: each leaf value's summand in the approximate class sums."),
+        Table("leaf_fixed", "int16_t", "Entry rows: each leaf value's summand in the approximate class sums."),
     ),
     fields=(
         Field("n_nodes", "uint32_t"),

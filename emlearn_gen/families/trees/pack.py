@@ -102,7 +102,7 @@ class PackedForest:
     # Entry rows of float64 values in [0, 1] in a model of several trees: per
     # value of leaf_values, its summand in forest_label's approximate sums
     # (approximate_summands); empty otherwise.
-    leaf_fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+    leaf_fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
 
     @property
     def record_bits(self) -> int:
@@ -634,7 +634,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         real=real,
         record_bytes=record_bytes,
         nonnegative_thresholds=int(n_nodes > 0 and not np.signbit(threshold_table).any()),
-        leaf_fixed=approximate_summands(leaf_values, len(packed_trees)) if entry_rows else np.zeros(0, dtype=np.uint8),
+        leaf_fixed=approximate_summands(leaf_values, len(packed_trees)) if entry_rows else np.zeros(0, dtype=np.int16),
         **_constant_tables(ir, real_dtype),
         boost=_boost_link(ir, real_dtype),
         **category_splits.tables(word_bits // 8),
@@ -657,20 +657,20 @@ def _entry_tables(rows: Optional[_EntryRows], word_bytes: int) -> dict:
 
 
 #: Most trees for forest_label's approximate sums (max_approximate_trees).
-MAX_APPROXIMATE_TREES = 2**22
+MAX_APPROXIMATE_TREES = 2**17
 
 
 def approximate_summands(values: np.ndarray, n_trees: int) -> np.ndarray:
     """The summands of forest_label's approximate sums (tree_ensemble.hpp,
-    approximation<true>::label): floor(v 2^7) of each float64 value v in
-    [0, 1], exact. Empty where a value lies outside [0, 1] (or is -0), the
+    approximation<true>::label): floor(v 2^14) of each float64 value v in
+    [0, 1], exact (at most 2^14, an int16). Empty where a value lies outside [0, 1] (or is -0), the
     values are not float64, or the tree count is outside 2 to
     MAX_APPROXIMATE_TREES: no approximation then."""
     if values.dtype != np.float64 or not 2 <= n_trees <= MAX_APPROXIMATE_TREES or values.size == 0:
-        return np.zeros(0, dtype=np.uint8)
+        return np.zeros(0, dtype=np.int16)
     if np.signbit(values).any() or (values > 1.0).any() or np.isnan(values).any():
-        return np.zeros(0, dtype=np.uint8)
-    return np.floor(values * 128.0).astype(np.uint8)
+        return np.zeros(0, dtype=np.int16)
+    return np.floor(values * 16384.0).astype(np.int16)
 
 
 def _tree_class_table(one_sum: Optional[List[Tuple[Tree, int]]], bits: int, word_bytes: int) -> dict:

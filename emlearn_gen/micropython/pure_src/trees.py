@@ -23,7 +23,7 @@ def _fields_of(table, count, width, code):
 class _Trees:
     NAME = 'trees'
     FORMAT = 7
-    TABLES = ('B', 'f', 'r', 'B', 'B', 'r', 'f', 'f', 'B', 'B', 'B', 'B', 'B', 'B', 'B')
+    TABLES = ('B', 'f', 'r', 'B', 'B', 'r', 'f', 'f', 'B', 'B', 'B', 'B', 'B', 'B', 'h')
     FIELDS = ('n_nodes', 'n_leaves', 'n_trees', 'n_features', 'leaf_width', 'feature_bits', 'ref_bits',
               'thr_bits', 'root_bits', 'value_bits', 'word_bits', 'real_bits', 'outlier', 'boost',
               'n_cat_values', 'cat_start_bits', 'tree_class_bits', 'leaf_class_bits', 'record_bytes',

@@ -167,7 +167,7 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
   m->leaf_classes = file_data<uint8_t>(f, 11);
   m->leaf_starts = file_data<uint8_t>(f, 12);
   m->leaf_entries = file_data<uint8_t>(f, 13);
-  m->leaf_fixed = file_data<uint8_t>(f, 14);
+  m->leaf_fixed = file_data<int16_t>(f, 14);
   m->n_nodes = field(f, 0, 0x7FFFFFFFu, &ok);
   m->n_leaves = field(f, 1, 0x7FFFFFFFu, &ok);
   m->n_trees = field(f, 2, UINT32_MAX, &ok);
@@ -216,7 +216,7 @@ inline status load_trees_as(const model_file& f, forest<Real>* m, uint8_t word_b
 
 inline status load_trees(loaded_model* out) {
   const model_file& f = out->file;
-  if (!layout_matches(f, "bfrbbrffbbbbbbb", 22)) return status::bad_file;
+  if (!layout_matches(f, "bfrbbrffbbbbbbh", 22)) return status::bad_file;
   const uint32_t word_bits = f.fields[10];
   const uint32_t real_bits = f.fields[11];
   const uint32_t file_bits = f.real == static_cast<uint8_t>(real_type::float64) ? 64u : 32u;

@@ -135,8 +135,8 @@ struct forest {
   uint8_t entry_class_bits;  ///< 0: rows of leaf_width values; else entry rows
   uint8_t start_bits;
   uint8_t nonnegative_thresholds;  ///< 1: every threshold's sign bit is clear (no negative, no -0)
-  const uint8_t* leaf_fixed;  ///< n_fixed: per value of `leaves`, its approximate summand (forest_label)
-  uint32_t n_fixed;          ///< 0, or n_values (float64 entry rows of values in [0, 1], 2 to 2^22 trees)
+  const int16_t* leaf_fixed;  ///< n_fixed: per value of `leaves`, its approximate summand (forest_label)
+  uint32_t n_fixed;          ///< 0, or n_values (float64 entry rows of values in [0, 1], 2 to 2^17 trees)
 };
 
 /// How a boosted model's raw scores (the sum of its leaves; the first tree
@@ -845,17 +845,17 @@ constexpr bool approximate_first(const F& f) {
 
 /// Most trees a model may have for its approximate sums: the margin of
 /// approximation<true>::label holds below it.
-constexpr uint32_t max_approximate_trees = static_cast<uint32_t>(1) << 22;
+constexpr uint32_t max_approximate_trees = static_cast<uint32_t>(1) << 17;
 
 /// The summand of a binary64 value v in [0, 1] (of bits `bits`) in the
-/// approximate sums: floor(v 2^7), from its significand and exponent. The
+/// approximate sums: floor(v 2^14), from its significand and exponent. The
 /// generator stores these in leaf_fixed (pack.approximate_summands);
 /// forest_validate checks each against this.
 inline uint32_t approximate_summand(uint64_t bits) {
   const uint32_t exponent = static_cast<uint32_t>(bits >> 52);  // sign clear: v >= 0
   const uint64_t significand = (bits & 0xFFFFFFFFFFFFFull) | (exponent != 0u ? static_cast<uint64_t>(1) << 52 : 0u);
-  // v = significand 2^(max(exponent, 1) - 1075), so v 2^7 = significand >> shift.
-  const uint32_t shift = 1075u - 7u - (exponent != 0u ? exponent : 1u);
+  // v = significand 2^(max(exponent, 1) - 1075), so v 2^14 = significand >> shift.
+  const uint32_t shift = 1075u - 14u - (exponent != 0u ? exponent : 1u);
   return shift >= 64u ? 0u : static_cast<uint32_t>(significand >> shift);
 }
 
@@ -869,7 +869,7 @@ inline void add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx) {
   for (uint32_t at = row_start<Word>(f, leaf);; ++at) {
     const Word entry = read_field<Word>(f.leaf_entries, at, entry_bits(f));
     approx[static_cast<uint32_t>((entry >> f.value_bits) & class_mask)] +=
-        table_read(f.leaf_fixed, static_cast<uint32_t>(entry & value_mask));
+        static_cast<uint32_t>(table_read(f.leaf_fixed, static_cast<uint32_t>(entry & value_mask)));
     if ((entry >> last_shift) != 0u) {
       return;
     }
@@ -879,7 +879,7 @@ inline void add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx) {
 /// predict() of `x` on approximate sums (approximate_first): true, with the
 /// label in *label, when one approximate sum leads all others by more than
 /// their error can make up, so that its float64 mean is the strictly
-/// largest. With n = n_trees, u = 2^-7 and each value v added as
+/// largest. With n = n_trees, u = 2^-14 and each value v added as
 /// floor(v / u) (approximate_summand), a class's approximate sum A and the
 /// exact sum S of its values (at most one per tree) satisfy
 /// S / u - n < A <= S / u; its float64 sum F, n additions of non-negative
@@ -887,7 +887,7 @@ inline void add_approximate_row(const F& f, uint32_t leaf, uint32_t* approx) {
 /// (the margin below, 2n + 3, more): S_b - S_c > 2u, F_b - F_c >
 /// 2u - n^2 2^-52 > n 2^-52 for n < max_approximate_trees, and the means
 /// F / n, each rounded by at most 2^-53 of itself (below 1), differ once
-/// rounded: b's is strictly the largest. A < n 2^7 + 1 fits in 32 bits.
+/// rounded: b's is strictly the largest. A <= n 2^14 fits in 32 bits.
 /// `approx` is scratch of leaf_width counts.
 template <bool binary64>
 struct approximation {
@@ -1266,7 +1266,8 @@ inline status fixed_validate(const F& f) {
   for (uint32_t i = 0; i < f.n_values; ++i) {
     const real_bits r = bits_of(table_read(f.leaves, i));
     const uint64_t one = 0x3FF0000000000000ull;  // 1.0; above it, values > 1 and all negative ones
-    if (r.fraction_bits != 52u || r.bits > one || table_read(f.leaf_fixed, i) != approximate_summand(r.bits)) {
+    if (r.fraction_bits != 52u || r.bits > one ||
+        static_cast<uint32_t>(table_read(f.leaf_fixed, i)) != approximate_summand(r.bits)) {
       return status::bad_table;
     }
   }
