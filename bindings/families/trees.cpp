@@ -93,7 +93,8 @@ struct expanded_forest {
 template <typename Word, typename Real>
 expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
   namespace d = emlearn_gen::detail;
-  expanded_forest<Real> e;
+  typedef expanded_forest<Real> forest_type;
+  forest_type e;
   e.n_features = f.n_features;
   e.width = f.leaf_width;
   e.n_trees = f.n_trees;
@@ -115,7 +116,6 @@ expanded_forest<Real> expand(const emlearn_gen::forest<Real>& f) {
     n.feature = feature;
     e.missing_left[i] = (flags & d::flag_missing_left) ? 1u : 0u;
     // The four cases of the record's `ref` (tree_ensemble.hpp).
-    typedef expanded_forest<Real> forest_type;
     n.child[0] = left_leaf ? ~static_cast<int32_t>(ref) : forest_type::offset(i + 1u);
     if (right_leaf) {
       n.child[1] = ~static_cast<int32_t>(ref + (left_leaf ? 1u : 0u));

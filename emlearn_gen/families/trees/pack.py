@@ -663,9 +663,9 @@ MAX_APPROXIMATE_TREES = 2**17
 def approximate_summands(values: np.ndarray, n_trees: int) -> np.ndarray:
     """The summands of forest_label's approximate sums (tree_ensemble.hpp,
     approximation<true>::label): floor(v 2^14) of each float64 value v in
-    [0, 1], exact (at most 2^14, an int16). Empty where a value lies outside [0, 1] (or is -0), the
-    values are not float64, or the tree count is outside 2 to
-    MAX_APPROXIMATE_TREES: no approximation then."""
+    [0, 1], exact (at most 2^14, an int16). Empty where a value lies outside
+    [0, 1] (or is -0), the values are not float64, or the tree count is
+    outside 2 to MAX_APPROXIMATE_TREES: no approximation then."""
     if values.dtype != np.float64 or not 2 <= n_trees <= MAX_APPROXIMATE_TREES or values.size == 0:
         return np.zeros(0, dtype=np.int16)
     if np.signbit(values).any() or (values > 1.0).any() or np.isnan(values).any():
