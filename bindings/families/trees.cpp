@@ -278,7 +278,9 @@ void walk_tree(const expanded_forest<Real>& e, int32_t root, const float* X, siz
   }
   // The last rows: lanes retire as the rows run out.
   while (active) {
-    for (unsigned l = 0; l < active; ++l) at[l] = forest_type::template step<may_be_missing>(nodes, missing_left, at[l], x[l]);
+    for (unsigned l = 0; l < active; ++l) {
+      at[l] = forest_type::template step<may_be_missing>(nodes, missing_left, at[l], x[l]);
+    }
     for (unsigned l = 0; l < active;) {
       if (at[l] >= 0) {
         ++l;
@@ -494,7 +496,8 @@ class tree_kernel : public kernel {
     // Categorical splits are decided by the header's walk only (see
     // for_each_sum), as are forests too large for the expanded nodes' 32-bit
     // byte offsets.
-    if (f_.n_cat_values == 0u && f_.n_nodes <= static_cast<uint32_t>(INT32_MAX) / sizeof(typename expanded_forest<Real>::node)) {
+    const size_t node_bytes = sizeof(typename expanded_forest<Real>::node);
+    if (f_.n_cat_values == 0u && f_.n_nodes <= static_cast<uint32_t>(INT32_MAX) / node_bytes) {
       expanded_forest<Real> e = expand<Word>(f_);
       add_level_order(e);
       expanded_ = std::make_shared<const expanded_forest<Real>>(std::move(e));
