@@ -126,6 +126,25 @@ def test_float64_models_are_bit_equal_on_every_device(kind, load_data, cache):
     assert not np.array_equal(avr.view(np.uint32), f32.raw_outputs(method, X_eval).view(np.uint32))
 
 
+def test_a_forest_without_approximate_summands_sums_in_float64_on_devices(load_data, cache, monkeypatch):
+    """Entry rows without approximate summands (leaf_fixed empty, as for
+    values outside [0, 1]): the header must say n_fixed = 0, although it
+    declares the empty table with one element, so that forest_label sums in
+    float64 on the soft-double targets instead of reading that element as
+    a summand."""
+    from emlearn_gen.families.trees import pack
+
+    monkeypatch.setattr(pack, "approximate_summands", lambda values, n_trees: np.zeros(0, dtype=np.int16))
+    targets = devices(["cortex-m0", "cortex-m4f"])
+    X, y = load_data("digits")
+    est = RandomForestClassifier(n_estimators=10, max_depth=6, random_state=4).fit(X, y)
+    cm = emlearn_gen.convert(est, name="nofixed")
+    assert cm.packed.leaf_fixed.size == 0 and cm.packed.entry_class_bits != 0
+    assert "n_fixed = 0u;" in cm.to_source()
+    np.testing.assert_array_equal(cm.predict(X), est.predict(X))
+    assert_device_matches(cm, X[::4], targets=targets, cache=cache)
+
+
 def test_inputs_larger_than_device_memory_are_streamed_or_chunked(load_data, tmp_path):
     """1797 digits rows twice over (1.8 MB of inputs): more than the flash
     and RAM of the Cortex-M0 and the AVR."""

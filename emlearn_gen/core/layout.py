@@ -43,9 +43,12 @@ class Table:
 
 @dataclass(frozen=True)
 class Field:
-    """A layout constant. ``length_of`` names a table whose length (as the
-    header declares it, at least 1) the field is; such fields exist only in
-    the header, the host runtime takes the table's own length."""
+    """A layout constant. ``length_of`` names a table whose length the field
+    is: its element count, 0 for an empty table, although the header
+    declares such a table with one element (C++ has no empty arrays), so
+    that a kernel which tells "no table" by a zero length reads the same in
+    the header as in the host runtime. Such fields exist only in the
+    header; the host runtime takes the table's own length."""
 
     name: str
     ctype: str  # a key of _FIELD_TYPES
@@ -93,7 +96,7 @@ class Layout:
             if field.length_of is None:
                 out[field.name] = int(fields[field.name])
             else:
-                out[field.name] = header_length(tables[field.length_of])
+                out[field.name] = int(tables[field.length_of].size)
         return out
 
 

@@ -545,12 +545,17 @@ EMLEARN_GEN_TREES_NOINLINE uint32_t numeric_walk(const F& f, uint32_t node, cons
         return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
       }
       at += stride;
+      continue;
+    }
+    // Right: the common case, both children split nodes, tested first with
+    // one test of both flags.
+    const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
+    if ((record & (left_leaf | right_leaf)) == 0u) {
+      at += ref * stride;
+    } else if (record & right_leaf) {
+      return ref + ((record & left_leaf) ? 1u : 0u);
     } else {
-      const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
-      if (record & right_leaf) {
-        return ref + ((record & left_leaf) ? 1u : 0u);
-      }
-      at += ((record & left_leaf) ? 1u : ref) * stride;
+      at += stride;  // the left child a leaf: the right one is next
     }
   }
 }
