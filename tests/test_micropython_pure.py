@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.cluster import KMeans
 from sklearn.neural_network import MLPClassifier
@@ -262,6 +262,27 @@ def test_python_source_runs_as_well_as_mpy(tmp_path: Path) -> None:
     script = f"import iris, binascii\nprint(binascii.hexlify(bytes(iris.predict_proba(binascii.unhexlify('{row.tobytes().hex()}')))).decode())\n"
     for name in ("iris.py", "iris.mpy"):
         assert run_micropython(script, files={name: files[name]}).strip() == cm.raw_outputs("predict_proba", row[None]).tobytes().hex()
+
+
+def test_a_model_of_a_megabyte_compiles_and_runs(tmp_path: Path) -> None:
+    """mpy-cross's default heap (2 MiB) cannot hold a model's data of about a
+    megabyte as a bytes literal; compile_mpy gives it a heap that grows with
+    the source."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4)).astype(np.float32)
+    est = ExtraTreesRegressor(n_estimators=50, random_state=0).fit(X, rng.normal(size=3000))
+    cm = emlearn_gen.convert(est, name="big")
+    assert cm.packed.table_bytes > 1 << 20
+    pure.write_model_module(cm, tmp_path)
+    rows = X[:3]
+    out = run_micropython(
+        "import big, binascii, struct\n"
+        f"raw = binascii.unhexlify('{rows.tobytes().hex()}')\n"
+        "print(' '.join(binascii.hexlify(struct.pack('<f', big.predict(raw[16 * i:16 * i + 16]))).decode()"
+        " for i in range(3)))\n",
+        files={"big.mpy": tmp_path / "big.mpy"},
+    )
+    assert out.split() == [cm.raw_outputs("predict", rows[i:i + 1]).tobytes().hex() for i in range(3)]
 
 
 # ---------------------------------------------------------------------------
