@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -196,8 +196,10 @@ def measure_model(spec: M.ModelSpec, data: M.Dataset, tools: List[str], devices:
                 # results and on the host model (CModel.predict and friends).
                 row.update(check_contract(cm.contract, CompiledModel(X, ref, results, like=cm), est, X))
                 row.update(check_contract(cm.contract, cm, est, X, prefix="api_"))
-            # Batch throughput on rows that never repeat (models.throughput_rows).
+            # Batch throughput on rows that never repeat (models.throughput_rows),
+            # timed on idle cores: after the device builds of the tools before.
             batch = M.throughput_rows(data, prof["api_batch_rows"])
+            wait([fut for _, _, fut in pending])
             row.update(api_speed(cm, est, X[:1], batch, prof["api_min_time"]))
             if key == "emlearn_gen":
                 # MicroPython: module sizes per arch, RAM and time on the unix port.
