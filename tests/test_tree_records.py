@@ -74,6 +74,30 @@ def test_packed_tables_stay_within_the_budget(load_data: Any) -> None:
     np.testing.assert_array_equal(packed.records(), bitpacked.records())
 
 
+def test_whole_byte_records_and_fields_share_one_budget() -> None:
+    """A 100-stage boosted regressor: 19-bit records, and roots widened to
+    16 bits. Four-byte records fit the budget beside the widened roots but
+    not beside bit-packed ones; the budget is over the tables with every
+    field bit-packed, so the records take three bytes."""
+    from sklearn.datasets import make_regression
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    X, y = make_regression(2000, 60, random_state=0)
+    est = GradientBoostingRegressor(n_estimators=100, max_depth=3, random_state=0).fit(X.astype(np.float32), y)
+    ir = TREES.to_ir(est)
+    packed = pack.pack_trees(ir, real="float64")
+    with unittest.mock.patch.object(pack, "choose_record_bytes", lambda *args: 0), \
+            unittest.mock.patch.object(pack, "whole_byte_field_bits", lambda bits, *args: bits):
+        bitpacked = pack.pack_trees(ir, real="float64")
+    assert packed.record_bytes == 3 and packed.root_bits == 16 and bitpacked.root_bits < 16
+    assert packed.table_bytes <= (1 + pack.WHOLE_BYTE_BUDGET) * bitpacked.table_bytes
+    # The same other tables, measured as they are or as they were before a
+    # field was widened: four bytes fit the first budget, not the second.
+    n, bits = packed.n_nodes, packed.record_bits
+    assert pack.choose_record_bytes(n, bits, 20 * n, 32) == 4
+    assert pack.choose_record_bytes(n, bits, 20 * n, 32, 20 * n - 500) == 3
+
+
 @pytest.mark.parametrize("record_bytes", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_every_record_width_gives_the_bit_packed_results(monkeypatch: pytest.MonkeyPatch, load_data: Any,
                                                           record_bytes: int, tmp_path: Any) -> None:

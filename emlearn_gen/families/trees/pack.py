@@ -421,15 +421,20 @@ def float32_sums_fit(ir: TreeEnsemble) -> bool:
 WHOLE_BYTE_BUDGET = 0.10
 
 
-def choose_record_bytes(n_nodes: int, record_bits: int, other_bytes: int, word_bits: int) -> int:
+def choose_record_bytes(n_nodes: int, record_bits: int, other_bytes: int, word_bits: int,
+                        baseline_other_bytes: Optional[int] = None) -> int:
     """Bytes per record, or 0 for bit-packed records: the narrowest of 1, 2,
     4 or 8 bytes (one load of a machine type), else the fewest whole bytes,
     that holds a record and keeps the tables (nodes plus `other_bytes`)
-    within WHOLE_BYTE_BUDGET of their size with bit-packed records."""
+    within WHOLE_BYTE_BUDGET of their size with bit-packed records and, where
+    given, the other tables as `baseline_other_bytes` (their fields
+    bit-packed, before whole_byte_field_bits widened them): one budget for
+    every whole-byte field."""
     if n_nodes == 0 or record_bits > 64:
         return 0
+    baseline = other_bytes if baseline_other_bytes is None else baseline_other_bytes
     bitpacked_word_bytes = max(word_bits, word_bits_for(record_bits) if record_bits + 7 <= 64 else 64) // 8
-    budget = (1.0 + WHOLE_BYTE_BUDGET) * (other_bytes + packed_size(n_nodes, record_bits, bitpacked_word_bytes))
+    budget = (1.0 + WHOLE_BYTE_BUDGET) * (baseline + packed_size(n_nodes, record_bits, bitpacked_word_bytes))
     fewest = (record_bits + 7) // 8
     for candidate in (1 << (fewest - 1).bit_length(), fewest):
         if other_bytes + n_nodes * candidate <= budget:
@@ -592,6 +597,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     entry_word_bits = max(word_bits_for(entry_rows.entry_bits), word_bits_for(entry_rows.start_bits)) if entry_rows else 32
     estimate = (threshold_table.nbytes + leaf_values.nbytes + (entry_rows.table_bytes() if entry_rows else 0)
                 + (n_nodes * record_bits + leaf_codes.size * value_bits) // 8)
+    packed_root_bits, packed_leaf_class_bits = root_bits, leaf_class_bits
     root_bits = whole_byte_field_bits(root_bits, len(roots), estimate)
     if leaf_class_bits:
         leaf_class_bits = whole_byte_field_bits(leaf_class_bits, len(vote_classes), estimate)
@@ -599,12 +605,17 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     tree_class_bits = max(1, bits_for(ir.leaf_width - 1)) if one_sum is not None else 0
     other_word_bits = max(word_bits_for(root_bits), word_bits_for(value_bits), word_bits_for(start_bits),
                           word_bits_for(tree_class_bits), word_bits_for(leaf_class_bits), entry_word_bits)
-    other_bytes = (
-        threshold_table.nbytes + leaf_values.nbytes + len(roots) * root_bits // 8
-        + (leaf_codes.size * value_bits) // 8 + 4 * len(ir.trees)
-        + (entry_rows.table_bytes() - entry_rows.values.nbytes if entry_rows else 0)
-    )
-    record_bytes = choose_record_bytes(n_nodes, record_bits, other_bytes, other_word_bits)
+
+    def other_tables(root_bits: int, leaf_class_bits: int) -> int:
+        return (
+            threshold_table.nbytes + leaf_values.nbytes + len(roots) * root_bits // 8
+            + (len(vote_classes) * leaf_class_bits // 8 if vote_classes is not None else 0)
+            + (leaf_codes.size * value_bits) // 8 + 4 * len(ir.trees)
+            + (entry_rows.table_bytes() - entry_rows.values.nbytes if entry_rows else 0)
+        )
+
+    record_bytes = choose_record_bytes(n_nodes, record_bits, other_tables(root_bits, leaf_class_bits),
+                                       other_word_bits, other_tables(packed_root_bits, packed_leaf_class_bits))
     if record_bytes:
         word_bits = max(other_word_bits, 32 if record_bytes <= 4 else 64)
         nodes = _whole_byte_records(records, record_bytes)
