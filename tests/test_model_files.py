@@ -266,6 +266,35 @@ def test_damaged_files_raise_value_error_naming_the_problem(forest_file, damage)
     emlearn_gen.load_model_file(forest_file)  # the undamaged file loads
 
 
+def _other_widths(width: int) -> List[int]:
+    return sorted({1, width - 1, width + 1, 2 * width} - {0, width})
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.key for e in EXAMPLES])
+def test_an_entry_point_of_another_width_is_refused(example):
+    """The loader refuses an entry-point record whose width is not what the
+    kernel writes: a caller sizes its output buffer by that width, so a
+    narrower one would be written past (found by the model-file fuzzer on a
+    one-vs-rest SVC's decision_function)."""
+    est, _ = catalog.fitted(example)
+    cm = emlearn_gen.convert(est, name="model", **example.options)
+    if _why_refused(cm):
+        return
+    data = cm.to_model_file()
+    (_, _, _, _, _, n_entries, _, _, _, _, _, _, _, _) = _header(data)
+    tried = 0
+    for i in range(n_entries):
+        at = model_file._HEADER.size + i * model_file._ENTRY.size
+        entry = model_file._ENTRY.unpack_from(data, at)
+        for width in _other_widths(entry[-1]):
+            bad = bytearray(data)
+            model_file._ENTRY.pack_into(bad, at, *entry[:-1], width)
+            with pytest.raises(ValueError, match="entry point the model does not have, or of the wrong width"):
+                emlearn_gen.load_model_file(_recrc(bad))
+            tried += 1
+    assert tried >= n_entries > 0
+
+
 def test_metadata_that_contradicts_the_records_is_refused(forest_file):
     _, _, _, _, _, _, _, _, _, _, _, _, at, size = _header(forest_file)
     meta = forest_file[at : at + size].replace(b'"predict_proba"', b'"predict_probX"', 1)

@@ -503,7 +503,8 @@ inline status run_svm_as(const svm_model_t<Real>& m, const file_entry& e, const 
     const bool label = id == static_cast<uint8_t>(entry_id::predict) && e.kind == static_cast<uint8_t>(output_kind::label);
     const bool proba = id == static_cast<uint8_t>(entry_id::predict_proba) && values && m.has_proba &&
                        e.width == m.n_classes;
-    const bool decision = id == static_cast<uint8_t>(entry_id::decision_function) && values;
+    const bool decision = id == static_cast<uint8_t>(entry_id::decision_function) && values &&
+                          e.width == svm_decision_width(m);
     if (!label && !proba && !decision) return no_entry();
     Value* dec = a.take<Value>(n_decisions);
     Value* coupling = proba ? a.take<Value>(svm_proba_scratch(m)) : static_cast<Value*>(NULL);
@@ -632,7 +633,8 @@ inline status run_neighbors(const neighbors_model& m, const file_entry& e, const
       radius_predict(m, x, o.values);
       return status::ok;
     case kind::centroid: {
-      const bool decision = id == static_cast<uint8_t>(entry_id::decision_function) && values;
+      const bool decision = id == static_cast<uint8_t>(entry_id::decision_function) && values &&
+                            e.width == centroid_decision_width(m);
       if (!label && !decision && !proba) return no_entry();
       float* xs = a.take<float>(m.n_features);
       float* scores = proba ? static_cast<float*>(NULL) : a.take<float>(m.n_classes);

@@ -423,9 +423,16 @@ inline int32_t centroid_label(const M& m, const float* x, float* xs, float* scor
   return argmax(scores, static_cast<int32_t>(m.n_classes));
 }
 
-/// Nearest-centroid decision_function, written to `out`: scores[1] -
-/// scores[0] for two classes (one value), else the n_classes scores. `xs`
-/// (n_features) and `scores` (n_classes) are caller scratch.
+/// Values centroid_decision writes: 1 for two classes, else n_classes.
+template <typename M>
+inline uint32_t centroid_decision_width(const M& m) {
+  return m.n_classes == 2u ? 1u : m.n_classes;
+}
+
+/// Nearest-centroid decision_function, written to `out`
+/// (centroid_decision_width(m) values): scores[1] - scores[0] for two
+/// classes, else the n_classes scores. `xs` (n_features) and `scores`
+/// (n_classes) are caller scratch.
 template <typename M>
 inline void centroid_decision(const M& m, const float* x, float* xs, float* scores, float* out) {
   detail::centroid_scores(m, x, xs, scores);

@@ -102,6 +102,15 @@ inline uint32_t svm_n_decisions(const M& m) {
   return m.n_classes >= 2u ? m.n_classes * (m.n_classes - 1u) / 2u : 1u;
 }
 
+/// Values svm_decision_function writes for a classifier: 1 for two
+/// classes, n_classes one-vs-rest values, else the n_decisions pair
+/// decisions.
+template <typename M>
+inline uint32_t svm_decision_width(const M& m) {
+  if (m.n_classes == 2u) return 1u;
+  return m.ovr ? m.n_classes : svm_n_decisions(m);
+}
+
 /// Rows of dual_coef: n_classes - 1 for classifiers, else 1.
 template <typename M>
 inline uint32_t svm_n_coef_rows(const M& m) {
@@ -289,8 +298,8 @@ inline Real svm_ovr_value(uint32_t n_classes, const Real* dec, uint32_t c) {
 }  // namespace detail
 
 /// scikit-learn's decision_function of a classifier, from the decisions
-/// `dec` (svm_decisions), written to `out` as float (real64 values rounded
-/// once):
+/// `dec` (svm_decisions), written to `out` (svm_decision_width(m) values)
+/// as float (real64 values rounded once):
 ///   binary:          one value, -dec[0] (positive means classes[1]);
 ///   m.ovr, more than 2 classes: n_classes one-vs-rest values;
 ///   otherwise (one-vs-one): the n_decisions pair decisions (`out` may be
