@@ -4,8 +4,10 @@ The corpus is written here from the catalog: model files of every family,
 float32 and float64 tables, int8 and int16 storage. The fuzzer mutates them
 for EMLEARN_GEN_FUZZ_SECONDS (60 by default; set it higher to fuzz longer)
 and fails on any crash, sanitizer report, leak or input that runs longer
-than a few seconds; its output names the input that did it (fix the loader,
-then keep the input as a regression test in tests/cpp/test_model_file.cpp).
+than a few seconds; its message holds the input that did it, in hex, and the
+seed that replays the run (fix the loader, then keep the input, or the kind
+of damage it shows, as a regression test in tests/cpp/test_model_file.cpp or
+tests/test_model_files.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -93,6 +96,22 @@ def test_seed_files_load_and_run(fuzzer: Path, tmp_path: Path):
     assert f"Executed {files[-1]}" in result.stdout, result.stdout[-2000:]
 
 
+def _seed_line(output: str) -> str:
+    """libFuzzer's "INFO: Seed: N" line: -seed=N replays the run's mutations."""
+    return next((line + "\n" for line in output.splitlines() if line.startswith("INFO: Seed:")), "")
+
+
+def _as_hex(files: List[Path], limit: int = 16384) -> str:
+    """The inputs themselves, so that a failure on a machine whose temporary
+    folder is gone can still be replayed (`xxd -r -p input.hex input`)."""
+    parts = []
+    for path in files:
+        data = path.read_bytes()
+        shown = data[:limit].hex()
+        parts.append(f"{path.name} ({len(data)} bytes{', first ' + str(limit) if len(data) > limit else ''}):\n{shown}\n")
+    return "".join(parts)
+
+
 def test_fuzzing_finds_nothing(fuzzer: Path, tmp_path: Path):
     seconds = _seconds()
     corpus = tmp_path / "corpus"
@@ -108,8 +127,9 @@ def test_fuzzing_finds_nothing(fuzzer: Path, tmp_path: Path):
         tmp_path,
         seconds + 300,
     )
-    found = sorted(p.name for p in artifacts.iterdir())
+    found = sorted(artifacts.iterdir())
     assert result.returncode == 0 and not found, (
-        f"the fuzzer found inputs that break the loader: {found} in {artifacts}\n" + result.stdout[-6000:]
+        f"the fuzzer found inputs that break the loader: {[p.name for p in found]} in {artifacts}\n"
+        + _seed_line(result.stdout) + _as_hex(found) + result.stdout[-6000:]
     )
     assert "stat::number_of_executed_units" in result.stdout, result.stdout[-2000:]
