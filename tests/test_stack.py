@@ -177,7 +177,9 @@ def test_classifier_banner_counts_the_bytes_of_each_class(load_data):
     est = RandomForestClassifier(2, max_depth=4, random_state=0).fit(X, y)
     assert emlearn_gen.convert(est, name="many").packed.entry_class_bits
     for dtype, size in (("float64", 12), ("float32", 4)):
-        stated = stated_stack(emlearn_gen.convert(est, name="many", dtype=dtype).to_source())
+        source = emlearn_gen.convert(est, name="many", dtype=dtype).to_source()
+        stated = stated_stack(source)
         assert stated["predict"] == (50 * size + KERNEL_STACK_BYTES, 50 * size)
+        assert f"50 {'classes' if dtype == 'float64' else 'sums'} of {size} bytes" in source
         # float32 probabilities are summed in the caller's buffer.
         assert stated["predict_proba"][1] == (400 if dtype == "float64" else 0)

@@ -16,7 +16,9 @@ REAL_BYTES = {"float32": 4, "float64": 8}
 
 
 def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun}{'es' if noun.endswith('s') else 's'}"
 
 
 def tree_summary(packed: PackedForest, inline: bool = False) -> Tuple[str, ...]:
