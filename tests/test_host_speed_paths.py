@@ -5,8 +5,9 @@ float32 or float64 ndarray of the model's width) through one C++ call that
 checks and runs it; the trees' host kernel walks batches over its own
 expanded copy of the tables, several rows per tree at a time; ``n_jobs``
 splits a batch over threads. Every result must stay bit-identical to the
-general path: the Python checks (check_X) and, for trees, the header's own
-single-row kernel.
+general path: the Python checks (check_X) and, for trees, the single-row
+kernel: the header's own walk, or for models whose trees are all shallow the
+host's level-order walk, which the compiled header is checked against.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def _batch(X: np.ndarray, n_rows: int, seed: int = 0) -> np.ndarray:
 
 
 def _single_rows(cm, method: str, X: np.ndarray) -> np.ndarray:
-    """raw_outputs row by row: the header's own single-row kernel."""
+    """raw_outputs row by row: the single-row kernel (the header's own walk,
+    or the level-order walk of models whose trees all have one)."""
     return np.concatenate([cm.raw_outputs(method, X[i : i + 1]) for i in range(len(X))])
 
 
@@ -69,8 +71,9 @@ def _methods(cm):
 )
 def test_tree_batch_kernel_equals_the_single_row_kernel(example, dtype):
     """Batches walk the host's expanded node table with interleaved rows; a
-    single row walks the header's bit records. Same bits on every row, NaN
-    and inputs on every threshold included."""
+    single row walks the header's bit records, or the level-order copy of
+    trees that are all shallow (checked against the compiled header below).
+    Same bits on every row, NaN and inputs on every threshold included."""
     _, cm, X = _converted(example, dtype=dtype)
     X32 = _batch(X, 700)
     for method in _methods(cm):
@@ -348,7 +351,7 @@ def _one_tree_models(X: np.ndarray, y_random: np.ndarray):
 def test_every_batch_size_and_layout_equals_the_single_row_kernel(key, est, X):
     """Level-order and lane walks, NaN rows (with NaN-free blocks beside
     them), single-leaf and chain trees, sparse rows: each row's results in
-    a batch of any size equal the header's single-row walk, bit for bit,
+    a batch of any size equal the single-row walk, bit for bit,
     and the labels equal scikit-learn's."""
     cm = emlearn_gen.convert(est)
     rows = _batch(X, max(BATCH_SIZES), seed=7)
@@ -359,6 +362,42 @@ def test_every_batch_size_and_layout_equals_the_single_row_kernel(key, est, X):
             np.testing.assert_array_equal(_bits(got), _bits(want[:n]), err_msg=f"{method}, {n} rows")
     if hasattr(est, "classes_") or key == "isolation":
         np.testing.assert_array_equal(cm.predict(rows), est.predict(rows))
+
+
+def _level_order_models():
+    """(id, fitted estimator, rows) of models of several trees that are all
+    shallow enough for level order, whose single rows take the host's
+    level-order walk: leaf rows of one value in sums per class (boosting),
+    of one value in one sum (isolation), of a class row (a forest), with
+    and without NaN."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+    X = _noisy_rows(3000, 6, 0.1, seed=5)
+    y = (np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) ** 2 > 0.7).astype(int) + (np.nan_to_num(X[:, 2]) > 1.0)
+    by_key = {key: (key, est, rows) for key, est, rows in _layout_models()}
+    return [
+        by_key["boosted-sparse-rows"],
+        by_key["isolation"],
+        ("hgb-level-nan", HistGradientBoostingClassifier(max_iter=6, max_depth=3, random_state=0).fit(X, y), X),
+        ("forest-level-nan", RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0).fit(X, y), X),
+    ]
+
+
+@pytest.mark.parametrize("key, est, X", _level_order_models(), ids=lambda v: v if isinstance(v, str) else "")
+def test_one_row_of_level_order_trees_equals_the_compiled_header(key, est, X, emlearn_build_cache):
+    """One row of these models walks the host's level-order copy of the
+    trees rather than the header's records: the header compiled with the
+    host's g++, given the same rows one at a time, returns the same labels
+    and bits, NaN rows and rows on thresholds included."""
+    from emlearn_gen.testing import assert_device_matches
+
+    cm = emlearn_gen.convert(est)
+    rows = _batch(X, 24, seed=9)
+    assert np.isnan(rows).any() == key.endswith("-nan")
+    for i in range(len(rows)):
+        (report,) = assert_device_matches(cm, rows[i : i + 1], targets=["host"], cache=emlearn_build_cache).values()
+        assert report.n_samples == 1 and report.label_differences == 0 and report.tolerance == 0.0
+        assert report.bit_equal and all(report.bit_equal.values()), (i, report)
 
 
 @pytest.mark.parametrize("key, est, X", _layout_models(), ids=lambda v: v if isinstance(v, str) else "")

@@ -422,6 +422,57 @@ void expanded_sums(const expanded_forest<Real>& e, bool finite, const float* X, 
   }
 }
 
+// expanded_sums() of the one row x on a forest whose trees are all in level
+// order (or single leaves): per tree `depth` steps of arithmetic and one
+// leaf row added, in tree order from zero as forest_sum() adds them. A block
+// of one row would pay the block's set-up per tree; the header's walk, a
+// branch per split that the processor mispredicts about half the time.
+template <bool may_be_missing, bool one_value, typename Real>
+void level_row_sums(const expanded_forest<Real>& e, const float* x, Real* sums) {
+  typedef expanded_forest<Real> forest_type;
+  const size_t row_width = one_value ? 1u : e.row_width;
+  std::fill(sums, sums + e.width, emlearn_gen::zero<Real>());
+  const Real* values = e.rows.data();
+  const int32_t* roots = e.roots.data();
+  const typename forest_type::level_tree* level = e.level.data();
+  const typename forest_type::level_node* level_nodes = e.level_nodes.data();
+  const uint8_t* level_missing_left = e.level_missing_left.data();
+  const uint32_t* level_leaves = e.level_leaves.data();
+  const uint32_t* offsets = e.offsets.empty() ? nullptr : e.offsets.data();
+  for (size_t t = 0; t < e.n_trees; ++t) {
+    uint32_t leaf;
+    if (roots[t] < 0) {
+      leaf = static_cast<uint32_t>(~roots[t]);
+    } else {
+      const typename forest_type::level_tree& tree = level[t];
+      const typename forest_type::level_node* nodes = level_nodes + tree.first_node;
+      const uint8_t* missing_left = level_missing_left + tree.first_node;
+      uint32_t k = 0;
+      for (uint32_t d = 0; d < tree.depth; ++d) {
+        k = 2u * k + 1u +
+            forest_type::template goes_right<may_be_missing>(nodes[k].threshold, nodes[k].feature, x, missing_left + k);
+      }
+      leaf = level_leaves[tree.first_leaf + k - ((1u << tree.depth) - 1u)];
+    }
+    Real* y = offsets ? sums + offsets[t] : sums;
+    if (one_value) {
+      *y += values[leaf];
+    } else {
+      const Real* v = values + static_cast<size_t>(leaf) * row_width;
+      for (size_t j = 0; j < row_width; ++j) y[j] += v[j];
+    }
+  }
+}
+
+// level_row_sums() with its two switches as constants.
+template <typename Real>
+void level_row_sums(const expanded_forest<Real>& e, bool missing, const float* x, Real* sums) {
+  if (e.row_width == 1u) {
+    return missing ? level_row_sums<true, true>(e, x, sums) : level_row_sums<false, true>(e, x, sums);
+  }
+  return missing ? level_row_sums<true, false>(e, x, sums) : level_row_sums<false, false>(e, x, sums);
+}
+
 template <typename Real, typename Word>
 class tree_kernel : public kernel {
  public:
@@ -609,14 +660,23 @@ class tree_kernel : public kernel {
   }
 
   // Runs finish(i, sums) for each row i of X, `sums` its leaf_width sums as
-  // forest_sum() computes them (finish may rewrite them). One row takes the
-  // header's own walk (no block to set up); more rows the expanded forest, a
-  // block of rows at a time, which gives the same bits faster; a model with
-  // categorical splits, which the expanded forest does not decode, the
-  // header's walk row by row.
+  // forest_sum() computes them (finish may rewrite them). More than one row
+  // takes the expanded forest, a block of rows at a time, which gives the
+  // same bits faster. One row takes the level-order trees where every tree
+  // has them (boosting's shallow stages, isolation forests), else the
+  // header's own walk (no block to set up); a model with categorical splits,
+  // which the expanded forest does not decode, the header's walk row by row.
   template <typename Finish>
   static void for_each_sum(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>* e, bool finite,
                            const float* X, size_t n, Finish& finish) {
+    if (n == 1 && e != nullptr && e->all_level) {
+      Real local[16];
+      std::vector<Real> heap(f.leaf_width > 16u ? f.leaf_width : 0u);
+      Real* sums = heap.empty() ? local : heap.data();
+      level_row_sums(*e, !finite && any_missing(X, f.n_features), X, sums);
+      finish(0, sums);
+      return;
+    }
     if (n == 1 || e == nullptr) {
       // Most models have few sums: those stay on the stack.
       Real local[16];
