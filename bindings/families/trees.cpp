@@ -669,19 +669,16 @@ class tree_kernel : public kernel {
   template <typename Finish>
   static void for_each_sum(const emlearn_gen::forest<Real>& f, const expanded_forest<Real>* e, bool finite,
                            const float* X, size_t n, Finish& finish) {
-    if (n == 1 && e != nullptr && e->all_level) {
-      Real local[16];
-      std::vector<Real> heap(f.leaf_width > 16u ? f.leaf_width : 0u);
-      Real* sums = heap.empty() ? local : heap.data();
-      level_row_sums(*e, !finite && any_missing(X, f.n_features), X, sums);
-      finish(0, sums);
-      return;
-    }
     if (n == 1 || e == nullptr) {
       // Most models have few sums: those stay on the stack.
       Real local[16];
       std::vector<Real> heap(f.leaf_width > 16u ? f.leaf_width : 0u);
       Real* sums = heap.empty() ? local : heap.data();
+      if (n == 1 && e != nullptr && e->all_level) {
+        level_row_sums(*e, !finite && any_missing(X, f.n_features), X, sums);
+        finish(0, sums);
+        return;
+      }
       for (size_t i = 0; i < n; ++i) {
         emlearn_gen::forest_sum<Word>(f, X + i * f.n_features, sums);
         finish(i, sums);
