@@ -855,8 +855,10 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
     run_time = f"Run time: {env.get('elapsed_s', 0):.0f} s"
     if env.get("merged"):
         kept = env["merged"]
-        run_time += (f" (this run); the kept rows' {kept.get('mode')} run took "
-                     f"{_num(kept.get('elapsed_s')) or 0:.0f} s")
+        runs = kept.get("runs") or [kept]  # older files: the one run, inline
+        took = [f"{_num(run.get('elapsed_s')) or 0:.0f} s ({run.get('mode')}, {run.get('source_tree')})"
+                for run in runs]
+        run_time += f" (this run); the kept rows' {'run' if len(runs) == 1 else 'runs'} took " + ", ".join(took)
     parts += [run_time + "."]
     return "\n".join(parts) + "\n"
 

@@ -422,6 +422,20 @@ def kept_rows(out: Path, measured: set) -> List[Dict[str, Any]]:
     return rows
 
 
+RUN_KEYS = ("mode", "date", "source_tree", "elapsed_s")
+
+
+def kept_runs(previous: Dict[str, Any], kept: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The runs that measured the kept rows: the previous run and, if it was
+    itself a merge, the runs it kept rows of (each as mode, date, commit and
+    run time), less those none of whose rows is kept."""
+    earlier = previous.get("merged") or {}
+    runs = list(earlier.get("runs") or ([{k: earlier.get(k) for k in RUN_KEYS}] if earlier else []))
+    runs.append({k: previous.get(k) for k in RUN_KEYS})
+    trees = {str(r.get("measured_at", "")).split(" ")[0] for r in kept}
+    return [run for run in runs if str(run.get("source_tree")) in trees]
+
+
 def merged(kept: List[Dict[str, Any]], rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Kept and new rows, models in the order of models.MODELS."""
     order = {m.key: i for i, m in enumerate(M.MODELS)}
@@ -526,8 +540,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     kept = kept_rows(out, {s.key for s in specs}) if args.merge else []
     if kept:
         previous = json.loads((out / "environment.json").read_text(encoding="utf-8"))
-        env["merged"] = {"models": list(dict.fromkeys(r["model"] for r in kept)),
-                         **{k: previous.get(k) for k in ("mode", "date", "source_tree", "elapsed_s")}}
+        env["merged"] = {"models": list(dict.fromkeys(r["model"] for r in kept)), "runs": kept_runs(previous, kept)}
         log(f"--merge: keeping the rows of {len(env['merged']['models'])} models from {out}/results.csv")
     t_start = time.perf_counter()
     rows: List[Dict[str, Any]] = []

@@ -92,3 +92,16 @@ def test_quick_run_fails_on_a_mixture_fidelity_regression(tmp_path, monkeypatch,
     (row,) = [r for r in rows if r["tool"] == "emlearn_gen"]
     assert str(row["contract"]).startswith("broken")
     assert row["api_contract"] == "kept"
+
+
+def test_a_merge_of_a_merge_names_every_run_its_kept_rows_come_from():
+    first = {"mode": "full", "date": "d1", "source_tree": "aaa", "elapsed_s": 1600.0}
+    second = {"mode": "full", "date": "d2", "source_tree": "bbb", "elapsed_s": 30.0,
+              "merged": {"models": ["m1"], "runs": [first]}}
+    kept = [{"model": "m1", "measured_at": "aaa"}, {"model": "m2", "measured_at": "bbb (ccc at the end of that run)"}]
+    assert bench_run.kept_runs(second, kept) == [first, {k: second[k] for k in bench_run.RUN_KEYS}]
+    # A run none of whose rows is kept is not named.
+    assert bench_run.kept_runs(second, kept[1:]) == [{k: second[k] for k in bench_run.RUN_KEYS}]
+    # An environment written before runs were listed holds its one run inline.
+    older = {**second, "merged": {"models": ["m1"], **first}}
+    assert bench_run.kept_runs(older, kept) == [first, {k: second[k] for k in bench_run.RUN_KEYS}]
