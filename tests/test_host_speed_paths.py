@@ -317,6 +317,10 @@ def _layout_models():
     Xc = np.nan_to_num(X)
     return [
         ("level-nan", DecisionTreeClassifier(max_depth=5, random_state=0).fit(X, y), X),
+        ("pure-forest-lanes-nan", _pure_leaves(RandomForestClassifier(n_estimators=6, random_state=0).fit(X, y_random)),
+         X),
+        ("pure-forest-level-nan", _pure_leaves(RandomForestClassifier(n_estimators=5, random_state=0).fit(X, _thirds(X))),
+         X),
         ("lanes-nan", DecisionTreeClassifier(random_state=0).fit(X, y_random), X),
         ("forest-nan", RandomForestClassifier(n_estimators=6, max_depth=7, min_samples_leaf=3,
                                               random_state=0).fit(X, y_random), X),
@@ -327,6 +331,23 @@ def _layout_models():
         ("isolation", IsolationForest(n_estimators=9, random_state=0).fit(Xc), Xc),
         *_one_tree_models(X, y_random),
     ]
+
+
+def _thirds(X: np.ndarray) -> np.ndarray:
+    """Three classes from the first feature alone (NaN as 0): full-depth
+    trees split them in a few levels, into pure leaves."""
+    return np.digitize(np.nan_to_num(X[:, 0]), [-0.5, 0.5])
+
+
+def _pure_leaves(forest):
+    """The forest, checked to have pure leaves only: each of its leaf rows
+    holds one class, which the batch kernel adds as one value (the other
+    sums' zeros left out)."""
+    for tree in forest.estimators_:
+        leaves = tree.tree_.children_left == -1
+        shares = tree.tree_.value[leaves, 0, :]
+        assert ((shares == 0) | (shares == 1)).all() and (shares.sum(axis=1) == 1).all()
+    return forest
 
 
 def _one_tree_models(X: np.ndarray, y_random: np.ndarray):
@@ -368,8 +389,8 @@ def _level_order_models():
     """(id, fitted estimator, rows) of models of several trees that are all
     shallow enough for level order, whose single rows take the host's
     level-order walk: leaf rows of one value in sums per class (boosting),
-    of one value in one sum (isolation), of a class row (a forest), with
-    and without NaN."""
+    of one value in one sum (isolation), of a class row (a forest), of one
+    class (a forest of pure leaves), with and without NaN."""
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
     X = _noisy_rows(3000, 6, 0.1, seed=5)
@@ -378,6 +399,7 @@ def _level_order_models():
     return [
         by_key["boosted-sparse-rows"],
         by_key["isolation"],
+        by_key["pure-forest-level-nan"],
         ("hgb-level-nan", HistGradientBoostingClassifier(max_iter=6, max_depth=3, random_state=0).fit(X, y), X),
         ("forest-level-nan", RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0).fit(X, y), X),
     ]
