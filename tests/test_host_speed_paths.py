@@ -319,8 +319,10 @@ def _layout_models():
         ("level-nan", DecisionTreeClassifier(max_depth=5, random_state=0).fit(X, y), X),
         ("pure-forest-lanes-nan", _pure_leaves(RandomForestClassifier(n_estimators=6, random_state=0).fit(X, y_random)),
          X),
-        ("pure-forest-level-nan", _pure_leaves(RandomForestClassifier(n_estimators=5, random_state=0).fit(X, _thirds(X))),
-         X),
+        # Every feature a candidate at each split: the first feature's two
+        # thresholds alone, trees of depth 2 (level order).
+        ("pure-forest-level-nan", _pure_leaves(RandomForestClassifier(n_estimators=5, max_features=None,
+                                                                      random_state=0).fit(X, _thirds(X))), X),
         ("lanes-nan", DecisionTreeClassifier(random_state=0).fit(X, y_random), X),
         ("forest-nan", RandomForestClassifier(n_estimators=6, max_depth=7, min_samples_leaf=3,
                                               random_state=0).fit(X, y_random), X),
@@ -334,8 +336,8 @@ def _layout_models():
 
 
 def _thirds(X: np.ndarray) -> np.ndarray:
-    """Three classes from the first feature alone (NaN as 0): full-depth
-    trees split them in a few levels, into pure leaves."""
+    """Three classes from the first feature alone (NaN as 0): two splits
+    of it make pure leaves."""
     return np.digitize(np.nan_to_num(X[:, 0]), [-0.5, 0.5])
 
 
