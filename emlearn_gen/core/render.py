@@ -158,10 +158,6 @@ def _classes_context(classes: Any) -> Dict[str, Any]:
     }
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def stack_lines(cm: Any) -> List[str]:
     """Banner lines stating the stack each entry point needs at most."""
     kernel = cm.family.kernel_stack(cm._lowered)
