@@ -1,4 +1,6 @@
-"""The model-file loader under libFuzzer, ASan and UBSan (tests/fuzz/).
+"""The model-file loader under libFuzzer, ASan and UBSan (tests/fuzz/), and
+every single-bit flip, truncation and extreme header word of one file of
+each family under ASan and UBSan (tests/fuzz/mutate_model_files.cpp).
 
 The corpus is written here from the catalog: model files of every family,
 float32 and float64 tables, int8 and int16 storage. The fuzzer mutates them
@@ -46,17 +48,21 @@ def _seconds() -> int:
 @pytest.fixture(scope="module")
 def fuzzer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fuzz target, built with clang's libFuzzer and the sanitizers."""
-    clang = require_tool("clang++", "clang")
     out = tmp_path_factory.mktemp("fuzz") / "fuzz_model_file"
+    _build("fuzz_model_file.cpp", "fuzzer,address,undefined", out)
+    return out
+
+
+def _build(source: str, sanitizers: str, out: Path) -> None:
+    clang = require_tool("clang++", "clang")
     cmd = [
-        clang, "-std=c++11", "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
-        f"-I{REPO / 'runtime' / 'include'}", str(FUZZ_DIR / "fuzz_model_file.cpp"), "-o", str(out),
+        clang, "-std=c++11", "-g", "-O1", f"-fsanitize={sanitizers}", "-fno-sanitize-recover=all",
+        f"-I{REPO / 'runtime' / 'include'}", str(FUZZ_DIR / source), "-o", str(out),
     ]
     result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
     if result.returncode != 0 and "fuzzer" in result.stdout and ("cannot find" in result.stdout or "unsupported" in result.stdout):
         missing(f"clang++ here has no libFuzzer (apt-get install clang): {result.stdout[-500:]}")
     assert result.returncode == 0, " ".join(cmd) + "\n" + result.stdout
-    return out
 
 
 def _corpus(folder: Path) -> int:
@@ -133,3 +139,26 @@ def test_fuzzing_finds_nothing(fuzzer: Path, tmp_path: Path):
         + _seed_line(result.stdout) + _as_hex(found) + result.stdout[-6000:]
     )
     assert "stat::number_of_executed_units" in result.stdout, result.stdout[-2000:]
+
+
+def test_every_mutant_of_each_seed_is_refused_or_runs(tmp_path: Path):
+    """Every bit of each seed flipped (and again with its CRC made right),
+    every truncation and every 32-bit word of its header and records at 0,
+    1, 2^31 - 1 and 2^32 - 1: the loader refuses each mutant with a status,
+    or it loads and runs every entry point it lists, under ASan and UBSan."""
+    mutator = tmp_path / "mutate_model_files"
+    _build("mutate_model_files.cpp", "address,undefined", mutator)
+    seeds = tmp_path / "seeds"
+    _corpus(seeds)
+    files = sorted(seeds.iterdir())
+    result = subprocess.run(
+        [str(mutator), *map(str, files)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-6000:]
+    for path in files:
+        size = path.stat().st_size
+        data = path.read_bytes()
+        header_words = min(size, 32 + 8 * data[10] + 4 * data[11] + 12 * data[12]) // 4
+        expected = 8 * size + size + 4 * header_words
+        assert f"{path}: {expected} mutants" in result.stdout, result.stdout[-2000:]
