@@ -4,30 +4,51 @@ predict, measured in the same process and run."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 
 
-def per_call(fn: Callable[[], Any], min_time: float, repeats: int = 5) -> float:
-    """Best-of-``repeats`` seconds per call, each repeat lasting >= min_time."""
-    fn()  # warm up (first-call allocations, lazy imports)
+def _calibrated(fn: Callable[[], Any], min_time: float) -> Tuple[int, float]:
+    """(calls per repeat, seconds per call of the last try): the fewest calls
+    that last >= min_time, after one call to warm up (first-call
+    allocations, lazy imports)."""
+    fn()
     number = 1
     while True:
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time or number >= 1 << 20:
-            break
-        number *= 2 if elapsed <= 0 else max(2, min(10, int(min_time / elapsed) + 1))
-    best = elapsed / number
+        per = _seconds_per_call(fn, number)
+        if per * number >= min_time or number >= 1 << 20:
+            return number, per
+        number *= 2 if per <= 0 else max(2, min(10, int(min_time / (per * number)) + 1))
+
+
+def _seconds_per_call(fn: Callable[[], Any], number: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / number
+
+
+def per_call(fn: Callable[[], Any], min_time: float, repeats: int = 5) -> float:
+    """Best-of-``repeats`` seconds per call, each repeat lasting >= min_time."""
+    number, best = _calibrated(fn, min_time)
     for _ in range(repeats - 1):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
+        best = min(best, _seconds_per_call(fn, number))
     return best
+
+
+def per_call_pair(first: Callable[[], Any], second: Callable[[], Any], min_time: float,
+                  repeats: int = 5) -> Tuple[float, float]:
+    """per_call of two functions whose ratio is wanted, their repeats taken
+    in turns (first, second, first, ...): a machine whose speed drifts
+    during the measurement (other tenants, clock changes) slows both alike
+    instead of whichever was timed in the slow stretch."""
+    number_a, best_a = _calibrated(first, min_time)
+    number_b, best_b = _calibrated(second, min_time)
+    for _ in range(repeats - 1):
+        best_a = min(best_a, _seconds_per_call(first, number_a))
+        best_b = min(best_b, _seconds_per_call(second, number_b))
+    return best_a, best_b
 
 
 def api_speed(cmodel: Any, estimator: Any, x1: np.ndarray, batch: np.ndarray, min_time: float) -> Dict[str, float]:
@@ -41,10 +62,8 @@ def api_speed(cmodel: Any, estimator: Any, x1: np.ndarray, batch: np.ndarray, mi
     x1 = np.ascontiguousarray(x1, dtype=np.float32).reshape(1, -1)
     Xb = np.ascontiguousarray(batch, dtype=np.float32)
     batch_rows = Xb.shape[0]
-    ours_1 = per_call(lambda: cmodel.predict(x1), min_time)
-    sk_1 = per_call(lambda: estimator.predict(x1), min_time)
-    ours_b = per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)
-    sk_b = per_call(lambda: estimator.predict(Xb), min_time, repeats=3)
+    ours_1, sk_1 = per_call_pair(lambda: cmodel.predict(x1), lambda: estimator.predict(x1), min_time)
+    ours_b, sk_b = per_call_pair(lambda: cmodel.predict(Xb), lambda: estimator.predict(Xb), min_time, repeats=3)
     threads = _threaded_ratio(cmodel, estimator, Xb, min_time)
     return {
         **threads,
@@ -68,8 +87,7 @@ def _threaded_ratio(cmodel: Any, estimator: Any, Xb: np.ndarray, min_time: float
     try:
         estimator.set_params(n_jobs=-1)
         cmodel.n_jobs = -1
-        ours = per_call(lambda: cmodel.predict(Xb), min_time, repeats=3)
-        sk = per_call(lambda: estimator.predict(Xb), min_time, repeats=3)
+        ours, sk = per_call_pair(lambda: cmodel.predict(Xb), lambda: estimator.predict(Xb), min_time, repeats=3)
     finally:
         estimator.set_params(n_jobs=1)
         cmodel.n_jobs = 1

@@ -838,7 +838,7 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
                   micropython_table(rows), ""]
     parts += ["## Speed: Python API on the host", "",
               "`CModel.predict` against the estimator's `predict` (n_jobs=1 on both), same process and run; "
-              "best of several repeats. The threads ratio: the same batch with `n_jobs=-1` on both (every "
+              "best of several repeats, the two taken in turns. The threads ratio: the same batch with `n_jobs=-1` on both (every "
               "CPU; wall time), where the estimator takes n_jobs (forests, isolation forests); `–` elsewhere. "
               "The batch rows never repeat: test rows with an independent "
               "perturbation of every feature (integer-valued sets: -1, 0 or +1, clipped to the training "

@@ -105,3 +105,15 @@ def test_a_merge_of_a_merge_names_every_run_its_kept_rows_come_from():
     # An environment written before runs were listed holds its one run inline.
     older = {**second, "merged": {"models": ["m1"], **first}}
     assert bench_run.kept_runs(older, kept) == [first, {k: second[k] for k in bench_run.RUN_KEYS}]
+
+
+def test_paired_timings_take_their_repeats_in_turns():
+    """CModel's and scikit-learn's timings alternate after each is
+    calibrated, so that a drift in the machine's speed reaches both."""
+    from benchmarks.pyspeed import per_call_pair
+
+    calls = []
+    first, second = per_call_pair(lambda: calls.append("ours"), lambda: calls.append("sklearn"), 0.0, repeats=3)
+    # Each: one call to warm up and one to calibrate; then two repeats in turns.
+    assert calls == ["ours", "ours", "sklearn", "sklearn", "ours", "sklearn", "ours", "sklearn"]
+    assert first > 0.0 and second > 0.0
