@@ -126,6 +126,24 @@ inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
   return static_cast<Word>((word >> (pos & 7u)) & mask);
 }
 
+/// read_bits() for a caller that masks every field it extracts: the field's
+/// width bits, and above them whatever the read reached past it (at least
+/// sizeof(Word) * 8 - 7 bits are the string's, from `pos` on).
+template <typename Word>
+inline Word read_bits_unmasked(const uint8_t* bits, uint32_t pos) {
+  Word word = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(__AVR__)
+  memcpy(&word, bits + (pos >> 3), sizeof(Word));
+#else
+  uint8_t bytes[sizeof(Word)];
+  table_copy(bytes, bits + (pos >> 3), sizeof(Word));
+  for (unsigned i = sizeof(Word); i > 0; --i) {
+    word = static_cast<Word>((word << 8) | bytes[i - 1]);
+  }
+#endif
+  return static_cast<Word>(word >> (pos & 7u));
+}
+
 // Whether unaligned loads of 4 and 8 bytes are single instructions
 // (little-endian machines that allow them, with a flat address space).
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(__AVR__) && \
@@ -323,6 +341,19 @@ inline Word read_bits(far_table<uint8_t, Chunks, Shift> bits, uint32_t pos, uint
   }
   const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
   return static_cast<Word>((word >> (pos & 7u)) & mask);
+}
+
+/// read_bits_unmasked() of a bit string held as a far table.
+template <typename Word, typename Chunks, uint8_t Shift>
+inline Word read_bits_unmasked(far_table<uint8_t, Chunks, Shift> bits, uint32_t pos) {
+  static_assert(sizeof(Word) <= far_chunk_overlap, "a read stays inside one chunk");
+  uint8_t bytes[sizeof(Word)];
+  memcpy_PF(bytes, far_element(bits, pos >> 3), sizeof(Word));
+  Word word = 0;
+  for (unsigned i = sizeof(Word); i > 0; --i) {
+    word = static_cast<Word>((word << 8) | bytes[i - 1]);
+  }
+  return static_cast<Word>(word >> (pos & 7u));
 }
 
 /// read_bytes() of a table held as a far table.

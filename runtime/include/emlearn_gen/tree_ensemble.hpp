@@ -183,7 +183,7 @@ inline Word node_record_unmasked(const F& f, uint32_t node) {
   if (f.record_bytes != 0u) {
     return read_bytes_unmasked<Word>(f.nodes, node * static_cast<uint32_t>(f.record_bytes), f.record_bytes);
   }
-  return node_record<Word>(f, node);
+  return read_bits_unmasked<Word>(f.nodes, node * static_cast<uint32_t>(record_bits(f)));
 }
 
 /// Values in one leaf row: leaf_width, or 1 for sparse rows.
@@ -528,23 +528,34 @@ EMLEARN_GEN_TREES_NOINLINE uint32_t numeric_walk(const F& f, uint32_t node, cons
   const Word right_leaf = static_cast<Word>(flag_right_leaf) << f.feature_bits;
   const Word missing_left = static_cast<Word>(flag_missing_left) << f.feature_bits;
   const Word thr_mask = static_cast<Word>((static_cast<Word>(1) << f.thr_bits) - 1u);
-  // Whole-byte records whose thresholds are indexed: where
-  // EMLEARN_GEN_TREES_WALK_BY_OFFSET, the walk follows the record's byte
-  // offset rather than its index (no multiply per step).
+  // Where the walk is: the record's bit position (bit-packed records), its
+  // byte offset (whole-byte records whose thresholds are indexed, where
+  // EMLEARN_GEN_TREES_WALK_BY_OFFSET), or else its index; a step of n
+  // records moves it n strides. No multiply per step for the first two.
+  // Bit-packed records with thresholds one per node: `t_at` follows the node
+  // in the thresholds (no index to scale per threshold).
+  const bool by_bits = f.record_bytes == 0u;
   const bool by_offset = EMLEARN_GEN_TREES_WALK_BY_OFFSET && f.record_bytes != 0u && f.thr_bits != 0u;
-  const uint32_t stride = by_offset ? f.record_bytes : 1u;
+  const uint32_t stride = by_bits ? record_bits(f) : by_offset ? f.record_bytes : 1u;
   uint32_t at = node * stride;
+  const bool t_follows = by_bits && f.thr_bits == 0u;
+  auto t_at = table_from(f.thresholds, t_follows ? node : 0u);
   for (;;) {
-    const Word record =
-        by_offset ? read_bytes_unmasked<Word>(f.nodes, at, f.record_bytes) : node_record_unmasked<Word>(f, at);
+    const Word record = by_bits     ? read_bits_unmasked<Word>(f.nodes, at)
+                        : by_offset ? read_bytes_unmasked<Word>(f.nodes, at, f.record_bytes)
+                                    : node_record_unmasked<Word>(f, at);
     const float value = x[static_cast<uint32_t>(record & feature_mask)];
-    const float t =
-        table_read(f.thresholds, f.thr_bits ? static_cast<uint32_t>((record >> thr_shift) & thr_mask) : at);
+    const float t = f.thr_bits    ? table_read(f.thresholds, static_cast<uint32_t>((record >> thr_shift) & thr_mask))
+                    : t_follows ? table_read(t_at, 0u)
+                                : table_read(f.thresholds, at);
     if (goes_left<Bare>(f, value, t, (record & missing_left) != 0u)) {
       if (record & left_leaf) {
         return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
       }
       at += stride;
+      if (t_follows) {
+        t_at = table_from(t_at, 1u);
+      }
       continue;
     }
     // Right: the common case, both children split nodes, tested first with
@@ -552,10 +563,16 @@ EMLEARN_GEN_TREES_NOINLINE uint32_t numeric_walk(const F& f, uint32_t node, cons
     const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
     if ((record & (left_leaf | right_leaf)) == 0u) {
       at += ref * stride;
+      if (t_follows) {
+        t_at = table_from(t_at, ref);
+      }
     } else if (record & right_leaf) {
       return ref + ((record & left_leaf) ? 1u : 0u);
     } else {
       at += stride;  // the left child a leaf: the right one is next
+      if (t_follows) {
+        t_at = table_from(t_at, 1u);
+      }
     }
   }
 }
