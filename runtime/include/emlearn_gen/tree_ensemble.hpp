@@ -517,9 +517,10 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE bool goes_left(const F& f, float value, float t,
 /// per split. The record is read without its mask (each field is masked as
 /// it is extracted), and the leaf flag of the side taken is tested before
 /// `ref` is extracted. With `Bare` (bare_comparisons holds for `x`) a split
-/// is `value <= threshold` alone.
+/// is `value <= threshold` alone. In line: numeric_walk and numeric_forest
+/// below are its two out-of-line forms.
 template <typename Word, bool Bare, typename F>
-EMLEARN_GEN_TREES_NOINLINE uint32_t numeric_walk(const F& f, uint32_t node, const float* x) {
+EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t numeric_descent(const F& f, uint32_t node, const float* x) {
   const Word feature_mask = static_cast<Word>((static_cast<Word>(1) << f.feature_bits) - 1u);
   const uint8_t ref_shift = static_cast<uint8_t>(f.feature_bits + flag_bits);
   const Word ref_mask = static_cast<Word>((static_cast<Word>(1) << f.ref_bits) - 1u);
@@ -576,6 +577,23 @@ EMLEARN_GEN_TREES_NOINLINE uint32_t numeric_walk(const F& f, uint32_t node, cons
     }
   }
 }
+
+/// numeric_descent for one tree (forest_leaf).
+template <typename Word, bool Bare, typename F>
+EMLEARN_GEN_TREES_NOINLINE uint32_t numeric_walk(const F& f, uint32_t node, const float* x) {
+  return numeric_descent<Word, Bare>(f, node, x);
+}
+
+/// for_each_leaf for models without categorical features: the loop over
+/// the trees and the walk in one function, so that a tree costs no call and
+/// the walk's registers are set up once per row.
+template <typename Word, bool Bare, typename F, typename Sink>
+EMLEARN_GEN_TREES_NOINLINE void numeric_forest(const F& f, const float* x, Sink& sink) {
+  for (uint32_t t = 0; t < f.n_trees; ++t) {
+    const uint32_t node = static_cast<uint32_t>(read_field<Word>(f.roots, t, f.root_bits));
+    sink(t, node >= f.n_nodes ? node - f.n_nodes : numeric_descent<Word, Bare>(f, node, x));
+  }
+}
 }  // namespace detail
 
 /// Leaf row reached by `x` in tree `tree`. `x` holds n_features values;
@@ -621,6 +639,27 @@ inline uint32_t forest_leaf(const F& f, uint32_t tree, const float* x, bool bare
       return ref + ((!left && (flags & detail::flag_left_leaf)) ? 1u : 0u);
     }
     node += (left || (flags & detail::flag_left_leaf)) ? 1u : ref;
+  }
+}
+
+/// Calls sink(t, forest_leaf(f, t, x)) for every tree t, in tree order:
+/// `sink` is any callable taking (uint32_t tree, uint32_t leaf). The row is
+/// scanned for NaN once (bare_comparisons). Stack: a few words and the sink's.
+template <typename Word, typename F, typename Sink>
+inline void for_each_leaf(const F& f, const float* x, Sink& sink) {
+  const bool bare = detail::bare_comparisons(f, x);
+  // A single tree has no call per tree to save: forest_leaf's walk, whose
+  // registers are its own, measured fewer instructions there.
+  if (f.n_cat_values == 0u && f.n_trees != 1u) {
+    if (bare) {
+      detail::numeric_forest<Word, true>(f, x, sink);
+    } else {
+      detail::numeric_forest<Word, false>(f, x, sink);
+    }
+    return;
+  }
+  for (uint32_t t = 0; t < f.n_trees; ++t) {
+    sink(t, forest_leaf<Word>(f, t, x, bare));
   }
 }
 
@@ -683,10 +722,8 @@ inline void forest_votes(const F& f, const float* x, uint32_t* votes) {
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     votes[j] = 0u;
   }
-  const bool bare = detail::bare_comparisons(f, x);
-  for (uint32_t t = 0; t < f.n_trees; ++t) {
-    ++votes[detail::leaf_class<Word>(f, forest_leaf<Word>(f, t, x, bare))];
-  }
+  auto vote = [&f, votes](uint32_t, uint32_t leaf) { ++votes[detail::leaf_class<Word>(f, leaf)]; };
+  for_each_leaf<Word>(f, x, vote);
 }
 
 /// The class probabilities of vote counts, as forest_mean and then to_float
@@ -708,10 +745,10 @@ inline void forest_sum(const F& f, const float* x, typename F::real_type* out) {
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     out[j] = zero<Real>();
   }
-  const bool bare = detail::bare_comparisons(f, x);
-  for (uint32_t t = 0; t < f.n_trees; ++t) {
-    forest_add_leaf<Word>(f, forest_leaf<Word>(f, t, x, bare), out + detail::tree_sum<Word>(f, t));
-  }
+  auto add = [&f, out](uint32_t t, uint32_t leaf) {
+    forest_add_leaf<Word>(f, leaf, out + detail::tree_sum<Word>(f, t));
+  };
+  for_each_leaf<Word>(f, x, add);
 }
 
 /// Mean of the leaf rows that `x` reaches, one per tree, as scikit-learn
@@ -932,10 +969,8 @@ inline bool approximation<true>::label(const F& f, const float* x, uint32_t* app
   for (uint16_t j = 0; j < f.leaf_width; ++j) {
     approx[j] = 0u;
   }
-  const bool bare = bare_comparisons(f, x);
-  for (uint32_t t = 0; t < n; ++t) {
-    add_approximate_row<Word>(f, forest_leaf<Word>(f, t, x, bare), approx);
-  }
+  auto add = [&f, approx](uint32_t, uint32_t leaf) { add_approximate_row<Word>(f, leaf, approx); };
+  for_each_leaf<Word>(f, x, add);
   uint32_t best = 0;
   for (uint16_t j = 1; j < f.leaf_width; ++j) {
     best = approx[j] > approx[best] ? j : best;
