@@ -117,6 +117,14 @@ class ModelSpec:
     in_full: bool = True
 
 
+#: Boosted model and the forest of its shape: as many trees, as deep, on the
+#: same data. "Flash per split node in line with forests" compares the two.
+SHAPE_TWINS: Tuple[Tuple[str, str], ...] = (
+    ("gb20_d3_synth60", "rf100_d3_synth60"),
+    ("gbr100_d3_synth60r", "rfr100_d3_synth60r"),
+)
+
+
 def _rf(n: int, depth: Any) -> Callable[[], Any]:
     return lambda: RandomForestClassifier(n_estimators=n, max_depth=depth, random_state=0, n_jobs=1)
 
@@ -178,6 +186,14 @@ MODELS: Tuple[ModelSpec, ...] = (
     ModelSpec("gb500_d3_synth60", "synth60",
               lambda: GradientBoostingClassifier(n_estimators=500, max_depth=3, random_state=0),
               "boosting", "GradientBoostingClassifier, 500 stages x 5 classes, depth 3", large=True),
+    # Forests of the boosted models' shape (100 trees of depth 3, on the same
+    # data): a boosted model's flash per split node is held against theirs
+    # (SHAPE_TWINS), since a forest of deep trees shares its leaves' rows
+    # where 100 shallow trees cannot.
+    ModelSpec("rf100_d3_synth60", "synth60", _rf(100, 3), "trees",
+              "RandomForestClassifier, 100 trees, max_depth=3 (gb20_d3_synth60's shape)"),
+    ModelSpec("rfr100_d3_synth60r", "synth60r", _rfr(100, 3), "trees",
+              "RandomForestRegressor, 100 trees, max_depth=3 (gbr100_d3_synth60r's shape)"),
     ModelSpec("iforest100_outliers16", "outliers16",
               lambda: IsolationForest(n_estimators=100, random_state=0, n_jobs=1),
               "anomaly", "IsolationForest, 100 trees, max_samples='auto' (256)", in_quick=True),

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+from .models import SHAPE_TWINS
 from .native import DEVICES
 
 TARGETS = {
@@ -18,6 +19,9 @@ TARGETS = {
     "api_single_speedup": 70.0,
     "api_batch_throughput_ratio": 2.0,
     "convert_500_trees_s": 10.0,
+    # A boosted model's flash per split node, against the forest of its shape
+    # in the same dtype (SHAPE_TWINS), M0 and M4F: "in line with forests".
+    "boosted_bytes_per_split_vs_forest": 1.1,
 }
 
 #: Families whose models are trees (forests, boosting, isolation forests).
@@ -507,6 +511,21 @@ def target_lines(rows: List[Dict[str, Any]]) -> List[str]:
             kind = "integer-valued" if integer else "continuous"
             out.append(f"- Flash per split node, forests on {kind} features, {dev.upper()}, at most {limit:g} B: "
                        f"{verdict(worst[f'{dev}_bytes_per_split'] <= limit)} ({vals})")
+    limit = TARGETS["boosted_bytes_per_split_vs_forest"]
+    for boosted, forest in SHAPE_TWINS:
+        b = next((r for r in ours if r["model"] == boosted), None)
+        # The forest's row in the boosted model's dtype: its default or the other one beside it.
+        f = next((r for r in rows if r["model"] == forest and str(r.get("tool", "")).startswith("emlearn_gen")
+                  and r.get("sums_dtype") == (b or {}).get("sums_dtype")), None)
+        pairs = [(dev, _num((b or {}).get(f"{dev}_bytes_per_split")), _num((f or {}).get(f"{dev}_bytes_per_split")))
+                 for dev in ("m0", "m4f")]
+        pairs = [(dev, x, y) for dev, x, y in pairs if x is not None and y]
+        if not pairs:
+            continue
+        ok = all(x <= limit * y for _, x, y in pairs)
+        vals = ", ".join(f"{dev.upper()} {x:.2f} against {y:.2f} ({x / y:.2f}x)" for dev, x, y in pairs)
+        out.append(f"- Flash per split node of {boosted} at most {limit:g}x that of {forest}, the forest of its "
+                   f"shape, both in {b['sums_dtype']}: {verdict(ok)} ({vals})")
     # The speed targets are the tree kernels' (forests, boosting, isolation forests).
     speed = [r for r in ours if _num(r.get("api_single_speedup")) is not None and r["family"] in TREE_FAMILIES]
     if speed:
