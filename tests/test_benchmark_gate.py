@@ -117,3 +117,34 @@ def test_paired_timings_take_their_repeats_in_turns():
     # Each: one call to warm up and one to calibrate; then two repeats in turns.
     assert calls == ["ours", "ours", "sklearn", "sklearn", "ours", "sklearn", "ours", "sklearn"]
     assert first > 0.0 and second > 0.0
+
+
+def test_boosted_flash_per_split_is_held_against_the_forest_of_its_shape_in_its_dtype():
+    """The target line compares a boosted model with its twin forest's row in
+    the boosted model's dtype (the forest's default or its other dtype), and
+    says "not met" once the boosted model takes more than 1.1x."""
+    from benchmarks.models import SHAPE_TWINS
+    from benchmarks.report import TARGETS, target_lines
+
+    boosted, forest = SHAPE_TWINS[1]
+    limit = TARGETS["boosted_bytes_per_split_vs_forest"]
+
+    def rows(boosted_m4f: float) -> list:
+        common = {"family": "trees", "task": "regressor", "status": "ok"}
+        return [
+            {**common, "family": "boosting", "model": boosted, "tool": "emlearn_gen", "sums_dtype": "float64",
+             "m0_bytes_per_split": 20.0, "m4f_bytes_per_split": boosted_m4f},
+            # The forest's default row is float32 and must not be the one compared.
+            {**common, "model": forest, "tool": "emlearn_gen", "sums_dtype": "float32",
+             "m0_bytes_per_split": 10.0, "m4f_bytes_per_split": 10.0},
+            {**common, "model": forest, "tool": "emlearn_gen_f64", "sums_dtype": "float64",
+             "m0_bytes_per_split": 20.0, "m4f_bytes_per_split": 20.0},
+        ]
+
+    def line(boosted_m4f: float) -> str:
+        found = [l for l in target_lines(rows(boosted_m4f)) if l.startswith(f"- Flash per split node of {boosted}")]
+        assert len(found) == 1, found
+        return found[0]
+
+    assert ": met (M0 20.00 against 20.00 (1.00x), M4F 18.00 against 20.00 (0.90x))" in line(18.0)
+    assert ": **not met** (" in line(20.0 * limit + 0.5)
