@@ -105,12 +105,11 @@ constexpr uint64_t packed_bytes(uint64_t count, uint64_t width) {
                            : (count - 1u) * width / 8u + sizeof(Word));
 }
 
-/// Reads the `width`-bit field that starts at bit `pos` of a little-endian
-/// bit string. `Word` is uint32_t or uint64_t and must hold width + 7 bits;
-/// the string must be packed_bytes<Word>() long, so the fixed-size read never
-/// leaves the table.
+/// read_bits() for a caller that masks every field it extracts: the field's
+/// bits, and above them whatever the read reached past it (at least
+/// sizeof(Word) * 8 - 7 bits are the string's, from `pos` on).
 template <typename Word>
-inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
+inline Word read_bits_unmasked(const uint8_t* bits, uint32_t pos) {
   Word word = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(__AVR__)
   // One unaligned load on little-endian machines with a flat address space.
@@ -122,26 +121,17 @@ inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
     word = static_cast<Word>((word << 8) | bytes[i - 1]);
   }
 #endif
-  const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
-  return static_cast<Word>((word >> (pos & 7u)) & mask);
+  return static_cast<Word>(word >> (pos & 7u));
 }
 
-/// read_bits() for a caller that masks every field it extracts: the field's
-/// width bits, and above them whatever the read reached past it (at least
-/// sizeof(Word) * 8 - 7 bits are the string's, from `pos` on).
+/// Reads the `width`-bit field that starts at bit `pos` of a little-endian
+/// bit string. `Word` is uint32_t or uint64_t and must hold width + 7 bits;
+/// the string must be packed_bytes<Word>() long, so the fixed-size read never
+/// leaves the table.
 template <typename Word>
-inline Word read_bits_unmasked(const uint8_t* bits, uint32_t pos) {
-  Word word = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(__AVR__)
-  memcpy(&word, bits + (pos >> 3), sizeof(Word));
-#else
-  uint8_t bytes[sizeof(Word)];
-  table_copy(bytes, bits + (pos >> 3), sizeof(Word));
-  for (unsigned i = sizeof(Word); i > 0; --i) {
-    word = static_cast<Word>((word << 8) | bytes[i - 1]);
-  }
-#endif
-  return static_cast<Word>(word >> (pos & 7u));
+inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
+  const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
+  return static_cast<Word>(read_bits_unmasked<Word>(bits, pos) & mask);
 }
 
 // Whether unaligned loads of 4 and 8 bytes are single instructions
@@ -329,20 +319,6 @@ inline far_table_part<T, Chunks, Shift> table_from(far_table_part<T, Chunks, Shi
   return inner;
 }
 
-/// read_bits() of a bit string held as a far table.
-template <typename Word, typename Chunks, uint8_t Shift>
-inline Word read_bits(far_table<uint8_t, Chunks, Shift> bits, uint32_t pos, uint8_t width) {
-  static_assert(sizeof(Word) <= far_chunk_overlap, "a read stays inside one chunk");
-  uint8_t bytes[sizeof(Word)];
-  memcpy_PF(bytes, far_element(bits, pos >> 3), sizeof(Word));
-  Word word = 0;
-  for (unsigned i = sizeof(Word); i > 0; --i) {
-    word = static_cast<Word>((word << 8) | bytes[i - 1]);
-  }
-  const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
-  return static_cast<Word>((word >> (pos & 7u)) & mask);
-}
-
 /// read_bits_unmasked() of a bit string held as a far table.
 template <typename Word, typename Chunks, uint8_t Shift>
 inline Word read_bits_unmasked(far_table<uint8_t, Chunks, Shift> bits, uint32_t pos) {
@@ -354,6 +330,13 @@ inline Word read_bits_unmasked(far_table<uint8_t, Chunks, Shift> bits, uint32_t 
     word = static_cast<Word>((word << 8) | bytes[i - 1]);
   }
   return static_cast<Word>(word >> (pos & 7u));
+}
+
+/// read_bits() of a bit string held as a far table.
+template <typename Word, typename Chunks, uint8_t Shift>
+inline Word read_bits(far_table<uint8_t, Chunks, Shift> bits, uint32_t pos, uint8_t width) {
+  const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
+  return static_cast<Word>(read_bits_unmasked<Word>(bits, pos) & mask);
 }
 
 /// read_bytes() of a table held as a far table.
