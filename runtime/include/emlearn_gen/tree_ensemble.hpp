@@ -176,16 +176,6 @@ inline Word node_record(const F& f, uint32_t node) {
   return read_bits<Word>(f.nodes, node * static_cast<uint32_t>(record_bits(f)), record_bits(f));
 }
 
-/// node_record() for a caller that masks every field it extracts: the bits
-/// above record_bits may be set (see read_bytes_unmasked).
-template <typename Word, typename F>
-inline Word node_record_unmasked(const F& f, uint32_t node) {
-  if (f.record_bytes != 0u) {
-    return read_bytes_unmasked<Word>(f.nodes, node * static_cast<uint32_t>(f.record_bytes), f.record_bytes);
-  }
-  return read_bits_unmasked<Word>(f.nodes, node * static_cast<uint32_t>(record_bits(f)));
-}
-
 /// Values in one leaf row: leaf_width, or 1 for sparse rows.
 template <typename F>
 constexpr uint16_t row_width(const F& f) {
@@ -542,9 +532,9 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t numeric_descent(const F& f, uint32_t no
   const bool t_follows = by_bits && f.thr_bits == 0u;
   auto t_at = table_from(f.thresholds, t_follows ? node : 0u);
   for (;;) {
-    const Word record = by_bits     ? read_bits_unmasked<Word>(f.nodes, at)
-                        : by_offset ? read_bytes_unmasked<Word>(f.nodes, at, f.record_bytes)
-                                    : node_record_unmasked<Word>(f, at);
+    const Word record =
+        by_bits ? read_bits_unmasked<Word>(f.nodes, at)
+                : read_bytes_unmasked<Word>(f.nodes, by_offset ? at : at * f.record_bytes, f.record_bytes);
     const float value = x[static_cast<uint32_t>(record & feature_mask)];
     const float t = f.thr_bits    ? table_read(f.thresholds, static_cast<uint32_t>((record >> thr_shift) & thr_mask))
                     : t_follows ? table_read(t_at, 0u)
