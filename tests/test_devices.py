@@ -100,6 +100,25 @@ def test_float32_models_are_bit_equal_on_every_device(kind, load_data, cache):
         assert all(report.bit_equal.values())
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_deep_forests_step_ahead_and_match_on_devices(dtype, cache):
+    """Forests of 32 or more split nodes per tree take the walk that steps
+    before it tests for a leaf on Thumb-2 (detail::deep_trees): rows with and
+    without NaN, both the walk with a NaN test per split and the bare one,
+    and every kind of node (a leaf on either side, both, neither) must route
+    as on the host."""
+    targets = devices(["cortex-m4f", "cortex-m0"])
+    X, y = make_classification(n_samples=900, n_features=12, n_informative=8, n_classes=3, random_state=5)
+    X[np.random.default_rng(5).random(X.shape) < 0.08] = np.nan
+    est = RandomForestClassifier(n_estimators=6, max_depth=9, random_state=5).fit(X, y)
+    cm = emlearn_gen.convert(est, name="deep", dtype=dtype)
+    assert cm.packed.n_nodes >= 32 * cm.packed.n_trees
+    X_eval = np.concatenate([X[:150], np.nan_to_num(X[150:300], nan=0.5)])
+    reports = assert_device_matches(cm, X_eval, targets=targets, cache=cache)
+    check_reports(cm, reports, len(X_eval))
+    np.testing.assert_array_equal(cm.predict(X_eval), est.predict(X_eval))
+
+
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_float64_models_are_bit_equal_on_every_device(kind, load_data, cache):
     """dtype="float64": soft double on Cortex-M0, double-precision library

@@ -94,6 +94,13 @@ inline const T* table_from(const T* table, uint32_t first) {
   return table + first;
 }
 
+/// The part of a model table `back` elements before `part` (whose first
+/// element is at least `back` into the table): table_from's inverse.
+template <typename T>
+inline const T* table_back(const T* part, uint32_t back) {
+  return part - back;
+}
+
 /// Bytes a bit string of `count` fields of `width` bits must have for
 /// read_bits<Word>: the data, plus what a sizeof(Word)-byte read starting at
 /// the last field's first byte reaches past it. The generator pads to this.
@@ -317,6 +324,13 @@ template <typename T, typename Chunks, uint8_t Shift>
 inline far_table_part<T, Chunks, Shift> table_from(far_table_part<T, Chunks, Shift> part, uint32_t first) {
   far_table_part<T, Chunks, Shift> inner = {part.first + first};
   return inner;
+}
+
+/// A part of a far table `back` elements before `part` (table_back).
+template <typename T, typename Chunks, uint8_t Shift>
+inline far_table_part<T, Chunks, Shift> table_back(far_table_part<T, Chunks, Shift> part, uint32_t back) {
+  far_table_part<T, Chunks, Shift> outer = {part.first - back};
+  return outer;
 }
 
 /// read_bits_unmasked() of a bit string held as a far table.
