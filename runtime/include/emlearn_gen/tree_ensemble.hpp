@@ -441,8 +441,10 @@ constexpr uint32_t bit_length(uint32_t n) { return n == 0u ? 0u : 1u + bit_lengt
 // scanned feature costs about 1 where compilers vectorize the scan, 6-7 in
 // scalar code.
 #if defined(__SSE2__) || defined(__ARM_NEON) || defined(__aarch64__)
+#define EMLEARN_GEN_TREES_SCAN_VECTORIZED 1
 #define EMLEARN_GEN_TREES_SCAN_LIMIT(splits) ((splits) * 4u)
 #else
+#define EMLEARN_GEN_TREES_SCAN_VECTORIZED 0
 #define EMLEARN_GEN_TREES_SCAN_LIMIT(splits) ((splits) / 2u)
 #endif
 
@@ -456,6 +458,14 @@ constexpr bool scan_pays(const F& f) {
          f.n_features <= EMLEARN_GEN_TREES_SCAN_LIMIT(f.n_trees * bit_length(f.n_nodes / f.n_trees));
 }
 
+/// (bits & 0x7FFFFFFF) + 0x7FFFFF of the value at `v`: bit 31 is set for
+/// NaN alone.
+EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t nan_high(const float* v) {
+  uint32_t bits;
+  memcpy(&bits, v, sizeof bits);
+  return (bits & 0x7FFFFFFFu) + 0x007FFFFFu;
+}
+
 /// Whether the walk decides each split of row `x` by the bare comparison
 /// `value <= threshold` (numeric_walk<Word, true>): where scan_pays and no
 /// value of `x` is NaN. One pass over the row, told by bits (is_missing),
@@ -466,13 +476,20 @@ inline bool bare_comparisons(const F& f, const float* x) {
   if (!scan_pays(f)) {
     return false;
   }
-  // Bit 31 of (bits & 0x7FFFFFFF) + 0x7FFFFF is set for NaN alone, and
-  // or-ed, not an early exit, so that compilers vectorize the loop.
+  // Bit 31 of nan_high is set for NaN alone, and or-ed, not an early exit,
+  // so that compilers vectorize the loop. Where they do not (Cortex-M4F),
+  // four values to a step, so that the loop's compare and branch are paid
+  // once per four (6 -> 4.5 instructions per value); unrolled where the
+  // scan is vectorized, it measured more instructions on x86-64.
   uint32_t high = 0u;
-  for (uint32_t i = 0; i < f.n_features; ++i) {
-    uint32_t bits;
-    memcpy(&bits, x + i, sizeof bits);
-    high |= (bits & 0x7FFFFFFFu) + 0x007FFFFFu;
+  uint32_t i = 0;
+  if (!EMLEARN_GEN_TREES_SCAN_VECTORIZED) {
+    for (; i + 4u <= f.n_features; i += 4u) {
+      high |= nan_high(x + i) | nan_high(x + i + 1) | nan_high(x + i + 2) | nan_high(x + i + 3);
+    }
+  }
+  for (; i < f.n_features; ++i) {
+    high |= nan_high(x + i);
   }
   return (high >> 31) == 0u;
 }
