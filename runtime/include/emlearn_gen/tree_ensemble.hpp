@@ -596,41 +596,62 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t numeric_descent(const F& f, uint32_t no
     const float t = f.thr_bits    ? table_read(f.thresholds, static_cast<uint32_t>((record >> thr_shift) & thr_mask))
                     : t_follows ? table_read(t_at, 0u)
                                 : table_read(f.thresholds, at);
-    if (goes_left<Bare>(f, value, t, (record & missing_left) != 0u)) {
-      if (!Ahead && (record & left_leaf)) {
-        return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
+    if (!Ahead) {
+      if (goes_left<Bare>(f, value, t, (record & missing_left) != 0u)) {
+        if (record & left_leaf) {
+          return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
+        }
+        at += stride;
+        if (t_follows) {
+          t_at = table_from(t_at, 1u);
+        }
+        continue;
       }
+      // Right: the common case, both children split nodes, tested first
+      // with one test of both flags.
+      const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
+      if ((record & (left_leaf | right_leaf)) == 0u) {
+        at += ref * stride;
+        if (t_follows) {
+          t_at = table_from(t_at, ref);
+        }
+      } else if (record & right_leaf) {
+        return ref + ((record & left_leaf) ? 1u : 0u);
+      } else {
+        at += stride;  // the left child a leaf: the right one is next
+        if (t_follows) {
+          t_at = table_from(t_at, 1u);
+        }
+      }
+      continue;
+    }
+    // Ahead: the same routes, each step taken before the test of the flags.
+    if (goes_left<Bare>(f, value, t, (record & missing_left) != 0u)) {
       at += stride;
       if (t_follows) {
         t_at = table_from(t_at, 1u);
       }
       step_ahead<Ahead>(at, t_at, t_follows);
-      if (Ahead && (record & left_leaf)) {
+      if (record & left_leaf) {
         return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
       }
       continue;
     }
-    // Right: the common case, both children split nodes, tested first with
-    // one test of both flags.
     const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
-    const bool both_splits = (record & (left_leaf | right_leaf)) == 0u;
-    if (Ahead || both_splits) {
-      at += ref * stride;
-      if (t_follows) {
-        t_at = table_from(t_at, ref);
-      }
-      step_ahead<Ahead>(at, t_at, t_follows);
-      if (both_splits) {
-        continue;
-      }
+    at += ref * stride;
+    if (t_follows) {
+      t_at = table_from(t_at, ref);
+    }
+    step_ahead<Ahead>(at, t_at, t_follows);
+    if ((record & (left_leaf | right_leaf)) == 0u) {
+      continue;
     }
     if (record & right_leaf) {
       return ref + ((record & left_leaf) ? 1u : 0u);
     }
-    // The left child a leaf: the right one is next (the step ahead undone).
-    at = Ahead ? at - (ref - 1u) * stride : at + stride;
+    at -= (ref - 1u) * stride;  // the left child a leaf: the right one is next
     if (t_follows) {
-      t_at = table_from(Ahead ? table_back(t_at, ref) : t_at, 1u);
+      t_at = table_from(table_back(t_at, ref), 1u);
     }
   }
 }
