@@ -725,6 +725,8 @@ def measured_at_lines(rows: List[Dict[str, Any]], env: Dict[str, Any]) -> List[s
         if not tree:
             continue
         when = f" on {row['measured_on']}" if row.get("measured_on") else ""
+        if row.get("measured_cpu") and row["measured_cpu"] != env.get("cpu"):
+            when += f" ({row['measured_cpu']})"  # another machine than this run's
         models = groups.setdefault(tree + when, [])
         if row["model"] not in models:
             models.append(row["model"])
@@ -744,7 +746,9 @@ def markdown(rows: List[Dict[str, Any]], env: Dict[str, Any], datasets: Dict[str
              signal_rows: Sequence[Dict[str, Any]] = ()) -> str:
     notes: Dict[str, int] = {}
     parts = [f"# Benchmark results ({env['mode']} run, {env['date']})", ""]
-    parts += ["Machine: " + f"{env['cpu']}, {env['nproc']} cores; Python {env['python']}, numpy {env['numpy']}, "
+    other = any(r.get("measured_cpu") not in (None, "", env["cpu"]) for r in rows)
+    parts += [("Machine of this run (rows kept from runs on another machine name it below): " if other else "Machine: ")
+              + f"{env['cpu']}, {env['nproc']} cores; Python {env['python']}, numpy {env['numpy']}, "
               f"scikit-learn {env['scikit-learn']}.", ""]
     parts += measured_at_lines(rows, env)
     parts += ["Tools: " + ", ".join(f"{k} {v}" for k, v in env["tools"].items()) + ".", ""]

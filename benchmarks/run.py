@@ -419,6 +419,8 @@ def kept_rows(out: Path, measured: set) -> List[Dict[str, Any]]:
             row["measured_at"] = tree
         if not row.get("measured_on"):
             row["measured_on"] = previous.get("date", "unknown")
+        if not row.get("measured_cpu") and previous.get("cpu"):
+            row["measured_cpu"] = previous["cpu"]
     return rows
 
 
@@ -450,6 +452,7 @@ def measure_signal(out: Path, work: Path, quick: bool, env: Dict[str, Any], with
     for row in rows:
         row["measured_at"] = env["source_tree"]
         row["measured_on"] = env["date"]
+        row["measured_cpu"] = env["cpu"]
     report.write_csv(out / report.SIGNAL_CSV, rows)
 
 
@@ -565,6 +568,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 for row in rows:
                     row.setdefault("measured_at", env["source_tree"])
                     row.setdefault("measured_on", env["date"])
+                    row.setdefault("measured_cpu", env["cpu"])
                 report.write(out, merged(kept, rows), env, datasets)
             if (args.signal or not args.models) and not args.no_signal:
                 try:

@@ -626,6 +626,8 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t numeric_descent(const F& f, uint32_t no
       continue;
     }
     // Ahead: the same routes, each step taken before the test of the flags.
+    // A step toward a leaf (whose ref is a leaf row, not an offset) leaves
+    // `at` and the cursor anywhere; the walk returns without reading there.
     if (goes_left<Bare>(f, value, t, (record & missing_left) != 0u)) {
       at += stride;
       if (t_follows) {
