@@ -543,13 +543,14 @@ constexpr bool deep_trees(const F& f) {
 /// statement that reads and writes the walk's position (and the threshold
 /// cursor, where `t_follows`), so that the compiler cannot sink the step
 /// into the branches after it (where it would be taken only when the walk
-/// goes on, behind a branch of its own).
-template <bool Ahead, typename T>
+/// goes on, behind a branch of its own). Nothing where
+/// EMLEARN_GEN_TREES_STEP_AHEAD is 0 (deep_trees never holds there).
+template <typename T>
 EMLEARN_GEN_TREES_ALWAYS_INLINE void step_ahead(uint32_t& at, T& t_at, bool t_follows) {
 #if EMLEARN_GEN_TREES_STEP_AHEAD
-  if (Ahead && t_follows) {
+  if (t_follows) {
     __asm__("" : "+r"(at), "+r"(t_at));
-  } else if (Ahead) {
+  } else {
     __asm__("" : "+r"(at));
   }
 #endif
@@ -633,7 +634,7 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t numeric_descent(const F& f, uint32_t no
       if (t_follows) {
         t_at = table_from(t_at, 1u);
       }
-      step_ahead<Ahead>(at, t_at, t_follows);
+      step_ahead(at, t_at, t_follows);
       if (record & left_leaf) {
         return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
       }
@@ -644,7 +645,7 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t numeric_descent(const F& f, uint32_t no
     if (t_follows) {
       t_at = table_from(t_at, ref);
     }
-    step_ahead<Ahead>(at, t_at, t_follows);
+    step_ahead(at, t_at, t_follows);
     if ((record & (left_leaf | right_leaf)) == 0u) {
       continue;
     }
@@ -731,11 +732,12 @@ inline void for_each_leaf(const F& f, const float* x, Sink& sink) {
   // A single tree has no call per tree to save: forest_leaf's walk, whose
   // registers are its own, measured fewer instructions there.
   if (f.n_cat_values == 0u && f.n_trees != 1u) {
-    if (bare && detail::deep_trees(f)) {
+    const bool deep = detail::deep_trees(f);
+    if (bare && deep) {
       detail::numeric_forest<Word, true, true>(f, x, sink);
     } else if (bare) {
       detail::numeric_forest<Word, true, false>(f, x, sink);
-    } else if (detail::deep_trees(f)) {
+    } else if (deep) {
       detail::numeric_forest<Word, false, true>(f, x, sink);
     } else {
       detail::numeric_forest<Word, false, false>(f, x, sink);
