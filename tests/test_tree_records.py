@@ -98,6 +98,39 @@ def test_whole_byte_records_and_fields_share_one_budget() -> None:
     assert pack.choose_record_bytes(n, bits, 20 * n, 32, 20 * n - 500) == 3
 
 
+def test_entry_rows_and_their_summands_spend_the_same_budget() -> None:
+    """A 10-tree depth-10 forest on 60 continuous features and 5 classes
+    (float64 leaves of class fractions): its entry rows and approximate
+    summands make the leaf tables larger than rows of every value, and
+    three-byte records on top of them would take the tables past +10 % of
+    the tables with rows of every value and bit-packed records. The budget
+    is over those, so the records stay bit-packed."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=2000, n_features=60, n_informative=30, n_redundant=10, n_classes=5,
+                               n_clusters_per_class=2, flip_y=0.02, random_state=0)
+    est = RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0).fit(X.astype(np.float32), y)
+    ir = TREES.to_ir(est)
+    packed = pack.pack_trees(ir, real="float64")
+    assert packed.entry_class_bits > 0 and packed.leaf_fixed.size > 0
+    with unittest.mock.patch.object(pack, "choose_record_bytes", lambda *args: 0), \
+            unittest.mock.patch.object(pack, "_use_entry_rows", lambda *args: None):
+        compact = pack.pack_trees(ir, real="float64")
+    with unittest.mock.patch.object(pack, "choose_record_bytes", lambda *args: 3), \
+            unittest.mock.patch.object(pack, "_use_entry_rows", lambda *args: None):
+        whole_records_only = pack.pack_trees(ir, real="float64")
+    with unittest.mock.patch.object(pack, "choose_record_bytes", lambda *args: 3):
+        whole = pack.pack_trees(ir, real="float64")
+    budget = (1 + pack.WHOLE_BYTE_BUDGET) * compact.table_bytes
+    assert compact.entry_class_bits == 0 and compact.leaf_fixed.size == 0
+    # Either trade alone fits the budget; both together do not.
+    assert compact.table_bytes < packed.table_bytes <= budget
+    assert compact.table_bytes < whole_records_only.table_bytes <= budget
+    assert whole.table_bytes > budget
+    assert packed.record_bytes == 0
+    np.testing.assert_array_equal(packed.records(), whole.records())
+
+
 @pytest.mark.parametrize("record_bytes", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_every_record_width_gives_the_bit_packed_results(monkeypatch: pytest.MonkeyPatch, load_data: Any,
                                                           record_bytes: int, tmp_path: Any) -> None:

@@ -428,8 +428,9 @@ def choose_record_bytes(n_nodes: int, record_bits: int, other_bytes: int, word_b
     that holds a record and keeps the tables (nodes plus `other_bytes`)
     within WHOLE_BYTE_BUDGET of their size with bit-packed records and, where
     given, the other tables as `baseline_other_bytes` (their fields
-    bit-packed, before whole_byte_field_bits widened them): one budget for
-    every whole-byte field."""
+    bit-packed, before whole_byte_field_bits widened them, and leaf rows of
+    every value, before entry rows and their summands replaced them): one
+    budget for every table that trades bytes for speed."""
     if n_nodes == 0 or record_bits > 64:
         return 0
     baseline = other_bytes if baseline_other_bytes is None else baseline_other_bytes
@@ -592,8 +593,13 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         leaf_values, leaf_codes, value_bits = _leaf_value_table(leaf_rows)
         leaf_class_bits = 0
         entry_rows = _use_entry_rows(leaf_rows, leaf_values, leaf_codes, value_bits) if one_sum is None else None
+    # The leaf tables as rows of every value: the budget of the tables below
+    # is over these, so that entry rows and their summands spend it too.
+    compact_leaf_bytes = leaf_values.nbytes + (leaf_codes.size * value_bits) // 8
+    leaf_fixed = np.zeros(0, dtype=np.int16)
     if entry_rows is not None:
         leaf_values, leaf_codes, value_bits = entry_rows.values, np.zeros(0, dtype=np.uint64), entry_rows.value_bits
+        leaf_fixed = approximate_summands(leaf_values, len(packed_trees))
     entry_word_bits = max(word_bits_for(entry_rows.entry_bits), word_bits_for(entry_rows.start_bits)) if entry_rows else 32
     estimate = (threshold_table.nbytes + leaf_values.nbytes + (entry_rows.table_bytes() if entry_rows else 0)
                 + (n_nodes * record_bits + leaf_codes.size * value_bits) // 8)
@@ -606,16 +612,18 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     other_word_bits = max(word_bits_for(root_bits), word_bits_for(value_bits), word_bits_for(start_bits),
                           word_bits_for(tree_class_bits), word_bits_for(leaf_class_bits), entry_word_bits)
 
-    def other_tables(root_bits: int, leaf_class_bits: int) -> int:
+    def other_tables(root_bits: int, leaf_class_bits: int, leaf_bytes: int) -> int:
         return (
-            threshold_table.nbytes + leaf_values.nbytes + len(roots) * root_bits // 8
+            threshold_table.nbytes + leaf_bytes + len(roots) * root_bits // 8
             + (len(vote_classes) * leaf_class_bits // 8 if vote_classes is not None else 0)
-            + (leaf_codes.size * value_bits) // 8 + 4 * len(ir.trees)
-            + (entry_rows.table_bytes() - entry_rows.values.nbytes if entry_rows else 0)
+            + 4 * len(ir.trees)
         )
 
-    record_bytes = choose_record_bytes(n_nodes, record_bits, other_tables(root_bits, leaf_class_bits),
-                                       other_word_bits, other_tables(packed_root_bits, packed_leaf_class_bits))
+    leaf_bytes = (entry_rows.table_bytes() + leaf_fixed.nbytes if entry_rows
+                  else leaf_values.nbytes + (leaf_codes.size * value_bits) // 8)
+    record_bytes = choose_record_bytes(n_nodes, record_bits, other_tables(root_bits, leaf_class_bits, leaf_bytes),
+                                       other_word_bits,
+                                       other_tables(packed_root_bits, packed_leaf_class_bits, compact_leaf_bytes))
     if record_bytes:
         word_bits = max(other_word_bits, 32 if record_bytes <= 4 else 64)
         nodes = _whole_byte_records(records, record_bytes)
@@ -645,7 +653,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         real=real,
         record_bytes=record_bytes,
         nonnegative_thresholds=int(n_nodes > 0 and not np.signbit(threshold_table).any()),
-        leaf_fixed=approximate_summands(leaf_values, len(packed_trees)) if entry_rows else np.zeros(0, dtype=np.int16),
+        leaf_fixed=leaf_fixed,
         **_constant_tables(ir, real_dtype),
         boost=_boost_link(ir, real_dtype),
         **category_splits.tables(word_bits // 8),
