@@ -112,15 +112,42 @@ constexpr uint64_t packed_bytes(uint64_t count, uint64_t width) {
                            : (count - 1u) * width / 8u + sizeof(Word));
 }
 
+// Whether unaligned loads of 4 and 8 bytes are single instructions
+// (little-endian machines that allow them, with a flat address space).
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(__AVR__) && \
+    (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__ARM_FEATURE_UNALIGNED))
+#define EMLEARN_GEN_WIDE_LOADS 1
+#else
+#define EMLEARN_GEN_WIDE_LOADS 0
+#endif
+
+// read_bits_unmasked in line where the compiler can be told: at -Os GCC
+// keeps the byte-by-byte read of a Cortex-M0 out of line, a call per node a
+// walk visits (AVR, whose reads go through table_copy, is left to decide).
+#if defined(__GNUC__) && !defined(__AVR__)
+#define EMLEARN_GEN_INLINE_READ inline __attribute__((always_inline))
+#else
+#define EMLEARN_GEN_INLINE_READ inline
+#endif
+
 /// read_bits() for a caller that masks every field it extracts: the field's
 /// bits, and above them whatever the read reached past it (at least
 /// sizeof(Word) * 8 - 7 bits are the string's, from `pos` on).
 template <typename Word>
-inline Word read_bits_unmasked(const uint8_t* bits, uint32_t pos) {
+EMLEARN_GEN_INLINE_READ Word read_bits_unmasked(const uint8_t* bits, uint32_t pos) {
   Word word = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(__AVR__)
-  // One unaligned load on little-endian machines with a flat address space.
-  memcpy(&word, bits + (pos >> 3), sizeof(Word));
+#if EMLEARN_GEN_WIDE_LOADS
+  memcpy(&word, bits + (pos >> 3), sizeof(Word));  // one unaligned load
+#elif !defined(__AVR__)
+  // Byte by byte from a flat address space: a memcpy of unknown alignment
+  // is a call to the library's where loads must be aligned (Cortex-M0).
+  // Unrolled, as -Os would keep the loop.
+  const uint8_t* p = bits + (pos >> 3);
+  word = static_cast<Word>(static_cast<Word>(p[0]) | static_cast<Word>(p[1]) << 8 | static_cast<Word>(p[2]) << 16 |
+                           static_cast<Word>(p[3]) << 24);
+  for (unsigned i = 4; i < sizeof(Word); ++i) {
+    word = static_cast<Word>(word | static_cast<Word>(p[i]) << (8u * i));
+  }
 #else
   uint8_t bytes[sizeof(Word)];
   table_copy(bytes, bits + (pos >> 3), sizeof(Word));
@@ -140,15 +167,6 @@ inline Word read_bits(const uint8_t* bits, uint32_t pos, uint8_t width) {
   const Word mask = static_cast<Word>((static_cast<Word>(1) << width) - 1u);
   return static_cast<Word>(read_bits_unmasked<Word>(bits, pos) & mask);
 }
-
-// Whether unaligned loads of 4 and 8 bytes are single instructions
-// (little-endian machines that allow them, with a flat address space).
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(__AVR__) && \
-    (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__ARM_FEATURE_UNALIGNED))
-#define EMLEARN_GEN_WIDE_LOADS 1
-#else
-#define EMLEARN_GEN_WIDE_LOADS 0
-#endif
 
 /// Bytes that read_bytes<Word>(table, at, n) may read from `at` on: n, or
 /// where one wide load is cheaper than two narrow ones, n rounded up to a
