@@ -220,3 +220,30 @@ def test_whole_byte_roots_and_votes_give_the_bit_packed_results(monkeypatch: pyt
     _assert_same(want, run_model(cm, X_eval, "host", workdir=tmp_path / "file", model_file=True))
     targets = [require_target(name) for name in ("cortex-m0", "cortex-m4f", "avr")]
     assert_device_matches(cm, X_eval[:60], targets=targets, cache=emlearn_build_cache)
+
+
+def test_a_bit_packed_walk_makes_no_call_on_the_cortex_m0(monkeypatch: pytest.MonkeyPatch, load_data: Any,
+                                                           tmp_path: Any) -> None:
+    """Where loads must be aligned (Cortex-M0), a bit-packed record is read
+    byte by byte in line: the walk calls nothing per split (a memcpy of
+    unknown alignment is a call to the C library's there, and -Os kept the
+    read itself out of line)."""
+    import subprocess
+
+    target = require_target("cortex-m0")
+    X, y = load_data("iris")
+    est = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    cm = _convert_with_record_bytes(monkeypatch, est, 0)
+    assert cm.packed.leaf_class_bits > 0  # votes: no soft-float call at the leaves either
+    (tmp_path / "model.hpp").write_text(cm.to_source(), encoding="utf-8")
+    (tmp_path / "walk.cpp").write_text(
+        '#include "model.hpp"\n'
+        'extern "C" int32_t walk_predict(const float* x) { return model::predict(x); }\n', encoding="utf-8")
+    (obj,) = target.compile_objects(tmp_path, ["walk.cpp"], [str(tmp_path), emlearn_gen.get_include()], 120.0)
+    listing = subprocess.run(["arm-none-eabi-objdump", "-d", "-C", "--no-show-raw-insn", str(obj)],
+                             capture_output=True, text=True, check=True).stdout
+    walks = [block for block in listing.split("\n\n") if "numeric_forest<" in block.split(">:")[0]]
+    assert walks, "no numeric_forest in the object"
+    for block in walks:
+        calls = [line.strip() for line in block.splitlines() if "\tbl\t" in line]
+        assert not calls, calls
