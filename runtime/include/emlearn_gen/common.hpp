@@ -121,10 +121,11 @@ constexpr uint64_t packed_bytes(uint64_t count, uint64_t width) {
 #define EMLEARN_GEN_WIDE_LOADS 0
 #endif
 
-// read_bits_unmasked in line where the compiler can be told: at -Os GCC
-// keeps the byte-by-byte read of a Cortex-M0 out of line, a call per node a
-// walk visits (AVR, whose reads go through table_copy, is left to decide).
-#if defined(__GNUC__) && !defined(__AVR__)
+// read_bits_unmasked in line where it reads byte by byte from a flat address
+// space and the compiler can be told: at -Os GCC keeps that read out of line
+// on a Cortex-M0, a call per node a walk visits. Where it is one load, and on
+// AVR (whose reads go through table_copy), the compiler decides.
+#if defined(__GNUC__) && !EMLEARN_GEN_WIDE_LOADS && !defined(__AVR__)
 #define EMLEARN_GEN_INLINE_READ inline __attribute__((always_inline))
 #else
 #define EMLEARN_GEN_INLINE_READ inline
