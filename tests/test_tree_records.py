@@ -6,6 +6,7 @@ checks of such tables."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import unittest.mock
 from typing import Any, Dict
 
@@ -228,8 +229,6 @@ def test_a_bit_packed_walk_makes_no_call_on_the_cortex_m0(monkeypatch: pytest.Mo
     byte by byte in line: the walk calls nothing per split (a memcpy of
     unknown alignment is a call to the C library's there, and -Os kept the
     read itself out of line)."""
-    import subprocess
-
     target = require_target("cortex-m0")
     X, y = load_data("iris")
     est = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)

@@ -619,8 +619,7 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
             + 4 * len(ir.trees)
         )
 
-    leaf_bytes = (entry_rows.table_bytes() + leaf_fixed.nbytes if entry_rows
-                  else leaf_values.nbytes + (leaf_codes.size * value_bits) // 8)
+    leaf_bytes = entry_rows.table_bytes() + leaf_fixed.nbytes if entry_rows else compact_leaf_bytes
     record_bytes = choose_record_bytes(n_nodes, record_bits, other_tables(root_bits, leaf_class_bits, leaf_bytes),
                                        other_word_bits,
                                        other_tables(packed_root_bits, packed_leaf_class_bits, compact_leaf_bytes))
