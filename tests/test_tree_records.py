@@ -37,6 +37,13 @@ def _outputs(cm: Any, X: np.ndarray) -> Dict[str, np.ndarray]:
     return {ep.name: cm.raw_outputs(ep.name, X) for ep in cm.entry_points}
 
 
+def _assert_same_fields(a: Any, b: Any) -> None:
+    """Two packings of one model hold the same records, field by field."""
+    want, got = a.fields(), b.fields()
+    for name in want:
+        np.testing.assert_array_equal(want[name], got[name], err_msg=name)
+
+
 def _assert_same(want: Dict[str, np.ndarray], got: Dict[str, np.ndarray]) -> None:
     assert want.keys() == got.keys()
     for name in want:
@@ -61,6 +68,28 @@ def test_record_width_is_a_load_where_it_costs_little() -> None:
     assert pack.choose_record_bytes(0, 20, 100, 32) == 0
 
 
+def test_the_feature_takes_the_first_byte_where_the_record_has_room() -> None:
+    # digits: 6 + 3 + 8 + 5 = 22 bits in 3 bytes, 2 to spare.
+    assert pack.byte_feature_bits(6, 22, 3) == 8
+    assert pack.byte_feature_bits(6, 23, 3) == 6  # one bit to spare only
+    assert pack.byte_feature_bits(6, 22, 0) == 6  # bit-packed: no byte to take
+    assert pack.byte_feature_bits(11, 30, 4) == 11  # wider than a byte already
+    assert pack.byte_feature_bits(8, 24, 3) == 8
+
+
+def test_whole_byte_records_give_the_feature_its_byte(load_data: Any) -> None:
+    """Full-depth trees on digits: 6 + 3 + 8 + 5 bits in 3 bytes; the
+    feature field takes 8, the same fields as the bit-packed records."""
+    X, y = load_data("digits")
+    ir = TREES.to_ir(RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y))
+    packed = pack.pack_trees(ir, real="float64")
+    with unittest.mock.patch.object(pack, "choose_record_bytes", lambda *args: 0):
+        bitpacked = pack.pack_trees(ir, real="float64")
+    assert (packed.record_bytes, packed.feature_bits, packed.record_bits) == (3, 8, 24)
+    assert bitpacked.feature_bits == 6
+    _assert_same_fields(packed, bitpacked)
+
+
 def test_packed_tables_stay_within_the_budget(load_data: Any) -> None:
     X, y = load_data("digits")
     est = RandomForestClassifier(n_estimators=10, max_depth=10, random_state=0).fit(X, y)
@@ -72,7 +101,7 @@ def test_packed_tables_stay_within_the_budget(load_data: Any) -> None:
     with unittest.mock.patch.object(pack, "choose_record_bytes", lambda *args: 0):
         bitpacked = pack.pack_trees(ir, real="float64")
     assert packed.table_bytes <= (1 + pack.WHOLE_BYTE_BUDGET) * bitpacked.table_bytes + 8
-    np.testing.assert_array_equal(packed.records(), bitpacked.records())
+    _assert_same_fields(packed, bitpacked)
 
 
 def test_whole_byte_records_and_fields_share_one_budget() -> None:
@@ -94,7 +123,7 @@ def test_whole_byte_records_and_fields_share_one_budget() -> None:
     assert packed.table_bytes <= (1 + pack.WHOLE_BYTE_BUDGET) * bitpacked.table_bytes
     # The same other tables, measured as they are or as they were before a
     # field was widened: four bytes fit the first budget, not the second.
-    n, bits = packed.n_nodes, packed.record_bits
+    n, bits = packed.n_nodes, bitpacked.record_bits
     assert pack.choose_record_bytes(n, bits, 20 * n, 32) == 4
     assert pack.choose_record_bytes(n, bits, 20 * n, 32, 20 * n - 500) == 3
 
@@ -129,7 +158,7 @@ def test_entry_rows_and_their_summands_spend_the_same_budget() -> None:
     assert compact.table_bytes < whole_records_only.table_bytes <= budget
     assert whole.table_bytes > budget
     assert packed.record_bytes == 0
-    np.testing.assert_array_equal(packed.records(), whole.records())
+    _assert_same_fields(packed, whole)
 
 
 @pytest.mark.parametrize("record_bytes", [1, 2, 3, 4, 5, 6, 7, 8])
@@ -145,13 +174,31 @@ def test_every_record_width_gives_the_bit_packed_results(monkeypatch: pytest.Mon
     bitpacked = _convert_with_record_bytes(monkeypatch, est, 0)
     assert bitpacked.packed.record_bits <= 8 * record_bytes
     cm = _convert_with_record_bytes(monkeypatch, est, record_bytes)
-    np.testing.assert_array_equal(cm.packed.records(), bitpacked.packed.records())
+    _assert_same_fields(cm.packed, bitpacked.packed)
     want = _outputs(bitpacked, X_eval)
     np.testing.assert_array_equal(cm.predict(X), est.predict(X))
     _assert_same(want, _outputs(cm, X_eval))
     _assert_same(want, run_model(cm, X_eval, "host", workdir=tmp_path / "header"))
     _assert_same(want, run_model(cm, X_eval, "host", workdir=tmp_path / "file", model_file=True))
     _assert_same(want, _outputs(emlearn_gen.load_model_file(cm.to_model_file()), X_eval))
+
+
+@pytest.mark.parametrize("record_bytes", [2, 3, 4])
+def test_whole_byte_records_with_a_threshold_per_node(monkeypatch: pytest.MonkeyPatch, load_data: Any,
+                                                      record_bytes: int, tmp_path: Any) -> None:
+    """Continuous features: every node has its own threshold (thr_bits 0),
+    which the walk follows beside the record on the host; with NaN too."""
+    X, y = load_data("diabetes")
+    X = X[:, :4]
+    est = RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0).fit(X, y)
+    X_eval = np.concatenate([X, np.where(np.eye(X.shape[1], dtype=bool), np.nan, X[: X.shape[1]])]).astype(np.float32)
+    bitpacked = _convert_with_record_bytes(monkeypatch, est, 0)
+    cm = _convert_with_record_bytes(monkeypatch, est, record_bytes)
+    assert cm.packed.thr_bits == 0 and cm.packed.record_bits <= 8 * record_bytes
+    _assert_same_fields(cm.packed, bitpacked.packed)
+    want = _outputs(bitpacked, X_eval)
+    _assert_same(want, run_model(cm, X_eval, "host", workdir=tmp_path / "header"))
+    _assert_same(want, run_model(cm, X_eval, "host", workdir=tmp_path / "file", model_file=True))
 
 
 @pytest.mark.parametrize("record_bytes", [3, 6])

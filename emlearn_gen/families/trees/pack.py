@@ -114,6 +114,19 @@ class PackedForest:
             return unpack_fields(self.nodes, 8 * self.record_bytes, self.n_nodes)
         return unpack_fields(self.nodes, self.record_bits, self.n_nodes)
 
+    def fields(self) -> Dict[str, np.ndarray]:
+        """The fields of the n_nodes records, whatever their widths:
+        feature, flags, ref and thr (zeros where thresholds are one per
+        node). Two packings of one model route alike where these are equal."""
+        records = self.records()
+        out = {}
+        shift = 0
+        for name, bits in (("feature", self.feature_bits), ("flags", FLAG_BITS), ("ref", self.ref_bits),
+                           ("thr", self.thr_bits)):
+            out[name] = (records >> np.uint64(shift)) & np.uint64((1 << bits) - 1)
+            shift += bits
+        return out
+
     @property
     def n_leaves(self) -> int:
         return int(self.leaves.shape[0])
@@ -460,6 +473,19 @@ def whole_byte_field_bits(bits: int, count: int, table_bytes: int) -> int:
     return whole if grown <= WHOLE_BYTE_FIELD_BUDGET * table_bytes else bits
 
 
+def byte_feature_bits(feature_bits: int, record_bits: int, record_bytes: int) -> int:
+    """The feature field's width in records of `record_bytes` whole bytes:
+    8 where it is narrower and the record's unused bits make room, so that
+    the field is the record's first byte, which x86 extracts with one
+    zero-extension in place of a copy and a mask (the Cortex-M4F's
+    extraction is one instruction either way; the Cortex-M0 pays for flags
+    moved above bit 7 at some tests); else `feature_bits`. The records take
+    as many bytes either way."""
+    if record_bytes and feature_bits < 8 and record_bits - feature_bits + 8 <= 8 * record_bytes:
+        return 8
+    return feature_bits
+
+
 def _whole_byte_records(records: np.ndarray, record_bytes: int) -> np.ndarray:
     """Records of record_bytes bytes each, little-endian, then the zero bytes
     that the runtime's widest read of the last one reaches (read_bytes_span:
@@ -575,12 +601,6 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
         thr_field = np.zeros(n_nodes, dtype=np.uint64)
 
     record_bits = base_bits + thr_bits
-    records = (
-        feature_arr
-        | (flag_arr << np.uint64(feature_bits))
-        | (ref_arr << np.uint64(feature_bits + FLAG_BITS))
-        | (thr_field << np.uint64(base_bits))
-    )
     root_arr = np.asarray(roots, dtype=np.uint64)
     root_bits = bits_for(int(root_arr.max()))
     leaf_rows = np.ascontiguousarray(np.asarray(leaf_rows, dtype=real_dtype).reshape(-1, row_width))
@@ -623,6 +643,14 @@ def pack_trees(ir: TreeEnsemble, real: str = "float32") -> PackedForest:
     record_bytes = choose_record_bytes(n_nodes, record_bits, other_tables(root_bits, leaf_class_bits, leaf_bytes),
                                        other_word_bits,
                                        other_tables(packed_root_bits, packed_leaf_class_bits, compact_leaf_bytes))
+    feature_bits = byte_feature_bits(feature_bits, record_bits, record_bytes)
+    record_bits = feature_bits + FLAG_BITS + ref_bits + thr_bits
+    records = (
+        feature_arr
+        | (flag_arr << np.uint64(feature_bits))
+        | (ref_arr << np.uint64(feature_bits + FLAG_BITS))
+        | (thr_field << np.uint64(feature_bits + FLAG_BITS + ref_bits))
+    )
     if record_bytes:
         word_bits = max(other_word_bits, 32 if record_bytes <= 4 else 64)
         nodes = _whole_byte_records(records, record_bytes)

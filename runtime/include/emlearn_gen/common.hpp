@@ -384,6 +384,12 @@ inline Word read_bytes(far_table<uint8_t, Chunks, Shift> table, uint32_t at, uin
   }
   return word;
 }
+
+/// read_bytes() of a part of a far table.
+template <typename Word, typename Chunks, uint8_t Shift>
+inline Word read_bytes(far_table_part<uint8_t, Chunks, Shift> part, uint32_t at, uint8_t n) {
+  return read_bytes<Word>(far_table<uint8_t, Chunks, Shift>(), part.first + at, n);
+}
 #endif  // __AVR_HAVE_ELPM__
 
 /// True if `value` is a NaN, that is a missing value: exponent all ones and

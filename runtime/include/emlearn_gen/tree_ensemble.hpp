@@ -494,13 +494,35 @@ inline bool bare_comparisons(const F& f, const float* x) {
   return (high >> 31) == 0u;
 }
 
-// Whether numeric_walk follows byte offsets: on ARM with Thumb-2 (Cortex-M3
-// and up), where it measured fewer instructions per split; on x86-64 and the
-// Cortex-M0 it measured more.
+// How numeric_walk follows whole-byte records, in place of their index
+// (a multiply by the record's bytes per record read): on ARM with Thumb-2
+// (Cortex-M3 and up) by the byte offset of records whose thresholds are
+// indexed; on x86 by a pointer to the record, whose thresholds then follow
+// it as they follow bit-packed records. Each measured fewer instructions per
+// split where it is used: on x86-64 a 32-bit offset costs a copy per step
+// (its zero-extension to an address), on Thumb-2 a pointer an add per tree
+// (the offset is a register of the load's address), and on the Cortex-M0
+// both measured more than the index.
 #if defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
 #define EMLEARN_GEN_TREES_WALK_BY_OFFSET 1
 #else
 #define EMLEARN_GEN_TREES_WALK_BY_OFFSET 0
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#define EMLEARN_GEN_TREES_WALK_BY_POINTER 1
+#else
+#define EMLEARN_GEN_TREES_WALK_BY_POINTER 0
+#endif
+
+// Whether numeric_walk reads a threshold index that lies in the last one or
+// two bytes of a whole-byte record by a load of those bytes and a shift (the
+// record's top field: nothing above it to mask): on x86, which has no
+// bit-field extract in one instruction, this is two instructions in place of
+// a copy, a shift and a mask. ARM's ubfx extracts from the record at once.
+#if defined(__x86_64__) || defined(__i386__)
+#define EMLEARN_GEN_TREES_TAIL_LOADS 1
+#else
+#define EMLEARN_GEN_TREES_TAIL_LOADS 0
 #endif
 
 /// numeric_walk's decision of a split: split_left, or with `Bare` (no value
@@ -539,23 +561,60 @@ constexpr bool deep_trees(const F& f) {
   return EMLEARN_GEN_TREES_STEP_AHEAD && f.n_trees != 0u && f.n_nodes / f.n_trees >= 32u;
 }
 
-/// Holds the step just taken where it is in the code: an empty asm
-/// statement that reads and writes the walk's position (and the threshold
-/// cursor, where `t_follows`), so that the compiler cannot sink the step
-/// into the branches after it (where it would be taken only when the walk
-/// goes on, behind a branch of its own). Nothing where
-/// EMLEARN_GEN_TREES_STEP_AHEAD is 0 (deep_trees never holds there).
-template <typename T>
-EMLEARN_GEN_TREES_ALWAYS_INLINE void step_ahead(uint32_t& at, T& t_at, bool t_follows) {
-#if EMLEARN_GEN_TREES_STEP_AHEAD
+/// Moves the walk `n` records on: its position `at` n strides, or with
+/// `by_pointer` the cursor `r_at` n records of `stride` bytes; and where
+/// `t_follows`, the threshold cursor n thresholds.
+template <typename R, typename T>
+EMLEARN_GEN_TREES_ALWAYS_INLINE void step(uint32_t& at, R& r_at, T& t_at, uint32_t stride, uint32_t n,
+                                          bool by_pointer, bool t_follows) {
+  if (by_pointer) {
+    r_at = table_from(r_at, n * stride);
+  } else {
+    at += n * stride;
+  }
   if (t_follows) {
+    t_at = table_from(t_at, n);
+  }
+}
+
+/// step() back by `n` records.
+template <typename R, typename T>
+EMLEARN_GEN_TREES_ALWAYS_INLINE void step_back(uint32_t& at, R& r_at, T& t_at, uint32_t stride, uint32_t n,
+                                               bool by_pointer, bool t_follows) {
+  if (by_pointer) {
+    r_at = table_back(r_at, n * stride);
+  } else {
+    at -= n * stride;
+  }
+  if (t_follows) {
+    t_at = table_back(t_at, n);
+  }
+}
+
+/// Holds the step just taken where it is in the code: an empty asm
+/// statement that reads and writes the walk's position (`at`, or with
+/// `by_pointer` the cursor `r_at`; and the threshold cursor, where
+/// `t_follows`), so that the compiler cannot sink the step into the branches
+/// after it (where it would be taken only when the walk goes on, behind a
+/// branch of its own). Nothing where EMLEARN_GEN_TREES_STEP_AHEAD is 0
+/// (deep_trees never holds there).
+template <typename R, typename T>
+EMLEARN_GEN_TREES_ALWAYS_INLINE void step_ahead(uint32_t& at, R& r_at, T& t_at, bool by_pointer, bool t_follows) {
+#if EMLEARN_GEN_TREES_STEP_AHEAD
+  if (by_pointer && t_follows) {
+    __asm__("" : "+r"(r_at), "+r"(t_at));
+  } else if (by_pointer) {
+    __asm__("" : "+r"(r_at));
+  } else if (t_follows) {
     __asm__("" : "+r"(at), "+r"(t_at));
   } else {
     __asm__("" : "+r"(at));
   }
 #endif
   (void)at;
+  (void)r_at;
   (void)t_at;
+  (void)by_pointer;
   (void)t_follows;
 }
 
@@ -577,24 +636,36 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t numeric_descent(const F& f, uint32_t no
   const Word right_leaf = static_cast<Word>(flag_right_leaf) << f.feature_bits;
   const Word missing_left = static_cast<Word>(flag_missing_left) << f.feature_bits;
   const Word thr_mask = static_cast<Word>((static_cast<Word>(1) << f.thr_bits) - 1u);
-  // Where the walk is: the record's bit position (bit-packed records), its
-  // byte offset (whole-byte records whose thresholds are indexed, where
-  // EMLEARN_GEN_TREES_WALK_BY_OFFSET), or else its index; a step of n
-  // records moves it n strides. No multiply per step for the first two.
-  // Bit-packed records with thresholds one per node: `t_at` follows the node
-  // in the thresholds (no index to scale per threshold).
+  // Where the walk is: in `at`, the record's bit position (bit-packed
+  // records), its byte offset (whole-byte records whose thresholds are
+  // indexed, where EMLEARN_GEN_TREES_WALK_BY_OFFSET) or else its index; or
+  // the cursor `r_at` to its first byte (whole-byte records, where
+  // EMLEARN_GEN_TREES_WALK_BY_POINTER). A step of n records moves `at` n
+  // strides, or the cursor n records: no multiply per step but the index's.
+  // Thresholds one per node, with the bit position or the cursor: `t_at`
+  // follows the node in the thresholds (no index to scale per threshold).
   const bool by_bits = f.record_bytes == 0u;
+  const bool by_pointer = EMLEARN_GEN_TREES_WALK_BY_POINTER && f.record_bytes != 0u;
   const bool by_offset = EMLEARN_GEN_TREES_WALK_BY_OFFSET && f.record_bytes != 0u && f.thr_bits != 0u;
-  const uint32_t stride = by_bits ? record_bits(f) : by_offset ? f.record_bytes : 1u;
-  uint32_t at = node * stride;
-  const bool t_follows = by_bits && f.thr_bits == 0u;
+  const uint32_t stride = by_bits ? record_bits(f) : (by_offset || by_pointer) ? f.record_bytes : 1u;
+  uint32_t at = by_pointer ? 0u : node * stride;
+  auto r_at = table_from(f.nodes, by_pointer ? node * stride : 0u);
+  const bool t_follows = (by_bits || by_pointer) && f.thr_bits == 0u;
   auto t_at = table_from(f.thresholds, t_follows ? node : 0u);
+  // The threshold index from the record's last bytes (EMLEARN_GEN_TREES_TAIL_LOADS).
+  const uint8_t thr_byte = static_cast<uint8_t>(thr_shift / 8u);
+  const uint8_t tail_bytes = static_cast<uint8_t>(f.record_bytes - thr_byte);
+  const bool thr_tail = EMLEARN_GEN_TREES_TAIL_LOADS && by_pointer && f.thr_bits != 0u && tail_bytes <= 2u;
   for (;;) {
-    const Word record =
-        by_bits ? read_bits_unmasked<Word>(f.nodes, at)
-                : read_bytes_unmasked<Word>(f.nodes, by_offset ? at : at * f.record_bytes, f.record_bytes);
+    const Word record = by_bits     ? read_bits_unmasked<Word>(f.nodes, at)
+                        : by_pointer ? read_bytes_unmasked<Word>(r_at, 0u, f.record_bytes)
+                                     : read_bytes_unmasked<Word>(f.nodes, by_offset ? at : at * f.record_bytes,
+                                                                 f.record_bytes);
     const float value = x[static_cast<uint32_t>(record & feature_mask)];
-    const float t = f.thr_bits    ? table_read(f.thresholds, static_cast<uint32_t>((record >> thr_shift) & thr_mask))
+    const uint32_t thr = thr_tail ? static_cast<uint32_t>(read_bytes<uint32_t>(r_at, thr_byte, tail_bytes) >>
+                                                          (thr_shift - 8u * thr_byte))
+                                  : static_cast<uint32_t>((record >> thr_shift) & thr_mask);
+    const float t = f.thr_bits    ? table_read(f.thresholds, thr)
                     : t_follows ? table_read(t_at, 0u)
                                 : table_read(f.thresholds, at);
     if (!Ahead) {
@@ -602,27 +673,18 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t numeric_descent(const F& f, uint32_t no
         if (record & left_leaf) {
           return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
         }
-        at += stride;
-        if (t_follows) {
-          t_at = table_from(t_at, 1u);
-        }
+        step(at, r_at, t_at, stride, 1u, by_pointer, t_follows);
         continue;
       }
       // Right: the common case, both children split nodes, tested first
       // with one test of both flags.
       const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
       if ((record & (left_leaf | right_leaf)) == 0u) {
-        at += ref * stride;
-        if (t_follows) {
-          t_at = table_from(t_at, ref);
-        }
+        step(at, r_at, t_at, stride, ref, by_pointer, t_follows);
       } else if (record & right_leaf) {
         return ref + ((record & left_leaf) ? 1u : 0u);
       } else {
-        at += stride;  // the left child a leaf: the right one is next
-        if (t_follows) {
-          t_at = table_from(t_at, 1u);
-        }
+        step(at, r_at, t_at, stride, 1u, by_pointer, t_follows);  // the left child a leaf: the right one is next
       }
       continue;
     }
@@ -630,32 +692,23 @@ EMLEARN_GEN_TREES_ALWAYS_INLINE uint32_t numeric_descent(const F& f, uint32_t no
     // A step toward a leaf (whose ref is a leaf row, not an offset) leaves
     // `at` and the cursor anywhere; the walk returns without reading there.
     if (goes_left<Bare>(f, value, t, (record & missing_left) != 0u)) {
-      at += stride;
-      if (t_follows) {
-        t_at = table_from(t_at, 1u);
-      }
-      step_ahead(at, t_at, t_follows);
+      step(at, r_at, t_at, stride, 1u, by_pointer, t_follows);
+      step_ahead(at, r_at, t_at, by_pointer, t_follows);
       if (record & left_leaf) {
         return static_cast<uint32_t>((record >> ref_shift) & ref_mask);
       }
       continue;
     }
     const uint32_t ref = static_cast<uint32_t>((record >> ref_shift) & ref_mask);
-    at += ref * stride;
-    if (t_follows) {
-      t_at = table_from(t_at, ref);
-    }
-    step_ahead(at, t_at, t_follows);
+    step(at, r_at, t_at, stride, ref, by_pointer, t_follows);
+    step_ahead(at, r_at, t_at, by_pointer, t_follows);
     if ((record & (left_leaf | right_leaf)) == 0u) {
       continue;
     }
     if (record & right_leaf) {
       return ref + ((record & left_leaf) ? 1u : 0u);
     }
-    at -= (ref - 1u) * stride;  // the left child a leaf: the right one is next
-    if (t_follows) {
-      t_at = table_from(table_back(t_at, ref), 1u);
-    }
+    step_back(at, r_at, t_at, stride, ref - 1u, by_pointer, t_follows);  // the left child a leaf: the right one is next
   }
 }
 
